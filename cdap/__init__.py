@@ -1,0 +1,9 @@
+"""CDAP service. `register(app)` is the only thing the portal shell calls."""
+from pathlib import Path
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from portal.database import register_migrations
+    register_migrations(app, Path(__file__).parent / "migrations" / "versions")

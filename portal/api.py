@@ -1,0 +1,114 @@
+"""API plumbing for machine clients under /api/v1.
+
+- `Authorization: Bearer <token>`: tokens are created by partner admins, stored hashed,
+  scoped to services, expiring and revocable; `g.api_token` / `g.api_organisation` are set.
+- Errors are `application/problem+json` (RFC 9457).
+- Each endpoint documents itself with `@openapi(...)`; the document is served at
+  /api/v1/openapi.json. Domains add routes to `bp` from their own modules.
+- API routes are CSRF-exempt (no cookies are used), and never use the session.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from .access import public
+from .extensions import csrf, db
+from .models import ApiToken, utcnow
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+TOKEN_PREFIX = "ep_"
+
+OPENAPI_KEY = "openapi_paths"
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="extranet-partenaires"'
+    return response
+
+
+class ApiError(Exception):
+    """Raise from an API view to answer problem+json with field errors."""
+    def __init__(self, status: int, title: str, detail: str | None = None, **extra):
+        super().__init__(title)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def authenticate_bearer(rule) -> None:
+    """Called by the access hook for `@api_scope` endpoints."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or len(header) > 200:
+        abort(problem(401, "Authentification requise", "Jeton d'accès absent ou mal formé."))
+    raw = header[len("Bearer "):].strip()
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    now = utcnow()
+    if token is None or not token.is_usable(now):
+        abort(problem(401, "Authentification requise", "Jeton d'accès invalide, expiré ou révoqué."))
+    if rule.scope not in (token.scopes or []) or token.organisation.active_contrat(rule.scope) is None:
+        abort(problem(403, "Accès refusé", f"Ce jeton n'a pas la portée {rule.scope}."))
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+        db.session.commit()
+    g.api_token = token
+    g.api_organisation = token.organisation
+
+
+def openapi(path: str, method: str, spec: dict):
+    """Attach an OpenAPI operation to a view; collected into the served document."""
+    def decorator(view):
+        current = getattr(view, "_openapi", [])
+        view._openapi = current + [(path, method.lower(), spec)]
+        return view
+    return decorator
+
+
+def build_openapi(app: Flask) -> dict:
+    paths: dict = {}
+    for endpoint, view in app.view_functions.items():
+        for path, method, spec in getattr(view, "_openapi", []):
+            paths.setdefault(path, {})[method] = spec
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Extranet Partenaires — API", "version": "1.0.0",
+                 "description": "API des partenaires de la Caf (AFAS, CDAP, EDI). "
+                                "Authentification : `Authorization: Bearer <jeton>`. "
+                                "Erreurs au format application/problem+json."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Problem": {"type": "object", "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"},
+                "status": {"type": "integer"}, "detail": {"type": "string"}}}},
+        },
+        "security": [{"bearer": []}],
+        "paths": dict(sorted(paths.items())),
+    }
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_document():
+    return jsonify(build_openapi(current_app))
+
+
+def init_api(app: Flask) -> None:
+    csrf.exempt(bp)
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)

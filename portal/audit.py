@@ -1,0 +1,73 @@
+"""Security audit trail: append-only, hash-chained (see `portal.chain`).
+
+`record_event` is called by the service functions that change state (logins, MFA,
+habilitations, tokens...). Details must never contain secrets: keys that look like
+passwords, codes, tokens or cookies are refused outright.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import g, has_request_context, request
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import chain
+from .extensions import db
+from .models import utcnow
+
+FORBIDDEN_DETAIL_KEYS = ("password", "mot_de_passe", "code", "token", "cookie", "secret", "otp")
+
+
+class AuditEntry(chain.ChainedMixin, db.Model):
+    __tablename__ = "audit_entries"
+    CHAIN_NAME = "audit"
+    CHAIN_FIELDS = ("at", "category", "action", "actor_user_id", "organisation_id", "target",
+                    "details", "ip", "request_id")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    category: Mapped[str] = mapped_column(String(32))  # auth, mfa, habilitation, token, admin, edi...
+    action: Mapped[str] = mapped_column(String(64))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    request_id: Mapped[str | None] = mapped_column(String(36))
+
+
+def current_request_id() -> str | None:
+    return getattr(g, "request_id", None) if has_request_context() else None
+
+
+def record_event(category: str, action: str, *, actor=None, organisation_id: int | None = None,
+                 target: str | None = None, **details) -> AuditEntry:
+    """Append a security event to the audit chain, in the caller's transaction."""
+    for key in details:
+        if any(word in key.lower() for word in FORBIDDEN_DETAIL_KEYS):
+            raise ValueError(f"le détail d'audit {key!r} ressemble à un secret : refusé")
+    entry = AuditEntry(
+        at=utcnow(),
+        category=category,
+        action=action,
+        actor_user_id=getattr(actor, "id", None),
+        organisation_id=organisation_id if organisation_id is not None else getattr(actor, "organisation_id", None),
+        target=target,
+        details=details,
+        ip=request.remote_addr if has_request_context() else None,
+        request_id=current_request_id(),
+    )
+    return chain.append(entry)
+
+
+def verify() -> chain.ChainReport:
+    return chain.verify_chain(AuditEntry)
+
+
+def purge(retention_months: int) -> int:
+    """Delete audit rows older than the retention; more than 36 months is refused."""
+    if not 1 <= retention_months <= 36:
+        raise ValueError("la durée de conservation doit être comprise entre 1 et 36 mois")
+    cutoff = utcnow() - timedelta(days=30 * retention_months)
+    return chain.purge_before(AuditEntry, cutoff)

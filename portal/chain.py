@@ -1,0 +1,137 @@
+"""Append-only, hash-chained tables (audit trail, CDAP journal...).
+
+Each chained row carries a per-chain sequence number, the hash of the previous row and its
+own hash over (sequence, previous hash, canonical payload). Appends are serialised per chain
+by updating the chain's head row first (a row lock on PostgreSQL, the write lock on SQLite),
+so concurrent writers never fork the chain. `verify_chain` walks the rows and names the first
+one that does not match; a purge moves the chain's anchor so verification still starts clean.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+GENESIS = "0" * 64
+
+
+class ChainHead(db.Model):
+    __tablename__ = "chain_heads"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    # After a purge: the sequence and hash of the last purged row, where verification starts.
+    anchor_seq: Mapped[int] = mapped_column(Integer, default=0)
+    anchor_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    purged_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ChainedMixin:
+    """Columns every chained row has. Subclasses set CHAIN_NAME and list CHAIN_FIELDS."""
+    CHAIN_NAME: str = ""
+    CHAIN_FIELDS: tuple[str, ...] = ()
+
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+    def chain_payload(self) -> dict:
+        out = {}
+        for name in self.CHAIN_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat(timespec="microseconds")
+            out[name] = value
+        return out
+
+
+def compute_hash(seq: int, prev_hash: str, payload: dict) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{seq}|{prev_hash}|{canonical}".encode()).hexdigest()
+
+
+def _lock_head(name: str) -> ChainHead:
+    """Take the chain's lock by writing to its head row, creating the head on first use."""
+    session = db.session
+    result = session.execute(update(ChainHead).where(ChainHead.name == name).values(seq=ChainHead.seq))
+    if result.rowcount == 0:
+        with session.begin_nested():
+            session.add(ChainHead(name=name, seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS))
+        session.execute(update(ChainHead).where(ChainHead.name == name).values(seq=ChainHead.seq))
+    head = session.get(ChainHead, name, populate_existing=True)
+    return head
+
+
+def append(row: ChainedMixin) -> ChainedMixin:
+    """Add `row` to its chain within the current transaction; the caller commits."""
+    head = _lock_head(row.CHAIN_NAME)
+    row.seq = head.seq + 1
+    row.prev_hash = head.last_hash
+    row.row_hash = compute_hash(row.seq, row.prev_hash, row.chain_payload())
+    head.seq = row.seq
+    head.last_hash = row.row_hash
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    first_broken_id: int | None = None
+    reason: str = ""
+
+
+def verify_chain(model: type[ChainedMixin], batch: int = 5000) -> ChainReport:
+    """Walk the chain in order; report the first row whose link or hash does not match."""
+    head = db.session.get(ChainHead, model.CHAIN_NAME, populate_existing=True)
+    expected_prev = head.anchor_hash if head else GENESIS
+    expected_seq = (head.anchor_seq if head else 0) + 1
+    checked = 0
+    last_seq = 0
+    while True:
+        rows = db.session.scalars(
+            select(model).where(model.seq >= expected_seq).order_by(model.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                return ChainReport(False, checked, expected_seq, row.id, f"ligne manquante avant la séquence {row.seq}")
+            if row.prev_hash != expected_prev:
+                return ChainReport(False, checked, row.seq, row.id, "chaînage rompu (hash précédent différent)")
+            if compute_hash(row.seq, row.prev_hash, row.chain_payload()) != row.row_hash:
+                return ChainReport(False, checked, row.seq, row.id, "contenu modifié (hash différent)")
+            expected_prev = row.row_hash
+            expected_seq += 1
+            last_seq = row.seq
+            checked += 1
+        db.session.expunge_all()
+    if head is not None and head.seq != max(last_seq, head.anchor_seq):
+        return ChainReport(False, checked, last_seq + 1, None, "lignes supprimées en fin de chaîne")
+    return ChainReport(True, checked)
+
+
+def purge_before(model: type[ChainedMixin], cutoff: datetime, time_column: str = "at") -> int:
+    """Delete rows older than `cutoff` from the start of the chain and move the anchor."""
+    column = getattr(model, time_column)
+    head = _lock_head(model.CHAIN_NAME)
+    last = db.session.scalars(
+        select(model).where(column < cutoff).order_by(model.seq.desc()).limit(1)
+    ).first()
+    if last is None:
+        return 0
+    count = db.session.query(model).filter(model.seq <= last.seq).delete(synchronize_session=False)
+    head.anchor_seq = last.seq
+    head.anchor_hash = last.row_hash
+    head.purged_until = cutoff
+    db.session.flush()
+    return count

@@ -1,0 +1,86 @@
+"""`portal` console script (= `flask --app portal`): database, demo data, audit, and the
+services' own command groups (registered by each domain)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate_command():
+    """Apply every Alembic migration (all domain branches: `upgrade heads`)."""
+    from flask_migrate import upgrade
+    upgrade(revision="heads")
+    click.echo("Base de données à jour.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Create the demo organisations, users and data (idempotent)."""
+    from .demo import seed_demo
+    created = seed_demo()
+    click.echo(f"Données de démonstration : {created} objet(s) créé(s).")
+
+
+@click.group("audit")
+def audit_group():
+    """Security audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify():
+    """Verify the hash chain; exit 1 and name the first broken row if it is not intact."""
+    from . import audit
+    report = audit.verify()
+    if report.ok:
+        click.echo(f"Chaîne d'audit intègre ({report.checked} entrées vérifiées).")
+        return
+    click.echo(f"Chaîne d'audit rompue à la séquence {report.first_broken_seq} "
+               f"(entrée id={report.first_broken_id}) : {report.reason}", err=True)
+    sys.exit(1)
+
+
+@audit_group.command("purge")
+@click.option("--months", type=int, default=None, help="Durée de conservation (1 à 36 mois).")
+@with_appcontext
+def audit_purge(months):
+    """Delete audit entries older than the retention (default AUDIT_RETENTION_MONTHS)."""
+    from . import audit
+    from .extensions import db
+    months = months or current_app.config["AUDIT_RETENTION_MONTHS"]
+    try:
+        count = audit.purge(months)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--months") from None
+    db.session.commit()
+    click.echo(f"{count} entrée(s) supprimée(s) (conservation : {months} mois).")
+
+
+@click.command("reconcile-jobs")
+@with_appcontext
+def reconcile_command():
+    """Re-send jobs whose lease expired or that never reached the broker."""
+    from . import jobs
+    sent = jobs.reconcile(stale_after_seconds=0)
+    click.echo(f"{len(sent)} tâche(s) renvoyée(s).")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (migrate_command, seed_demo_command, audit_group, reconcile_command):
+        app.cli.add_command(command)
+
+
+def _create_app():
+    from . import create_app
+    return create_app()
+
+
+def main() -> None:
+    cli = FlaskGroup(create_app=_create_app, help="Extranet Partenaires — commandes d'exploitation.")
+    cli.main(prog_name="portal")

@@ -1,0 +1,28 @@
+"""Engine tuning per backend."""
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def configure_engine_events(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):
+        # Let SQLAlchemy, not pysqlite, emit BEGIN (so SAVEPOINTs work), and use WAL so the
+        # web app and the worker can read while the other writes.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def register_migrations(app, versions_dir) -> None:
+    """Domains call this so their Alembic branch is found (one branch per domain)."""
+    app.config["MIGRATION_DIRS"].append(str(versions_dir))

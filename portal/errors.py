@@ -1,0 +1,41 @@
+"""Error pages (HTML) and problem+json (API) that show no internals."""
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: ("Requête invalide", "La requête n'a pas pu être traitée."),
+    401: ("Connexion requise", "Connectez-vous pour continuer."),
+    403: ("Accès refusé", "Vous n'avez pas les droits nécessaires pour accéder à cette page."),
+    404: ("Page introuvable", "La page demandée n'existe pas ou n'est pas accessible."),
+    405: ("Méthode non autorisée", "Cette action n'est pas permise sur cette adresse."),
+    413: ("Fichier trop volumineux", "Le fichier dépasse la taille maximale autorisée."),
+    422: ("Données invalides", "Certaines données sont invalides."),
+    429: ("Trop de tentatives", "Patientez quelques minutes avant de réessayer."),
+    500: ("Erreur interne", "Une erreur inattendue s'est produite. Réessayez plus tard."),
+}
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = exc.code or 500
+        if isinstance(exc, CSRFError):
+            title, detail = "Jeton de sécurité invalide", "Le formulaire a expiré ou a été altéré : rechargez la page."
+        else:
+            title, detail = MESSAGES.get(code, (exc.name, exc.description or ""))
+        if wants_problem_json():
+            from .api import problem
+            return problem(code, title, getattr(exc, "description", None) if code < 500 else detail)
+        return render_template("errors/error.html", code=code, title=title, detail=detail), code
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception):
+        app.logger.exception("erreur non gérée sur %s", request.path)
+        from .extensions import db
+        db.session.rollback()
+        return _http_error(InternalServerError())

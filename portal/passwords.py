@@ -1,0 +1,60 @@
+"""Password hashing (Argon2id) and the CNIL-style password policy:
+at least 12 characters, long passphrases of any characters allowed, no composition rule,
+and a blocklist of common passwords."""
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-ish time: an unknown user is checked against a dummy hash."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+@lru_cache(maxsize=1)
+def _blocklist() -> frozenset[str]:
+    text = resources.files("portal").joinpath("data/common_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def password_problems(password: str, *, email: str = "", names: tuple[str, ...] = ()) -> list[str]:
+    """Return the reasons a new password is refused (empty list: accepted)."""
+    problems = []
+    normalized = unicodedata.normalize("NFC", password)
+    if len(normalized) < MIN_LENGTH:
+        problems.append(f"Le mot de passe doit compter au moins {MIN_LENGTH} caractères.")
+    if len(normalized) > MAX_LENGTH:
+        problems.append(f"Le mot de passe ne peut pas dépasser {MAX_LENGTH} caractères.")
+    lowered = normalized.lower()
+    if lowered in _blocklist() or lowered.rstrip("0123456789!.") in _blocklist():
+        problems.append("Ce mot de passe est trop courant : choisissez-en un autre.")
+    local = email.split("@")[0].lower()
+    if local and len(local) >= 4 and local in lowered:
+        problems.append("Le mot de passe ne doit pas contenir votre identifiant.")
+    if len(set(lowered)) <= 2 and lowered:
+        problems.append("Le mot de passe est trop répétitif.")
+    return problems

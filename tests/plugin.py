@@ -1,0 +1,196 @@
+"""Pytest plugin: the app, a database migrated once per session, one rolled-back
+transaction per test, a client, sign-in helpers and small factories.
+
+Database: TEST_DATABASE_URL if set (PostgreSQL in CI), else a SQLite file in a temp dir.
+Broker for worker tests: TEST_CELERY_BROKER_URL if set (Redis in CI), else embedded sqla+sqlite.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FsaSession
+from sqlalchemy import text
+
+TMP = Path(tempfile.mkdtemp(prefix="ep-tests-"))
+
+
+def test_database_url(name: str = "main") -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url if name == "main" else url.rsplit("/", 1)[0] + f"/extranet_test_{name}"
+    return f"sqlite:///{TMP / (name + '.sqlite')}"
+
+
+def test_broker_url(name: str = "main") -> str:
+    return os.environ.get("TEST_CELERY_BROKER_URL") or f"sqla+sqlite:///{TMP / (name + '-broker.sqlite')}"
+
+
+def app_overrides(name: str = "main", **extra) -> dict:
+    var = TMP / name
+    var.mkdir(parents=True, exist_ok=True)
+    return {
+        "PORTAL_ENV": "testing",
+        "PORTAL_VAR_DIR": str(var),
+        "STORAGE_DIR": str(var / "storage"),
+        "OUTBOX_DIR": str(var / "outbox"),
+        "SECRET_KEY": "tests-" + "x" * 40,
+        "DATABASE_URL": test_database_url(name),
+        "CELERY_BROKER_URL": test_broker_url(name),
+        "RATELIMIT_ENABLED": "0",
+        "JOB_DISPATCH": "manual",
+        **extra,
+    }
+
+
+def reset_database(app) -> None:
+    """Drop everything and apply every migration: the tests run on the migrated schema."""
+    from flask_migrate import upgrade
+    from portal.extensions import db
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            db.engine.dispose()
+            path = Path(db.engine.url.database)
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        upgrade(revision="heads")
+        db.engine.dispose()
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create a secondary PostgreSQL database (for worker tests) if it does not exist."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine
+    base, name = url.rsplit("/", 1)
+    admin_url = base.replace("postgresql://", "postgresql+psycopg://") + "/postgres"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+class ConnectionBoundSession(FsaSession):
+    """Flask-SQLAlchemy's Session picks the engine itself; tests bind it to one connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture(scope="session")
+def app():
+    from portal import create_app
+    application = create_app(app_overrides("main"))
+    reset_database(application)
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _db_transaction(request, app):
+    """Each test runs inside a transaction rolled back at the end (SAVEPOINTs for commits)."""
+    if request.node.get_closest_marker("worker") or request.node.get_closest_marker("browser"):
+        yield None
+        return
+    from portal.extensions import db
+    ctx = app.app_context()
+    ctx.push()
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    original = db.session
+    db.session = db._make_scoped_session(
+        {"bind": connection, "binds": {}, "join_transaction_mode": "create_savepoint",
+         "class_": ConnectionBoundSession}
+    )
+    try:
+        yield db.session
+    finally:
+        db.session.remove()
+        db.session = original
+        if transaction.is_active:
+            transaction.rollback()
+        connection.close()
+        ctx.pop()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (own `g`, own scoped session on the test's
+    connection), as in production, even though the test body keeps one pushed."""
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app):
+    from tests import factories
+    return factories
+
+
+@pytest.fixture
+def login(client):
+    """login(user, mfa=True): open a real server-side session for `user` on `client`."""
+    from tests.factories import sign_in
+
+    def _login(user, mfa: bool = True, on=None):
+        return sign_in(on or client, user, mfa=mfa)
+
+    return _login
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every pending job in-process (unit tests; worker tests use a real worker)."""
+    from portal import jobs
+    from portal.extensions import db
+    from sqlalchemy import select
+
+    def _run(kind: str | None = None) -> list[str]:
+        outcomes = []
+        for _ in range(100):
+            query = select(jobs.Job.id).where(jobs.Job.status == jobs.PENDING).order_by(jobs.Job.id)
+            if kind:
+                query = query.where(jobs.Job.kind == kind)
+            ids = db.session.scalars(query).all()
+            if not ids:
+                break
+            for job_id in ids:
+                outcomes.append(jobs.run(job_id))
+        return outcomes
+
+    return _run
+
+
+@pytest.fixture
+def api_client(client):
+    """api_client(token_raw) -> a wrapper adding the Bearer header."""
+    class _Api:
+        def __init__(self, raw):
+            self.headers = {"Authorization": f"Bearer {raw}"}
+
+        def __getattr__(self, method):
+            fn = getattr(client, method)
+
+            def call(*args, headers=None, **kwargs):
+                return fn(*args, headers={**self.headers, **(headers or {})}, **kwargs)
+            return call
+
+    return _Api

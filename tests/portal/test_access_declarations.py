@@ -1,0 +1,28 @@
+"""Deny by default: every route declares who may use it."""
+from portal.access import ATTR
+
+
+def test_every_route_declares_its_access(app):
+    missing = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.endpoint == "static":
+            continue
+        if getattr(view, ATTR, None) is None:
+            missing.append(f"{rule.rule} ({rule.endpoint})")
+    assert missing == [], "routes sans déclaration d'accès : " + ", ".join(missing)
+
+
+def test_undeclared_route_is_refused(app, client):
+    app.add_url_rule("/__non_declaree", "undeclared_probe", lambda: "secret")
+    try:
+        assert client.get("/__non_declaree").status_code == 403
+    finally:
+        app.view_functions.pop("undeclared_probe")
+
+
+def test_no_state_change_on_get(app):
+    """Routes that change state use POST (or other write methods); GET-only routes are reads.
+    Logout, for instance, must not be reachable by GET."""
+    rules = {r.endpoint: r.methods for r in app.url_map.iter_rules()}
+    assert "GET" not in rules["accounts.logout"]
