@@ -22,7 +22,8 @@ TMP = Path(tempfile.mkdtemp(prefix="ep-tests-"))
 def test_database_url(name: str = "main") -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return url if name == "main" else url.rsplit("/", 1)[0] + f"/extranet_test_{name}"
+        base, main_db = url.rsplit("/", 1)
+        return url if name == "main" else f"{base}/{main_db}_{name}"
     return f"sqlite:///{TMP / (name + '.sqlite')}"
 
 
