@@ -1,0 +1,337 @@
+"""Public functions the EDI service calls (docs: /work/helpers/INTERFACES.md).
+
+All amounts are integer cents, dates `datetime.date`. Every function runs in the caller's
+transaction (never commits) and is set-based: a batch of rows costs a handful of queries,
+whatever its size (IN lists are chunked), with no per-row ORM object.
+Idempotency: history, movement and impayé rows are unique per (code_bailleur,
+idempotency_key); a key already applied is skipped, so replaying a batch changes nothing.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Iterable
+
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.extensions import db
+from portal.models import utcnow
+
+from .models import (AIDES_LOGEMENT, Allocataire, Droit, ImpayeQueueItem, Logement,
+                     LoyerHistorique, Mouvement, Paiement, SignalementImpaye)
+
+CHUNK = 1000
+
+
+def _chunks(seq: list, size: int = CHUNK):
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def _insert_ignore(model):
+    """INSERT ... ON CONFLICT DO NOTHING on both backends (a concurrent replay cannot fail)."""
+    dialect = db.session.get_bind().dialect.name
+    table = model.__table__
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def _existing_keys(model, code_bailleur: str, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        found.update(db.session.scalars(
+            select(model.idempotency_key).where(model.code_bailleur == code_bailleur,
+                                                model.idempotency_key.in_(chunk))))
+    return found
+
+
+def _new_rows(model, code_bailleur: str, rows: list[dict]) -> list[dict]:
+    """Rows whose key was never applied, first occurrence only within the batch."""
+    existing = _existing_keys(model, code_bailleur, [r["idempotency_key"] for r in rows])
+    out, seen = [], set()
+    for row in rows:
+        key = row["idempotency_key"]
+        if key in existing or key in seen:
+            continue
+        seen.add(key)
+        out.append(row)
+    return out
+
+
+def _allocataire_ids(numeros: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(numeros))):
+        out.update(db.session.execute(
+            select(Allocataire.numero, Allocataire.id).where(Allocataire.numero.in_(chunk))).all())
+    return out
+
+
+def _tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """(code_locataire, numero) -> logement row dict, for this landlord's tenancies."""
+    wanted = {(str(c), str(n)) for c, n in pairs}
+    out: dict[tuple[str, str], dict] = {}
+    ordered = sorted(wanted)
+    for chunk in _chunks(ordered):
+        codes = sorted({c for c, _ in chunk})
+        numeros = sorted({n for _, n in chunk})
+        result = db.session.execute(
+            select(Logement.id, Logement.code_locataire, Allocataire.numero, Allocataire.id,
+                   Logement.loyer_cents, Logement.charges_cents, Logement.tiers_payant,
+                   Logement.date_entree, Logement.date_sortie, Logement.nb_colocataires)
+            .join(Allocataire, Allocataire.id == Logement.allocataire_id)
+            .where(Logement.code_bailleur == code_bailleur, Logement.code_locataire.in_(codes),
+                   Allocataire.numero.in_(numeros)))
+        for lid, code, numero, aid, loyer, charges, tp, entree, sortie, coloc in result:
+            if (code, numero) in wanted:
+                out[(code, numero)] = {
+                    "logement_id": lid, "allocataire_id": aid, "loyer_cents": loyer,
+                    "charges_cents": charges, "tiers_payant": bool(tp), "date_entree": entree,
+                    "date_sortie": sortie, "nb_colocataires": coloc,
+                }
+    return out
+
+
+def _housing_aid(allocataire_ids: list[int], today: date | None = None) -> dict[int, int]:
+    """Monthly housing aid (ALF/ALS/APL) currently open, per allocataire."""
+    today = today or date.today()
+    out: dict[int, int] = {}
+    for chunk in _chunks(sorted(set(allocataire_ids))):
+        result = db.session.execute(
+            select(Droit.allocataire_id, func.sum(Droit.montant_cents))
+            .where(Droit.allocataire_id.in_(chunk), Droit.prestation.in_(sorted(AIDES_LOGEMENT)),
+                   Droit.statut == "ouvert", Droit.date_debut <= today,
+                   or_(Droit.date_fin.is_(None), Droit.date_fin >= today))
+            .group_by(Droit.allocataire_id))
+        out.update({aid: int(total or 0) for aid, total in result})
+    return out
+
+
+def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """For each (code_locataire, numero_allocataire) that is a current or past tenancy of this
+    landlord: its logement and the monthly housing aid. Unknown pairs are absent."""
+    found = _tenancies(code_bailleur, pairs)
+    aid = _housing_aid([t["allocataire_id"] for t in found.values()])
+    return {
+        key: {
+            "logement_id": t["logement_id"], "loyer_cents": t["loyer_cents"],
+            "charges_cents": t["charges_cents"], "tiers_payant": t["tiers_payant"],
+            "date_entree": t["date_entree"], "date_sortie": t["date_sortie"],
+            "aide_mensuelle_cents": aid.get(t["allocataire_id"], 0),
+        }
+        for key, t in found.items()
+    }
+
+
+def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
+    """Record each new rent row in the history and update the dwelling to the most recent
+    date d'effet. Rows of unknown tenancies are ignored. Returns rows newly applied."""
+    if not rows:
+        return 0
+    tenancies = _tenancies(code_bailleur, [(r["code_locataire"], r["numero_allocataire"]) for r in rows])
+    rows = [r for r in rows if (str(r["code_locataire"]), str(r["numero_allocataire"])) in tenancies]
+    new = _new_rows(LoyerHistorique, code_bailleur, rows)
+    if not new:
+        return 0
+    now = utcnow()
+    history = []
+    for r in new:
+        t = tenancies[(str(r["code_locataire"]), str(r["numero_allocataire"]))]
+        history.append({
+            "logement_id": t["logement_id"], "code_bailleur": code_bailleur,
+            "idempotency_key": r["idempotency_key"], "loyer_cents": int(r["loyer_cents"]),
+            "charges_cents": int(r["charges_cents"]), "nb_colocataires": int(r.get("nb_colocataires") or 0),
+            "date_effet": r["date_effet"], "source": source[:120], "created_at": now,
+        })
+    db.session.execute(_insert_ignore(LoyerHistorique), history)
+    # The dwelling takes the latest date d'effet over its whole history (a late-arriving older
+    # row is kept in the history without overwriting a more recent rent).
+    ids = sorted({h["logement_id"] for h in history})
+    latest: dict[int, tuple] = {}
+    for chunk in _chunks(ids):
+        ranked = db.session.execute(
+            select(LoyerHistorique.logement_id, LoyerHistorique.date_effet, LoyerHistorique.id,
+                   LoyerHistorique.loyer_cents, LoyerHistorique.charges_cents,
+                   LoyerHistorique.nb_colocataires)
+            .where(LoyerHistorique.logement_id.in_(chunk))
+            .order_by(LoyerHistorique.logement_id, LoyerHistorique.date_effet, LoyerHistorique.id))
+        for lid, _d, _id, loyer, charges, coloc in ranked:
+            latest[lid] = (loyer, charges, coloc)
+    table = Logement.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("b_id"))
+        .values(loyer_cents=bindparam("b_loyer"), charges_cents=bindparam("b_charges"),
+                nb_colocataires=bindparam("b_coloc"), updated_at=bindparam("b_now")),
+        [{"b_id": lid, "b_loyer": v[0], "b_charges": v[1], "b_coloc": v[2], "b_now": now}
+         for lid, v in latest.items()],
+    )
+    return len(new)
+
+
+def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
+    """ENTREE creates or reopens the tenancy; SORTIE sets date_sortie and ends tiers payant.
+    Rows are applied in their order; a SORTIE for an unknown tenancy, or an ENTREE for an
+    unknown allocataire, is ignored. Returns rows newly applied."""
+    if not rows:
+        return 0
+    new = _new_rows(Mouvement, code_bailleur, rows)
+    if not new:
+        return 0
+    now = utcnow()
+    alloc_ids = _allocataire_ids(str(r["numero_allocataire"]) for r in new)
+    new = [r for r in new if str(r["numero_allocataire"]) in alloc_ids]
+    pairs = {(str(r["code_locataire"]), str(r["numero_allocataire"])) for r in new}
+    tenancies = _tenancies(code_bailleur, pairs)
+    # Create the tenancies that a first ENTREE opens.
+    to_create = {}
+    for r in new:
+        key = (str(r["code_locataire"]), str(r["numero_allocataire"]))
+        if key not in tenancies and r["type"] == "ENTREE" and key not in to_create:
+            to_create[key] = {
+                "allocataire_id": alloc_ids[key[1]], "code_bailleur": code_bailleur,
+                "code_locataire": key[0], "loyer_cents": int(r.get("loyer_cents") or 0),
+                "charges_cents": int(r.get("charges_cents") or 0), "nb_colocataires": 0,
+                "date_entree": r["date_mouvement"], "date_sortie": None, "tiers_payant": False,
+                "updated_at": now,
+            }
+    if to_create:
+        db.session.execute(_insert_ignore(Logement), list(to_create.values()))
+        tenancies = _tenancies(code_bailleur, pairs)
+    state: dict[int, dict] = {}
+    movements = []
+    for r in new:
+        key = (str(r["code_locataire"]), str(r["numero_allocataire"]))
+        t = tenancies.get(key)
+        if t is None:
+            continue
+        s = state.setdefault(t["logement_id"], {
+            "b_id": t["logement_id"], "b_entree": t["date_entree"], "b_sortie": t["date_sortie"],
+            "b_tp": t["tiers_payant"], "b_loyer": t["loyer_cents"], "b_charges": t["charges_cents"],
+        })
+        if r["type"] == "ENTREE":
+            s["b_entree"], s["b_sortie"] = r["date_mouvement"], None
+            if r.get("loyer_cents") is not None:
+                s["b_loyer"] = int(r["loyer_cents"])
+            if r.get("charges_cents") is not None:
+                s["b_charges"] = int(r["charges_cents"])
+        elif r["type"] == "SORTIE":
+            s["b_sortie"], s["b_tp"] = r["date_mouvement"], False
+        else:
+            continue
+        movements.append({
+            "logement_id": t["logement_id"], "code_bailleur": code_bailleur,
+            "idempotency_key": r["idempotency_key"], "type": r["type"],
+            "date_mouvement": r["date_mouvement"], "source": source[:120], "created_at": now,
+        })
+    if not movements:
+        return 0
+    db.session.execute(_insert_ignore(Mouvement), movements)
+    table = Logement.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("b_id"))
+        .values(date_entree=bindparam("b_entree"), date_sortie=bindparam("b_sortie"),
+                tiers_payant=bindparam("b_tp"), loyer_cents=bindparam("b_loyer"),
+                charges_cents=bindparam("b_charges"), updated_at=bindparam("b_now")),
+        [{**s, "b_now": now} for s in state.values()],
+    )
+    return len(movements)
+
+
+def record_impayes(code_bailleur: str, rows: list[dict], source: str) -> int:
+    """Create a signalement d'impayé per new key (plan d'apurement expected within 6 months of
+    the constitution) and open an item in the "impayé de loyer" queue. Rows of unknown
+    tenancies are ignored. Returns rows newly recorded."""
+    if not rows:
+        return 0
+    tenancies = _tenancies(code_bailleur, [(r["code_locataire"], r["numero_allocataire"]) for r in rows])
+    rows = [r for r in rows if (str(r["code_locataire"]), str(r["numero_allocataire"])) in tenancies]
+    new = _new_rows(SignalementImpaye, code_bailleur, rows)
+    if not new:
+        return 0
+    now = utcnow()
+    records = []
+    for r in new:
+        t = tenancies[(str(r["code_locataire"]), str(r["numero_allocataire"]))]
+        records.append({
+            "allocataire_id": t["allocataire_id"], "logement_id": t["logement_id"],
+            "code_bailleur": code_bailleur, "idempotency_key": r["idempotency_key"],
+            "montant_dette_cents": int(r["montant_dette_cents"]),
+            "loyer_mensuel_cents": int(r["loyer_mensuel_cents"]),
+            "date_constitution": r["date_constitution"], "periode_debut": r.get("periode_debut"),
+            "periode_fin": r.get("periode_fin"), "plan_apurement": bool(r.get("plan_apurement")),
+            "date_signalement": r.get("date_signalement") or now.date(),
+            "date_limite_plan": add_months(r["date_constitution"], 6), "maintien_aide": True,
+            "statut": "plan" if r.get("plan_apurement") else "signale", "source": source[:120],
+            "created_at": now,
+        })
+    db.session.execute(_insert_ignore(SignalementImpaye), records)
+    open_queue_items(code_bailleur, [r["idempotency_key"] for r in records])
+    return len(records)
+
+
+def open_queue_items(code_bailleur: str, keys: list[str]) -> int:
+    """Open one queue item per signalement (by key) that has none yet."""
+    items = []
+    now = utcnow()
+    for chunk in _chunks(sorted(set(keys))):
+        result = db.session.execute(
+            select(SignalementImpaye.id, SignalementImpaye.allocataire_id, Allocataire.departement,
+                   SignalementImpaye.date_limite_plan, SignalementImpaye.plan_apurement)
+            .join(Allocataire, Allocataire.id == SignalementImpaye.allocataire_id)
+            .outerjoin(ImpayeQueueItem, ImpayeQueueItem.impaye_id == SignalementImpaye.id)
+            .where(SignalementImpaye.code_bailleur == code_bailleur,
+                   SignalementImpaye.idempotency_key.in_(chunk), ImpayeQueueItem.id.is_(None)))
+        for sid, aid, dep, limite, plan in result:
+            items.append({"impaye_id": sid, "allocataire_id": aid, "departement": dep,
+                          "statut": "plan_apurement" if plan else "nouveau", "echeance": limite,
+                          "created_at": now, "updated_at": now})
+    if items:
+        db.session.execute(_insert_ignore(ImpayeQueueItem), items)
+    return len(items)
+
+
+def tiers_payant_payments(code_bailleur: str, year: int, month: int) -> list[dict]:
+    """Payments of that month made to this landlord (tiers payant), one dict per payment."""
+    mois = date(year, month, 1)
+    code_loc = (
+        select(func.max(Logement.code_locataire))
+        .where(Logement.allocataire_id == Paiement.allocataire_id,
+               Logement.code_bailleur == code_bailleur)
+        .correlate(Paiement).scalar_subquery()
+    )
+    result = db.session.execute(
+        select(code_loc, Allocataire.numero, Allocataire.nom, Allocataire.prenom,
+               Paiement.montant_cents, Paiement.date_paiement, Paiement.prestation)
+        .join(Allocataire, Allocataire.id == Paiement.allocataire_id)
+        .where(Paiement.code_bailleur == code_bailleur, Paiement.mois == mois,
+               Paiement.beneficiaire == "bailleur")
+        .order_by(Allocataire.numero, Paiement.prestation))
+    return [
+        {"code_locataire": code, "numero_allocataire": numero, "nom": f"{nom} {prenom}",
+         "montant_cents": montant, "date_paiement": paid, "prestation": prestation}
+        for code, numero, nom, prenom, montant, paid, prestation in result
+    ]
+
+
+def landlord_codes() -> list[str]:
+    """code_bailleur of every landlord having tiers-payant tenants."""
+    return list(db.session.scalars(
+        select(Logement.code_bailleur).where(Logement.tiers_payant.is_(True))
+        .distinct().order_by(Logement.code_bailleur)))
+
+
+__all__ = ["lookup_tenancies", "apply_loyers", "apply_mouvements", "record_impayes",
+           "tiers_payant_payments", "landlord_codes", "add_months"]

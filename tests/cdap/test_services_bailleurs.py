@@ -1,0 +1,168 @@
+"""The functions EDI calls (INTERFACES.md): set-based, idempotent per key, never commit."""
+from datetime import date
+
+from sqlalchemy import event, func, select
+
+from cdap import services_bailleurs as sb
+from cdap.models import (ImpayeQueueItem, Logement, LoyerHistorique, Mouvement, Paiement,
+                         SignalementImpaye)
+from portal.extensions import db
+
+from .conftest import make_allocataire, make_droit, make_logement
+
+CB = "BL990001"
+
+
+def test_lookup_tenancies_returns_only_this_landlords_tenants():
+    a = make_allocataire(numero="1000001")
+    b = make_allocataire(numero="1000002")
+    make_logement(a, CB, "LOC000001", loyer=52000, charges=7000, tiers_payant=True)
+    make_logement(b, "BL990002", "LOC000002")
+    make_droit(a, "APL", 31000)
+    make_droit(a, "AF", 14000)  # not a housing aid
+    make_droit(a, "ALS", 5000, date_fin=date(2021, 1, 1), statut="clos")  # closed
+    found = sb.lookup_tenancies(CB, [("LOC000001", "1000001"), ("LOC000002", "1000002"),
+                                     ("LOC000001", "1000002"), ("NOPE", "9999999")])
+    assert set(found) == {("LOC000001", "1000001")}
+    t = found[("LOC000001", "1000001")]
+    assert t["loyer_cents"] == 52000 and t["charges_cents"] == 7000
+    assert t["tiers_payant"] is True and t["date_entree"] == date(2020, 1, 1)
+    assert t["date_sortie"] is None
+    assert t["aide_mensuelle_cents"] == 31000
+
+
+def test_lookup_is_set_based(app):
+    """A batch of 2,500 pairs costs a bounded number of queries, not one per row."""
+    a = make_allocataire(numero="1000003")
+    make_logement(a, CB, "LOC000003")
+    pairs = [(f"LOC{i:06d}", f"{2000000 + i:07d}") for i in range(2500)] + [("LOC000003", "1000003")]
+    statements = []
+    listener = lambda *args: statements.append(1)  # noqa: E731
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        found = sb.lookup_tenancies(CB, pairs)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert list(found) == [("LOC000003", "1000003")]
+    assert len(statements) <= 6
+
+
+def _loyer(key, loyer, charges, effet, code="LOC000010", numero="1000010"):
+    return {"idempotency_key": key, "code_locataire": code, "numero_allocataire": numero,
+            "loyer_cents": loyer, "charges_cents": charges, "date_effet": effet, "nb_colocataires": 1}
+
+
+def test_apply_loyers_updates_rent_keeps_history_and_is_idempotent():
+    a = make_allocataire(numero="1000010")
+    lg = make_logement(a, CB, "LOC000010", loyer=40000, charges=5000)
+    rows = [_loyer("F1:1", 41000, 5100, date(2026, 7, 1)),
+            _loyer("F1:2", 39000, 5000, date(2025, 7, 1)),  # older: history only
+            _loyer("F1:3", 1, 1, date(2026, 7, 1), code="UNKNOWN")]
+    assert sb.apply_loyers(CB, rows, "LOYERS F1") == 2
+    db.session.refresh(lg)
+    assert (lg.loyer_cents, lg.charges_cents, lg.nb_colocataires) == (41000, 5100, 1)
+    assert sb.apply_loyers(CB, rows, "LOYERS F1") == 0  # replay: nothing changes
+    assert db.session.scalar(select(func.count()).select_from(LoyerHistorique)
+                             .where(LoyerHistorique.logement_id == lg.id)) == 2
+    # Same key from another landlord is a different key space.
+    b = make_allocataire(numero="1000011")
+    make_logement(b, "BL990002", "LOC000010")
+    assert sb.apply_loyers("BL990002", [_loyer("F1:1", 45000, 0, date(2026, 7, 1), numero="1000011")], "x") == 1
+
+
+def test_apply_loyers_duplicate_key_within_batch_counts_once():
+    a = make_allocataire(numero="1000012")
+    lg = make_logement(a, CB, "LOC000012")
+    rows = [_loyer("K", 41000, 5100, date(2026, 7, 1), "LOC000012", "1000012")] * 3
+    assert sb.apply_loyers(CB, rows, "s") == 1
+    db.session.refresh(lg)
+    assert lg.loyer_cents == 41000
+
+
+def _mvt(key, type_, day, code="LOC000020", numero="1000020", **extra):
+    return {"idempotency_key": key, "code_locataire": code, "numero_allocataire": numero,
+            "type": type_, "date_mouvement": day, **extra}
+
+
+def test_apply_mouvements_entree_sortie_reopen():
+    make_allocataire(numero="1000020")
+    n = sb.apply_mouvements(CB, [_mvt("M1", "ENTREE", date(2026, 1, 1), loyer_cents=48000, charges_cents=6000)], "MVT")
+    assert n == 1
+    lg = db.session.scalar(select(Logement).where(Logement.code_locataire == "LOC000020"))
+    assert lg.date_entree == date(2026, 1, 1) and lg.date_sortie is None and lg.loyer_cents == 48000
+    lg.tiers_payant = True
+    db.session.flush()
+    assert sb.apply_mouvements(CB, [_mvt("M2", "SORTIE", date(2026, 6, 30))], "MVT") == 1
+    db.session.refresh(lg)
+    assert lg.date_sortie == date(2026, 6, 30) and lg.tiers_payant is False
+    # replay changes nothing; an ENTREE reopens
+    assert sb.apply_mouvements(CB, [_mvt("M2", "SORTIE", date(2026, 6, 30))], "MVT") == 0
+    assert sb.apply_mouvements(CB, [_mvt("M3", "ENTREE", date(2026, 9, 1))], "MVT") == 1
+    db.session.refresh(lg)
+    assert lg.date_sortie is None and lg.date_entree == date(2026, 9, 1)
+    assert db.session.scalar(select(func.count()).select_from(Mouvement).where(Mouvement.logement_id == lg.id)) == 3
+
+
+def test_apply_mouvements_ignores_unknown():
+    assert sb.apply_mouvements(CB, [_mvt("X1", "ENTREE", date(2026, 1, 1), numero="7777777")], "s") == 0
+    make_allocataire(numero="1000021")
+    assert sb.apply_mouvements(CB, [_mvt("X2", "SORTIE", date(2026, 1, 1), numero="1000021")], "s") == 0
+
+
+def _impaye(key, code="LOC000030", numero="1000030", **extra):
+    return {"idempotency_key": key, "code_locataire": code, "numero_allocataire": numero,
+            "montant_dette_cents": 120000, "loyer_mensuel_cents": 55000,
+            "date_constitution": date(2026, 8, 31), "periode_debut": date(2026, 7, 1),
+            "periode_fin": date(2026, 8, 31), "plan_apurement": False,
+            "date_signalement": date(2026, 10, 15), **extra}
+
+
+def test_record_impayes_opens_queue_item_once():
+    a = make_allocataire(numero="1000030", departement="80")
+    make_logement(a, CB, "LOC000030")
+    assert sb.record_impayes(CB, [_impaye("I1"), _impaye("I2", code="UNKNOWN")], "IMPAYES F") == 1
+    s = db.session.scalar(select(SignalementImpaye).where(SignalementImpaye.idempotency_key == "I1"))
+    assert s.date_limite_plan == date(2027, 2, 28)  # constitution + 6 months, end of month
+    item = db.session.scalar(select(ImpayeQueueItem).where(ImpayeQueueItem.impaye_id == s.id))
+    assert item.statut == "nouveau" and item.departement == "80" and item.echeance == date(2027, 2, 28)
+    assert sb.record_impayes(CB, [_impaye("I1")], "IMPAYES F") == 0
+    assert db.session.scalar(select(func.count()).select_from(ImpayeQueueItem)
+                             .where(ImpayeQueueItem.allocataire_id == a.id)) == 1
+
+
+def test_tiers_payant_payments_and_landlord_codes():
+    a = make_allocataire(numero="1000040", nom="Lefèvre", prenom="Anne")
+    make_logement(a, CB, "LOC000040", tiers_payant=True)
+    b = make_allocataire(numero="1000041")
+    make_logement(b, "BL990003", "LOC000041", tiers_payant=False)
+    db.session.add_all([
+        Paiement(allocataire_id=a.id, mois=date(2026, 10, 1), prestation="APL", montant_cents=31000,
+                 date_paiement=date(2026, 10, 25), beneficiaire="bailleur", code_bailleur=CB),
+        Paiement(allocataire_id=a.id, mois=date(2026, 10, 1), prestation="AF", montant_cents=14000,
+                 date_paiement=date(2026, 10, 5), beneficiaire="allocataire"),
+        Paiement(allocataire_id=a.id, mois=date(2026, 9, 1), prestation="APL", montant_cents=30000,
+                 date_paiement=date(2026, 9, 25), beneficiaire="bailleur", code_bailleur=CB),
+    ])
+    db.session.flush()
+    assert sb.tiers_payant_payments(CB, 2026, 10) == [{
+        "code_locataire": "LOC000040", "numero_allocataire": "1000040", "nom": "Lefèvre Anne",
+        "montant_cents": 31000, "date_paiement": date(2026, 10, 25), "prestation": "APL"}]
+    codes = sb.landlord_codes()
+    assert CB in codes and "BL990003" not in codes
+
+
+def test_functions_never_commit(app):
+    """They run in the caller's transaction: a rollback undoes them."""
+    a = make_allocataire(numero="1000050")
+    make_logement(a, CB, "LOC000050")
+    commits = []
+    listener = lambda *args: commits.append(1)  # noqa: E731
+    event.listen(db.session, "after_commit", listener)
+    try:
+        sb.apply_loyers(CB, [_loyer("C1", 1, 1, date(2026, 1, 1), "LOC000050", "1000050")], "s")
+        sb.record_impayes(CB, [_impaye("C2", "LOC000050", "1000050")], "s")
+        sb.apply_mouvements(CB, [_mvt("C3", "SORTIE", date(2026, 2, 1), "LOC000050", "1000050")], "s")
+    finally:
+        event.remove(db.session, "after_commit", listener)
+    assert commits == []
