@@ -35,7 +35,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         configure_engine_events(db.engine)
     csrf.init_app(app)
+    # The limiter is always wired (hooks, storage); RATELIMIT_ENABLED only switches it on or off,
+    # so a test can switch it on for itself (`limiter.enabled = True`).
+    enabled = app.config["RATELIMIT_ENABLED"]
+    app.config["RATELIMIT_ENABLED"] = True
     limiter.init_app(app)
+    app.config["RATELIMIT_ENABLED"] = limiter.enabled = enabled
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Connectez-vous pour accéder à cette page."

@@ -145,6 +145,8 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
+    # Secret being enrolled (shown as a QR code) until the first code confirms it.
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
     mfa_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -33,6 +33,13 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
+# Keyboard rows and counting sequences: "123456789012", "azertyuiopqs"... are guessed at once.
+_SEQUENCES = tuple(seq * 4 for seq in (
+    "0123456789", "9876543210", "abcdefghijklmnopqrstuvwxyz", "zyxwvutsrqponmlkjihgfedcba",
+    "azertyuiopqsdfghjklmwxcvbn", "qwertyuiopasdfghjklzxcvbnm", "&é\"'(-è_çà",
+))
+
+
 @lru_cache(maxsize=1)
 def _blocklist() -> frozenset[str]:
     text = resources.files("portal").joinpath("data/common_passwords.txt").read_text("utf-8")
@@ -52,6 +59,8 @@ def password_problems(password: str, *, email: str = "", names: tuple[str, ...] 
     lowered = normalized.lower()
     if lowered in _blocklist() or lowered.rstrip("0123456789!.") in _blocklist():
         problems.append("Ce mot de passe est trop courant : choisissez-en un autre.")
+    if len(lowered) >= 6 and any(lowered in seq for seq in _SEQUENCES):
+        problems.append("Une suite de touches ou de chiffres se devine trop facilement.")
     local = email.split("@")[0].lower()
     if local and len(local) >= 4 and local in lowered:
         problems.append("Le mot de passe ne doit pas contenir votre identifiant.")

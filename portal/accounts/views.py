@@ -1,12 +1,14 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..access import ALL_ROLES_ANY, public, requires
 from ..extensions import limiter
 from . import service
-from .forms import EmptyForm, LoginForm, TotpForm
+from . import sessions
+from .forms import (ChangePasswordForm, EmptyForm, LoginForm, ResetPasswordForm, ResetRequestForm,
+                    TotpForm)
 
 bp = Blueprint("accounts", __name__)
 
@@ -63,3 +65,89 @@ def logout():
         logout_user()
         flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.get("/compte")
+@requires(ALL_ROLES_ANY)
+def account():
+    return render_template("accounts/account.html")
+
+
+@bp.route("/compte/double-authentification", methods=["GET", "POST"])
+@requires(ALL_ROLES_ANY, allow_without_mfa=True)
+@limiter.limit("20 per minute", methods=["POST"])
+def mfa_enrol():
+    """Enrol (or replace) the TOTP factor. Replacing an enrolled factor needs the current
+    one first: a password alone never changes the second factor."""
+    if current_user.mfa_enrolled_at and not g.get("mfa_verified"):
+        return redirect(url_for("accounts.mfa_verify", next=url_for("accounts.mfa_enrol")))
+    form = TotpForm()
+    if form.validate_on_submit():
+        if service.confirm_mfa_enrolment(current_user, form.code.data):
+            flash("La vérification en deux étapes est activée sur votre nouvel appareil.", "success")
+            return redirect(url_for("home.index"))
+        form.code.errors.append("Code incorrect : vérifiez l'heure de votre appareil et réessayez.")
+    secret = service.start_mfa_enrolment(current_user)
+    uri = service.provisioning_uri(current_user, secret)
+    return render_template("accounts/mfa_enrol.html", form=form, secret=secret,
+                           qr_svg=service.qr_code_svg(uri)), 200 if not form.errors else 422
+
+
+@bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
+@requires(ALL_ROLES_ANY)
+@limiter.limit("10 per minute", methods=["POST"])
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(current_user, form.current_password.data, form.new_password.data)
+        except service.PasswordRefused as refused:
+            target = form.current_password if "actuel est incorrect" in str(refused) else form.new_password
+            target.errors.extend(refused.problems)
+        else:
+            # Every session died, this one included: open a fresh one for this browser.
+            user = current_user._get_current_object()
+            mfa_done = bool(g.get("mfa_verified"))
+            logout_user()
+            sessions.start_session(user, mfa_verified=mfa_done)
+            from ..extensions import db
+            db.session.commit()
+            login_user(user)
+            flash("Votre mot de passe est modifié. Vos autres sessions ont été fermées.", "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@public
+@limiter.limit("5 per minute", methods=["POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        service.request_password_reset(form.email.data)
+        flash(service.RESET_SENT_MESSAGE, "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_request.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/mot-de-passe-oublie/nouveau", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_confirm():
+    """The one-time link lands here (`?token=`, a name the log filter masks)."""
+    form = ResetPasswordForm()
+    if request.method == "GET":
+        form.token.data = request.args.get("token", "")
+        if service.find_valid_reset_token(form.token.data) is None:
+            return render_template("accounts/reset_invalid.html"), 410
+    if form.validate_on_submit():
+        try:
+            service.reset_password(form.token.data, form.new_password.data)
+        except service.ResetLinkInvalid:
+            return render_template("accounts/reset_invalid.html"), 410
+        except service.PasswordRefused as refused:
+            form.new_password.errors.extend(refused.problems)
+        else:
+            flash("Votre mot de passe est enregistré : vous pouvez vous connecter.", "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_confirm.html", form=form), 200 if not form.errors else 422
