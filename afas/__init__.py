@@ -6,4 +6,5 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from portal.database import register_migrations
+    from . import models  # noqa: F401  (tables on the metadata)
     register_migrations(app, Path(__file__).parent / "migrations" / "versions")

@@ -1,0 +1,264 @@
+"""Droit (Caf funding) of a declaration, acomptes and régularisation — domain.md §2. Pure.
+
+    EAJE (PSU): (taux × min(prix de revient horaire, plafond) × heures réalisées
+                 − participations familiales) × taux régime général  + bonus mixité sociale
+        plafond: constant up to the low taux de facturation threshold (107 %), linear down to
+        the floor between 107 % and 120 %, the floor from 120 % (barèmes since 2025).
+    ALSH: taux × min(prix de revient par acte, plafond) × actes × taux régime général
+    RPE:  taux × min(charges, plafond par ETP × ETP) + bonus missions renforcées
+    LAEP: taux × min(prix de revient horaire, plafond) × (heures d'ouverture + d'organisation)
+
+Every result carries the step-by-step explanation with the figures, and the formula's cap
+(the droit with the prix de revient at the plafond), which the droit never exceeds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from .bareme import Bareme
+from .schema import ALL_LABELS
+
+
+def eur(x: float) -> str:
+    return f"{x:,.2f} €".replace(",", "\u202f").replace(".", ",")
+
+
+def num(x: float, digits: int = 2) -> str:
+    text = f"{x:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def pct(x: float) -> str:
+    return num(x * 100, 2) + " %"
+
+
+def cents(x: float) -> float:
+    return round(x + 0.0, 2)
+
+
+@dataclass
+class Step:
+    label: str
+    detail: str
+    value: str
+
+    def as_dict(self) -> dict:
+        return {"libelle": self.label, "calcul": self.detail, "valeur": self.value}
+
+
+@dataclass
+class DroitResult:
+    montant: float | None             # None when inputs are missing
+    plafond_formule: float | None     # cap: the droit with the prix de revient at the plafond
+    formule: str
+    etapes: list[Step] = field(default_factory=list)
+    manquants: list[str] = field(default_factory=list)
+    indicateurs: dict = field(default_factory=dict)   # prix de revient, taux de facturation...
+    bareme: str = ""
+
+    def as_dict(self) -> dict:
+        return {"montant": self.montant, "plafond_formule": self.plafond_formule,
+                "formule": self.formule, "etapes": [s.as_dict() for s in self.etapes],
+                "manquants": self.manquants, "indicateurs": self.indicateurs, "bareme": self.bareme}
+
+
+FORMULES = {
+    "EAJE": "droit = (taux × min(prix de revient horaire, plafond) × heures réalisées − participations "
+            "familiales) × taux régime général + bonus mixité sociale",
+    "ALSH": "droit = taux × min(prix de revient par acte, plafond) × actes réalisés × taux régime général",
+    "RPE": "droit = taux × min(charges, plafond par ETP × ETP) + bonus missions renforcées",
+    "LAEP": "droit = taux × min(prix de revient horaire, plafond) × (heures d'ouverture + heures d'organisation)",
+}
+
+NEEDED = {
+    "EAJE": ("heures_realisees", "heures_facturees", "participations_familiales", "total_charges",
+             "taux_regime_general", "places_agreees"),
+    "ALSH": ("heures_realisees", "total_charges", "taux_regime_general"),
+    "RPE": ("etp_animateur", "total_charges"),
+    "LAEP": ("heures_ouverture", "heures_organisation", "total_charges"),
+}
+
+
+def eaje_plafond(bareme: Bareme, couches_repas: bool, taux_facturation: float | None) -> tuple[float, str]:
+    """Prix plafond horaire for a taux de facturation (the 2025 rule when the barème has it)."""
+    variant = "avec_couches_repas" if couches_repas else "sans_couches_repas"
+    eaje = bareme["eaje"]
+    ceiling = float(eaje["prix_plafond_horaire"][variant])
+    rule = eaje.get("taux_facturation")
+    if not rule or taux_facturation is None:
+        return ceiling, f"plafond {eur(ceiling)}/h ({variant.replace('_', ' ')})"
+    low, high = float(rule["seuil_bas"]), float(rule["seuil_haut"])
+    floor = float(rule["prix_plancher_horaire"][variant])
+    if taux_facturation <= low:
+        return ceiling, (f"taux de facturation {pct(taux_facturation)} ≤ {pct(low)} : "
+                         f"plafond plein {eur(ceiling)}/h")
+    if taux_facturation >= high:
+        return floor, (f"taux de facturation {pct(taux_facturation)} ≥ {pct(high)} : "
+                       f"plancher {eur(floor)}/h")
+    value = ceiling - (ceiling - floor) * (taux_facturation - low) / (high - low)
+    return value, (f"taux de facturation {pct(taux_facturation)} entre {pct(low)} et {pct(high)} : "
+                   f"{eur(ceiling)} − ({eur(ceiling)} − {eur(floor)}) × ({pct(taux_facturation)} − "
+                   f"{pct(low)}) ÷ ({pct(high)} − {pct(low)}) = {num(value, 4)} €/h")
+
+
+def bonus_mixite(bareme: Bareme, participation_horaire: float | None) -> float:
+    if participation_horaire is None:
+        return 0.0
+    for tier in bareme["eaje"]["bonus_mixite_sociale"]:
+        if participation_horaire <= float(tier["participation_horaire_max"]):
+            return float(tier["montant_par_place"])
+    return 0.0
+
+
+def _f(values: dict, key: str) -> float:
+    v = values.get(key)
+    return float(v) if v is not None else 0.0
+
+
+def _eaje(v: dict, b: Bareme, r: DroitResult) -> None:
+    e = b["eaje"]
+    taux = float(e["taux_prise_en_charge"])
+    heures, facturees = _f(v, "heures_realisees"), _f(v, "heures_facturees")
+    charges, participations = _f(v, "total_charges"), _f(v, "participations_familiales")
+    trg = _f(v, "taux_regime_general") / 100
+    places = _f(v, "places_agreees")
+    couches = bool(v.get("couches_repas"))
+    prix = charges / heures if heures > 0 else 0.0
+    tf = facturees / heures if heures > 0 else None
+    plafond, why = eaje_plafond(b, couches, tf)
+    retenu = min(prix, plafond)
+    base = taux * retenu * heures - participations
+    psu = max(0.0, base) * trg
+    part_h = participations / facturees if facturees > 0 else None
+    per_place = bonus_mixite(b, part_h)
+    bonus = per_place * places * trg
+    ceiling_plafond = float(e["prix_plafond_horaire"]["avec_couches_repas" if couches else "sans_couches_repas"])
+    max_bonus = max((float(t["montant_par_place"]) for t in e["bonus_mixite_sociale"]), default=0.0)
+    r.plafond_formule = cents(max(0.0, taux * ceiling_plafond * heures) * trg + max_bonus * places * trg)
+    r.indicateurs = {"prix_revient": round(prix, 4), "prix_revient_libelle": "prix de revient horaire",
+                     "taux_facturation": tf,
+                     "prix_plafond_horaire": round(plafond, 4), "participation_horaire_moyenne": part_h}
+    r.etapes += [
+        Step("Prix de revient horaire", f"{eur(charges)} de charges ÷ {num(heures)} h réalisées", f"{num(prix, 4)} €/h"),
+        Step("Taux de facturation", "aucune heure réalisée" if tf is None else
+             f"{num(facturees)} h facturées ÷ {num(heures)} h réalisées", "—" if tf is None else pct(tf)),
+        Step("Prix plafond horaire", why, f"{num(plafond, 4)} €/h"),
+        Step("Prix retenu", f"min({num(prix, 4)} ; {num(plafond, 4)})", f"{num(retenu, 4)} €/h"),
+        Step("Base PSU", f"{pct(taux)} × {num(retenu, 4)} €/h × {num(heures)} h − {eur(participations)} "
+             f"de participations familiales" + (" (négatif : ramené à 0)" if base < 0 else ""), eur(max(0.0, base))),
+        Step("Prestation de service", f"{eur(max(0.0, base))} × {pct(trg)} de ressortissants du régime général", eur(psu)),
+        Step("Bonus mixité sociale",
+             ("participation horaire moyenne non calculable (aucune heure facturée)" if part_h is None else
+              f"participation moyenne {eur(part_h)}/h → {eur(per_place)} par place × {num(places)} places × {pct(trg)}"),
+             eur(bonus)),
+    ]
+    r.montant = cents(psu + bonus)
+    r.etapes.append(Step("Droit", f"{eur(psu)} + {eur(bonus)}", eur(r.montant)))
+
+
+def _alsh(v: dict, b: Bareme, r: DroitResult) -> None:
+    a = b["alsh"]
+    taux, plafond = float(a["taux_prise_en_charge"]), float(a["prix_plafond_acte"])
+    actes, charges, trg = _f(v, "heures_realisees"), _f(v, "total_charges"), _f(v, "taux_regime_general") / 100
+    prix = charges / actes if actes > 0 else 0.0
+    retenu = min(prix, plafond)
+    r.plafond_formule = cents(taux * plafond * actes * trg)
+    r.indicateurs = {"prix_revient": round(prix, 4), "prix_revient_libelle": "prix de revient par acte"}
+    r.montant = cents(taux * retenu * actes * trg)
+    r.etapes += [
+        Step("Prix de revient par acte", f"{eur(charges)} ÷ {num(actes)} actes", f"{num(prix, 4)} €"),
+        Step("Prix retenu", f"min({num(prix, 4)} ; plafond {eur(plafond)})", f"{num(retenu, 4)} €"),
+        Step("Droit", f"{pct(taux)} × {num(retenu, 4)} € × {num(actes)} actes × {pct(trg)} de ressortissants "
+             "du régime général", eur(r.montant)),
+    ]
+
+
+def _rpe(v: dict, b: Bareme, r: DroitResult) -> None:
+    p = b["rpe"]
+    taux, par_etp, bonus_rate = float(p["taux_prise_en_charge"]), float(p["plafond_par_etp"]), float(p["bonus_missions_renforcees"])
+    etp, charges = _f(v, "etp_animateur"), _f(v, "total_charges")
+    plafond = par_etp * etp
+    retenu = min(charges, plafond)
+    bonus = bonus_rate if v.get("missions_renforcees") else 0.0
+    base = taux * retenu
+    r.plafond_formule = cents(taux * plafond + bonus_rate)
+    r.indicateurs = {"plafond_charges": round(plafond, 2), "prix_revient_libelle": "coût par ETP",
+                     "prix_revient": round(charges / etp, 4) if etp > 0 else 0.0}
+    r.montant = cents(base + bonus)
+    r.etapes += [
+        Step("Plafond des charges", f"{eur(par_etp)} par ETP × {num(etp)} ETP", eur(plafond)),
+        Step("Charges retenues", f"min({eur(charges)} ; {eur(plafond)})", eur(retenu)),
+        Step("Prestation de service", f"{pct(taux)} × {eur(retenu)}", eur(base)),
+        Step("Bonus missions renforcées", "missions renforcées déclarées" if bonus else "pas de missions renforcées", eur(bonus)),
+        Step("Droit", f"{eur(base)} + {eur(bonus)}", eur(r.montant)),
+    ]
+
+
+def _laep(v: dict, b: Bareme, r: DroitResult) -> None:
+    p = b["laep"]
+    taux, plafond = float(p["taux_prise_en_charge"]), float(p["prix_plafond_horaire"])
+    heures = _f(v, "heures_ouverture") + _f(v, "heures_organisation")
+    charges = _f(v, "total_charges")
+    prix = charges / heures if heures > 0 else 0.0
+    retenu = min(prix, plafond)
+    r.plafond_formule = cents(taux * plafond * heures)
+    r.indicateurs = {"prix_revient": round(prix, 4), "prix_revient_libelle": "prix de revient horaire"}
+    r.montant = cents(taux * retenu * heures)
+    r.etapes += [
+        Step("Heures retenues", f"{num(_f(v, 'heures_ouverture'))} h d'ouverture + "
+             f"{num(_f(v, 'heures_organisation'))} h d'organisation", f"{num(heures)} h"),
+        Step("Prix de revient horaire", f"{eur(charges)} ÷ {num(heures)} h", f"{num(prix, 4)} €/h"),
+        Step("Prix retenu", f"min({num(prix, 4)} ; plafond {eur(plafond)})", f"{num(retenu, 4)} €/h"),
+        Step("Droit", f"{pct(taux)} × {num(retenu, 4)} €/h × {num(heures)} h", eur(r.montant)),
+    ]
+
+
+def compute_droit(equipement_type: str, values: dict, bareme: Bareme) -> DroitResult:
+    """The droit for parsed declaration values (see validation.parse_declaration)."""
+    label = bareme.libelle + (f" (barème {bareme.annee} appliqué, celui de {bareme.demande} "
+                              "n'est pas encore publié)" if bareme.demande else "")
+    result = DroitResult(None, None, FORMULES[equipement_type], bareme=label)
+    missing = [k for k in NEEDED[equipement_type] if values.get(k) is None]
+    if missing:
+        result.manquants = [ALL_LABELS[k] for k in missing]
+        return result
+    {"EAJE": _eaje, "ALSH": _alsh, "RPE": _rpe, "LAEP": _laep}[equipement_type](values, bareme, result)
+    return result
+
+
+# -- acomptes and régularisation -------------------------------------------------------------
+
+@dataclass
+class Echeance:
+    numero: int
+    date_prevue: date
+    montant: float
+
+
+def schedule_acomptes(droit_previsionnel: float, exercice: int, bareme: Bareme,
+                      deja_verse: float = 0.0) -> list[Echeance]:
+    """Acomptes on a droit prévisionnel: at most `taux_max` (70 %) of it, split over the
+    barème's instalments (two by default: 1 March and 2 October). `deja_verse` is subtracted
+    (re-scheduling after an actualisé); the last instalment takes the rounding cents."""
+    spec = bareme["acomptes"]
+    total = max(0.0, cents(max(0.0, droit_previsionnel) * float(spec["taux_max"]) - deja_verse))
+    out: list[Echeance] = []
+    remaining = total
+    echeances = spec["echeances"]
+    for i, e in enumerate(echeances, start=1):
+        amount = remaining if i == len(echeances) else cents(total * float(e["part"]))
+        amount = min(amount, remaining)
+        remaining = cents(remaining - amount)
+        out.append(Echeance(i, date(exercice, int(e["mois"]), int(e["jour"])), cents(amount)))
+    return out
+
+
+def regularisation(droit_reel: float, acomptes_verses: float) -> dict:
+    """Balance after the réel: positive = to pay the partner, negative = indu to recover."""
+    solde = cents(droit_reel - acomptes_verses)
+    return {"droit_reel": cents(droit_reel), "acomptes_verses": cents(acomptes_verses), "solde": solde,
+            "sens": "versement" if solde > 0 else ("indu" if solde < 0 else "solde nul"),
+            "calcul": f"{eur(droit_reel)} de droit réel − {eur(acomptes_verses)} d'acomptes versés = {eur(solde)}"}
