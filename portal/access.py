@@ -61,9 +61,19 @@ def api_scope(scope: str):
     return decorator
 
 
+# Static files (the app's and each blueprint's `static_folder`) are public: CSS, JS, fonts.
+STATIC_RULE = AccessRule(kind="public")
+
+
+def is_static_endpoint(endpoint: str) -> bool:
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
 def rule_for_endpoint(endpoint: str | None) -> AccessRule | None:
     if endpoint is None:
         return None
+    if is_static_endpoint(endpoint):
+        return STATIC_RULE
     view = current_app.view_functions.get(endpoint)
     return getattr(view, ATTR, None) if view else None
 

@@ -195,3 +195,6 @@ def api_client(client):
             return call
 
     return _Api
+
+
+from tests.browser_support import browser, live_server, live_worker, new_page  # noqa: E402,F401  (browser tests)

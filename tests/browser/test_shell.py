@@ -1,0 +1,54 @@
+"""The shell in a real browser: sign-in with MFA, home page per role, accessibility, 375 px."""
+import pytest
+
+from tests.browser_support import assert_fits_width, assert_page_basics, check_a11y, sign_in, sign_out
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_in_page_is_accessible_and_errors_are_tied_to_fields(new_page):
+    page = new_page()
+    page.goto("/connexion")
+    assert page.title().startswith("Connexion")
+    assert_page_basics(page)
+    page.get_by_role("button", name="Se connecter").click()
+    email = page.locator("#email")
+    assert email.get_attribute("aria-invalid") == "true"
+    error_id = email.get_attribute("aria-describedby")
+    assert page.locator(f"#{error_id}").inner_text() == "Saisissez votre adresse électronique."
+    check_a11y(page)
+
+
+def test_caf_agent_signs_in_with_totp_and_signs_out(new_page):
+    page = new_page()
+    sign_in(page, "agent.caf@caf80.example")
+    assert page.locator("h1").inner_text() == "Bonjour Karim"
+    assert "Karim Benali — Caf de la Somme" in page.get_by_test_id("current-user").inner_text()
+    assert_page_basics(page)
+    sign_out(page)
+    assert "Vous êtes déconnecté." in page.inner_text("main")
+    page.goto("/accueil")
+    assert "/connexion" in page.url
+
+
+def test_wrong_code_is_refused_with_a_message(new_page):
+    page = new_page()
+    page.goto("/connexion")
+    page.fill("#email", "ccapex@somme.example")
+    page.fill("#password", "Demo-Partenaires-2026")
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/connexion/code**")
+    page.fill("#code", "000000")
+    page.get_by_role("button", name="Valider").click()
+    assert page.locator("#code").get_attribute("aria-invalid") == "true"
+    assert "Code incorrect ou déjà utilisé." in page.inner_text("main")
+    check_a11y(page)
+
+
+def test_home_fits_a_phone_screen(new_page):
+    page = new_page(width=375, height=812)
+    sign_in(page, "gestionnaire@amiens.example")
+    assert page.locator("h1").inner_text() == "Bonjour Sophie"
+    assert_fits_width(page)
+    page.goto("/connexion")
+    assert_fits_width(page)
