@@ -35,6 +35,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         configure_engine_events(db.engine)
     csrf.init_app(app)
+    # French messages for WTForms' built-in validators ("Not a valid choice" → « Choix non valide »)
+    # from WTForms' own catalogue, without Flask-Babel.
+    from flask_wtf import FlaskForm
+    app.config["WTF_I18N_ENABLED"] = False
+    FlaskForm.Meta.locales = ("fr_FR", "fr")
     # The limiter is always wired (hooks, storage); RATELIMIT_ENABLED only switches it on or off,
     # so a test can switch it on for itself (`limiter.enabled = True`).
     enabled = app.config["RATELIMIT_ENABLED"]
@@ -68,6 +73,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .home import bp as home_bp
     app.register_blueprint(accounts_bp)
     app.register_blueprint(home_bp)
+    from .admin import register as register_admin
+    register_admin(app)
 
     from .api import bp as api_bp, init_api
     init_api(app)

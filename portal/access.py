@@ -53,8 +53,12 @@ def requires(roles: Iterable[str], service: str | None = None, allow_without_mfa
     return decorator
 
 
+ANY_SCOPE = "*"
+
+
 def api_scope(scope: str):
-    """Machine client with a Bearer token holding `scope` (checked by portal.api)."""
+    """Machine client with a Bearer token holding `scope` (checked by portal.api);
+    `api_scope(ANY_SCOPE)`: any valid token (introspection)."""
     def decorator(view: Callable) -> Callable:
         return _declare(view, AccessRule(kind="api", scope=scope))
 

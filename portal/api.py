@@ -15,7 +15,7 @@ from datetime import datetime
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from .access import public
+from .access import ANY_SCOPE, api_scope, public
 from .extensions import csrf, db
 from .models import ApiToken, utcnow
 
@@ -59,7 +59,8 @@ def authenticate_bearer(rule) -> None:
     now = utcnow()
     if token is None or not token.is_usable(now):
         abort(problem(401, "Authentification requise", "Jeton d'accès invalide, expiré ou révoqué."))
-    if rule.scope not in (token.scopes or []) or token.organisation.active_contrat(rule.scope) is None:
+    if rule.scope != ANY_SCOPE and (rule.scope not in (token.scopes or [])
+                                    or token.organisation.active_contrat(rule.scope) is None):
         abort(problem(403, "Accès refusé", f"Ce jeton n'a pas la portée {rule.scope}."))
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
@@ -104,6 +105,40 @@ def build_openapi(app: Flask) -> dict:
 @public
 def openapi_document():
     return jsonify(build_openapi(current_app))
+
+
+@bp.get("/moi")
+@api_scope(ANY_SCOPE)
+@openapi("/moi", "get", {
+    "summary": "Introspection du jeton utilisé",
+    "description": "Organisation, services (portées), profil CDAP et expiration du jeton présenté. "
+                   "Accepte tout jeton valide, quelle que soit sa portée.",
+    "tags": ["Jetons"],
+    "responses": {
+        "200": {"description": "Le jeton est valide", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "organisation": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "nom": {"type": "string"}, "siret": {"type": ["string", "null"]},
+                    "code_bailleur": {"type": ["string", "null"]}}},
+                "jeton": {"type": "object", "properties": {
+                    "nom": {"type": "string"}, "prefixe": {"type": "string"},
+                    "portees": {"type": "array", "items": {"type": "string", "enum": ["AFAS", "CDAP", "EDI"]}},
+                    "portees_actives": {"type": "array", "items": {"type": "string"}},
+                    "profil_cdap": {"type": ["string", "null"]},
+                    "expire_le": {"type": "string", "format": "date-time"}}}}}}}},
+        "401": {"description": "Jeton absent, invalide, expiré ou révoqué",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+    },
+})
+def whoami():
+    token, org = g.api_token, g.api_organisation
+    return jsonify({
+        "organisation": {"id": org.id, "nom": org.nom, "siret": org.siret, "code_bailleur": org.code_bailleur},
+        "jeton": {"nom": token.nom, "prefixe": token.prefix, "portees": list(token.scopes or []),
+                  "portees_actives": [s for s in token.scopes or [] if org.active_contrat(s) is not None],
+                  "profil_cdap": token.cdap_profile,
+                  "expire_le": token.expires_at.isoformat(timespec="seconds") + "Z"},
+    })
 
 
 def init_api(app: Flask) -> None:

@@ -114,7 +114,8 @@ def verify_chain(model: type[ChainedMixin], batch: int = 5000) -> ChainReport:
             expected_seq += 1
             last_seq = row.seq
             checked += 1
-        db.session.expunge_all()
+        for row in rows:  # free memory on long chains, without detaching the caller's objects
+            db.session.expunge(row)
     if head is not None and head.seq != max(last_seq, head.anchor_seq):
         return ChainReport(False, checked, last_seq + 1, None, "lignes supprimées en fin de chaîne")
     return ChainReport(True, checked)

@@ -1,0 +1,253 @@
+"""Caf admin pages: organisations (convention, contracts per service), suspensions of an
+organisation or of a habilitation, creation of a partner's first users, and the audit trail
+with the chain verification status."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import audit
+from ..access import requires
+from ..audit import AuditEntry
+from ..extensions import db
+from ..models import CDAP_PROFILES, Contrat, Habilitation, Organisation, User
+from . import services
+from .forms import (ContratForm, ContratUpdateForm, EmptyForm, OrganisationForm, SuspendForm,
+                    UserCreateForm, role_choices, AuditFilterForm)
+from .partner import _apply_error
+
+bp = Blueprint("caf_admin", __name__, url_prefix="/caf/administration")
+CAF_ADMIN = {"caf_admin"}
+AUDIT_PAGE_SIZE = 50
+
+
+def _org_or_404(org_id: int) -> Organisation:
+    org = db.session.get(Organisation, org_id)
+    if org is None:
+        abort(404)
+    return org
+
+
+def _as_datetime(value):
+    return datetime.combine(value, time.min) if value else None
+
+
+def _org_page(org: Organisation, *, org_form=None, contrat_form=None, suspend_form=None,
+              user_form=None, status=200):
+    org_form = org_form or OrganisationForm(obj=org, prefix="org")
+    contrat_form = contrat_form or ContratForm(prefix="contrat")
+    user_form = user_form or UserCreateForm(prefix="user")
+    user_form.role.choices = role_choices(services.roles_for(org))
+    update_forms = {c.id: ContratUpdateForm(prefix=f"c{c.id}", obj=c) for c in org.contrats}
+    return render_template("admin/organisation.html", org=org, org_form=org_form,
+                           contrat_form=contrat_form, suspend_form=suspend_form or SuspendForm(prefix="susp"),
+                           user_form=user_form, update_forms=update_forms,
+                           profiles=CDAP_PROFILES), status
+
+
+@bp.get("/organisations")
+@requires(CAF_ADMIN)
+def organisations():
+    q = (request.args.get("q") or "").strip()[:100]
+    query = select(Organisation).order_by(Organisation.nom)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(func.lower(Organisation.nom).like(like) | Organisation.siret.like(like)
+                            | func.lower(Organisation.code_bailleur).like(like))
+    return render_template("admin/organisations.html", orgs=db.session.scalars(query).all(), q=q)
+
+
+@bp.route("/organisations/nouvelle", methods=["GET", "POST"])
+@requires(CAF_ADMIN)
+def organisation_new():
+    form = OrganisationForm(prefix="org")
+    if form.validate_on_submit():
+        try:
+            org = services.save_organisation(None, actor=current_user, **_org_values(form))
+        except services.AdminError as error:
+            _apply_error(form, error)
+        else:
+            flash("Organisation créée. Ajoutez ses contrats de service.", "success")
+            return redirect(url_for("caf_admin.organisation", org_id=org.id))
+    return render_template("admin/organisation_new.html", form=form), 200 if not form.errors else 422
+
+
+def _org_values(form: OrganisationForm) -> dict:
+    return {"nom": form.nom.data, "kind": form.kind.data, "siret": form.siret.data,
+            "code_bailleur": form.code_bailleur.data, "territoire": (form.territoire.data or "").upper(),
+            "convention_ref": form.convention_ref.data,
+            "convention_signee_le": _as_datetime(form.convention_signee_le.data)}
+
+
+@bp.get("/organisations/<int:org_id>")
+@requires(CAF_ADMIN)
+def organisation(org_id: int):
+    return _org_page(_org_or_404(org_id))
+
+
+@bp.post("/organisations/<int:org_id>")
+@requires(CAF_ADMIN)
+def organisation_update(org_id: int):
+    org = _org_or_404(org_id)
+    form = OrganisationForm(prefix="org")
+    if form.validate_on_submit():
+        try:
+            services.save_organisation(org, actor=current_user, **_org_values(form))
+        except services.AdminError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            flash("Organisation enregistrée.", "success")
+            return redirect(url_for("caf_admin.organisation", org_id=org.id))
+    return _org_page(org, org_form=form, status=422)
+
+
+@bp.post("/organisations/<int:org_id>/contrats")
+@requires(CAF_ADMIN)
+def contrat_add(org_id: int):
+    org = _org_or_404(org_id)
+    form = ContratForm(prefix="contrat")
+    if form.validate_on_submit():
+        try:
+            services.add_contrat(org, actor=current_user, service=form.service.data,
+                                 cdap_profiles=form.cdap_profiles.data, debut=_as_datetime(form.debut.data),
+                                 fin=_as_datetime(form.fin.data))
+        except services.AdminError as error:
+            _apply_error(form, error)
+        else:
+            flash("Contrat de service ajouté.", "success")
+            return redirect(url_for("caf_admin.organisation", org_id=org.id))
+    return _org_page(org, contrat_form=form, status=422)
+
+
+@bp.post("/contrats/<int:contrat_id>")
+@requires(CAF_ADMIN)
+def contrat_update(contrat_id: int):
+    contrat = db.session.get(Contrat, contrat_id) or abort(404)
+    form = ContratUpdateForm(prefix=f"c{contrat.id}")
+    if form.validate_on_submit():
+        try:
+            services.update_contrat(contrat, actor=current_user, cdap_profiles=form.cdap_profiles.data,
+                                    fin=_as_datetime(form.fin.data))
+            flash("Contrat modifié.", "success")
+        except services.AdminError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    else:
+        flash("Contrat non modifié : " + " ".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("caf_admin.organisation", org_id=contrat.organisation_id))
+
+
+@bp.post("/organisations/<int:org_id>/suspendre")
+@requires(CAF_ADMIN)
+def organisation_suspend(org_id: int):
+    org = _org_or_404(org_id)
+    form = SuspendForm(prefix="susp")
+    if form.validate_on_submit():
+        try:
+            services.suspend_organisation(org, actor=current_user, motif=form.motif.data)
+        except services.AdminError as error:
+            _apply_error(form, error)
+        else:
+            flash("Organisation suspendue : ses sessions et jetons ne fonctionnent plus.", "success")
+            return redirect(url_for("caf_admin.organisation", org_id=org.id))
+    return _org_page(org, suspend_form=form, status=422)
+
+
+@bp.post("/organisations/<int:org_id>/retablir")
+@requires(CAF_ADMIN)
+def organisation_lift(org_id: int):
+    org = _org_or_404(org_id)
+    if EmptyForm().validate_on_submit():
+        services.lift_organisation_suspension(org, actor=current_user)
+        flash("Suspension levée.", "success")
+    return redirect(url_for("caf_admin.organisation", org_id=org.id))
+
+
+@bp.post("/organisations/<int:org_id>/utilisateurs")
+@requires(CAF_ADMIN)
+def organisation_user_new(org_id: int):
+    """The Caf opens an organisation's first accounts (typically its partner admin)."""
+    org = _org_or_404(org_id)
+    form = UserCreateForm(prefix="user")
+    form.role.choices = role_choices(services.roles_for(org))
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(org, actor=current_user, email=form.email.data,
+                                        prenom=form.prenom.data, nom=form.nom.data, role=form.role.data)
+        except services.AdminError as error:
+            _apply_error(form, error)
+        else:
+            flash(f"Compte créé : un lien d'activation a été envoyé à {user.email}.", "success")
+            return redirect(url_for("partner_admin.user_detail", user_id=user.id))
+    return _org_page(org, user_form=form, status=422)
+
+
+@bp.post("/habilitations/<int:hab_id>/suspendre")
+@requires(CAF_ADMIN)
+def habilitation_suspend(hab_id: int):
+    hab = db.session.get(Habilitation, hab_id) or abort(404)
+    form = SuspendForm(prefix="susp")
+    if form.validate_on_submit():
+        try:
+            services.suspend_habilitation(hab, actor=current_user, motif=form.motif.data,
+                                          until=_as_datetime(form.until.data))
+        except services.AdminError as error:
+            flash(error.message, "error")
+        else:
+            flash("Habilitation suspendue : les sessions de l'utilisateur sont fermées.", "success")
+    else:
+        flash("Suspension refusée : " + " ".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("partner_admin.user_detail", user_id=hab.user_id))
+
+
+@bp.post("/habilitations/<int:hab_id>/lever")
+@requires(CAF_ADMIN)
+def habilitation_lift(hab_id: int):
+    hab = db.session.get(Habilitation, hab_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        services.lift_habilitation_suspension(hab, actor=current_user)
+        flash("Suspension levée.", "success")
+    return redirect(url_for("partner_admin.user_detail", user_id=hab.user_id))
+
+
+# --- Audit trail -----------------------------------------------------------------------------
+
+@bp.get("/audit")
+@requires(CAF_ADMIN)
+def audit_trail():
+    form = AuditFilterForm(request.args)
+    categories = db.session.scalars(select(AuditEntry.category).distinct().order_by(AuditEntry.category)).all()
+    form.category.choices = {"": "Toutes", **{c: c for c in categories}}
+    orgs = db.session.execute(select(Organisation.id, Organisation.nom).order_by(Organisation.nom)).all()
+    form.organisation.choices = {"": "Toutes", **{str(i): n for i, n in orgs}}
+    query = select(AuditEntry)
+    if form.validate():
+        if form.category.data:
+            query = query.where(AuditEntry.category == form.category.data)
+        if form.action.data:
+            query = query.where(AuditEntry.action.like(f"%{form.action.data.strip()}%"))
+        if form.organisation.data and form.organisation.data.isdigit():
+            query = query.where(AuditEntry.organisation_id == int(form.organisation.data))
+        if form.du.data:
+            query = query.where(AuditEntry.at >= _as_datetime(form.du.data))
+        if form.au.data:
+            query = query.where(AuditEntry.at < _as_datetime(form.au.data) + timedelta(days=1))
+    try:
+        page = max(1, min(int(request.args.get("page", 1)), 100000))
+    except ValueError:
+        page = 1
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    entries = db.session.scalars(query.order_by(AuditEntry.seq.desc())
+                                 .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)).all()
+    actors = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({e.actor_user_id for e in entries if e.actor_user_id})))}
+    org_names = dict(orgs)
+    report = audit.verify()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("admin/audit.html", form=form, entries=entries, actors=actors,
+                           org_names=org_names, report=report, page=page, total=total,
+                           pages=max(1, -(-total // AUDIT_PAGE_SIZE)), args=args)

@@ -1,0 +1,338 @@
+"""Administration state changes: users, habilitations, API tokens (partner admins) and
+organisations, contracts, suspensions (Caf admins). Each function checks its business rules,
+writes its audit entry and commits; views stay thin. Errors are `AdminError` with a French
+message (and the form field it concerns)."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..accounts import sessions
+from ..audit import record_event
+from ..extensions import db
+from ..models import (CAF_ROLES, CDAP_PROFILES, PARTNER_ROLES, ApiToken, Contrat, Habilitation,
+                      Organisation, OrganisationKind, Service, User, utcnow)
+
+# A habilitation suspended "until further notice" (the model keeps an end date).
+INDEFINITE = datetime(9999, 12, 31)
+
+
+class AdminError(Exception):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def roles_for(org: Organisation) -> list[str]:
+    """Roles a user of `org` may hold."""
+    if org.is_caf:
+        return sorted(CAF_ROLES)
+    roles = set(PARTNER_ROLES)
+    if org.kind != OrganisationKind.BAILLEUR.value:
+        roles.discard("bailleur_operator")
+    return sorted(roles)
+
+
+# --- Users -----------------------------------------------------------------------------------
+
+def create_user(org: Organisation, *, actor: User, email: str, prenom: str, nom: str, role: str) -> User:
+    """Create a user without a password and email them a one-time activation link."""
+    from ..accounts.service import issue_reset_token, reset_link
+    from ..mail import send_email
+    email = email.strip().lower()
+    if role not in roles_for(org):
+        raise AdminError("Ce rôle n'est pas possible pour cette organisation.", "role")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise AdminError("Un compte existe déjà avec cette adresse électronique.", "email")
+    user = User(organisation=org, email=email, prenom=prenom.strip(), nom=nom.strip(), role=role,
+                password_hash=None)
+    db.session.add(user)
+    db.session.flush()
+    hours = current_app.config["ACCOUNT_ACTIVATION_HOURS"]
+    raw = issue_reset_token(user, minutes=hours * 60)
+    send_email(user.email, "Extranet Partenaires — activation de votre compte",
+               f"Bonjour {user.prenom},\n\n{actor.full_name} vous a ouvert un compte sur l'Extranet "
+               f"Partenaires de la Caf pour {org.nom}.\nChoisissez votre mot de passe avec ce lien, "
+               f"valable {hours} heures et à usage unique :\n\n{reset_link(raw)}\n\n"
+               "— Extranet Partenaires de la Caf\n")
+    record_event("admin", "user_created", actor=actor, organisation_id=org.id,
+                 target=f"user:{user.id}", role=role)
+    db.session.commit()
+    return user
+
+
+def disable_user(user: User, *, actor: User) -> None:
+    if user.id == actor.id:
+        raise AdminError("Vous ne pouvez pas désactiver votre propre compte.")
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+        sessions.revoke_all_sessions(user.id)
+        record_event("admin", "user_disabled", actor=actor, organisation_id=user.organisation_id,
+                     target=f"user:{user.id}")
+    db.session.commit()
+
+
+def enable_user(user: User, *, actor: User) -> None:
+    if user.disabled_at is not None:
+        user.disabled_at = None
+        user.failed_logins = 0
+        user.locked_until = None
+        record_event("admin", "user_enabled", actor=actor, organisation_id=user.organisation_id,
+                     target=f"user:{user.id}")
+    db.session.commit()
+
+
+# --- Habilitations ---------------------------------------------------------------------------
+
+def grantable(org: Organisation) -> dict[str, list[str]]:
+    """Services (and CDAP profiles) the organisation's active contracts allow."""
+    out = {}
+    for service in Service:
+        contrat = org.active_contrat(service.value)
+        if contrat is not None:
+            out[service.value] = list(contrat.cdap_profiles or []) if service.value == "CDAP" else []
+    return out
+
+
+def grant_habilitation(user: User, *, actor: User, service: str, cdap_profile: str | None) -> Habilitation:
+    allowed = grantable(user.organisation)
+    if service not in allowed:
+        raise AdminError("Votre organisation n'a pas de contrat actif pour ce service.", "service")
+    if service == "CDAP":
+        if not cdap_profile or cdap_profile not in allowed["CDAP"]:
+            raise AdminError("Choisissez un profil CDAP prévu par le contrat de l'organisation.",
+                             "cdap_profile")
+    else:
+        cdap_profile = None
+    if user.disabled_at is not None:
+        raise AdminError("Ce compte est désactivé.")
+    if any(h.service == service and h.revoked_at is None for h in user.habilitations):
+        raise AdminError("Cet utilisateur a déjà une habilitation pour ce service : retirez-la "
+                         "d'abord pour en changer.", "service")
+    hab = Habilitation(user=user, service=service, cdap_profile=cdap_profile, granted_at=utcnow(),
+                       granted_by_id=actor.id)
+    db.session.add(hab)
+    db.session.flush()
+    record_event("habilitation", "habilitation_granted", actor=actor,
+                 organisation_id=user.organisation_id, target=f"user:{user.id}",
+                 habilitation_id=hab.id, service=service, cdap_profile=cdap_profile)
+    db.session.commit()
+    return hab
+
+
+def revoke_habilitation(hab: Habilitation, *, actor: User) -> None:
+    if hab.revoked_at is None:
+        hab.revoked_at = utcnow()
+        sessions.revoke_all_sessions(hab.user_id)
+        record_event("habilitation", "habilitation_revoked", actor=actor,
+                     organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
+                     habilitation_id=hab.id, service=hab.service)
+    db.session.commit()
+
+
+def review_habilitation(hab: Habilitation, *, actor: User) -> None:
+    """The admin confirms the habilitation is still needed: the 12-month clock restarts."""
+    if hab.revoked_at is not None:
+        raise AdminError("Cette habilitation est retirée.")
+    hab.reviewed_at = utcnow()
+    record_event("habilitation", "habilitation_reviewed", actor=actor,
+                 organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
+                 habilitation_id=hab.id, service=hab.service)
+    db.session.commit()
+
+
+def suspend_habilitation(hab: Habilitation, *, actor: User, motif: str, until: datetime | None) -> None:
+    motif = (motif or "").strip()
+    if not motif:
+        raise AdminError("Indiquez le motif de la suspension.", "motif")
+    if until is not None and until <= utcnow():
+        raise AdminError("La date de fin doit être dans le futur.", "until")
+    hab.suspended_until = until or INDEFINITE
+    hab.suspension_motif = motif
+    sessions.revoke_all_sessions(hab.user_id)
+    record_event("habilitation", "habilitation_suspended", actor=actor,
+                 organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
+                 habilitation_id=hab.id, service=hab.service, motif=motif,
+                 until=until.isoformat() if until else None)
+    db.session.commit()
+
+
+def lift_habilitation_suspension(hab: Habilitation, *, actor: User) -> None:
+    if hab.suspended_until is not None:
+        hab.suspended_until = None
+        record_event("habilitation", "habilitation_suspension_lifted", actor=actor,
+                     organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
+                     habilitation_id=hab.id, service=hab.service)
+    db.session.commit()
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[str],
+                     cdap_profile: str | None, days: int) -> tuple[ApiToken, str]:
+    """Returns the token and its raw value, which is shown once and never stored."""
+    from ..api import TOKEN_PREFIX, hash_token
+    nom = (nom or "").strip()
+    if not nom:
+        raise AdminError("Donnez un nom au jeton (le logiciel qui l'utilise).", "nom")
+    allowed = grantable(org)
+    scopes = sorted(set(scopes or []))
+    if not scopes:
+        raise AdminError("Choisissez au moins un service.", "scopes")
+    outside = [s for s in scopes if s not in allowed]
+    if outside:
+        raise AdminError(f"Votre organisation n'a pas de contrat actif pour : {', '.join(outside)}.",
+                         "scopes")
+    if "CDAP" in scopes:
+        if not cdap_profile or cdap_profile not in allowed["CDAP"]:
+            raise AdminError("Un jeton CDAP demande un profil prévu par le contrat.", "cdap_profile")
+    else:
+        cdap_profile = None
+    max_days = current_app.config["API_TOKEN_MAX_DAYS"]
+    if not 1 <= days <= max_days:
+        raise AdminError(f"La durée de validité va de 1 à {max_days} jours.", "days")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    token = ApiToken(organisation=org, created_by=actor, nom=nom[:100], prefix=raw[:10],
+                     token_hash=hash_token(raw), scopes=scopes, cdap_profile=cdap_profile,
+                     created_at=now, expires_at=now + timedelta(days=days))
+    db.session.add(token)
+    db.session.flush()
+    record_event("token", "api_token_created", actor=actor, organisation_id=org.id,
+                 target=f"api_token:{token.id}", prefix=token.prefix, scopes=scopes,
+                 cdap_profile=cdap_profile, expires_at=token.expires_at.isoformat())
+    db.session.commit()
+    return token, raw
+
+
+def revoke_api_token(token: ApiToken, *, actor: User) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record_event("token", "api_token_revoked", actor=actor, organisation_id=token.organisation_id,
+                     target=f"api_token:{token.id}", prefix=token.prefix)
+    db.session.commit()
+
+
+# --- Organisations, contracts, suspensions (Caf admin) ---------------------------------------
+
+ORG_FIELDS = ("nom", "kind", "siret", "code_bailleur", "territoire", "convention_ref",
+              "convention_signee_le")
+
+
+def _check_org_fields(values: dict, org: Organisation | None) -> dict:
+    org_id = org.id if org else None
+    values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+    for key in ("siret", "code_bailleur", "convention_ref"):
+        values[key] = values.get(key) or None
+    if values["kind"] not in {k.value for k in OrganisationKind}:
+        raise AdminError("Type d'organisation inconnu.", "kind")
+    siret = values["siret"]
+    if siret is not None:
+        if not (siret.isdigit() and len(siret) == 14):
+            raise AdminError("Le SIRET compte 14 chiffres.", "siret")
+        if siret != (org.siret if org else None) and not _luhn_ok(siret):
+            raise AdminError("Ce SIRET n'est pas valide (clé de contrôle).", "siret")
+    if values["kind"] == OrganisationKind.BAILLEUR.value and not values["code_bailleur"]:
+        raise AdminError("Un bailleur a un code bailleur.", "code_bailleur")
+    for key, label in (("siret", "SIRET"), ("code_bailleur", "code bailleur")):
+        if values[key]:
+            clash = db.session.scalar(select(Organisation.id).where(
+                getattr(Organisation, key) == values[key], Organisation.id != (org_id or 0)))
+            if clash is not None:
+                raise AdminError(f"Une autre organisation a déjà ce {label}.", key)
+    return values
+
+
+def _luhn_ok(number: str) -> bool:
+    """SIRET check digit (Luhn). La Poste's establishments use another rule and are accepted."""
+    if number.startswith("356000000"):
+        return sum(int(c) for c in number) % 5 == 0
+    total = 0
+    for i, char in enumerate(reversed(number)):
+        digit = int(char) * (2 if i % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def save_organisation(org: Organisation | None, *, actor: User, **values) -> Organisation:
+    values = _check_org_fields(values, org)
+    creating = org is None
+    if creating:
+        org = Organisation()
+        db.session.add(org)
+    changed = [k for k in ORG_FIELDS if getattr(org, k, None) != values.get(k)]
+    for key in ORG_FIELDS:
+        setattr(org, key, values.get(key))
+    db.session.flush()
+    record_event("admin", "organisation_created" if creating else "organisation_updated",
+                 actor=actor, organisation_id=org.id, target=f"organisation:{org.id}",
+                 fields=changed)
+    db.session.commit()
+    return org
+
+
+def _check_profiles(service: str, profiles: list[str]) -> list[str]:
+    profiles = sorted(set(profiles or []))
+    if service != "CDAP":
+        return []
+    unknown = [p for p in profiles if p not in CDAP_PROFILES]
+    if unknown or not profiles:
+        raise AdminError("Un contrat CDAP liste au moins un profil connu.", "cdap_profiles")
+    return profiles
+
+
+def add_contrat(org: Organisation, *, actor: User, service: str, cdap_profiles: list[str],
+                debut: datetime, fin: datetime | None) -> Contrat:
+    if service not in {s.value for s in Service}:
+        raise AdminError("Service inconnu.", "service")
+    if fin is not None and fin <= debut:
+        raise AdminError("La fin du contrat doit suivre son début.", "fin")
+    if org.active_contrat(service) is not None:
+        raise AdminError("L'organisation a déjà un contrat actif pour ce service : modifiez-le.",
+                         "service")
+    contrat = Contrat(organisation=org, service=service,
+                      cdap_profiles=_check_profiles(service, cdap_profiles), debut=debut, fin=fin)
+    db.session.add(contrat)
+    db.session.flush()
+    record_event("admin", "contrat_created", actor=actor, organisation_id=org.id,
+                 target=f"contrat:{contrat.id}", service=service, cdap_profiles=contrat.cdap_profiles)
+    db.session.commit()
+    return contrat
+
+
+def update_contrat(contrat: Contrat, *, actor: User, cdap_profiles: list[str], fin: datetime | None) -> None:
+    if fin is not None and fin <= contrat.debut:
+        raise AdminError("La fin du contrat doit suivre son début.", "fin")
+    contrat.cdap_profiles = _check_profiles(contrat.service, cdap_profiles)
+    contrat.fin = fin
+    record_event("admin", "contrat_updated", actor=actor, organisation_id=contrat.organisation_id,
+                 target=f"contrat:{contrat.id}", service=contrat.service,
+                 cdap_profiles=contrat.cdap_profiles, fin=fin.isoformat() if fin else None)
+    db.session.commit()
+
+
+def suspend_organisation(org: Organisation, *, actor: User, motif: str) -> None:
+    motif = (motif or "").strip()
+    if not motif:
+        raise AdminError("Indiquez le motif de la suspension.", "motif")
+    if org.id == actor.organisation_id:
+        raise AdminError("Vous ne pouvez pas suspendre votre propre organisation.")
+    org.suspended_at = utcnow()
+    org.suspension_motif = motif
+    for user in org.users:
+        sessions.revoke_all_sessions(user.id)
+    record_event("admin", "organisation_suspended", actor=actor, organisation_id=org.id,
+                 target=f"organisation:{org.id}", motif=motif)
+    db.session.commit()
+
+
+def lift_organisation_suspension(org: Organisation, *, actor: User) -> None:
+    if org.suspended_at is not None:
+        org.suspended_at = None
+        record_event("admin", "organisation_suspension_lifted", actor=actor, organisation_id=org.id,
+                     target=f"organisation:{org.id}", previous_motif=org.suspension_motif)
+        org.suspension_motif = None
+    db.session.commit()

@@ -1,0 +1,239 @@
+"""Caf admin: organisations, contracts, suspensions, audit trail page; CLI audit verify/purge."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from portal import audit
+from portal.audit import AuditEntry, record_event
+from portal.extensions import db
+from portal.models import ApiToken, Contrat, Organisation, User, UserSession, utcnow
+
+
+@pytest.fixture
+def caf_admin(factory, client):
+    user = factory.user(factory.caf(), role="caf_admin")
+    factory.sign_in(client, user)
+    return user
+
+
+def post(client, path, data=None, page="/accueil"):
+    from tests.factories import csrf_token
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, page)})
+
+
+def org_data(**over):
+    data = {"org-nom": "Habitat de la Baie", "org-kind": "bailleur", "org-siret": "73282932000074",
+            "org-code_bailleur": "BL080099", "org-territoire": "80", "org-convention_ref": "CONV-80-2026-12",
+            "org-convention_signee_le": "2026-01-15"}
+    data.update(over)
+    return data
+
+
+def test_create_organisation_then_contract_then_first_admin(client, factory, caf_admin):
+    response = post(client, "/caf/administration/organisations/nouvelle", org_data(),
+                    page="/caf/administration/organisations/nouvelle")
+    assert response.status_code == 302
+    org = db.session.scalars(select(Organisation).where(Organisation.siret == "73282932000074")).one()
+    assert (org.kind, org.code_bailleur, org.territoire, org.convention_ref) == \
+        ("bailleur", "BL080099", "80", "CONV-80-2026-12")
+    base = f"/caf/administration/organisations/{org.id}"
+    assert client.get("/caf/administration/organisations?q=baie").get_data(as_text=True).count("Habitat de la Baie") >= 1
+
+    bad_cdap = post(client, f"{base}/contrats", {"contrat-service": "CDAP", "contrat-debut": "2026-01-01"}, page=base)
+    assert bad_cdap.status_code == 422 and "au moins un profil" in bad_cdap.get_data(as_text=True)
+    assert post(client, f"{base}/contrats", {"contrat-service": "CDAP", "contrat-cdap_profiles": ["bailleur"],
+                                              "contrat-debut": "2026-01-01"}, page=base).status_code == 302
+    assert post(client, f"{base}/contrats", {"contrat-service": "EDI", "contrat-debut": "2026-01-01"},
+                page=base).status_code == 302
+    dup = post(client, f"{base}/contrats", {"contrat-service": "EDI", "contrat-debut": "2026-01-01"}, page=base)
+    assert dup.status_code == 422
+    db.session.refresh(org)
+    assert org.active_contrat("CDAP").cdap_profiles == ["bailleur"] and org.active_contrat("EDI")
+
+    contrat = org.active_contrat("CDAP")
+    assert post(client, f"/caf/administration/contrats/{contrat.id}",
+                {f"c{contrat.id}-cdap_profiles": ["bailleur", "travailleur_social"]}, page=base).status_code == 302
+    db.session.refresh(contrat)
+    assert contrat.cdap_profiles == ["bailleur", "travailleur_social"]
+
+    created = post(client, f"{base}/utilisateurs", {"user-prenom": "Paul", "user-nom": "Lemaire",
+                                                    "user-email": "p.lemaire@baie.example", "user-role": "partner_admin"},
+                   page=base)
+    assert created.status_code == 302
+    user = db.session.scalars(select(User).where(User.email == "p.lemaire@baie.example")).one()
+    assert user.organisation_id == org.id and user.role == "partner_admin"
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.actor_user_id == caf_admin.id)).all()
+    assert {"organisation_created", "contrat_created", "contrat_updated", "user_created"} <= set(actions)
+
+
+@pytest.mark.parametrize("over,message", [
+    ({"org-siret": "1234"}, "14 chiffres"),
+    ({"org-siret": "73282932000075"}, "clé de contrôle"),
+    ({"org-code_bailleur": ""}, "code bailleur"),
+    ({"org-territoire": "999x"}, "département"),
+    ({"org-kind": "secte"}, "Not a valid choice"),
+])
+def test_organisation_validation(client, caf_admin, over, message):
+    response = post(client, "/caf/administration/organisations/nouvelle", org_data(**over),
+                    page="/caf/administration/organisations/nouvelle")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html or "Choix non valide" in html or "choix valide" in html
+    assert "Not a valid" not in html
+    assert 'aria-invalid="true"' in html or "fr-select-group--error" in html
+
+
+def test_edit_organisation_and_siret_clash(client, factory, caf_admin):
+    org = factory.organisation("association", services={"AFAS": []})
+    other = factory.organisation("association", siret="73282932000074")
+    base = f"/caf/administration/organisations/{org.id}"
+    clash = post(client, base, org_data(**{"org-kind": "association", "org-code_bailleur": "",
+                                            "org-siret": other.siret}), page=base)
+    assert clash.status_code == 422 and "déjà ce SIRET" in clash.get_data(as_text=True)
+    ok = post(client, base, org_data(**{"org-nom": "Les Petits Loups", "org-kind": "association",
+                                         "org-code_bailleur": "", "org-siret": org.siret}), page=base)
+    assert ok.status_code == 302
+    db.session.refresh(org)
+    assert org.nom == "Les Petits Loups" and org.convention_ref == "CONV-80-2026-12"
+
+
+def test_suspend_organisation_revokes_sessions_and_tokens(app, client, factory, caf_admin, api_client):
+    org = factory.organisation("bailleur", services={"EDI": []})
+    operator = factory.user(org, role="bailleur_operator", habilitations={"EDI": None})
+    admin = factory.user(org, role="partner_admin")
+    _token, raw = factory.api_token(org, admin, scopes=["EDI"])
+    browser = app.test_client()
+    factory.sign_in(browser, operator)
+    cookie = browser.get_cookie("ep_session").value
+    base = f"/caf/administration/organisations/{org.id}"
+
+    no_motif = post(client, f"{base}/suspendre", {"susp-motif": "  "}, page=base)
+    assert no_motif.status_code == 422
+    assert post(client, f"{base}/suspendre", {"susp-motif": "Convention dénoncée"}, page=base).status_code == 302
+    db.session.refresh(org)
+    assert org.suspended_at is not None and org.suspension_motif == "Convention dénoncée"
+    assert db.session.scalars(select(UserSession).where(UserSession.user_id == operator.id,
+                                                        UserSession.revoked_at.is_(None))).all() == []
+    replay = app.test_client()
+    replay.set_cookie("ep_session", cookie)
+    assert replay.get("/accueil").status_code == 302
+    assert api_client(raw).get("/api/v1/moi").status_code == 401
+    assert post(client, f"{base}/retablir", page=base).status_code == 302
+    db.session.refresh(org)
+    assert org.suspended_at is None
+    assert api_client(raw).get("/api/v1/moi").status_code == 200
+    # the Caf cannot suspend itself
+    assert post(client, f"/caf/administration/organisations/{caf_admin.organisation_id}/suspendre",
+                {"susp-motif": "test"}, page=base).status_code == 422
+
+
+def test_suspend_habilitation_with_motif_revokes_sessions(app, client, factory, caf_admin):
+    org = factory.organisation("conseil_departemental", services={"CDAP": ["travailleur_social"]})
+    worker = factory.user(org, role="travailleur_social", habilitations={"CDAP": "travailleur_social"})
+    browser = app.test_client()
+    factory.sign_in(browser, worker)
+    hab = worker.habilitations[0]
+    page = f"/administration/utilisateurs/{worker.id}"
+    assert "Suspendre" in client.get(page).get_data(as_text=True)
+    until = (utcnow() + timedelta(days=30)).date().isoformat()
+    response = post(client, f"/caf/administration/habilitations/{hab.id}/suspendre",
+                    {"susp-motif": "Consultations hors mission", "susp-until": until}, page=page)
+    assert response.status_code == 302
+    db.session.refresh(hab)
+    assert not hab.is_active() and hab.suspension_motif == "Consultations hors mission"
+    assert worker.habilitation("CDAP") is None
+    assert browser.get("/accueil").status_code == 302
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "habilitation_suspended")).one()
+    assert entry.details["motif"] == "Consultations hors mission" and entry.organisation_id == org.id
+    assert post(client, f"/caf/administration/habilitations/{hab.id}/lever", page=page).status_code == 302
+    db.session.refresh(hab)
+    assert hab.is_active()
+
+
+def test_audit_page_filters_and_shows_chain_status(client, factory, caf_admin):
+    org = factory.organisation()
+    record_event("admin", "probe_event", organisation_id=org.id, target="probe")
+    record_event("edi", "other_event", target="probe2")
+    db.session.flush()
+    page = client.get(f"/caf/administration/audit?category=admin&organisation={org.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "probe_event" in html and "other_event" not in html
+    assert "Chaîne intègre" in html
+    assert "probe_event" not in client.get("/caf/administration/audit?action=other").get_data(as_text=True)
+    assert client.get("/caf/administration/audit?du=pas-une-date&page=abc").status_code == 200
+
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "probe_event")).one()
+    db.session.execute(text("UPDATE audit_entries SET target = 'falsifié' WHERE id = :id"), {"id": entry.id})
+    db.session.expire_all()
+    html = client.get("/caf/administration/audit").get_data(as_text=True)
+    assert "Chaîne rompue" in html and f"séquence {entry.seq}" in html
+
+
+# --- CLI: portal audit verify / purge --------------------------------------------------------
+
+def test_cli_audit_verify_names_first_broken_row(app, factory):
+    for i in range(3):
+        record_event("admin", f"cli_probe_{i}", target=str(i))
+    db.session.flush()
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "intègre" in ok.output
+    rows = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("cli_probe_%"))
+                              .order_by(AuditEntry.seq)).all()
+    db.session.execute(text("UPDATE audit_entries SET details = :d WHERE id = :id"),
+                       {"d": '{"forged": true}', "id": rows[1].id})
+    db.session.execute(text("UPDATE audit_entries SET target = 'x' WHERE id = :id"), {"id": rows[2].id})
+    db.session.expire_all()
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1
+    assert f"séquence {rows[1].seq}" in broken.output and f"id={rows[1].id}" in broken.output
+
+
+def test_cli_audit_verify_detects_deleted_row(app, factory):
+    for i in range(3):
+        record_event("admin", f"del_probe_{i}")
+    db.session.flush()
+    middle = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "del_probe_1")).one()
+    seq = middle.seq
+    db.session.execute(text("DELETE FROM audit_entries WHERE id = :id"), {"id": middle.id})
+    db.session.expire_all()
+    report = audit.verify()
+    assert not report.ok and report.first_broken_seq == seq
+    broken = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1 and f"séquence {seq}" in broken.output
+
+
+def test_cli_audit_purge_respects_retention(app, factory):
+    old = [record_event("admin", f"old_{i}") for i in range(2)]
+    recent = record_event("admin", "recent")
+    db.session.flush()
+    for entry in old:
+        db.session.execute(text("UPDATE audit_entries SET at = :at WHERE id = :id"),
+                           {"at": utcnow() - timedelta(days=400), "id": entry.id})
+    # Re-hash the aged rows so the chain stays valid (as if written 400 days ago).
+    db.session.expire_all()
+    from portal.chain import compute_hash
+    rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    prev = None
+    for row in rows:
+        if prev is not None:
+            row.prev_hash = prev
+        row.row_hash = compute_hash(row.seq, row.prev_hash, row.chain_payload())
+        prev = row.row_hash
+    from portal.chain import ChainHead
+    head = db.session.get(ChainHead, "audit")
+    head.last_hash = prev
+    db.session.flush()
+    assert audit.verify().ok
+
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["audit", "purge", "--months", "37"])
+    assert refused.exit_code != 0 and "36" in refused.output
+    done = runner.invoke(args=["audit", "purge", "--months", "12"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    remaining = db.session.scalars(select(AuditEntry.action)).all()
+    assert "recent" in remaining and not any(a.startswith("old_") for a in remaining)
+    assert audit.verify().ok  # the anchor moved: the chain still verifies after the purge
