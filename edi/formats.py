@@ -1,0 +1,728 @@
+"""EDI file formats: streaming readers for the inbound flows, writers for the outbound ones.
+
+Inbound flows (landlord -> Caf): LOYERS, IMPAYES, MOUVEMENTS. Outbound (Caf -> landlord):
+ACCUSE, AVIS_PAIEMENT. Schemas live in the ``schemas`` package (one XSD per flow and version,
+namespace ``urn:caf:extranet:edi:<flux>:<version>``); schemas/README.md is the specification.
+
+Public API (used by the intake pipeline):
+
+``read_envelope(path, max_bytes=...) -> Envelope``
+    Reads and checks only the envelope (first element), without reading the rest of the file.
+
+``iter_records(path, flow=None, max_bytes=..., unique_ids=True) -> Iterator[dict]``
+    Streams the whole file with XSD validation; yields one typed dict per record (see
+    ``RECORD_FIELDS``: amounts as ``int`` cents, dates as ``datetime.date``, plus
+    ``"identifiant"`` and ``"ligne"``), releasing each element once yielded (flat memory).
+
+``stream(path, flow=None, ...) -> Iterator[Envelope | dict]``
+    Same single pass, yielding the ``Envelope`` first, then the record dicts.
+
+    **Validation is only complete when the iterator is exhausted without raising.** libxml2
+    reports most schema errors as soon as the chunk holding them is parsed (raised here at once)
+    but some (missing required content, identity constraints) only when the document ends; the
+    record count is checked after the last record. A consumer must therefore *stage* the records
+    and commit them only after the iteration finished without ``FormatError``.
+
+``FormatError(code, message, line)``
+    Stable ``code`` (see ``FILE_ERROR_CODES``), French message without any file content.
+
+``check_envelope(envelope, now=None) -> list[FormatError]``
+    Envelope rules that need no database (creation time not in the future, not too old, mode).
+
+``validate_file(path, now=None, max_bytes=...) -> ValidationReport``
+    Everything above in one pass (used by ``portal edi validate``).
+
+``write_accuse(out, accuse: AccuseData)`` / ``write_avis_paiement(out, avis: AvisPaiementData)``
+    Streaming writers (``lxml.etree.xmlfile``); ``out`` is a path or a binary file object.
+    Same inputs -> same bytes (no clock read, stable order, fixed formatting).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+from schemas import SCHEMA_DIR
+
+from .xmlsafe import (
+    DEFAULT_MAX_BYTES,
+    FormatError,
+    StreamState,
+    load_schema,
+    register_safe_names,
+    release,
+    root_tag,
+    stream_elements,
+)
+
+__all__ = [
+    "FILE_ERROR_CODES",
+    "FILE_STATUSES",
+    "FLOWS",
+    "INBOUND_FLOWS",
+    "OUTBOUND_FLOWS",
+    "RECORD_CODES",
+    "SEVERITIES",
+    "AccuseData",
+    "AvisPaiementData",
+    "Envelope",
+    "FichierRecu",
+    "FileReason",
+    "FormatError",
+    "Paiement",
+    "RecordResult",
+    "ValidationReport",
+    "check_envelope",
+    "iter_records",
+    "namespace",
+    "read_envelope",
+    "schema_path",
+    "stream",
+    "validate_file",
+    "write_accuse",
+    "write_avis_paiement",
+]
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    flow: str
+    slug: str
+    root: str
+    record: str
+    inbound: bool
+
+
+FLOWS: dict[str, FlowSpec] = {
+    "LOYERS": FlowSpec("LOYERS", "loyers", "Loyers", "Loyer", True),
+    "IMPAYES": FlowSpec("IMPAYES", "impayes", "Impayes", "Impaye", True),
+    "MOUVEMENTS": FlowSpec("MOUVEMENTS", "mouvements", "Mouvements", "Mouvement", True),
+    "ACCUSE": FlowSpec("ACCUSE", "accuse", "Accuse", "Resultat", False),
+    "AVIS_PAIEMENT": FlowSpec("AVIS_PAIEMENT", "avis-paiement", "AvisPaiement", "Paiement", False),
+}
+INBOUND_FLOWS = tuple(f for f, s in FLOWS.items() if s.inbound)
+OUTBOUND_FLOWS = tuple(f for f, s in FLOWS.items() if not s.inbound)
+
+
+def namespace(flow: str, version: str = SCHEMA_VERSION) -> str:
+    return f"urn:caf:extranet:edi:{FLOWS[flow].slug}:{version}"
+
+
+def schema_path(flow: str, version: str = SCHEMA_VERSION) -> Path:
+    return SCHEMA_DIR / f"{FLOWS[flow].slug}-{version}.xsd"
+
+
+_NS_TO_FLOW = {namespace(f): f for f in FLOWS}
+
+
+@cache
+def _schema(flow: str, version: str = SCHEMA_VERSION, streaming: bool = True) -> etree.XMLSchema:
+    return load_schema(schema_path(flow, version), strip_identity_constraints=streaming)
+
+
+def _collect_schema_names() -> None:
+    names = set()
+    for xsd in SCHEMA_DIR.glob("*.xsd"):
+        doc = etree.parse(str(xsd), etree.XMLParser(resolve_entities=False, no_network=True))
+        names.update(doc.xpath("//@name"))
+    register_safe_names(names)
+
+
+_collect_schema_names()
+
+# --------------------------------------------------------------------------------------------
+# Codes
+# --------------------------------------------------------------------------------------------
+
+FILE_STATUSES = {
+    "ACCEPTE": "accepté",
+    "ACCEPTE_PARTIELLEMENT": "accepté partiellement",
+    "REJETE": "rejeté",
+    "NON_CONFORME": "non conforme au schéma",
+    "DOUBLON": "doublon",
+}
+SEVERITIES = ("ERREUR", "AVERTISSEMENT", "INFORMATION")
+
+# File-level codes raised by the readers (FormatError.code) — listed in schemas/README.md.
+FILE_ERROR_CODES = {
+    "FICHIER_ILLISIBLE": "Le fichier est introuvable ou illisible.",
+    "FICHIER_VIDE": "Le fichier est vide.",
+    "FICHIER_TROP_VOLUMINEUX": "Le fichier dépasse la taille maximale autorisée.",
+    "ENCODAGE_NON_SUPPORTE": "Le fichier doit être encodé en UTF-8.",
+    "DOCTYPE_INTERDIT": "Les déclarations DOCTYPE (DTD, entités) sont interdites.",
+    "ENTITE_INTERDITE": "Les entités XML sont interdites.",
+    "XML_MALFORME": "Le fichier n'est pas un document XML bien formé.",
+    "PROFONDEUR_EXCESSIVE": "Imbrication d'éléments trop profonde.",
+    "ESPACE_DE_NOMS_INCONNU": "Espace de noms (flux ou version) inconnu.",
+    "FLUX_INATTENDU": "Le flux du fichier n'est pas celui attendu.",
+    "NON_CONFORME_SCHEMA": "Le fichier n'est pas conforme au schéma XSD.",
+    "ENVELOPPE_INCOHERENTE": "L'enveloppe contredit l'espace de noms du fichier.",
+    "IDENTIFIANT_DUPLIQUE": "Deux enregistrements portent le même identifiant.",
+    "NOMBRE_ENREGISTREMENTS_INCORRECT": "Le nombre d'enregistrements ne correspond pas à l'enveloppe.",
+    "DATE_CREATION_FUTURE": "La date de création du fichier est dans le futur.",
+    "DATE_CREATION_ANCIENNE": "La date de création du fichier est trop ancienne.",
+    # Envelope rules that need the database (checked by the intake, reported the same way):
+    "DESTINATAIRE_INCONNU": "Le destinataire de l'enveloppe n'est pas la Caf.",
+    "DOUBLON_CONTENU": "Ce fichier (même contenu) a déjà été reçu.",
+    "DOUBLON_IDENTIFIANT": "Un fichier de même identifiant a déjà été accepté pour cet émetteur.",
+    "SEQUENCE_INCORRECTE": "Le numéro de séquence n'est pas celui attendu.",
+    "ERREUR_TECHNIQUE": "Erreur technique à la Caf : le fichier peut être renvoyé tel quel.",
+}
+
+# Per-record codes of the ACCUSE (Resultat/Code) — (libellé, gravité). The intake's business
+# rules use these codes; schemas/README.md publishes the list for vendors.
+RECORD_CODES: dict[str, tuple[str, str]] = {
+    "ENREGISTREMENT_ACCEPTE": ("Enregistrement accepté et pris en compte.", "INFORMATION"),
+    "ENREGISTREMENT_TEST": ("Mode TEST : enregistrement valide, rien n'a été appliqué.", "INFORMATION"),
+    "ALLOCATAIRE_INCONNU": ("Numéro allocataire inconnu de la Caf.", "ERREUR"),
+    "LOCATAIRE_INCONNU": ("L'allocataire n'est pas locataire de ce bailleur (code locataire).", "ERREUR"),
+    "MONTANT_INVRAISEMBLABLE": ("Montant hors des bornes plausibles.", "ERREUR"),
+    "DATE_INVRAISEMBLABLE": ("Date hors des bornes plausibles.", "ERREUR"),
+    "PERIODE_INCOHERENTE": ("La fin de période précède son début.", "ERREUR"),
+    "IMPAYE_NON_CONSTITUE": ("La dette n'atteint pas deux fois le loyer mensuel net (CCH R824-1).", "ERREUR"),
+    "IMPAYE_SIGNALE_TARDIVEMENT": ("Impayé signalé plus de deux mois après sa constitution (CCH R824-4).",
+                                   "AVERTISSEMENT"),
+    "MOUVEMENT_INCOHERENT": ("Mouvement incompatible avec la situation du logement.", "ERREUR"),
+    "DEJA_APPLIQUE": ("Enregistrement déjà pris en compte (même identifiant), ignoré.", "INFORMATION"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Envelope
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Envelope:
+    """The envelope common to every flow. ``created_at`` is an aware UTC datetime."""
+    flow: str
+    sender_code: str
+    sender_siren: str
+    receiver_code: str
+    receiver_siren: str
+    file_id: str
+    sequence: int
+    created_at: datetime
+    record_count: int
+    mode: str  # "TEST" | "PRODUCTION"
+    schema_version: str = SCHEMA_VERSION
+
+    @property
+    def namespace(self) -> str:
+        return namespace(self.flow, self.schema_version)
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "TEST"
+
+
+def parse_utc(text: str) -> datetime:
+    """``2026-07-31T10:00:00Z`` -> aware UTC datetime."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("horodatage sans fuseau")
+    return value.astimezone(UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """Aware or naive-UTC datetime -> ``YYYY-MM-DDThh:mm:ssZ`` (microseconds dropped)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat() + "Z"
+
+
+def _text(element, name: str, ns: str) -> str | None:
+    child = element.find(f"{{{ns}}}{name}")
+    return None if child is None or child.text is None else child.text.strip()
+
+
+def _envelope_from_element(element, flow: str, ns: str) -> Envelope:
+    line = element.sourceline
+    try:
+        emetteur = element.find(f"{{{ns}}}Emetteur")
+        destinataire = element.find(f"{{{ns}}}Destinataire")
+        envelope = Envelope(
+            flow=_text(element, "Flux", ns),
+            sender_code=_text(emetteur, "Code", ns),
+            sender_siren=_text(emetteur, "Siren", ns),
+            receiver_code=_text(destinataire, "Code", ns),
+            receiver_siren=_text(destinataire, "Siren", ns),
+            file_id=_text(element, "IdentifiantFichier", ns),
+            sequence=int(_text(element, "NumeroSequence", ns)),
+            created_at=parse_utc(_text(element, "DateCreation", ns)),
+            record_count=int(_text(element, "NombreEnregistrements", ns)),
+            mode=_text(element, "Mode", ns),
+            schema_version=_text(element, "VersionSchema", ns),
+        )
+    except (TypeError, ValueError, AttributeError):
+        raise FormatError("NON_CONFORME_SCHEMA", "Enveloppe incomplète ou mal formée.", line) from None
+    if envelope.flow != flow:
+        raise FormatError("ENVELOPPE_INCOHERENTE",
+                          f"L'enveloppe annonce le flux {envelope.flow} dans un fichier {flow}.", line)
+    if envelope.schema_version != ns.rsplit(":", 1)[1]:
+        raise FormatError("ENVELOPPE_INCOHERENTE",
+                          "La version de schéma de l'enveloppe ne correspond pas à l'espace de noms.", line)
+    return envelope
+
+
+def _flow_of(path, expected: str | None, max_bytes: int) -> tuple[str, str]:
+    tag = root_tag(path, max_bytes)
+    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    flow = _NS_TO_FLOW.get(ns)
+    if flow is None or FLOWS[flow].root != local:
+        raise FormatError("ESPACE_DE_NOMS_INCONNU",
+                          "Élément racine ou espace de noms inconnu : attendu par exemple "
+                          f"<Loyers xmlns=\"{namespace('LOYERS')}\">.", 1)
+    if expected is not None and flow != expected:
+        raise FormatError("FLUX_INATTENDU", f"Fichier {flow} reçu alors qu'un fichier {expected} est attendu.", 1)
+    return flow, ns
+
+
+def read_envelope(path: str | os.PathLike, flow: str | None = None,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope:
+    """Read the envelope only (streaming, stops right after it). Envelope content is checked by
+    the XSD; the rest of the file is not read, so the file may still prove invalid later."""
+    flow, ns = _flow_of(path, flow, max_bytes)
+    elements = stream_elements(path, (f"{{{ns}}}Enveloppe",), _schema(flow), max_bytes)
+    try:
+        for element in elements:
+            return _envelope_from_element(element, flow, ns)
+    finally:
+        elements.close()
+    raise FormatError("NON_CONFORME_SCHEMA", "Enveloppe absente.", None)
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+def _bool(text: str) -> bool:
+    return text in ("true", "1")
+
+
+# element -> (dict key, converter); every key is present in each yielded dict (None if absent).
+RECORD_FIELDS: dict[str, dict[str, tuple[str, Callable[[str], object]]]] = {
+    "LOYERS": {
+        "CodeAgence": ("code_agence", str),
+        "CodeLocataire": ("code_locataire", str),
+        "NumeroAllocataire": ("numero_allocataire", str),
+        "LoyerCentimes": ("loyer_cents", int),
+        "ChargesCentimes": ("charges_cents", int),
+        "DateEffet": ("date_effet", date.fromisoformat),
+        "NombreColocataires": ("nb_colocataires", int),
+    },
+    "IMPAYES": {
+        "CodeAgence": ("code_agence", str),
+        "CodeLocataire": ("code_locataire", str),
+        "NumeroAllocataire": ("numero_allocataire", str),
+        "MontantDetteCentimes": ("montant_dette_cents", int),
+        "LoyerMensuelCentimes": ("loyer_mensuel_cents", int),
+        "DateConstitution": ("date_constitution", date.fromisoformat),
+        "PeriodeDebut": ("periode_debut", date.fromisoformat),
+        "PeriodeFin": ("periode_fin", date.fromisoformat),
+        "PlanApurement": ("plan_apurement", _bool),
+    },
+    "MOUVEMENTS": {
+        "CodeAgence": ("code_agence", str),
+        "CodeLocataire": ("code_locataire", str),
+        "NumeroAllocataire": ("numero_allocataire", str),
+        "TypeMouvement": ("type", str),
+        "DateMouvement": ("date_mouvement", date.fromisoformat),
+        "LoyerCentimes": ("loyer_cents", int),
+        "ChargesCentimes": ("charges_cents", int),
+    },
+    "AVIS_PAIEMENT": {
+        "CodeLocataire": ("code_locataire", str),
+        "NumeroAllocataire": ("numero_allocataire", str),
+        "Nom": ("nom", str),
+        "Prestation": ("prestation", str),
+        "MontantCentimes": ("montant_cents", int),
+        "DatePaiement": ("date_paiement", date.fromisoformat),
+    },
+    "ACCUSE": {
+        "Ligne": ("ligne_recue", int),
+        "Code": ("code", str),
+        "Libelle": ("libelle", str),
+        "Gravite": ("gravite", str),
+    },
+}
+
+
+def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
+           unique_ids: bool = True) -> Iterator[Envelope | dict]:
+    """One pass over the file: yield the ``Envelope``, then one dict per record.
+
+    See the module docstring: stage what you receive, commit only once this is exhausted.
+    ``unique_ids``: check record-id uniqueness here (a set of the ids: ~100 MB for 1 M records);
+    pass False when the consumer enforces it otherwise (e.g. a unique index on its staging table).
+    """
+    flow, ns = _flow_of(path, flow, max_bytes)
+    spec = FLOWS[flow]
+    record_tag = f"{{{ns}}}{spec.record}"
+    envelope_tag = f"{{{ns}}}Enveloppe"
+    id_tag = f"{{{ns}}}Identifiant"
+    fields = {f"{{{ns}}}{name}": conv for name, conv in RECORD_FIELDS[flow].items()}
+    empty = {key: None for key, _conv in RECORD_FIELDS[flow].values()}
+    seen: set[str] | None = set() if unique_ids else None
+    state = StreamState()
+    envelope = None
+    count = 0
+    root = f"{{{ns}}}{spec.root}"
+    for element in stream_elements(path, (envelope_tag, record_tag), _schema(flow), max_bytes, state,
+                                   root=root):
+        if element.tag == envelope_tag:
+            envelope = _envelope_from_element(element, flow, ns)
+            release(element)
+            yield envelope
+            continue
+        line = element.sourceline
+        record = dict(empty)
+        record["identifiant"] = None
+        record["ligne"] = line
+        try:
+            for child in element:
+                tag = child.tag
+                if tag == id_tag:
+                    record["identifiant"] = child.text
+                    continue
+                conv = fields.get(tag)
+                if conv is not None:
+                    key, fn = conv
+                    record[key] = fn(child.text.strip())
+        except (TypeError, ValueError, AttributeError):
+            raise FormatError("NON_CONFORME_SCHEMA", "Valeur non conforme au type attendu.", line) from None
+        release(element)
+        if envelope is None or record["identifiant"] is None:
+            raise FormatError("NON_CONFORME_SCHEMA", "Enregistrement sans enveloppe ou sans identifiant.", line)
+        if seen is not None:
+            if record["identifiant"] in seen:
+                raise FormatError("IDENTIFIANT_DUPLIQUE",
+                                  f"L'identifiant d'enregistrement {record['identifiant']} apparaît "
+                                  "plusieurs fois dans le fichier.", line)
+            seen.add(record["identifiant"])
+        count += 1
+        yield record
+    if envelope is None:
+        raise FormatError("NON_CONFORME_SCHEMA", "Enveloppe absente.")
+    if count != envelope.record_count:
+        raise FormatError("NOMBRE_ENREGISTREMENTS_INCORRECT",
+                          f"L'enveloppe annonce {envelope.record_count} enregistrement(s), "
+                          f"le fichier en contient {count}.")
+
+
+def iter_records(path: str | os.PathLike, flow: str | None = None, *,
+                 max_bytes: int = DEFAULT_MAX_BYTES, unique_ids: bool = True) -> Iterator[dict]:
+    """Records only (the envelope is read and checked but not yielded). Same contract as ``stream``."""
+    for item in stream(path, flow, max_bytes=max_bytes, unique_ids=unique_ids):
+        if not isinstance(item, Envelope):
+            yield item
+
+
+# Creation-time window accepted for an inbound file.
+MAX_FUTURE = timedelta(minutes=10)
+MAX_AGE = timedelta(days=31)
+
+
+def check_envelope(envelope: Envelope, now: datetime | None = None) -> list[FormatError]:
+    """Envelope rules that need no database. Returns the problems found (empty list = fine)."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    problems = []
+    if envelope.created_at > now + MAX_FUTURE:
+        problems.append(FormatError("DATE_CREATION_FUTURE",
+                                    f"La date de création ({format_utc(envelope.created_at)}) est dans le futur."))
+    if envelope.created_at < now - MAX_AGE:
+        problems.append(FormatError("DATE_CREATION_ANCIENNE",
+                                    f"La date de création ({format_utc(envelope.created_at)}) date de plus de "
+                                    f"{MAX_AGE.days} jours."))
+    return problems
+
+
+@dataclass
+class ValidationReport:
+    envelope: Envelope | None
+    records: int
+    errors: list[FormatError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_file(path: str | os.PathLike, flow: str | None = None, now: datetime | None = None,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> ValidationReport:
+    """Schema, record count, unique ids and creation time: everything that needs no database."""
+    report = ValidationReport(envelope=None, records=0)
+    try:
+        for item in stream(path, flow, max_bytes=max_bytes):
+            if isinstance(item, Envelope):
+                report.envelope = item
+            else:
+                report.records += 1
+    except FormatError as exc:
+        report.errors.append(exc)
+    if report.envelope is not None:
+        report.errors.extend(check_envelope(report.envelope, now))
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FichierRecu:
+    """The received file as the ACCUSE describes it (optional parts unknown if unreadable)."""
+    sender_code: str
+    sender_siren: str
+    sha256: str
+    size: int
+    received_at: datetime
+    flow: str | None = None
+    file_id: str | None = None
+    sequence: int | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class FileReason:
+    code: str
+    label: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    record_id: str
+    code: str
+    label: str
+    severity: str  # ERREUR | AVERTISSEMENT | INFORMATION
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class DoublonDe:
+    sha256: str
+    received_at: datetime
+    file_id: str | None = None
+
+
+@dataclass
+class AccuseData:
+    """Everything an ACCUSE says. ``results`` may be a generator (streamed, e.g. from the
+    database in order); then ``result_count`` must be given and is checked at the end."""
+    envelope: Envelope  # flow="ACCUSE", sender = the Caf, receiver = the landlord
+    received: FichierRecu
+    status: str  # key of FILE_STATUSES
+    records_total: int
+    records_accepted: int
+    records_rejected: int
+    records_warning: int
+    results: Iterable[RecordResult] = ()
+    result_count: int | None = None
+    file_reasons: Iterable[FileReason] = ()
+    duplicate_of: DoublonDe | None = None
+
+
+@dataclass(frozen=True)
+class Paiement:
+    record_id: str
+    code_locataire: str
+    numero_allocataire: str
+    nom: str
+    prestation: str
+    montant_cents: int
+    date_paiement: date
+
+
+@dataclass
+class AvisPaiementData:
+    envelope: Envelope  # flow="AVIS_PAIEMENT", record_count = number of payments
+    year: int
+    month: int
+    payments: Iterable[Paiement] = ()
+
+
+class _Writer:
+    def __init__(self, xf, ns):
+        self.xf, self.ns = xf, ns
+
+    def q(self, name):
+        return f"{{{self.ns}}}{name}"
+
+    def nl(self, indent=0):
+        self.xf.write("\n" + "  " * indent)
+
+    def leaf(self, name, value, indent, attrib=None):
+        self.nl(indent)
+        with self.xf.element(self.q(name), attrib or {}):
+            self.xf.write(str(value))
+
+    def partenaire(self, name, code, siren, indent):
+        self.nl(indent)
+        with self.xf.element(self.q(name)):
+            self.leaf("Code", code, indent + 1)
+            self.leaf("Siren", siren, indent + 1)
+            self.nl(indent)
+
+    def envelope(self, env: Envelope):
+        self.nl(1)
+        with self.xf.element(self.q("Enveloppe")):
+            self.partenaire("Emetteur", env.sender_code, env.sender_siren, 2)
+            self.partenaire("Destinataire", env.receiver_code, env.receiver_siren, 2)
+            self.leaf("Flux", env.flow, 2)
+            self.leaf("IdentifiantFichier", env.file_id, 2)
+            self.leaf("NumeroSequence", env.sequence, 2)
+            self.leaf("DateCreation", format_utc(env.created_at), 2)
+            self.leaf("NombreEnregistrements", env.record_count, 2)
+            self.leaf("Mode", env.mode, 2)
+            self.leaf("VersionSchema", env.schema_version, 2)
+            self.nl(1)
+
+
+def _open_out(out) -> tuple[IO[bytes], bool]:
+    if hasattr(out, "write"):
+        return out, False
+    return open(out, "wb"), True
+
+
+def _check_outbound(envelope: Envelope, flow: str):
+    if envelope.flow != flow:
+        raise ValueError(f"enveloppe du flux {envelope.flow} pour un fichier {flow}")
+    if envelope.mode not in ("TEST", "PRODUCTION"):
+        raise ValueError("mode TEST ou PRODUCTION attendu")
+
+
+def write_accuse(out, accuse: AccuseData) -> None:
+    """Write an ACCUSE (streamed). ``out``: path or binary file object. Deterministic bytes.
+
+    Every ``RecordResult`` and ``FileReason`` is written in full (no truncation); the envelope's
+    record count must equal the number of results (checked; ``ValueError`` otherwise — the
+    partial output must then be discarded by the caller)."""
+    _check_outbound(accuse.envelope, "ACCUSE")
+    if accuse.status not in FILE_STATUSES:
+        raise ValueError(f"statut de fichier inconnu : {accuse.status}")
+    ns = namespace("ACCUSE", accuse.envelope.schema_version)
+    fh, close = _open_out(out)
+    try:
+        with etree.xmlfile(fh, encoding="UTF-8") as xf:
+            xf.write_declaration()
+            w = _Writer(xf, ns)
+            with xf.element(w.q("Accuse"), nsmap={None: ns}):
+                w.envelope(accuse.envelope)
+                r = accuse.received
+                w.nl(1)
+                with xf.element(w.q("FichierRecu")):
+                    w.partenaire("Emetteur", r.sender_code, r.sender_siren, 2)
+                    for name, value in (("Flux", r.flow), ("IdentifiantFichier", r.file_id),
+                                        ("NumeroSequence", r.sequence), ("Mode", r.mode)):
+                        if value is not None:
+                            w.leaf(name, value, 2)
+                    w.leaf("Empreinte", r.sha256.lower(), 2, {"algorithme": "SHA-256"})
+                    w.leaf("Taille", r.size, 2)
+                    w.leaf("DateReception", format_utc(r.received_at), 2)
+                    w.nl(1)
+                w.nl(1)
+                with xf.element(w.q("Statut")):
+                    w.leaf("Code", accuse.status, 2)
+                    w.leaf("Libelle", FILE_STATUSES[accuse.status], 2)
+                    w.nl(1)
+                w.nl(1)
+                with xf.element(w.q("Synthese")):
+                    w.leaf("NombreEnregistrements", accuse.records_total, 2)
+                    w.leaf("NombreAcceptes", accuse.records_accepted, 2)
+                    w.leaf("NombreRejetes", accuse.records_rejected, 2)
+                    w.leaf("NombreAvertissements", accuse.records_warning, 2)
+                    w.nl(1)
+                if accuse.duplicate_of is not None:
+                    d = accuse.duplicate_of
+                    w.nl(1)
+                    with xf.element(w.q("DoublonDe")):
+                        if d.file_id:
+                            w.leaf("IdentifiantFichier", d.file_id, 2)
+                        w.leaf("Empreinte", d.sha256.lower(), 2, {"algorithme": "SHA-256"})
+                        w.leaf("DateReception", format_utc(d.received_at), 2)
+                        w.nl(1)
+                for reason in accuse.file_reasons:
+                    w.nl(1)
+                    with xf.element(w.q("MotifFichier")):
+                        w.leaf("Code", reason.code, 2)
+                        w.leaf("Libelle", reason.label, 2)
+                        if reason.line:
+                            w.leaf("Ligne", reason.line, 2)
+                        w.nl(1)
+                written = 0
+                for res in accuse.results:
+                    if res.severity not in SEVERITIES:
+                        raise ValueError(f"gravité inconnue : {res.severity}")
+                    w.nl(1)
+                    with xf.element(w.q("Resultat")):
+                        w.leaf("Identifiant", res.record_id, 2)
+                        if res.line:
+                            w.leaf("Ligne", res.line, 2)
+                        w.leaf("Code", res.code, 2)
+                        w.leaf("Libelle", res.label, 2)
+                        w.leaf("Gravite", res.severity, 2)
+                        w.nl(1)
+                    written += 1
+                if written != accuse.envelope.record_count:
+                    raise ValueError(f"l'enveloppe annonce {accuse.envelope.record_count} résultat(s), "
+                                     f"{written} écrit(s)")
+                w.nl(0)
+        fh.write(b"\n")
+    finally:
+        if close:
+            fh.close()
+
+
+def write_avis_paiement(out, avis: AvisPaiementData) -> None:
+    """Write an AVIS_PAIEMENT (streamed, totals computed while writing). Deterministic bytes."""
+    _check_outbound(avis.envelope, "AVIS_PAIEMENT")
+    ns = namespace("AVIS_PAIEMENT", avis.envelope.schema_version)
+    fh, close = _open_out(out)
+    try:
+        with etree.xmlfile(fh, encoding="UTF-8") as xf:
+            xf.write_declaration()
+            w = _Writer(xf, ns)
+            with xf.element(w.q("AvisPaiement"), nsmap={None: ns}):
+                w.envelope(avis.envelope)
+                w.nl(1)
+                with xf.element(w.q("Periode")):
+                    w.leaf("Annee", avis.year, 2)
+                    w.leaf("Mois", avis.month, 2)
+                    w.nl(1)
+                count = total = 0
+                for p in avis.payments:
+                    w.nl(1)
+                    with xf.element(w.q("Paiement")):
+                        w.leaf("Identifiant", p.record_id, 2)
+                        w.leaf("CodeLocataire", p.code_locataire, 2)
+                        w.leaf("NumeroAllocataire", p.numero_allocataire, 2)
+                        w.leaf("Nom", p.nom, 2)
+                        w.leaf("Prestation", p.prestation, 2)
+                        w.leaf("MontantCentimes", int(p.montant_cents), 2)
+                        w.leaf("DatePaiement", p.date_paiement.isoformat(), 2)
+                        w.nl(1)
+                    count += 1
+                    total += int(p.montant_cents)
+                if count != avis.envelope.record_count:
+                    raise ValueError(f"l'enveloppe annonce {avis.envelope.record_count} paiement(s), "
+                                     f"{count} écrit(s)")
+                w.nl(1)
+                with xf.element(w.q("Total")):
+                    w.leaf("NombrePaiements", count, 2)
+                    w.leaf("MontantCentimes", total, 2)
+                    w.nl(1)
+                w.nl(0)
+        fh.write(b"\n")
+    finally:
+        if close:
+            fh.close()

@@ -1,0 +1,328 @@
+"""Safe, streaming XML parsing for files received from landlords (hostile input).
+
+Every file goes through the same gate before any schema or business logic sees it:
+
+1. **size limit** checked with ``os.stat`` *before* reading a byte (``FICHIER_TROP_VOLUMINEUX``),
+   and again while feeding the parser (a file growing under us is cut off);
+2. **prolog scan** of the first bytes: UTF-8 only (``ENCODAGE_NON_SUPPORTE``), and *any*
+   ``<!DOCTYPE`` (or other ``<!`` markup declaration) is refused (``DOCTYPE_INTERDIT``): no DTD,
+   so no entity of any kind, no XXE, no billion laughs;
+3. the lxml (>= 6.1) parser itself is configured defensively: ``resolve_entities=False``,
+   ``no_network=True``, ``load_dtd=False``, ``dtd_validation=False``, ``huge_tree=False``
+   (libxml2's own limits: nesting depth 256, text node size), and a DOCTYPE that slipped through
+   is refused again from the parsed document's ``docinfo``;
+4. **depth**: our formats are 3 levels deep; anything deeper is a schema violation that libxml2
+   reports as soon as it meets the unexpected element (the feed loop checks the error log after
+   every chunk), and libxml2 stops any document at depth 256 (``PROFONDEUR_EXCESSIVE``);
+5. parsing is **streamed**: the file is fed to an ``lxml.etree.XMLPullParser`` (the push-parser
+   behind ``etree.iterparse``, here with ``schema=...`` for streaming XSD validation) in chunks
+   of :data:`CHUNK_SIZE`; the caller clears each element once consumed, so memory stays flat.
+
+Error messages never echo file content: libxml2 messages are reduced to names that appear in our
+own schemas, any other quoted value is replaced by ``[valeur]``.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+CHUNK_SIZE = 256 * 1024
+PROLOG_BYTES = 64 * 1024
+DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB; the intake passes its own configured limit
+MAX_MESSAGE_CHARS = 600
+
+PARSER_OPTIONS = dict(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+    strip_cdata=True,
+)
+
+
+class FormatError(Exception):
+    """A received file is not acceptable as XML or against its format.
+
+    ``code`` is stable (see schemas/README.md, « Codes de rejet du fichier »), ``message`` is in
+    French and never contains content of the file, ``line`` is the line number when known.
+    """
+
+    def __init__(self, code: str, message: str, line: int | None = None):
+        super().__init__(f"{code}: {message}" + (f" (ligne {line})" if line else ""))
+        self.code = code
+        self.message = message
+        self.line = line
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "line": self.line}
+
+
+# --------------------------------------------------------------------------------------------
+# Size and prolog
+# --------------------------------------------------------------------------------------------
+
+def check_size(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+    """Return the file size, or raise before anything is read."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        raise FormatError("FICHIER_ILLISIBLE", "Le fichier est introuvable ou illisible.") from None
+    if size == 0:
+        raise FormatError("FICHIER_VIDE", "Le fichier est vide.")
+    if size > max_bytes:
+        raise FormatError("FICHIER_TROP_VOLUMINEUX",
+                          f"Le fichier dépasse la taille maximale autorisée ({max_bytes} octets).")
+    return size
+
+
+_ENCODING_RE = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
+
+
+def check_prolog(head: bytes) -> None:
+    """Scan what precedes the root element: XML declaration, comments, processing instructions.
+
+    Refuses other encodings than UTF-8 and any ``<!DOCTYPE`` / ``<!ENTITY`` / ``<![CDATA[``
+    before the root element. Raises FormatError; returns None when the prolog is acceptable.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")) or \
+            b"\x00" in head[:4]:
+        raise FormatError("ENCODAGE_NON_SUPPORTE", "Le fichier doit être encodé en UTF-8.")
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    n = len(head)
+    while True:
+        while pos < n and head[pos] in b" \t\r\n":
+            pos += 1
+        if pos >= n:
+            if n < PROLOG_BYTES:
+                raise FormatError("XML_MALFORME", "Le fichier ne contient pas d'élément XML racine.", 1)
+            raise FormatError("XML_MALFORME",
+                              "L'élément racine doit apparaître dans les 64 premiers Kio du fichier.")
+        if head.startswith(b"<?", pos):
+            end = head.find(b"?>", pos)
+            if end < 0:
+                raise FormatError("XML_MALFORME", "Déclaration XML ou instruction non terminée.", 1)
+            decl = head[pos:end]
+            if decl[2:5].lower() == b"xml" and decl[5:6] in (b" ", b"\t", b"\r", b"\n", b""):
+                match = _ENCODING_RE.search(decl)
+                if match and match.group(1).lower() not in (b"utf-8", b"utf8"):
+                    raise FormatError("ENCODAGE_NON_SUPPORTE", "Le fichier doit être encodé en UTF-8.")
+            pos = end + 2
+        elif head.startswith(b"<!--", pos):
+            end = head.find(b"-->", pos + 4)
+            if end < 0:
+                raise FormatError("XML_MALFORME", "Commentaire non terminé avant l'élément racine.")
+            pos = end + 3
+        elif head.startswith(b"<!", pos):
+            raise FormatError("DOCTYPE_INTERDIT",
+                              "Les déclarations DOCTYPE (DTD, entités) sont interdites.",
+                              head.count(b"\n", 0, pos) + 1)
+        elif head.startswith(b"<", pos):
+            return
+        else:
+            raise FormatError("XML_MALFORME", "Le fichier n'est pas un document XML.",
+                              head.count(b"\n", 0, pos) + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Message sanitising
+# --------------------------------------------------------------------------------------------
+
+_QUOTED_RE = re.compile(r"'([^']*)'")
+_SAFE_NAMES: set[str] = set()
+_SAFE_NAMESPACES = ("urn:caf:extranet:edi:",)
+
+
+def register_safe_names(names: Iterable[str]) -> None:
+    """Names (elements, types) from our own schemas, allowed to appear in error messages."""
+    _SAFE_NAMES.update(names)
+
+
+def _safe_token(token: str) -> bool:
+    if token.startswith("xs:"):
+        return True
+    if token.startswith("{"):
+        ns, _, local = token[1:].partition("}")
+        return ns.startswith(_SAFE_NAMESPACES) and local in _SAFE_NAMES
+    return token in _SAFE_NAMES
+
+
+def sanitize(message: str) -> str:
+    """Keep libxml2's explanation, drop anything quoted that does not come from our schemas."""
+    message = " ".join(message.split())
+
+    def repl(match: re.Match) -> str:
+        return match.group(0) if _safe_token(match.group(1)) else "'[valeur]'"
+
+    message = _QUOTED_RE.sub(repl, message)
+    # Duplicate key-sequence ['...'] and other bracketed values are already quoted; remaining
+    # unknown namespaces in "Expected is ( ... )" lists come from our schema.
+    message = re.sub(r"\{(?!urn:caf:extranet:edi:)[^}]*\}", "{…}", message)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + "…"
+    return message
+
+
+def _error_from_log_entry(entry, fallback_line: int | None = None) -> FormatError:
+    domain = getattr(entry, "domain_name", "") or ""
+    type_name = getattr(entry, "type_name", "") or ""
+    line = entry.line or fallback_line or None
+    if "Excessive depth" in entry.message or type_name == "ERR_RESOURCE_LIMIT":
+        return FormatError("PROFONDEUR_EXCESSIVE",
+                           "Imbrication d'éléments trop profonde.", line)
+    if domain.startswith("SCHEMAS") or type_name.startswith("SCHEMAV"):
+        return FormatError("NON_CONFORME_SCHEMA",
+                           "Non conforme au schéma : " + sanitize(entry.message), line)
+    if "Entity" in entry.message or "entity" in entry.message or type_name.startswith("ERR_UNDECLARED_ENTITY"):
+        return FormatError("ENTITE_INTERDITE", "Les entités XML sont interdites.", line)
+    return FormatError("XML_MALFORME", "XML mal formé : " + sanitize(entry.message), line)
+
+
+def error_from_lxml(exc: etree.Error, fallback_line: int | None = None, parser=None) -> FormatError:
+    """Map an lxml error to a FormatError; ``parser``'s own log is preferred (the exception's
+    log may hold earlier errors of the same thread)."""
+    log = parser.feed_error_log if parser is not None else getattr(exc, "error_log", None)
+    entries = [e for e in (log or []) if e.level_name == "FATAL"] or \
+        [e for e in (log or []) if e.level_name == "ERROR"]  # well-formedness first
+    if entries:
+        return _error_from_log_entry(entries[0], fallback_line)
+    text = str(exc)
+    if "Excessive depth" in text:
+        return FormatError("PROFONDEUR_EXCESSIVE", "Imbrication d'éléments trop profonde.", fallback_line)
+    return FormatError("XML_MALFORME", "XML mal formé : " + sanitize(text), fallback_line)
+
+
+# --------------------------------------------------------------------------------------------
+# Streaming
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class StreamState:
+    bytes_read: int = 0
+    last_line: int | None = None
+
+
+def _refuse_doctype(element) -> None:
+    docinfo = element.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise FormatError("DOCTYPE_INTERDIT", "Les déclarations DOCTYPE (DTD, entités) sont interdites.")
+
+
+def root_tag(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """Qualified tag of the root element (``{namespace}Local``), read from the first bytes only."""
+    check_size(path, max_bytes)
+    with open(path, "rb") as fh:
+        head = fh.read(PROLOG_BYTES)
+    check_prolog(head)
+    parser = etree.XMLPullParser(events=("start",), **PARSER_OPTIONS)
+    try:
+        parser.feed(head)
+        for _event, element in parser.read_events():
+            _refuse_doctype(element)
+            return element.tag
+    except etree.XMLSyntaxError as exc:
+        raise error_from_lxml(exc, parser=parser) from None
+    raise FormatError("XML_MALFORME", "Élément racine introuvable dans le début du fichier.")
+
+
+def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etree.XMLSchema | None,
+                    max_bytes: int = DEFAULT_MAX_BYTES, state: StreamState | None = None,
+                    root: str | None = None) -> Iterator[etree._Element]:
+    """Yield each element whose tag is in ``tags`` when it ends, validating against ``schema``
+    as the bytes go by. The caller must ``clear()`` what it consumed (see ``release``).
+
+    ``root``: qualified tag of the root element; the document must end with its closing tag
+    (a validating push parser does not complain about a truncated document by itself).
+
+    Errors found by the validator are raised as soon as the chunk containing them has been fed
+    (checked through the parser's error log); some libxml2 schema errors are only reported when
+    the document ends, so **a caller must not commit anything before this generator is exhausted
+    without raising**.
+    """
+    state = state or StreamState()
+    check_size(path, max_bytes)
+    options = dict(PARSER_OPTIONS)
+    if schema is not None:
+        options["schema"] = schema
+    parser = etree.XMLPullParser(events=("end",), tag=tags + ((root,) if root else ()), **options)
+    first = True
+    root_closed = False
+    with open(path, "rb") as fh:
+        head = fh.read(PROLOG_BYTES)
+        check_prolog(head)
+        chunk = head
+        while True:
+            if not chunk:
+                break
+            state.bytes_read += len(chunk)
+            if state.bytes_read > max_bytes:
+                raise FormatError("FICHIER_TROP_VOLUMINEUX",
+                                  f"Le fichier dépasse la taille maximale autorisée ({max_bytes} octets).")
+            try:
+                parser.feed(chunk)
+            except etree.XMLSyntaxError as exc:
+                raise error_from_lxml(exc, state.last_line, parser) from None
+            _raise_logged(parser, state)
+            for _event, element in parser.read_events():
+                if first:
+                    _refuse_doctype(element)
+                    first = False
+                if root is not None and element.tag == root and element.getparent() is None:
+                    root_closed = True
+                    continue
+                state.last_line = element.sourceline
+                yield element
+            chunk = fh.read(CHUNK_SIZE)
+    try:
+        parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise error_from_lxml(exc, state.last_line, parser) from None
+    _raise_logged(parser, state)
+    for _event, element in parser.read_events():
+        if root is not None and element.tag == root and element.getparent() is None:
+            root_closed = True
+            continue
+        state.last_line = element.sourceline
+        yield element
+    if root is not None and not root_closed:
+        raise FormatError("XML_MALFORME", "Document tronqué : l'élément racine n'est pas fermé.",
+                          state.last_line)
+
+
+def _raise_logged(parser, state: StreamState) -> None:
+    log = parser.feed_error_log
+    if len(log):
+        for entry in log:
+            if entry.level_name in ("ERROR", "FATAL"):
+                raise _error_from_log_entry(entry, state.last_line)
+
+
+def release(element) -> None:
+    """Free a consumed element and its already-consumed previous siblings (flat memory)."""
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def load_schema(path: Path, strip_identity_constraints: bool = False) -> etree.XMLSchema:
+    """Compile a local XSD (includes resolved from the same folder, never the network).
+
+    ``strip_identity_constraints`` drops ``xs:unique``/``xs:key``: libxml2 keeps every key of an
+    identity constraint in memory (≈ 350 MB and twice the time for 1 M records), so the streaming
+    reader enforces record-id uniqueness itself (see ``edi.formats``)."""
+    parser = etree.XMLParser(**PARSER_OPTIONS)
+    doc = etree.parse(str(path), parser)
+    if strip_identity_constraints:
+        xs = "{http://www.w3.org/2001/XMLSchema}"
+        for node in list(doc.iter(xs + "unique", xs + "key", xs + "keyref")):
+            node.getparent().remove(node)
+    return etree.XMLSchema(doc)

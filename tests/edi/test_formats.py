@@ -1,0 +1,282 @@
+"""Formats: schemas, streaming reader, writers (edi.formats)."""
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from lxml import etree
+
+from edi import formats
+from edi.formats import (
+    AccuseData,
+    AvisPaiementData,
+    DoublonDe,
+    Envelope,
+    FichierRecu,
+    FileReason,
+    FormatError,
+    Paiement,
+    RecordResult,
+)
+from schemas import EXAMPLES_DIR, SCHEMA_DIR
+
+NS = "urn:caf:extranet:edi:loyers:1"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def loyers_xml(records: int = 3, count: int | None = None, ids=None, created="2026-11-23T10:00:00Z",
+               extra_record: str = "", flux="LOYERS", loyer="48250") -> bytes:
+    ids = ids or [f"L{i:05d}" for i in range(records)]
+    body = "".join(
+        f"<Loyer><Identifiant>{rid}</Identifiant><CodeLocataire>LOC{i:06d}</CodeLocataire>"
+        f"<NumeroAllocataire>{8000000 + i}</NumeroAllocataire><LoyerCentimes>{loyer}</LoyerCentimes>"
+        f"<ChargesCentimes>6500</ChargesCentimes><DateEffet>2026-07-01</DateEffet></Loyer>\n"
+        for i, rid in enumerate(ids))
+    return (f"""<?xml version="1.0" encoding="UTF-8"?>
+<Loyers xmlns="{NS}">
+<Enveloppe><Emetteur><Code>BL080001</Code><Siren>381568394</Siren></Emetteur>
+<Destinataire><Code>CAF80</Code><Siren>534889877</Siren></Destinataire>
+<Flux>{flux}</Flux><IdentifiantFichier>F-001</IdentifiantFichier><NumeroSequence>7</NumeroSequence>
+<DateCreation>{created}</DateCreation><NombreEnregistrements>{len(ids) if count is None else count}</NombreEnregistrements>
+<Mode>PRODUCTION</Mode><VersionSchema>1</VersionSchema></Enveloppe>
+{body}{extra_record}</Loyers>
+""").encode()
+
+
+@pytest.fixture
+def write(tmp_path):
+    def _write(data: bytes, name="f.xml"):
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+    return _write
+
+
+def test_every_schema_compiles_offline_and_ships_as_package_data():
+    names = {p.name for p in SCHEMA_DIR.glob("*.xsd")}
+    assert {"commun-1.xsd", "loyers-1.xsd", "impayes-1.xsd", "mouvements-1.xsd", "accuse-1.xsd",
+            "avis-paiement-1.xsd"} <= names
+    for flow in formats.FLOWS:
+        doc = etree.parse(str(formats.schema_path(flow)))
+        for node in doc.iter("{http://www.w3.org/2001/XMLSchema}include",
+                             "{http://www.w3.org/2001/XMLSchema}import"):
+            location = node.get("schemaLocation")
+            assert "://" not in location and (SCHEMA_DIR / location).exists()
+        etree.XMLSchema(doc)
+    import tomllib
+    from pathlib import Path
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["schemas"]
+    assert "**/*.xsd" in patterns and any(p.startswith("examples/") for p in patterns)
+
+
+@pytest.mark.parametrize("flow", ["LOYERS", "IMPAYES", "MOUVEMENTS", "ACCUSE", "AVIS_PAIEMENT"])
+def test_examples_are_valid_against_the_full_schema(flow):
+    slug = formats.FLOWS[flow].slug
+    example = EXAMPLES_DIR / f"{slug}-exemple.xml"
+    schema = etree.XMLSchema(etree.parse(str(formats.schema_path(flow))))  # with xs:unique
+    schema.assertValid(etree.parse(str(example)))
+    report = formats.validate_file(example, now=formats.read_envelope(example).created_at)
+    assert report.ok, report.errors
+    assert report.records == report.envelope.record_count > 0
+
+
+def test_reader_yields_envelope_then_typed_records(write):
+    path = write(loyers_xml(3))
+    items = list(formats.stream(path))
+    env = items[0]
+    assert isinstance(env, Envelope)
+    assert (env.flow, env.sender_code, env.sender_siren, env.receiver_code, env.file_id, env.sequence,
+            env.record_count, env.mode) == ("LOYERS", "BL080001", "381568394", "CAF80", "F-001", 7, 3,
+                                            "PRODUCTION")
+    assert env.created_at == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    first = items[1]
+    assert first["identifiant"] == "L00000"
+    assert first["loyer_cents"] == 48250 and isinstance(first["loyer_cents"], int)
+    assert first["date_effet"] == date(2026, 7, 1)
+    assert first["nb_colocataires"] is None and first["code_agence"] is None
+    assert first["ligne"] == 8
+    assert [r["identifiant"] for r in formats.iter_records(path, "LOYERS")] == ["L00000", "L00001", "L00002"]
+    assert formats.read_envelope(path) == env
+
+
+def test_example_records_of_each_inbound_flow_are_typed():
+    impaye = next(formats.iter_records(EXAMPLES_DIR / "impayes-exemple.xml", "IMPAYES"))
+    assert isinstance(impaye["montant_dette_cents"], int) and isinstance(impaye["plan_apurement"], bool)
+    assert isinstance(impaye["date_constitution"], date)
+    mouvement = next(formats.iter_records(EXAMPLES_DIR / "mouvements-exemple.xml", "MOUVEMENTS"))
+    assert mouvement["type"] in ("ENTREE", "SORTIE") and isinstance(mouvement["date_mouvement"], date)
+
+
+def test_wrong_flow_expected_is_refused(write):
+    path = write(loyers_xml(1))
+    with pytest.raises(FormatError) as exc:
+        list(formats.iter_records(path, "IMPAYES"))
+    assert exc.value.code == "FLUX_INATTENDU"
+
+
+def test_envelope_flux_must_match_namespace(write):
+    with pytest.raises(FormatError) as exc:
+        formats.read_envelope(write(loyers_xml(1, flux="IMPAYES")))
+    assert exc.value.code == "ENVELOPPE_INCOHERENTE"
+
+
+def test_duplicate_record_id_is_refused_with_its_line(write):
+    path = write(loyers_xml(ids=["A", "B", "A"]))
+    with pytest.raises(FormatError) as exc:
+        list(formats.iter_records(path))
+    assert exc.value.code == "IDENTIFIANT_DUPLIQUE" and exc.value.line == 10
+    # the XSD itself also declares the uniqueness (xs:unique) for vendors validating offline
+    schema = etree.XMLSchema(etree.parse(str(formats.schema_path("LOYERS"))))
+    assert not schema.validate(etree.parse(str(path)))
+
+
+def test_record_count_must_match_envelope(write):
+    with pytest.raises(FormatError) as exc:
+        list(formats.iter_records(write(loyers_xml(3, count=4))))
+    assert exc.value.code == "NOMBRE_ENREGISTREMENTS_INCORRECT"
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ("loyer", "-5"), ("loyer", "12.50"), ("loyer", "999999999999999"), ("loyer", "abc"),
+])
+def test_amounts_are_bounded_integer_cents(write, bad, fragment):
+    with pytest.raises(FormatError) as exc:
+        list(formats.iter_records(write(loyers_xml(2, loyer=fragment))))
+    assert exc.value.code == "NON_CONFORME_SCHEMA"
+    assert fragment not in exc.value.message  # value not echoed
+
+
+@pytest.mark.parametrize("created", ["2026-11-23T10:00:00", "2026-11-23T10:00:00+01:00", "23/11/2026"])
+def test_creation_time_must_be_utc_iso8601(write, created):
+    with pytest.raises(FormatError) as exc:
+        list(formats.iter_records(write(loyers_xml(1, created=created))))
+    assert exc.value.code == "NON_CONFORME_SCHEMA"
+
+
+def test_schema_error_raised_early_not_only_at_end(write):
+    """A type error near the start is raised long before the end of a big file."""
+    good = loyers_xml(20000)
+    bad = good.replace(b"<LoyerCentimes>48250</LoyerCentimes>", b"<LoyerCentimes>x</LoyerCentimes>", 1)
+    seen = 0
+    with pytest.raises(FormatError):
+        for _ in formats.iter_records(write(bad)):
+            seen += 1
+    assert seen < 5000
+
+
+def test_error_at_end_is_raised_after_the_records_were_yielded(write):
+    """Documented contract: the consumer stages, the error may only come at the end."""
+    data = loyers_xml(3, extra_record="<Intrus/>")
+    seen = []
+    with pytest.raises(FormatError) as exc:
+        for record in formats.iter_records(write(data)):
+            seen.append(record)
+    assert exc.value.code == "NON_CONFORME_SCHEMA"
+    assert "Intrus" not in exc.value.message
+
+
+def test_check_envelope_creation_window():
+    env = formats.read_envelope(EXAMPLES_DIR / "loyers-exemple.xml")
+    assert formats.check_envelope(env, env.created_at + timedelta(days=1)) == []
+    assert [e.code for e in formats.check_envelope(env, env.created_at - timedelta(hours=1))] == \
+        ["DATE_CREATION_FUTURE"]
+    assert [e.code for e in formats.check_envelope(env, env.created_at + timedelta(days=90))] == \
+        ["DATE_CREATION_ANCIENNE"]
+
+
+def test_validate_file_collects_reasons(write):
+    report = formats.validate_file(write(loyers_xml(2, count=5)), now=NOW)
+    assert not report.ok
+    assert [e.code for e in report.errors] == ["NOMBRE_ENREGISTREMENTS_INCORRECT"]
+
+
+# ----------------------------------------------------------------------------- writers
+
+def _caf_envelope(flow, count, file_id="ACC-F-001"):
+    return Envelope(flow=flow, sender_code="CAF80", sender_siren="534889877", receiver_code="BL080001",
+                    receiver_siren="381568394", file_id=file_id, sequence=1,
+                    created_at=datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC), record_count=count,
+                    mode="PRODUCTION")
+
+
+def _accuse(results, status="ACCEPTE_PARTIELLEMENT", **extra):
+    return AccuseData(
+        envelope=_caf_envelope("ACCUSE", len(results)),
+        received=FichierRecu(sender_code="BL080001", sender_siren="381568394", sha256="ab" * 32,
+                             size=1234, received_at=datetime(2026, 11, 23, 12, 0, 0), flow="LOYERS",
+                             file_id="F-001", sequence=7, mode="PRODUCTION"),
+        status=status, records_total=3, records_accepted=2, records_rejected=1, records_warning=1,
+        results=results, **extra)
+
+
+def test_accuse_is_schema_valid_complete_and_deterministic(tmp_path):
+    long_label = "Allocataire inconnu : " + "détail " * 400  # never truncated
+    results = [RecordResult("L00001", "ALLOCATAIRE_INCONNU", long_label, "ERREUR", line=12),
+               RecordResult("L00002", "IMPAYE_SIGNALE_TARDIVEMENT", "Signalé tard & <tard>", "AVERTISSEMENT")]
+    reasons = [FileReason("DATE_CREATION_ANCIENNE", "Trop ancien")]
+    one, two = io.BytesIO(), io.BytesIO()
+    formats.write_accuse(one, _accuse(results, file_reasons=reasons))
+    formats.write_accuse(two, _accuse(list(results), file_reasons=list(reasons)))
+    assert one.getvalue() == two.getvalue()
+    path = tmp_path / "accuse.xml"
+    path.write_bytes(one.getvalue())
+    schema = etree.XMLSchema(etree.parse(str(formats.schema_path("ACCUSE"))))
+    doc = etree.parse(str(path))
+    schema.assertValid(doc)
+    ns = {"a": "urn:caf:extranet:edi:accuse:1"}
+    assert doc.xpath("string(/a:Accuse/a:Statut/a:Libelle)", namespaces=ns) == "accepté partiellement"
+    assert doc.xpath("string(/a:Accuse/a:FichierRecu/a:Empreinte)", namespaces=ns) == "ab" * 32
+    assert doc.xpath("string(/a:Accuse/a:FichierRecu/a:DateReception)", namespaces=ns) == "2026-11-23T12:00:00Z"
+    labels = doc.xpath("/a:Accuse/a:Resultat/a:Libelle/text()", namespaces=ns)
+    assert labels == [long_label, "Signalé tard & <tard>"]
+    records = list(formats.iter_records(path, "ACCUSE"))
+    assert [(r["identifiant"], r["code"], r["gravite"]) for r in records] == [
+        ("L00001", "ALLOCATAIRE_INCONNU", "ERREUR"), ("L00002", "IMPAYE_SIGNALE_TARDIVEMENT", "AVERTISSEMENT")]
+
+
+def test_accuse_doublon_and_streamed_results(tmp_path):
+    def gen():
+        for i in range(3):
+            yield RecordResult(f"R{i}", "ENREGISTREMENT_ACCEPTE", "ok", "INFORMATION")
+    data = _accuse([], status="DOUBLON",
+                   duplicate_of=DoublonDe(sha256="cd" * 32, received_at=datetime(2026, 11, 1), file_id="F-001"))
+    data.results = gen()
+    data.envelope = _caf_envelope("ACCUSE", 3)
+    path = tmp_path / "a.xml"
+    formats.write_accuse(path, data)
+    etree.XMLSchema(etree.parse(str(formats.schema_path("ACCUSE")))).assertValid(etree.parse(str(path)))
+    assert b"<DoublonDe>" in path.read_bytes()
+
+
+def test_accuse_count_mismatch_is_an_error():
+    data = _accuse([RecordResult("R1", "ENREGISTREMENT_ACCEPTE", "ok", "INFORMATION")])
+    data.envelope = _caf_envelope("ACCUSE", 2)
+    with pytest.raises(ValueError):
+        formats.write_accuse(io.BytesIO(), data)
+
+
+def test_avis_paiement_totals_and_validity(tmp_path):
+    payments = [Paiement(f"P{i}", f"LOC{i:06d}", f"{8000000 + i}", "Dupont Marie", "APL", 25000 + i,
+                         date(2026, 11, 25)) for i in range(4)]
+    avis = AvisPaiementData(envelope=_caf_envelope("AVIS_PAIEMENT", 4, "AVIS-2026-11"), year=2026, month=11,
+                            payments=payments)
+    path = tmp_path / "avis.xml"
+    formats.write_avis_paiement(path, avis)
+    again = io.BytesIO()
+    formats.write_avis_paiement(again, AvisPaiementData(avis.envelope, 2026, 11, iter(payments)))
+    assert again.getvalue() == path.read_bytes()
+    etree.XMLSchema(etree.parse(str(formats.schema_path("AVIS_PAIEMENT")))).assertValid(etree.parse(str(path)))
+    ns = {"a": "urn:caf:extranet:edi:avis-paiement:1"}
+    doc = etree.parse(str(path))
+    assert doc.xpath("number(/a:AvisPaiement/a:Total/a:MontantCentimes)", namespaces=ns) == 100006
+    records = list(formats.iter_records(path, "AVIS_PAIEMENT"))
+    assert records[0]["montant_cents"] == 25000 and records[0]["date_paiement"] == date(2026, 11, 25)
+
+
+def test_readme_lists_every_code():
+    from edi.signature import SIGNATURE_CODES
+    readme = (SCHEMA_DIR / "README.md").read_text()
+    for code in [*formats.FILE_ERROR_CODES, *formats.RECORD_CODES, *SIGNATURE_CODES, *formats.FILE_STATUSES]:
+        assert f"`{code}`" in readme, code
