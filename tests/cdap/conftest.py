@@ -55,3 +55,64 @@ def cdap_data():
         logement = staticmethod(make_logement)
         droit = staticmethod(make_droit)
     return _B
+
+
+_DEMO_CACHE = {}
+
+
+def demo_records():
+    """The demo extract (cached: the Faker pools take a moment to draw)."""
+    if "records" not in _DEMO_CACHE:
+        from cdap.demo import demo_records as build
+        _DEMO_CACHE["records"] = build()
+    return _DEMO_CACHE["records"]
+
+
+class World:
+    """Organisations and users shaped like the demo, and the showcase allocataire imported."""
+
+    def __init__(self, factory):
+        from cdap.importer import import_records
+        records = demo_records()
+        self.showcase = records[0]
+        self.aisne = next(r for r in records if r["departement"] == "02")
+        other_ph = [r for r in records[1:20]]
+        report = import_records([self.showcase, self.aisne, *other_ph[:3]])
+        assert report.ok, report.rejected
+        self.caf = factory.caf(territoire="80")
+        self.amiens = factory.organisation("collectivite", services={"CDAP": ["quotient_familial"]})
+        self.ph = factory.organisation("bailleur", services={"CDAP": ["bailleur"], "EDI": []},
+                                       code_bailleur="BL080001")
+        self.other_bailleur = factory.organisation("bailleur", services={"CDAP": ["bailleur"]},
+                                                   code_bailleur="BL099999")
+        self.cd80 = factory.organisation("conseil_departemental",
+                                         services={"CDAP": ["travailleur_social", "prevention_expulsions"]})
+        self.cd02 = factory.organisation("conseil_departemental", territoire="02",
+                                         services={"CDAP": ["travailleur_social"]})
+        self.users = {
+            "quotient_familial": factory.user(self.amiens, "partner_manager", {"CDAP": "quotient_familial"}),
+            "bailleur": factory.user(self.ph, "bailleur_operator", {"CDAP": "bailleur"}),
+            "travailleur_social": factory.user(self.cd80, "travailleur_social", {"CDAP": "travailleur_social"}),
+            "prevention_expulsions": factory.user(self.cd80, "travailleur_social", {"CDAP": "prevention_expulsions"}),
+            "agent_caf": factory.user(self.caf, "caf_agent", {"CDAP": "agent_caf"}),
+        }
+        self.orgs = {"quotient_familial": self.amiens, "bailleur": self.ph, "travailleur_social": self.cd80,
+                     "prevention_expulsions": self.cd80, "agent_caf": self.caf}
+        self.caf_admin = factory.user(self.caf, "caf_admin")
+        self.ts02 = factory.user(self.cd02, "travailleur_social", {"CDAP": "travailleur_social"})
+        self.other_bailleur_user = factory.user(self.other_bailleur, "bailleur_operator", {"CDAP": "bailleur"})
+        self.partner_admin = factory.user(self.cd80, "partner_admin")
+        self.no_cdap = factory.user(self.amiens, "partner_manager", {"AFAS": None},
+                                    )
+
+
+@pytest.fixture
+def world(factory):
+    return World(factory)
+
+
+def consult(client, numero, nom, motif, commentaire="", path="/cdap/consultation"):
+    from tests.factories import csrf_token
+    token = csrf_token(client, "/cdap/consultation")
+    return client.post(path, data={"numero": numero, "nom": nom, "motif": motif,
+                                   "commentaire": commentaire, "csrf_token": token})

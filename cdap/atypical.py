@@ -1,0 +1,127 @@
+"""Atypical use: after each journal row, count the actor's recent attempts and act.
+
+- volume: attempts by the user since 00:00 UTC above CDAP_DAILY_ALERT / CDAP_DAILY_SUSPEND;
+- nuit: attempts during the current night (Europe/Paris, CDAP_NIGHT_START_HOUR to
+  CDAP_NIGHT_END_HOUR) above CDAP_NIGHT_ALERT / CDAP_NIGHT_SUSPEND;
+- introuvables: not-found (or out of scope) attempts in a row above CDAP_NOTFOUND_ALERT /
+  CDAP_NOTFOUND_SUSPEND.
+An alert (one per user, kind, level and day) is written for the Caf admins (alerts page and
+an email in the outbox). Beyond the second threshold the user's CDAP habilitation is suspended
+for CDAP_SUSPENSION_HOURS and their sessions are revoked. API tokens (no user) get alerts only.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from portal.accounts.sessions import revoke_all_sessions
+from portal.audit import record_event
+from portal.extensions import db
+from portal.models import Habilitation, OutboxMessage, User, utcnow
+
+from .models import AtypicalAlert, ConsultationJournal
+
+PARIS = ZoneInfo("Europe/Paris")
+KINDS = {"volume": "Volume journalier", "nuit": "Consultations de nuit",
+         "introuvables": "Dossiers introuvables à la suite"}
+MISS = ("not_found", "out_of_scope")
+
+
+def night_start(now_utc: datetime, start_hour: int, end_hour: int) -> datetime | None:
+    """UTC (naive) start of the night `now_utc` is in, or None if it is daytime."""
+    local = now_utc.replace(tzinfo=timezone.utc).astimezone(PARIS)
+    h = local.hour
+    in_night = (h >= start_hour or h < end_hour) if start_hour > end_hour else (start_hour <= h < end_hour)
+    if not in_night:
+        return None
+    day = local.date()
+    if start_hour > end_hour and h < end_hour:
+        day -= timedelta(days=1)
+    start_local = datetime.combine(day, time(start_hour), tzinfo=PARIS)
+    return start_local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _actor_filter(user_id, api_token_id):
+    if user_id is not None:
+        return ConsultationJournal.user_id == user_id
+    return ConsultationJournal.api_token_id == api_token_id
+
+
+def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None) -> list[AtypicalAlert]:
+    """Evaluate the rules for this actor (after its latest journal row); return new alerts."""
+    now = now or utcnow()
+    actor = _actor_filter(user_id, api_token_id)
+    found: list[tuple[str, int, int, int]] = []  # kind, count, alert, suspend
+    day_start = datetime.combine(now.date(), time())
+    volume = db.session.scalar(select(func.count()).select_from(ConsultationJournal)
+                               .where(actor, ConsultationJournal.at >= day_start))
+    found.append(("volume", volume, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
+    start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
+    if start is not None:
+        night = db.session.scalar(select(func.count()).select_from(ConsultationJournal)
+                                  .where(actor, ConsultationJournal.at >= start))
+        found.append(("nuit", night, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))
+    last = db.session.scalars(select(ConsultationJournal.outcome).where(actor)
+                              .order_by(ConsultationJournal.seq.desc())
+                              .limit(settings["CDAP_NOTFOUND_SUSPEND"] + 1)).all()
+    streak = 0
+    for outcome in last:
+        if outcome not in MISS:
+            break
+        streak += 1
+    found.append(("introuvables", streak, settings["CDAP_NOTFOUND_ALERT"], settings["CDAP_NOTFOUND_SUSPEND"]))
+
+    alerts = []
+    for kind, count, alert_at, suspend_at in found:
+        if count >= suspend_at:
+            level, threshold = "suspension", suspend_at
+        elif count >= alert_at:
+            level, threshold = "alerte", alert_at
+        else:
+            continue
+        exists = db.session.scalar(select(AtypicalAlert.id).where(
+            AtypicalAlert.user_id == user_id if user_id is not None else AtypicalAlert.api_token_id == api_token_id,
+            AtypicalAlert.kind == kind, AtypicalAlert.level == level, AtypicalAlert.day == now.date()).limit(1))
+        if exists:
+            continue
+        alert = AtypicalAlert(at=now, user_id=user_id, api_token_id=api_token_id,
+                              organisation_id=organisation_id, kind=kind, level=level, day=now.date(),
+                              count=count, threshold=threshold, details={})
+        if level == "suspension" and user_id is not None:
+            alert.suspended_until = suspend_user(user_id, kind, settings["CDAP_SUSPENSION_HOURS"], now)
+        db.session.add(alert)
+        db.session.flush()
+        notify_admins(alert)
+        alerts.append(alert)
+    return alerts
+
+
+def suspend_user(user_id: int, kind: str, hours: int, now: datetime) -> datetime | None:
+    until = now + timedelta(hours=hours)
+    habs = db.session.scalars(select(Habilitation).where(
+        Habilitation.user_id == user_id, Habilitation.service == "CDAP", Habilitation.revoked_at.is_(None))).all()
+    for hab in habs:
+        hab.suspended_until = max(until, hab.suspended_until or until)
+        hab.suspension_motif = f"Usage atypique du CDAP ({KINDS[kind]}) : suspension automatique"
+    revoke_all_sessions(user_id)
+    user = db.session.get(User, user_id)
+    record_event("cdap", "habilitation_suspendue", actor=None, organisation_id=user.organisation_id,
+                 target=f"user:{user_id}", motif=kind, jusqu_au=until.isoformat(timespec="minutes"))
+    return until
+
+
+def notify_admins(alert: AtypicalAlert) -> None:
+    from flask import current_app
+    admins = db.session.scalars(select(User.email).where(User.role == "caf_admin", User.disabled_at.is_(None))).all()
+    who = f"utilisateur n° {alert.user_id}" if alert.user_id else f"jeton d'API n° {alert.api_token_id}"
+    action = (f"L'habilitation CDAP est suspendue jusqu'au {alert.suspended_until:%d/%m/%Y %H:%M} UTC."
+              if alert.suspended_until else "Aucune suspension à ce stade.")
+    base = current_app.config.get("PUBLIC_BASE_URL", "")
+    for email in admins:
+        db.session.add(OutboxMessage(
+            to=email, subject=f"CDAP : usage atypique ({KINDS[alert.kind]}, {alert.level})",
+            body=(f"Usage atypique détecté pour {who} (organisation n° {alert.organisation_id}) : "
+                  f"{KINDS[alert.kind]}, {alert.count} tentative(s) pour un seuil de {alert.threshold}.\n"
+                  f"{action}\nDétail : {base}/cdap/alertes\n")))

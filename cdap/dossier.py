@@ -1,0 +1,130 @@
+"""Build the view of a file for a profile: only the sections, rows and fields the policy
+table (`cdap.policy`) allows are read from the database and put in the result.
+
+The result is plain data (JSON-able): the HTML page, the print view and the API all render it
+and nothing else. Amounts are integer cents, dates ISO strings.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from portal.extensions import db
+
+from .models import (AIDES_LOGEMENT, Allocataire, Droit, Logement, LoyerHistorique, Membre, Paiement,
+                     QuotientFamilial, SignalementImpaye)
+from .policy import POLICY, SECTIONS, SectionRule
+from .services_bailleurs import add_months
+
+IMPAYE_STATUTS = {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"}
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _pick(rule: SectionRule, values: dict) -> dict:
+    return {f: _iso(values[f]) for f in rule.fields if f in values}
+
+
+def _since(rule: SectionRule, today: date) -> date | None:
+    if rule.months is None:
+        return None
+    return add_months(date(today.year, today.month, 1), -rule.months)
+
+
+def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | None = None,
+               today: date | None = None) -> dict:
+    today = today or date.today()
+    policy = POLICY[profile_name]
+    rules = policy.sections
+    view: dict = {"profil": profile_name, "sections": [s for s in SECTIONS if s in rules]}
+    a = db.session.get(Allocataire, allocataire_id)
+
+    if "identite" in rules:
+        view["identite"] = _pick(rules["identite"], {
+            "numero": a.numero, "nom": a.nom, "prenom": a.prenom, "date_naissance": a.date_naissance,
+            "situation_familiale": a.situation_familiale})
+    if "adresse" in rules:
+        view["adresse"] = _pick(rules["adresse"], {
+            "adresse": a.adresse, "code_postal": a.code_postal, "commune": a.commune})
+    if "foyer" in rules:
+        rule = rules["foyer"]
+        membres = db.session.scalars(select(Membre).where(Membre.allocataire_id == a.id)
+                                     .order_by(Membre.date_naissance)).all()
+        foyer: dict = {"enfants": []}
+        for m in membres:
+            if m.role == "conjoint":
+                conjoint = _pick(rule, {"conjoint_nom": m.nom, "conjoint_prenom": m.prenom,
+                                        "conjoint_date_naissance": m.date_naissance})
+                if conjoint and rule.rows == "all":
+                    foyer["conjoint"] = conjoint
+            elif rule.rows == "all" or m.a_charge:
+                enfant = _pick(rule, {"enfant_prenom": m.prenom, "enfant_nom": m.nom,
+                                      "enfant_date_naissance": m.date_naissance,
+                                      "enfant_a_charge": m.a_charge})
+                if enfant:
+                    foyer["enfants"].append(enfant)
+        view["foyer"] = foyer
+    if "quotient_familial" in rules:
+        rule = rules["quotient_familial"]
+        query = select(QuotientFamilial.mois, QuotientFamilial.qf).where(QuotientFamilial.allocataire_id == a.id)
+        since = _since(rule, today)
+        if since:
+            query = query.where(QuotientFamilial.mois >= since)
+        view["quotient_familial"] = [_pick(rule, {"mois": m.strftime("%Y-%m"), "qf": qf})
+                                     for m, qf in db.session.execute(query.order_by(QuotientFamilial.mois))]
+    if "droits" in rules:
+        rule = rules["droits"]
+        query = select(Droit).where(Droit.allocataire_id == a.id)
+        if rule.rows == "aides_logement":
+            query = query.where(Droit.prestation.in_(sorted(AIDES_LOGEMENT)))
+        view["droits"] = [_pick(rule, {"prestation": d.prestation, "montant": d.montant_cents,
+                                       "date_debut": d.date_debut, "date_fin": d.date_fin, "statut": d.statut})
+                          for d in db.session.scalars(query.order_by(Droit.date_debut.desc(), Droit.prestation))]
+    if "paiements" in rules:
+        rule = rules["paiements"]
+        query = select(Paiement).where(Paiement.allocataire_id == a.id)
+        if rule.rows == "aides_logement":
+            query = query.where(Paiement.prestation.in_(sorted(AIDES_LOGEMENT)))
+        elif rule.rows == "bailleur_propre":
+            query = query.where(Paiement.beneficiaire == "bailleur", Paiement.code_bailleur == (code_bailleur or ""))
+        since = _since(rule, today)
+        if since:
+            query = query.where(Paiement.mois >= since)
+        view["paiements"] = [_pick(rule, {"mois": p.mois.strftime("%Y-%m"), "prestation": p.prestation,
+                                          "montant": p.montant_cents, "date_paiement": p.date_paiement,
+                                          "beneficiaire": p.beneficiaire})
+                             for p in db.session.scalars(query.order_by(Paiement.mois.desc(), Paiement.prestation))]
+    if "logement" in rules:
+        rule = rules["logement"]
+        query = select(Logement).where(Logement.allocataire_id == a.id)
+        if rule.rows == "bailleur_propre":
+            query = query.where(Logement.code_bailleur == (code_bailleur or ""))
+        rows = []
+        for lg in db.session.scalars(query.order_by(Logement.date_entree.desc())):
+            values = {"code_bailleur": lg.code_bailleur, "code_locataire": lg.code_locataire,
+                      "loyer": lg.loyer_cents, "charges": lg.charges_cents,
+                      "nb_colocataires": lg.nb_colocataires, "date_entree": lg.date_entree,
+                      "date_sortie": lg.date_sortie, "tiers_payant": lg.tiers_payant}
+            if "historique_loyers" in rule.fields:
+                values["historique_loyers"] = [
+                    {"date_effet": h.date_effet.isoformat(), "loyer": h.loyer_cents, "charges": h.charges_cents}
+                    for h in db.session.scalars(select(LoyerHistorique).where(LoyerHistorique.logement_id == lg.id)
+                                                .order_by(LoyerHistorique.date_effet.desc()))]
+            rows.append(_pick(rule, values))
+        view["logement"] = rows
+    if "impayes" in rules:
+        rule = rules["impayes"]
+        query = select(SignalementImpaye).where(SignalementImpaye.allocataire_id == a.id)
+        if rule.rows == "bailleur_propre":
+            query = query.where(SignalementImpaye.code_bailleur == (code_bailleur or ""))
+        view["impayes"] = [_pick(rule, {
+            "date_signalement": s.date_signalement, "date_constitution": s.date_constitution,
+            "montant_dette": s.montant_dette_cents, "loyer_mensuel": s.loyer_mensuel_cents,
+            "periode": f"{_iso(s.periode_debut) or '?'}/{_iso(s.periode_fin) or '?'}",
+            "plan_apurement": s.plan_apurement, "date_limite_plan": s.date_limite_plan,
+            "maintien_aide": s.maintien_aide, "statut": s.statut})
+            for s in db.session.scalars(query.order_by(SignalementImpaye.date_signalement.desc()))]
+    return view

@@ -1,0 +1,16 @@
+"""Home-page panel: new items of the impayé queue for the social workers of the territory."""
+from sqlalchemy import func, select
+
+from portal.extensions import db
+
+from .models import ImpayeQueueItem
+
+
+def panel(user):
+    hab = user.habilitation("CDAP")
+    if hab is None or hab.cdap_profile not in ("travailleur_social", "prevention_expulsions", "agent_caf"):
+        return None
+    query = select(func.count()).select_from(ImpayeQueueItem).where(ImpayeQueueItem.statut == "nouveau")
+    if hab.cdap_profile != "agent_caf":
+        query = query.where(ImpayeQueueItem.departement == (user.organisation.territoire or "--"))
+    return "cdap/home_panel.html", {"cdap_new_impayes": db.session.scalar(query)}

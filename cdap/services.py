@@ -1,0 +1,188 @@
+"""CDAP state-changing service functions: the consultation (journal + atypical-use check),
+the impayé queue actions, lifting a suspension. Used by the web views and the API alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import exists, false, or_, select, true
+
+from portal.audit import record_event
+from portal.extensions import db
+from portal.models import utcnow
+
+from . import atypical, journal
+from .dossier import build_view
+from portal.models import Habilitation
+
+from .models import Allocataire, ImpayeQueueItem, Logement, SignalementImpaye
+from .normalize import is_valid_numero, normalize_name
+from .policy import MOTIFS, POLICY, categories, motifs_for
+
+NOT_FOUND_MESSAGE = ("Aucun dossier accessible ne correspond à ce numéro allocataire et à ce nom. "
+                     "Vérifiez la saisie : le nom doit être exactement celui du dossier.")
+
+
+@dataclass
+class Actor:
+    """Who consults: a signed-in user or an API token, with the CDAP profile it holds."""
+    profile: str
+    organisation_id: int
+    code_bailleur: str | None
+    territoire: str | None
+    user_id: int | None = None
+    api_token_id: int | None = None
+
+
+@dataclass
+class ConsultationResult:
+    outcome: str
+    view: dict | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    journal_id: int | None = None
+    suspended: bool = False
+
+    @property
+    def found(self) -> bool:
+        return self.outcome == "found"
+
+
+def validate_request(profile: str, numero: str, nom: str, motif: str, commentaire: str) -> tuple[str | None, dict]:
+    """Return (refusal outcome or None, field errors)."""
+    errors = {}
+    if not is_valid_numero(numero):
+        errors["numero"] = "Le numéro allocataire doit compter exactement 7 chiffres."
+    if not normalize_name(nom):
+        errors["nom"] = "Saisissez le nom de l'allocataire."
+    elif len(nom) > 100:
+        errors["nom"] = "Le nom ne peut dépasser 100 caractères."
+    if len(commentaire) > 300:
+        errors["commentaire"] = "Le commentaire ne peut dépasser 300 caractères."
+    if not motif:
+        errors["motif"] = "Choisissez le motif de la consultation : aucune donnée n'est affichée sans motif."
+        outcome = "refused_motif" if len(errors) == 1 else "invalid_input"
+        return outcome, errors
+    if motif not in motifs_for(profile):
+        errors["motif"] = "Motif inconnu pour votre profil : choisissez un motif de la liste."
+    return ("invalid_input" if errors else None), errors
+
+
+def _scope_predicate(actor: Actor, today: date):
+    scope = POLICY[actor.profile].scope
+    if scope == "all":
+        return true()
+    if scope == "territoire":
+        return Allocataire.departement == (actor.territoire or "") if actor.territoire else false()
+    if scope == "locataires":
+        if not actor.code_bailleur:
+            return false()
+        return exists().where(
+            Logement.allocataire_id == Allocataire.id, Logement.code_bailleur == actor.code_bailleur,
+            or_(Logement.date_sortie.is_(None), Logement.date_sortie >= today))
+    return false()
+
+
+def find_in_scope(actor: Actor, numero: str, nom: str, today: date) -> tuple[int | None, bool]:
+    """One query for found / out of scope / not found, so both refusals take the same path."""
+    row = db.session.execute(
+        select(Allocataire.id, _scope_predicate(actor, today).label("in_scope"))
+        .where(Allocataire.numero == numero, Allocataire.nom_normalise == normalize_name(nom))
+    ).first()
+    if row is None:
+        return None, False
+    return row[0], bool(row[1])
+
+
+def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str = "",
+            channel: str = "web", secret: str, settings: dict, request_id: str | None = None,
+            today: date | None = None) -> ConsultationResult:
+    """Validate, look up within scope, journal the attempt, check atypical use, and return
+    the profile's view when found. The caller commits."""
+    today = today or date.today()
+    numero, nom = (numero or "").strip(), (nom or "").strip()
+    motif, commentaire = (motif or "").strip(), (commentaire or "").strip()
+    if actor.profile not in POLICY:
+        raise ValueError("profil CDAP inconnu")
+    refusal, errors = validate_request(actor.profile, numero, nom, motif, commentaire)
+    ref = journal.reference(numero, secret) if is_valid_numero(numero) else None
+    view = None
+    if refusal:
+        outcome = refusal
+    else:
+        allocataire_id, in_scope = find_in_scope(actor, numero, nom, today)
+        if allocataire_id is None:
+            outcome = "not_found"
+        elif not in_scope:
+            outcome = "out_of_scope"
+        else:
+            outcome = "found"
+            view = build_view(allocataire_id, actor.profile, code_bailleur=actor.code_bailleur, today=today)
+    row = journal.record(
+        user_id=actor.user_id, api_token_id=actor.api_token_id, organisation_id=actor.organisation_id,
+        profile=actor.profile, reference=ref, categories=categories(actor.profile) if view else [],
+        motif=motif if motif in MOTIFS else None, commentaire=commentaire if not refusal else None,
+        channel=channel, outcome=outcome, request_id=request_id)
+    alerts = atypical.check(user_id=actor.user_id, api_token_id=actor.api_token_id,
+                            organisation_id=actor.organisation_id, settings=settings)
+    suspended = any(a.suspended_until for a in alerts)
+    if suspended:
+        view = None  # the habilitation is suspended from now on: nothing more is shown
+    return ConsultationResult(outcome=outcome, view=view, errors=errors, journal_id=row.id, suspended=suspended)
+
+
+# --- impayé queue ------------------------------------------------------------------------
+
+QUEUE_TRANSITIONS = {
+    "prendre": ({"nouveau", "en_cours", "plan_apurement"}, "en_cours"),
+    "plan": ({"nouveau", "en_cours"}, "plan_apurement"),
+    "clore": ({"nouveau", "en_cours", "plan_apurement"}, "clos"),
+    "rouvrir": ({"clos"}, "en_cours"),
+}
+
+
+def queue_items(territoire: str | None, *, statut: str | None = None, all_territories: bool = False):
+    query = (select(ImpayeQueueItem).join(SignalementImpaye, SignalementImpaye.id == ImpayeQueueItem.impaye_id)
+             .order_by(ImpayeQueueItem.echeance, ImpayeQueueItem.id))
+    if not all_territories:
+        query = query.where(ImpayeQueueItem.departement == (territoire or "--"))
+    if statut:
+        query = query.where(ImpayeQueueItem.statut == statut)
+    else:
+        query = query.where(ImpayeQueueItem.statut != "clos")
+    return db.session.scalars(query.limit(500)).all()
+
+
+def change_queue_item(item: ImpayeQueueItem, action: str, user) -> bool:
+    """Apply a queue action (take, plan received, close, reopen); False if not allowed now."""
+    allowed_from, target = QUEUE_TRANSITIONS[action]
+    if item.statut not in allowed_from:
+        return False
+    previous = item.statut
+    item.statut = target
+    item.updated_at = utcnow()
+    if action == "prendre" or item.assigned_to_id is None:
+        item.assigned_to_id = user.id
+    if target == "plan_apurement":
+        item.impaye.statut = "plan"
+        item.impaye.plan_apurement = True
+    elif target == "clos":
+        item.impaye.statut = "resolu"
+    record_event("cdap", f"file_impayes_{action}", actor=user, target=f"file_impayes:{item.id}",
+                 de=previous, vers=target)
+    return True
+
+
+def lift_suspension(user_id: int, admin) -> int:
+    habs = db.session.scalars(select(Habilitation).where(
+        Habilitation.user_id == user_id, Habilitation.service == "CDAP",
+        Habilitation.suspended_until.is_not(None))).all()
+    for hab in habs:
+        hab.suspended_until = None
+        hab.suspension_motif = None
+    record_event("cdap", "suspension_levee", actor=admin, target=f"user:{user_id}")
+    return len(habs)
+
+
+__all__ = ["Actor", "ConsultationResult", "consult", "NOT_FOUND_MESSAGE", "queue_items",
+           "change_queue_item", "lift_suspension"]

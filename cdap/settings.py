@@ -1,0 +1,33 @@
+"""CDAP settings (CDAP_* environment variables), validated at start-up like the shell's."""
+from __future__ import annotations
+
+from portal.config import ConfigError, _int
+
+DEFAULTS = {
+    # name: (default, minimum, maximum)
+    "CDAP_JOURNAL_RETENTION_MONTHS": (12, 1, 60),
+    "CDAP_DAILY_ALERT": (60, 1, 100_000),          # consultations per user and day -> alert
+    "CDAP_DAILY_SUSPEND": (120, 1, 100_000),       # -> suspension
+    "CDAP_NIGHT_ALERT": (3, 1, 100_000),           # consultations at night (same night) -> alert
+    "CDAP_NIGHT_SUSPEND": (15, 1, 100_000),
+    "CDAP_NOTFOUND_ALERT": (5, 1, 1000),           # not found / refused in a row -> alert
+    "CDAP_NOTFOUND_SUSPEND": (10, 1, 1000),
+    "CDAP_NIGHT_START_HOUR": (22, 0, 23),          # Europe/Paris local time
+    "CDAP_NIGHT_END_HOUR": (6, 0, 23),
+    "CDAP_SUSPENSION_HOURS": (24, 1, 24 * 30),
+}
+
+
+def load(config: dict) -> dict:
+    """Return the validated CDAP settings (ints); raise ConfigError naming the bad one."""
+    out = {}
+    for name, (default, minimum, maximum) in DEFAULTS.items():
+        raw = config.get(name)
+        env = {name: str(raw)} if raw is not None else {}
+        out[name] = _int(env, name, default, minimum=minimum, maximum=maximum)
+    for kind in ("DAILY", "NIGHT", "NOTFOUND"):
+        if out[f"CDAP_{kind}_SUSPEND"] <= out[f"CDAP_{kind}_ALERT"]:
+            raise ConfigError(f"CDAP_{kind}_SUSPEND doit être supérieur à CDAP_{kind}_ALERT")
+    if out["CDAP_NIGHT_START_HOUR"] == out["CDAP_NIGHT_END_HOUR"]:
+        raise ConfigError("CDAP_NIGHT_START_HOUR et CDAP_NIGHT_END_HOUR doivent différer")
+    return out

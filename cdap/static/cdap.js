@@ -1,0 +1,22 @@
+/* CDAP pages: QF chart (Chart.js, data from the canvas' data-qf attribute; the table next to
+   it is the accessible alternative) and the print button. No inline script (strict CSP). */
+(function () {
+  "use strict";
+  var canvas = document.getElementById("qf-chart");
+  if (canvas && window.Chart) {
+    var data = JSON.parse(canvas.getAttribute("data-qf") || "[]");
+    new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels: data.map(function (d) { return d.mois; }),
+        datasets: [{ label: "Quotient familial (€)", data: data.map(function (d) { return d.qf; }),
+                     borderColor: "#000091", backgroundColor: "#e3e3fd", tension: 0.2, fill: true }]
+      },
+      options: { animation: false, responsive: true, maintainAspectRatio: false,
+                 plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } }
+    });
+  }
+  document.querySelectorAll("[data-action=print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+})();

@@ -1,0 +1,335 @@
+"""CDAP pages: consultation (form, file, print view), journals and GDPR export, the impayé
+queue, atypical-use alerts. Views are thin: the service layer decides what is shown."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
+
+from portal.access import requires
+from portal.extensions import db
+from portal.models import ALL_ROLES, Organisation, User, utcnow
+
+from . import journal, services
+from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
+from .models import AtypicalAlert, ImpayeQueueItem, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .normalize import is_valid_numero
+from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, motifs_for
+
+bp = Blueprint("cdap", __name__, url_prefix="/cdap", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+CDAP_ROLES = ALL_ROLES  # the CDAP habilitation (service="CDAP") is what actually grants access
+QUEUE_PROFILES = {"travailleur_social", "prevention_expulsions", "agent_caf"}
+
+
+class ConsultationForm(FlaskForm):
+    numero = StringField("Numéro allocataire")
+    nom = StringField("Nom de l'allocataire")
+    motif = SelectField("Motif de la consultation", choices=[], validate_choice=False)
+    commentaire = TextAreaField("Commentaire (facultatif)")
+
+
+def current_actor() -> services.Actor:
+    hab = current_user.habilitation("CDAP")
+    org = current_user.organisation
+    contrat = org.active_contrat("CDAP")
+    profile = hab.cdap_profile if hab else None
+    if hab is None or contrat is None or profile not in POLICY or profile not in (contrat.cdap_profiles or []):
+        abort(403)
+    return services.Actor(profile=profile, organisation_id=org.id, code_bailleur=org.code_bailleur,
+                          territoire=org.territoire, user_id=current_user.id)
+
+
+def _form(actor: services.Actor) -> ConsultationForm:
+    form = ConsultationForm()
+    form.motif.choices = [("", "— Choisir un motif —")] + list(motifs_for(actor.profile).items())
+    return form
+
+
+def _settings() -> dict:
+    return current_app.config["CDAP_SETTINGS"]
+
+
+@bp.get("/consultation")
+@requires(CDAP_ROLES, service="CDAP")
+def consultation_form():
+    actor = current_actor()
+    form = _form(actor)
+    item_id = request.args.get("impaye", type=int)
+    if item_id and actor.profile in QUEUE_PROFILES:
+        item = db.session.get(ImpayeQueueItem, item_id)
+        if item is not None and (actor.profile == "agent_caf" or item.departement == actor.territoire):
+            form.numero.data = item.allocataire.numero
+            form.nom.data = item.allocataire.nom
+    return render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile])
+
+
+def _consult(channel: str):
+    actor = current_actor()
+    form = _form(actor)
+    result = services.consult(
+        actor, numero=request.form.get("numero", ""), nom=request.form.get("nom", ""),
+        motif=request.form.get("motif", ""), commentaire=request.form.get("commentaire", ""),
+        channel=channel, secret=current_app.config["SECRET_KEY"], settings=_settings(),
+        request_id=g.get("request_id"))
+    db.session.commit()
+    if result.suspended:
+        return render_template("cdap/suspended.html"), 403
+    if result.found:
+        template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
+        return render_template(template, view=result.view, actor=actor, profile=POLICY[actor.profile],
+                               motif=request.form.get("motif"), form=form,
+                               commentaire=request.form.get("commentaire", ""), labels=LABELS)
+    for name, message in result.errors.items():
+        getattr(form, name).errors = [message]
+    status = 422 if result.errors else 404
+    return render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile],
+                           not_found=not result.errors, message=services.NOT_FOUND_MESSAGE), status
+
+
+@bp.post("/consultation")
+@requires(CDAP_ROLES, service="CDAP")
+def consultation_submit():
+    return _consult("web")
+
+
+@bp.post("/consultation/impression")
+@requires(CDAP_ROLES, service="CDAP")
+def consultation_print():
+    return _consult("impression")
+
+
+LABELS = {
+    "sections": SECTIONS, "fields": FIELDS, "prestations": PRESTATIONS, "situations": SITUATIONS,
+    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS,
+    "impaye_statuts": {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"},
+    "motifs": MOTIFS,
+}
+
+
+# --- journals -------------------------------------------------------------------------------
+
+def _users(rows) -> dict[int, User]:
+    ids = {r.user_id for r in rows if r.user_id}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+@bp.get("/journal")
+@requires(CDAP_ROLES, service="CDAP")
+def my_journal():
+    rows = journal.rows_for(user_id=current_user.id)
+    return render_template("cdap/journal.html", rows=rows, users=_users(rows), title="Mes consultations",
+                           outcomes=PARTNER_OUTCOMES, channels=CHANNELS, motifs=MOTIFS, scope="moi")
+
+
+@bp.get("/journal/organisation")
+@requires({"partner_admin"})
+def organisation_journal():
+    rows = journal.rows_for(organisation_id=current_user.organisation_id)
+    return render_template("cdap/journal.html", rows=rows, users=_users(rows),
+                           title=f"Consultations de {current_user.organisation.nom}",
+                           outcomes=PARTNER_OUTCOMES, channels=CHANNELS, motifs=MOTIFS, scope="organisation")
+
+
+def _gdpr_rows(numero: str):
+    ref = journal.reference(numero, current_app.config["SECRET_KEY"])
+    rows = list(reversed(journal.rows_for(ref=ref, limit=10_000)))
+    users = _users(rows)
+    orgs = {o.id: o for o in db.session.scalars(
+        select(Organisation).where(Organisation.id.in_({r.organisation_id for r in rows if r.organisation_id})))}
+    out = []
+    for r in rows:
+        u = users.get(r.user_id)
+        org = orgs.get(r.organisation_id)
+        out.append({
+            "date": r.at.strftime("%d/%m/%Y %H:%M:%S") + " UTC",
+            "personne": u.full_name if u else (f"Logiciel (jeton n° {r.api_token_id})" if r.api_token_id else "—"),
+            "organisation": org.nom if org else "—",
+            "profil": POLICY[r.profile].label if r.profile in POLICY else (r.profile or "—"),
+            "motif": MOTIFS.get(r.motif, "—"),
+            "commentaire": r.commentaire or "",
+            "canal": CHANNELS.get(r.channel, r.channel),
+            "resultat": OUTCOMES.get(r.outcome, r.outcome),
+            "donnees": ", ".join(SECTIONS.get(c, c) for c in r.categories or []) or "aucune",
+        })
+    return out
+
+
+GDPR_COLUMNS = [("date", "Date"), ("personne", "Personne"), ("organisation", "Organisation"),
+                ("profil", "Profil"), ("motif", "Motif"), ("commentaire", "Commentaire"),
+                ("canal", "Canal"), ("resultat", "Résultat"), ("donnees", "Données affichées")]
+
+
+@bp.get("/journal/allocataire")
+@requires({"caf_agent", "caf_admin"})
+def allocataire_journal():
+    numero = (request.args.get("numero") or "").strip()
+    rows, error = None, None
+    if numero:
+        if is_valid_numero(numero):
+            rows = _gdpr_rows(numero)
+            from portal.audit import record_event
+            record_event("cdap", "journal_allocataire_consulte", actor=current_user,
+                         target="ref:" + journal.reference(numero, current_app.config["SECRET_KEY"])[:16])
+            db.session.commit()
+        else:
+            error = "Le numéro allocataire doit compter exactement 7 chiffres."
+    return render_template("cdap/journal_allocataire.html", numero=numero, rows=rows, error=error,
+                           columns=GDPR_COLUMNS), (422 if error else 200)
+
+
+def _export_numero() -> str:
+    numero = (request.args.get("numero") or "").strip()
+    if not is_valid_numero(numero):
+        abort(422)
+    from portal.audit import record_event
+    record_event("cdap", "journal_allocataire_exporte", actor=current_user,
+                 target="ref:" + journal.reference(numero, current_app.config["SECRET_KEY"])[:16],
+                 format=request.path.rsplit(".", 1)[-1])
+    db.session.commit()
+    return numero
+
+
+@bp.get("/journal/allocataire.csv")
+@requires({"caf_agent", "caf_admin"})
+def allocataire_journal_csv():
+    numero = _export_numero()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow([label for _, label in GDPR_COLUMNS])
+    for row in _gdpr_rows(numero):
+        writer.writerow([row[key] for key, _ in GDPR_COLUMNS])
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="consultations-{numero}.csv"'})
+
+
+@bp.get("/journal/allocataire.pdf")
+@requires({"caf_agent", "caf_admin"})
+def allocataire_journal_pdf():
+    numero = _export_numero()
+    from .exports import gdpr_pdf
+    pdf = gdpr_pdf(numero, _gdpr_rows(numero), GDPR_COLUMNS, generated_by=current_user.full_name)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="consultations-{numero}.pdf"'})
+
+
+# --- impayé queue -------------------------------------------------------------------------
+
+def _queue_actor() -> services.Actor:
+    actor = current_actor()
+    if actor.profile not in QUEUE_PROFILES:
+        abort(403)
+    return actor
+
+
+@bp.get("/impayes")
+@requires({"travailleur_social", "caf_agent"}, service="CDAP")
+def queue():
+    actor = _queue_actor()
+    statut = request.args.get("statut") or None
+    if statut not in (None, *QUEUE_STATUTS):
+        statut = None
+    items = services.queue_items(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
+    return render_template("cdap/impayes.html", items=items, statut=statut, statuts=QUEUE_STATUTS,
+                           today=utcnow().date(), soon=utcnow().date() + timedelta(days=30))
+
+
+@bp.post("/impayes/<int:item_id>/<action>")
+@requires({"travailleur_social", "caf_agent"}, service="CDAP")
+def queue_action(item_id: int, action: str):
+    actor = _queue_actor()
+    item = db.session.get(ImpayeQueueItem, item_id)
+    if item is None or action not in services.QUEUE_TRANSITIONS or (
+            actor.profile != "agent_caf" and item.departement != actor.territoire):
+        abort(404)
+    if services.change_queue_item(item, action, current_user):
+        db.session.commit()
+        flash("Le signalement a été mis à jour.", "success")
+    else:
+        flash("Cette action n'est pas possible dans l'état actuel du signalement.", "error")
+    return redirect(url_for("cdap.queue"))
+
+
+# --- atypical-use alerts --------------------------------------------------------------------
+
+@bp.get("/alertes")
+@requires({"caf_admin"})
+def alerts():
+    rows = db.session.scalars(select(AtypicalAlert).order_by(AtypicalAlert.at.desc()).limit(300)).all()
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation))}
+    return render_template("cdap/alertes.html", rows=rows, orgs=orgs, now=utcnow())
+
+
+@bp.post("/alertes/<int:alert_id>/lever")
+@requires({"caf_admin"})
+def lift(alert_id: int):
+    alert = db.session.get(AtypicalAlert, alert_id)
+    if alert is None:
+        abort(404)
+    if alert.user_id:
+        services.lift_suspension(alert.user_id, current_user)
+    alert.acknowledged_at = utcnow()
+    alert.acknowledged_by_id = current_user.id
+    db.session.commit()
+    flash("Alerte traitée ; l'éventuelle suspension est levée.", "success")
+    return redirect(url_for("cdap.alerts"))
+
+
+@bp.post("/alertes/<int:alert_id>/traiter")
+@requires({"caf_admin"})
+def acknowledge(alert_id: int):
+    alert = db.session.get(AtypicalAlert, alert_id)
+    if alert is None:
+        abort(404)
+    alert.acknowledged_at = utcnow()
+    alert.acknowledged_by_id = current_user.id
+    from portal.audit import record_event
+    record_event("cdap", "alerte_traitee", actor=current_user, target=f"alerte:{alert.id}")
+    db.session.commit()
+    flash("Alerte marquée comme traitée.", "success")
+    return redirect(url_for("cdap.alerts"))
+
+
+@bp.app_template_filter("iso_fr")
+def iso_fr(value):
+    if not value:
+        return "—"
+    try:
+        y, m, d = str(value)[:10].split("-")
+        return f"{d}/{m}/{y}"
+    except ValueError:
+        return value
+
+
+MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+             "octobre", "novembre", "décembre"]
+
+
+@bp.app_template_filter("mois_fr")
+def mois_fr(value):
+    try:
+        y, m = str(value).split("-")[:2]
+        return f"{MONTHS_FR[int(m) - 1]} {y}"
+    except (ValueError, IndexError):
+        return value
+
+
+@bp.app_template_filter("periode_fr")
+def periode_fr(value):
+    start, _, end = str(value).partition("/")
+    return f"du {iso_fr(start) if start != '?' else '?'} au {iso_fr(end) if end != '?' else '?'}"
+
+
+@bp.app_context_processor
+def _cdap_globals():
+    return {"now_fr": lambda: utcnow().strftime("%d/%m/%Y %H:%M") + " UTC"}
