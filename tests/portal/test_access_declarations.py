@@ -14,6 +14,7 @@ def test_every_route_declares_its_access(app):
 
 
 def test_undeclared_route_is_refused(app, client):
+    app._got_first_request = False  # the session-wide app may already have served other tests
     app.add_url_rule("/__non_declaree", "undeclared_probe", lambda: "secret")
     try:
         assert client.get("/__non_declaree").status_code == 403
