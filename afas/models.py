@@ -86,7 +86,7 @@ class Declaration(db.Model):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     has_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    droit: Mapped[float | None] = mapped_column(Numeric(14, 2))       # of the last frozen version
+    droit: Mapped[float | None] = mapped_column(Numeric(14, 2, asdecimal=False))       # of the last frozen version
     validated_at: Mapped[datetime | None] = mapped_column(DateTime)
     validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -223,7 +223,7 @@ class Acompte(db.Model):
     equipement_id: Mapped[int] = mapped_column(ForeignKey("afas_equipements.id"), index=True)
     annee: Mapped[int] = mapped_column(Integer)
     numero: Mapped[int] = mapped_column(Integer)
-    montant: Mapped[float] = mapped_column(Numeric(14, 2))
+    montant: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
     date_prevue: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="programme")  # programme, verse, annule
     paid_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -237,9 +237,9 @@ class Regularisation(db.Model):
     __tablename__ = "afas_regularisations"
     id: Mapped[int] = mapped_column(primary_key=True)
     declaration_id: Mapped[int] = mapped_column(ForeignKey("afas_declarations.id"), unique=True)
-    droit_reel: Mapped[float] = mapped_column(Numeric(14, 2))
-    acomptes_verses: Mapped[float] = mapped_column(Numeric(14, 2))
-    solde: Mapped[float] = mapped_column(Numeric(14, 2))
+    droit_reel: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
+    acomptes_verses: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
+    solde: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -1,0 +1,52 @@
+"""`portal afas ...` commands: barèmes (add a year without code changes) and acomptes."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+afas_cli = AppGroup("afas", help="Service AFAS : barèmes et acomptes.")
+bareme_cli = AppGroup("bareme", help="Barèmes AFAS versionnés par année.")
+afas_cli.add_command(bareme_cli)
+
+
+@bareme_cli.command("import")
+@click.argument("fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def bareme_import(fichier: Path):
+    """Validate FICHIER (JSON) and add or replace that year's barème."""
+    from portal.extensions import db
+    from . import services
+    from .bareme import BaremeError
+    if fichier.stat().st_size > 200_000:
+        click.echo("Fichier trop volumineux (200 ko au plus).", err=True)
+        sys.exit(1)
+    try:
+        row = services.import_bareme(fichier.read_bytes(), None, source=fichier.name)
+    except BaremeError as exc:
+        db.session.rollback()
+        click.echo("Barème refusé :", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Barème {row.annee} enregistré ({'fictif' if row.doc.get('fictif') else 'officiel'}).")
+
+
+@bareme_cli.command("list")
+def bareme_list():
+    """List the barèmes in force (files shipped and years added by the Caf)."""
+    from . import services
+    for annee, b in sorted(services.all_baremes().items()):
+        click.echo(f"{annee}  {b.libelle}  [{b.source}]")
+
+
+@afas_cli.command("verser-acomptes")
+def verser_acomptes():
+    """Mark acomptes whose date has come as paid (also run daily by the beat)."""
+    from portal.extensions import db
+    from . import services
+    count = services.pay_due_acomptes()
+    db.session.commit()
+    click.echo(f"{count} acompte(s) versé(s).")

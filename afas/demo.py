@@ -1,0 +1,105 @@
+"""Demo data for AFAS: the four équipements of the Commune d'Amiens with a history (validated
+prévisionnels and réels of past years, acomptes paid, a régularisation), one declaration waiting
+in the Caf's queue and a draft. Idempotent: nothing is created twice."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Organisation, User
+
+from . import services
+from .models import Equipement
+from .schema import CHARGE_LINES, PRODUIT_LINES
+
+EQUIPEMENTS = [
+    ("EAJE", "Multi-accueil Les Hortillonnages", "EAJE-80-0001", None),
+    ("ALSH", "Accueil de loisirs Saint-Leu", "ALSH-80-0002", "periscolaire"),
+    ("RPE", "Relais petite enfance Amiens Nord", "RPE-80-0003", None),
+    ("LAEP", "LAEP La Passerelle", "LAEP-80-0004", None),
+]
+
+
+def _finances(charges: dict, produits: dict) -> dict:
+    out = {k: 0 for k, _ in CHARGE_LINES + PRODUIT_LINES}
+    out.update(charges)
+    out.update(produits)
+    out["total_charges"] = round(sum(charges.values()), 2)
+    out["total_produits"] = round(sum(produits.values()), 2)
+    return out
+
+
+def demo_data(kind: str, factor: float = 1.0) -> dict:
+    f = factor
+    if kind == "EAJE":
+        return {"places_agreees": 40, "jours_ouverture": 225, "amplitude_horaire": 11,
+                "heures_realisees": round(72000 * f), "heures_facturees": round(75000 * f),
+                "participations_familiales": round(108000 * f), "couches_repas": True, "enfants_inscrits": 85,
+                "enfants_aeeh": 2, "taux_regime_general": 97,
+                **_finances({"c60": round(38000 * f), "c61": round(52000 * f), "c62": round(21000 * f),
+                             "c63": round(18000 * f), "c64": round(705000 * f), "c65": 4000, "c68": 12000},
+                            {"p70": round(110000 * f), "p74": round(700000 * f), "p75": 5000})}
+    if kind == "ALSH":
+        return {"capacite": 80, "jours_ouverture": 140, "amplitude_horaire": 3, "heures_realisees": round(30000 * f),
+                "enfants_accueillis": 150, "taux_regime_general": 95,
+                **_finances({"c60": round(15000 * f), "c61": 8000, "c64": round(170000 * f), "c68": 2000},
+                            {"p70": round(45000 * f), "p74": round(140000 * f)})}
+    if kind == "RPE":
+        return {"etp_animateur": 2, "assistantes_maternelles": 128, "missions_renforcees": True,
+                **_finances({"c60": 3000, "c61": 9000, "c64": round(92000 * f), "c68": 1000},
+                            {"p74": round(100000 * f)})}
+    return {"heures_ouverture": 400, "heures_organisation": 100, "accueillants_par_seance": 2, "familles_accueillies": 60,
+            **_finances({"c60": 2000, "c61": 6000, "c64": round(50000 * f)}, {"p74": round(55000 * f)})}
+
+
+def _declare(eq, annee, type_, data, manager, agent=None, validate=False):
+    decl = services.find_declaration(eq.id, annee, type_) or services.create_declaration(eq, annee, type_, manager)
+    if decl.status not in ("brouillon", "a_corriger"):
+        return decl
+    evaluation = services.save_draft(decl, data, {}, manager)
+    justifications = {c.code: "Justification de démonstration : écart expliqué par l'évolution de l'activité."
+                      for c in evaluation.alertes}
+    services.save_draft(decl, data, justifications, manager)
+    camp = services.ensure_campagne(annee, type_)
+    services.transmit(decl, manager, now=datetime.combine(camp.ouverture + timedelta(days=10), datetime.min.time()).replace(hour=10))
+    if validate and agent is not None:
+        services.take_in_charge(decl, agent)
+        services.validate(decl, agent)
+    return decl
+
+
+def seed() -> int:
+    org = db.session.scalar(select(Organisation).where(Organisation.nom == "Commune d'Amiens"))
+    manager = db.session.scalar(select(User).where(User.email == "gestionnaire@amiens.example"))
+    agent = db.session.scalar(select(User).where(User.email == "agent.caf@caf80.example"))
+    if org is None or manager is None:
+        return 0
+    created = 0
+    year = services.today().year
+    for kind, nom, numero, activite in EQUIPEMENTS:
+        if db.session.scalar(select(Equipement).where(Equipement.numero == numero)) is not None:
+            continue
+        eq = Equipement(organisation_id=org.id, type=kind, nom=nom, numero=numero, activite=activite, commune="Amiens")
+        db.session.add(eq)
+        db.session.flush()
+        created += 1
+        # Year N-2: prévisionnel validated (acomptes paid), réel validated with its régularisation, paid.
+        _declare(eq, year - 2, "previsionnel", demo_data(kind, 0.97), manager, agent, validate=True)
+        services.pay_due_acomptes()
+        reel = _declare(eq, year - 2, "reel", demo_data(kind, 1.0), manager, agent, validate=True)
+        if agent is not None and reel.status == "validee":
+            services.mark_paid(reel, agent)
+        # Year N-1: prévisionnel validated, both acomptes paid (the réel N-1 is for the partner to do).
+        _declare(eq, year - 1, "previsionnel", demo_data(kind, 1.02), manager, agent, validate=True)
+        services.pay_due_acomptes()
+        created += 3
+        if kind == "RPE":   # waiting in the Caf's queue
+            _declare(eq, year - 1, "reel", demo_data(kind, 1.2), manager)
+            created += 1
+        if kind == "LAEP":  # a draft in progress
+            services.create_declaration(eq, year, "actualise_septembre", manager)
+            created += 1
+        db.session.commit()
+    return created

@@ -1,0 +1,72 @@
+"""PDF « accusé de réception de déclaration » for a transmitted version (fpdf2, core fonts)."""
+from __future__ import annotations
+
+from fpdf import FPDF
+
+REPLACEMENTS = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "≤": "<=", "≥": ">=", "−": "-", "×": "x",
+                "÷": "/", "…": "...", "’": "'", "—": "-", "–": "-", "±": "+/-", "→": "->", "«": '"', "»": '"'}
+
+
+def latin(text) -> str:
+    text = str(text)
+    for a, b in REPLACEMENTS.items():
+        text = text.replace(a, b)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def build_receipt(decl, version) -> bytes:
+    pdf = FPDF()
+    pdf.set_title(latin(f"Accusé de réception - {decl.titre}"))
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.multi_cell(0, 9, latin("Accusé de réception de déclaration"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    pdf.multi_cell(0, 6, latin("Caf - Extranet Partenaires, service AFAS. Document généré automatiquement."),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    eq = decl.equipement
+    rows = [
+        ("Organisation", eq.organisation.nom),
+        ("Équipement", f"{eq.libelle} - {eq.type} - n° {eq.numero}"),
+        ("Déclaration", f"{decl.type_label} {decl.annee}"),
+        ("Version", str(version.numero)),
+        ("Transmise le", version.created_at.strftime("%d/%m/%Y à %H:%M:%S") + " (UTC)"),
+        ("Transmise par", version.user.full_name if version.user else "-"),
+        ("Canal", "API" if version.via == "api" else "portail"),
+        ("Échéance", decl.echeance.strftime("%d/%m/%Y") if decl.echeance else "-"),
+        ("Délai", "transmise APRÈS l'échéance (en retard)" if version.late else "dans les délais"),
+        ("Droit estimé", f"{version.montant:,.2f} EUR".replace(",", " ").replace(".", ",") if version.montant is not None else "-"),
+        ("Barème", (version.droit or {}).get("bareme", "")),
+        ("Empreinte SHA-256", version.content_hash),
+    ]
+    for label, value in rows:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(45, 7, latin(label))
+        pdf.set_font("Helvetica", "", 10)
+        pdf.multi_cell(0, 7, latin(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 8, latin("Points de contrôle"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    if not version.controles:
+        pdf.multi_cell(0, 6, latin("Aucun point de contrôle signalé."), new_x="LMARGIN", new_y="NEXT")
+    for c in version.controles:
+        pdf.multi_cell(0, 5, latin(f"[{c['code']} - {c['severite']}] {c['message']}"), new_x="LMARGIN", new_y="NEXT")
+        justification = (version.justifications or {}).get(c["code"])
+        if justification:
+            pdf.set_font("Helvetica", "I", 9)
+            pdf.multi_cell(0, 5, latin(f"Justification : {justification}"), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("Helvetica", "", 9)
+        pdf.ln(1)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 8, latin("Calcul du droit"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    for step in (version.droit or {}).get("etapes", []):
+        pdf.multi_cell(0, 5, latin(f"{step['libelle']} : {step['calcul']} = {step['valeur']}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "I", 8)
+    pdf.multi_cell(0, 4, latin("L'empreinte SHA-256 scelle le contenu transmis (données, contrôles, justifications, "
+                               "droit). Ce document atteste la réception ; il ne vaut pas validation par la Caf. "
+                               "Barèmes de démonstration : montants fictifs."), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -1,0 +1,431 @@
+"""AFAS state changes (verb-named; each writes the timeline event and the audit entry) and the
+queries the views and the API share. The caller commits."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from portal.audit import record_event
+from portal.extensions import db
+from portal.models import utcnow
+
+from . import bareme as bareme_mod
+from .controles import Evaluation, evaluate
+from .droit import regularisation as compute_regularisation, schedule_acomptes
+from .models import (Acompte, BaremeAnnee, Campagne, Declaration, DeclarationEvent, DeclarationMessage,
+                     DeclarationVersion, Equipement, Regularisation)
+from .schema import ALL_LABELS, DECLARATION_TYPES, EDITABLE_STATUSES, fields_for
+
+MAX_MESSAGE = 5000
+MAX_JUSTIFICATION = 2000
+
+
+class ActionRefused(Exception):
+    """A state change that is not allowed now (answered 409 / shown as a message)."""
+    def __init__(self, message: str, status: int = 409, evaluation: Evaluation | None = None,
+                 problems: dict | None = None):
+        super().__init__(message)
+        self.message, self.status, self.evaluation, self.problems = message, status, evaluation, problems or {}
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+# -- barèmes and campaigns ------------------------------------------------------------------
+
+def all_baremes() -> dict[int, bareme_mod.Bareme]:
+    out = dict(bareme_mod.file_baremes())
+    for row in db.session.scalars(select(BaremeAnnee)):
+        out[row.annee] = bareme_mod.Bareme(row.annee, row.doc, f"ajouté par la Caf le {row.imported_at:%d/%m/%Y}")
+    return out
+
+
+def get_bareme(annee: int) -> bareme_mod.Bareme:
+    return bareme_mod.pick(all_baremes(), annee)
+
+
+def import_bareme(text: str | bytes, actor=None, source: str = "") -> BaremeAnnee:
+    """Add (or replace) a year's barème after validation; raises BaremeError with the problems."""
+    parsed = bareme_mod.parse_bareme(text)
+    row = db.session.scalar(select(BaremeAnnee).where(BaremeAnnee.annee == parsed.annee))
+    if row is None:
+        row = BaremeAnnee(annee=parsed.annee, doc=parsed.doc)
+        db.session.add(row)
+    row.doc = parsed.doc
+    row.imported_at = utcnow()
+    row.imported_by_id = getattr(actor, "id", None)
+    row.source = source[:200]
+    db.session.flush()
+    record_event("afas", "bareme_importe", actor=actor, target=f"bareme:{parsed.annee}",
+                 annee=parsed.annee, fictif=parsed.fictif)
+    return row
+
+
+def ensure_campagne(annee: int, type_declaration: str) -> Campagne:
+    camp = db.session.scalar(select(Campagne).where(Campagne.annee == annee,
+                                                    Campagne.type_declaration == type_declaration))
+    if camp is None:
+        opens, due = get_bareme(annee).window(annee, type_declaration)
+        camp = Campagne(annee=annee, type_declaration=type_declaration, ouverture=opens, echeance=due)
+        db.session.add(camp)
+        db.session.flush()
+    return camp
+
+
+def campaign_rows(years) -> list[Campagne]:
+    return [ensure_campagne(y, t) for y in years for t in DECLARATION_TYPES]
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+def equipements_of(organisation_id: int) -> list[Equipement]:
+    return list(db.session.scalars(select(Equipement).where(Equipement.organisation_id == organisation_id,
+                                                            Equipement.actif.is_(True)).order_by(Equipement.type, Equipement.nom)))
+
+
+def find_declaration(equipement_id: int, annee: int, type_: str) -> Declaration | None:
+    return db.session.scalar(select(Declaration).where(Declaration.equipement_id == equipement_id,
+                                                       Declaration.annee == annee, Declaration.type == type_))
+
+
+def history_for(decl: Declaration) -> dict:
+    """What the checks compare with: the droit prévisionnel of the same year, last year's réel."""
+    out: dict = {}
+    if decl.type != "previsionnel":
+        prev = find_declaration(decl.equipement_id, decl.annee, "previsionnel")
+        if prev is not None and prev.last_version is not None:
+            out["droit_previsionnel"] = prev.last_version.montant
+    reel = find_declaration(decl.equipement_id, decl.annee - 1, "reel")
+    if reel is not None and reel.last_version is not None:
+        out["prix_revient_reel_n1"] = (reel.last_version.droit or {}).get("indicateurs", {}).get("prix_revient")
+        out["reel_n1_annee"] = decl.annee - 1
+    return out
+
+
+def evaluate_declaration(decl: Declaration, raw: dict | None = None) -> Evaluation:
+    return evaluate(decl.equipement.type, decl.type, decl.data if raw is None else raw,
+                    get_bareme(decl.annee), history_for(decl))
+
+
+def display_value(value) -> str:
+    """A stored value as shown in an input (French decimal comma)."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, (int, float)):
+        if float(value) == int(value):
+            return str(int(value))
+        return f"{value}".replace(".", ",")
+    return str(value)
+
+
+def prefill_source(equipement: Equipement, annee: int, type_: str) -> Declaration | None:
+    """Réel from the prévisionnel (or its latest actualisé); actualisé from the réel N-1;
+    prévisionnel from the réel N-1, else the prévisionnel N-1."""
+    candidates = {
+        "reel": [(annee, "actualise_septembre"), (annee, "actualise_juin"), (annee, "previsionnel")],
+        "actualise_juin": [(annee - 1, "reel"), (annee, "previsionnel")],
+        "actualise_septembre": [(annee, "actualise_juin"), (annee - 1, "reel"), (annee, "previsionnel")],
+        "previsionnel": [(annee - 1, "reel"), (annee - 1, "previsionnel")],
+    }[type_]
+    for y, t in candidates:
+        d = find_declaration(equipement.id, y, t)
+        if d is not None and d.last_version is not None:
+            return d
+    return None
+
+
+def _event(decl: Declaration, action: str, actor, status_from=None, status_to=None, **details) -> None:
+    db.session.add(DeclarationEvent(declaration_id=decl.id, at=utcnow(), actor_id=getattr(actor, "id", None),
+                                    action=action, status_from=status_from, status_to=status_to, details=details))
+    record_event("afas", action, actor=actor, organisation_id=decl.equipement.organisation_id,
+                 target=f"declaration:{decl.id}", statut=status_to, **details)
+
+
+# -- partner actions -------------------------------------------------------------------------
+
+def create_declaration(equipement: Equipement, annee: int, type_: str, actor) -> Declaration:
+    if type_ not in DECLARATION_TYPES:
+        raise ActionRefused("Type de déclaration inconnu.", 422)
+    if not 2000 <= annee <= today().year + 2:
+        raise ActionRefused("Exercice hors des années possibles.", 422)
+    if find_declaration(equipement.id, annee, type_) is not None:
+        raise ActionRefused(f"La déclaration {DECLARATION_TYPES[type_].lower()} {annee} existe déjà pour cet équipement.")
+    source = prefill_source(equipement, annee, type_)
+    data = {}
+    if source is not None:
+        known = {f.key for f in fields_for(equipement.type)}
+        data = {k: display_value(v) if not isinstance(v, bool) else v
+                for k, v in source.last_version.data.items() if k in known}
+    camp = ensure_campagne(annee, type_)
+    decl = Declaration(equipement_id=equipement.id, annee=annee, type=type_, status="brouillon", data=data,
+                       justifications={}, created_by_id=getattr(actor, "id", None), created_at=utcnow(),
+                       updated_at=utcnow(), echeance=camp.echeance)
+    decl.equipement = equipement
+    db.session.add(decl)
+    db.session.flush()
+    _event(decl, "creee", actor, None, "brouillon",
+           prerempli_depuis=f"{source.titre}" if source else None)
+    return decl
+
+
+def _clean_justifications(raw: dict | None) -> dict:
+    out = {}
+    for k, v in (raw or {}).items():
+        text = str(v or "").strip()
+        if text:
+            out[str(k)[:40]] = text[:MAX_JUSTIFICATION]
+    return out
+
+
+def _check_editable(decl: Declaration) -> None:
+    if decl.status not in EDITABLE_STATUSES:
+        raise ActionRefused(f"La déclaration est « {decl.status_label.lower()} » : elle n'est plus modifiable.")
+
+
+def save_draft(decl: Declaration, raw: dict, justifications: dict | None, actor) -> Evaluation:
+    """Keep what was typed (even invalid: nothing is lost) and return the evaluation."""
+    _check_editable(decl)
+    known = {f.key: f for f in fields_for(decl.equipement.type)}
+    data = {}
+    for key, f in known.items():
+        value = raw.get(key)
+        if f.kind == "booleen":
+            data[key] = value if isinstance(value, bool) else str(value or "").strip().lower() in ("on", "oui", "1", "true")
+        elif value is not None:
+            data[key] = value if isinstance(value, (int, float)) else str(value)[:60]
+    decl.data = data
+    if justifications is not None:
+        decl.justifications = _clean_justifications(justifications)
+    decl.updated_at = utcnow()
+    db.session.flush()
+    return evaluate_declaration(decl)
+
+
+def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = None) -> DeclarationVersion:
+    """Re-run every check on the server; refuse on a bloquant or an unjustified alerte; freeze
+    an immutable, hashed version; flag a late first transmission."""
+    if decl.status not in EDITABLE_STATUSES:
+        raise ActionRefused("Cette déclaration a déjà été transmise." if decl.status == "transmise"
+                            else f"La déclaration est « {decl.status_label.lower()} » : elle ne peut pas être transmise.")
+    evaluation = evaluate_declaration(decl)
+    if evaluation.bloquants:
+        raise ActionRefused(f"Transmission impossible : {len(evaluation.bloquants)} point(s) bloquant(s) à corriger.",
+                            422, evaluation)
+    missing = evaluation.missing_justifications(decl.justifications)
+    if missing:
+        raise ActionRefused(f"Transmission impossible : justifiez {len(missing)} alerte(s) "
+                            f"({', '.join(c.code for c in missing)}).", 422, evaluation,
+                            {f"justification_{c.code}": "Justification obligatoire pour cette alerte." for c in missing})
+    now = now or utcnow()
+    camp = ensure_campagne(decl.annee, decl.type)
+    late = now.date() > camp.echeance
+    early = now.date() < camp.ouverture
+    alert_codes = [c.code for c in evaluation.alertes]
+    version = DeclarationVersion(
+        declaration_id=decl.id, numero=len(decl.versions) + 1, created_at=now, user_id=getattr(actor, "id", None),
+        via=via, data=evaluation.parsed.values, controles=[c.as_dict() for c in evaluation.controles],
+        justifications={k: v for k, v in decl.justifications.items() if k in alert_codes},
+        droit=evaluation.droit.as_dict(), bareme_annee=get_bareme(decl.annee).annee, late=late)
+    version.content_hash = version.compute_hash()
+    decl.versions.append(version)
+    previous = decl.status
+    decl.status = "transmise"
+    decl.transmitted_at = now
+    decl.droit = evaluation.droit.montant
+    decl.has_alerts = bool(alert_codes)
+    if version.numero == 1:
+        decl.late = late
+    decl.updated_at = now
+    db.session.flush()
+    _event(decl, "transmise", actor, previous, "transmise", version=version.numero, empreinte=version.content_hash,
+           en_retard=late, anticipee=early, via=via, droit=evaluation.droit.montant)
+    return version
+
+
+def post_message(decl: Declaration, author, body: str) -> DeclarationMessage:
+    body = (body or "").strip()
+    if not body:
+        raise ActionRefused("Le message est vide.", 422, problems={"body": "Saisissez un message."})
+    if len(body) > MAX_MESSAGE:
+        raise ActionRefused("Message trop long.", 422,
+                            problems={"body": f"Le message dépasse {MAX_MESSAGE} caractères ({len(body)})."})
+    msg = DeclarationMessage(declaration_id=decl.id, author_id=author.id, from_caf=author.is_caf_staff,
+                             body=body, created_at=utcnow())
+    db.session.add(msg)
+    db.session.flush()
+    _event(decl, "message", author, decl.status, decl.status, message_id=msg.id)
+    return msg
+
+
+# -- Caf actions -----------------------------------------------------------------------------
+
+def take_in_charge(decl: Declaration, agent) -> None:
+    if decl.status != "transmise":
+        raise ActionRefused("Seule une déclaration transmise peut être prise en charge.")
+    decl.status, decl.agent_id = "en_instruction", agent.id
+    _event(decl, "prise_en_charge", agent, "transmise", "en_instruction")
+
+
+def request_correction(decl: Declaration, agent, message: str) -> None:
+    if decl.status not in ("transmise", "en_instruction"):
+        raise ActionRefused("Une correction ne peut être demandée que sur une déclaration transmise ou en instruction.")
+    if not (message or "").strip():
+        raise ActionRefused("Indiquez au partenaire ce qu'il doit corriger.", 422,
+                            problems={"message": "Le message de demande de correction est obligatoire."})
+    previous = decl.status
+    post_message(decl, agent, message)
+    decl.status = "a_corriger"
+    decl.agent_id = decl.agent_id or agent.id
+    # Reopen on the last transmitted data, as typed values the form can show.
+    decl.data = {k: (v if isinstance(v, bool) else display_value(v)) for k, v in decl.last_version.data.items()}
+    decl.justifications = dict(decl.last_version.justifications)
+    _event(decl, "correction_demandee", agent, previous, "a_corriger", version=decl.last_version.numero)
+
+
+def paid_acomptes_total(equipement_id: int, annee: int) -> float:
+    total = db.session.scalar(select(func.coalesce(func.sum(Acompte.montant), 0)).where(
+        Acompte.equipement_id == equipement_id, Acompte.annee == annee, Acompte.status == "verse"))
+    return float(total or 0)
+
+
+def _schedule(decl: Declaration, agent, droit: float) -> list[Acompte]:
+    """(Re)schedule the year's acomptes: 70 % cap of `droit`, minus what was already paid."""
+    b = get_bareme(decl.annee)
+    for a in db.session.scalars(select(Acompte).where(Acompte.equipement_id == decl.equipement_id,
+                                                      Acompte.annee == decl.annee, Acompte.status == "programme")):
+        a.status = "annule"
+    paid = paid_acomptes_total(decl.equipement_id, decl.annee)
+    start = (db.session.scalar(select(func.max(Acompte.numero)).where(Acompte.declaration_id == decl.id)) or 0)
+    created = []
+    for e in schedule_acomptes(droit, decl.annee, b, deja_verse=paid):
+        if e.montant <= 0:
+            continue
+        a = Acompte(declaration_id=decl.id, equipement_id=decl.equipement_id, annee=decl.annee,
+                    numero=start + e.numero, montant=e.montant, date_prevue=e.date_prevue, status="programme")
+        db.session.add(a)
+        created.append(a)
+    db.session.flush()
+    _event(decl, "acomptes_programmes", agent, decl.status, decl.status,
+           acomptes=[{"date": a.date_prevue.isoformat(), "montant": float(a.montant)} for a in created],
+           deja_verse=paid, plafond=f"{float(b['acomptes']['taux_max']) * 100:g} %")
+    return created
+
+
+def validate(decl: Declaration, agent) -> None:
+    """Validate the last version. Prévisionnel: schedule acomptes (70 % cap, two instalments).
+    Actualisé: re-base the remaining acomptes. Réel: compute the régularisation."""
+    if decl.status not in ("transmise", "en_instruction"):
+        raise ActionRefused("Seule une déclaration transmise ou en instruction peut être validée.")
+    previous = decl.status
+    decl.status = "validee"
+    decl.validated_at, decl.validated_by_id = utcnow(), agent.id
+    decl.agent_id = decl.agent_id or agent.id
+    _event(decl, "validee", agent, previous, "validee", version=decl.last_version.numero, droit=decl.last_version.montant)
+    droit = float(decl.last_version.montant or 0)
+    if decl.type == "previsionnel" or decl.type.startswith("actualise"):
+        _schedule(decl, agent, droit)
+    elif decl.type == "reel":
+        for a in db.session.scalars(select(Acompte).where(Acompte.equipement_id == decl.equipement_id,
+                                                          Acompte.annee == decl.annee, Acompte.status == "programme")):
+            a.status = "annule"
+        paid = paid_acomptes_total(decl.equipement_id, decl.annee)
+        reg = compute_regularisation(droit, paid)
+        row = decl.regularisation or Regularisation(declaration_id=decl.id)
+        row.droit_reel, row.acomptes_verses, row.solde, row.computed_at = reg["droit_reel"], reg["acomptes_verses"], reg["solde"], utcnow()
+        db.session.add(row)
+        db.session.flush()
+        _event(decl, "regularisation_calculee", agent, "validee", "validee", droit_reel=reg["droit_reel"],
+               acomptes_verses=reg["acomptes_verses"], solde=reg["solde"], sens=reg["sens"])
+
+
+def mark_paid(decl: Declaration, agent) -> None:
+    if decl.status != "validee":
+        raise ActionRefused("Seule une déclaration validée peut être marquée payée.")
+    if decl.type == "reel" and decl.regularisation is not None:
+        decl.regularisation.paid_at = utcnow()
+    for a in decl.acomptes:
+        if a.status == "programme":
+            raise ActionRefused("Des acomptes restent programmés : ils seront versés à leur date.")
+    decl.status, decl.paid_at = "payee", utcnow()
+    _event(decl, "payee", agent, "validee", "payee")
+
+
+def pay_due_acomptes(on: date | None = None) -> int:
+    """Mark acomptes whose date has come as paid; a prévisionnel whose acomptes are all paid
+    becomes « payée ». Idempotent (daily beat task and CLI)."""
+    on = on or today()
+    count = 0
+    for a in db.session.scalars(select(Acompte).where(Acompte.status == "programme", Acompte.date_prevue <= on)):
+        a.status, a.paid_at = "verse", utcnow()
+        decl = db.session.get(Declaration, a.declaration_id)
+        _event(decl, "acompte_verse", None, decl.status, decl.status, acompte=a.numero, montant=float(a.montant))
+        count += 1
+        if decl.status == "validee" and all(x.status != "programme" for x in decl.acomptes):
+            decl.status, decl.paid_at = "payee", utcnow()
+            _event(decl, "payee", None, "validee", "payee")
+    db.session.flush()
+    return count
+
+
+# -- views helpers ---------------------------------------------------------------------------
+
+@dataclass
+class Expected:
+    equipement: Equipement
+    campagne: Campagne
+    declaration: Declaration | None
+    late: bool
+    open: bool
+    upcoming: bool
+    flags: list[str] = field(default_factory=list)
+
+
+def expected_declarations(organisation_id: int, on: date | None = None) -> list[Expected]:
+    """For each équipement, the declarations of the campaign windows around today: open ones,
+    those due in the last year, those opening in the next two months; late ones flagged."""
+    on = on or today()
+    out = []
+    equipements = equipements_of(organisation_id)
+    camps = [c for c in campaign_rows(range(on.year - 1, on.year + 2))
+             if c.ouverture <= on + timedelta(days=60) and c.echeance >= on - timedelta(days=365)]
+    camps.sort(key=lambda c: c.echeance)
+    for eq in equipements:
+        for c in camps:
+            decl = find_declaration(eq.id, c.annee, c.type_declaration)
+            transmitted = decl is not None and decl.status not in EDITABLE_STATUSES
+            late = (decl.late if transmitted else on > c.echeance)
+            out.append(Expected(eq, c, decl, late, c.ouverture <= on <= c.echeance, on < c.ouverture))
+    return out
+
+
+def diff_data(equipement_type: str, before: dict, after: dict) -> list[dict]:
+    """Fields whose value changed between two versions (or a version and the draft)."""
+    from .validation import parse_declaration
+    a = parse_declaration(equipement_type, before).values
+    b = parse_declaration(equipement_type, after).values
+    return [{"champ": f.key, "libelle": ALL_LABELS[f.key], "avant": a.get(f.key), "apres": b.get(f.key)}
+            for f in fields_for(equipement_type) if a.get(f.key) != b.get(f.key)]
+
+
+def queue_query(filters: dict, all_statuses: bool = False):
+    """Caf work queue (or export): transmitted declarations, filtered, sorted by deadline.
+    Without a status filter: those awaiting the Caf or the partner (all of them for exports)."""
+    q = select(Declaration).join(Equipement).where(Declaration.status != "brouillon")
+    if filters.get("type_equipement"):
+        q = q.where(Equipement.type == filters["type_equipement"])
+    if filters.get("type_declaration"):
+        q = q.where(Declaration.type == filters["type_declaration"])
+    if filters.get("annee"):
+        q = q.where(Declaration.annee == filters["annee"])
+    if filters.get("status"):
+        q = q.where(Declaration.status == filters["status"])
+    elif not all_statuses:
+        q = q.where(Declaration.status.in_(("transmise", "en_instruction", "a_corriger")))
+    if filters.get("alertes"):
+        q = q.where(Declaration.has_alerts.is_(True))
+    if filters.get("retard"):
+        q = q.where(Declaration.late.is_(True))
+    return q.order_by(Declaration.echeance.asc().nulls_last(), Declaration.transmitted_at, Declaration.id)

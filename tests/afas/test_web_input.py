@@ -1,0 +1,124 @@
+"""Bad input on the web form: clear message next to the field, never a 500, nothing lost."""
+import io
+import json
+from datetime import date, datetime
+
+from afas import services
+from afas.bareme import file_baremes
+from afas.models import BaremeAnnee, Declaration
+from portal.extensions import db
+
+from .conftest import csrf
+from .helpers import alsh
+
+
+def test_bad_values_are_kept_and_shown_next_to_their_field(client, login, afas_world):
+    w = afas_world
+    decl = services.create_declaration(w.alsh, 2026, "previsionnel", w.manager)
+    login(w.manager)
+    token = csrf(client, f"/afas/declarations/{decl.id}")
+    data = {**alsh(), "capacite": "-4", "heures_realisees": "12abc", "jours_ouverture": "999999999999999999999",
+            "csrf_token": token, "action": "save"}
+    response = client.post(f"/afas/declarations/{decl.id}", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'aria-describedby="f-capacite-error"' in html and 'aria-invalid="true"' in html
+    assert '<div id="f-capacite-error" class="afas-field-error"><p class="fr-error-text">La valeur ne peut pas être négative.' in html
+    assert "Saisissez un nombre" in html
+    assert 'value="12abc"' in html                               # what was typed is kept
+    db.session.refresh(decl)
+    assert decl.data["heures_realisees"] == "12abc" and decl.status == "brouillon"
+    transmit = client.post(f"/afas/declarations/{decl.id}", data={**data, "action": "transmit"})
+    assert transmit.status_code == 422 and "bloquant" in transmit.get_data(as_text=True)
+
+
+def test_late_transmission_is_flagged(afas_world):
+    w = afas_world
+    decl = services.create_declaration(w.alsh, 2024, "reel", w.manager)
+    services.save_draft(decl, alsh(), {"EXCEDENT": "-"}, w.manager)
+    version = services.transmit(decl, w.manager, now=datetime(2025, 4, 1, 8, 0))   # deadline 31/03/2025
+    assert version.late and decl.late
+    on_time = services.create_declaration(w.alsh, 2023, "reel", w.manager)
+    services.save_draft(on_time, alsh(), {}, w.manager)
+    assert not services.transmit(on_time, w.manager, now=datetime(2024, 3, 31, 23, 0)).late
+
+
+def test_expected_declarations_flag_late_ones(afas_world):
+    expected = services.expected_declarations(afas_world.org.id, on=date(2025, 6, 20))
+    mine = {(e.campagne.annee, e.campagne.type_declaration): e for e in expected
+            if e.equipement.id == afas_world.creche.id}
+    assert mine[(2024, "reel")].late and mine[(2024, "reel")].declaration is None
+    assert not mine[(2025, "previsionnel")].late and mine[(2025, "previsionnel")].declaration.status == "payee"
+    assert mine[(2025, "actualise_juin")].open and not mine[(2025, "actualise_juin")].late
+
+
+def test_messages_both_ways(client, login, app, afas_world):
+    w = afas_world
+    login(w.manager)
+    token = csrf(client, f"/afas/declarations/{w.prev.id}")
+    assert client.post(f"/afas/declarations/{w.prev.id}/messages", data={"csrf_token": token, "body": ""},
+                       follow_redirects=True).status_code == 200
+    client.post(f"/afas/declarations/{w.prev.id}/messages", data={"csrf_token": token, "body": "Bonjour, une question."})
+    agent = app.test_client()
+    login(w.agent, on=agent)
+    page = agent.get(f"/afas/instruction/{w.prev.id}").get_data(as_text=True)
+    assert "Bonjour, une question." in page
+    token = csrf(agent, f"/afas/instruction/{w.prev.id}")
+    agent.post(f"/afas/declarations/{w.prev.id}/messages", data={"csrf_token": token, "body": "Réponse de la Caf."})
+    assert "Réponse de la Caf." in client.get(f"/afas/declarations/{w.prev.id}").get_data(as_text=True)
+    assert [m.from_caf for m in w.prev.messages] == [False, True]
+    too_long = client.post(f"/afas/declarations/{w.prev.id}/messages",
+                           data={"csrf_token": csrf(client, "/afas/"), "body": "x" * 5001}, follow_redirects=True)
+    assert "dépasse 5000" in too_long.get_data(as_text=True)
+
+
+def test_acomptes_paid_on_their_date(afas_world):
+    prev = afas_world.prev
+    assert prev.status == "payee" and all(a.status == "verse" for a in prev.acomptes)
+    assert [a.date_prevue for a in prev.acomptes] == [date(2025, 3, 1), date(2025, 10, 2)]
+    assert services.pay_due_acomptes(on=date(2025, 12, 31)) == 0     # idempotent
+
+
+def test_caf_admin_adds_a_bareme_year(client, login, afas_world):
+    login(afas_world.admin_caf)
+    doc = json.loads(json.dumps(file_baremes()[2027].doc))
+    doc["annee"], doc["libelle"] = 2030, "Barème 2030 de test (fictif)"
+    doc["alsh"]["prix_plafond_acte"] = 7.5
+    token = csrf(client, "/afas/baremes")
+    response = client.post("/afas/baremes", data={"csrf_token": token, "fichier": (io.BytesIO(json.dumps(doc).encode()), "b.json")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert services.get_bareme(2030).doc["alsh"]["prix_plafond_acte"] == 7.5
+    assert db.session.query(BaremeAnnee).filter_by(annee=2030).one().imported_by_id == afas_world.admin_caf.id
+    doc["acomptes"]["taux_max"] = 3
+    bad = client.post("/afas/baremes", data={"csrf_token": token, "fichier": (io.BytesIO(json.dumps(doc).encode()), "b.json")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "acomptes.taux_max" in bad.get_data(as_text=True)
+    assert services.get_bareme(2030).doc["acomptes"]["taux_max"] == 0.7
+
+
+def test_cli_bareme_import(app, tmp_path, afas_world):
+    doc = json.loads(json.dumps(file_baremes()[2027].doc))
+    doc["annee"] = 2031
+    path = tmp_path / "bareme-2031.json"
+    path.write_text(json.dumps(doc))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["afas", "bareme", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Barème 2031 enregistré" in result.output
+    path.write_text("{}")
+    result = runner.invoke(args=["afas", "bareme", "import", str(path)])
+    assert result.exit_code == 1 and "annee" in result.output
+
+
+def test_demo_seeder_builds_a_history(app, factory):
+    from afas.demo import seed
+    from portal.demo import seed_demo
+    seed_demo()
+    count = db.session.query(Declaration).count()
+    assert seed() == 0 and db.session.query(Declaration).count() == count   # idempotent
+    decls = db.session.query(Declaration).all()
+    kinds = {(d.equipement.type, d.type, d.status) for d in decls if d.equipement.numero.endswith(("0001", "0002", "0003", "0004"))}
+    assert ("EAJE", "reel", "payee") in kinds and ("EAJE", "previsionnel", "payee") in kinds
+    assert ("RPE", "reel", "transmise") in kinds
+    assert any(d.regularisation is not None for d in decls)
