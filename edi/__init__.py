@@ -7,3 +7,5 @@ from flask import Flask
 def register(app: Flask) -> None:
     from portal.database import register_migrations
     register_migrations(app, Path(__file__).parent / "migrations" / "versions")
+    from . import flows
+    flows.register(app)

@@ -1,0 +1,195 @@
+"""The pipeline's seam to the other modules: edicrypto's formats / signatures / certificates and
+CDAP's service functions (cdap.services_bailleurs). Each function here maps their interface to
+what edi.pipeline needs, so the pipeline reads as the business process."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator
+
+
+class InvalidInbound(Exception):
+    """The inbound file is refused as a whole: unsafe XML, not XML, not schema-valid."""
+
+    def __init__(self, code: str, details: list[str], accuse_statut: str = "REJETE"):
+        super().__init__(code)
+        self.code, self.details, self.accuse_statut = code, details, accuse_statut
+
+
+# ---------------------------------------------------------------- edicrypto
+
+def _config(name: str, default: str) -> str:
+    from flask import current_app
+    return current_app.config.get(name) or default
+
+
+def caf_identity() -> tuple[str, str]:
+    """(code, SIREN) of the Caf: the receiver of inbound files, the sender of outbound ones."""
+    return _config("EDI_CAF_CODE", "CAF80"), _config("EDI_CAF_SIREN", "534889877")
+
+
+def caf_code() -> str:
+    return caf_identity()[0]
+
+
+def verify_signature(data_path: Path, signature_der: bytes, organisation,
+                     at: datetime) -> tuple[str, str] | None:
+    """None when the detached CMS signature is valid for this organisation at `at` (receipt
+    time), else (code, French reason) — codes of edi.signature.SIGNATURE_CODES."""
+    from .certificates import verify_file_signature
+    from .signature import SignatureError
+    try:
+        verify_file_signature(data_path, signature_der, organisation, at)
+    except SignatureError as exc:
+        return exc.code, exc.message
+    return None
+
+
+class InboundStream:
+    """Envelope first (read when opened), then the records, streamed with XSD validation."""
+
+    def __init__(self, path: Path, max_bytes: int):
+        from . import formats
+        self._items = formats.stream(path, max_bytes=max_bytes, unique_ids=False)
+        try:
+            env = next(self._items)
+        except StopIteration:  # pragma: no cover - stream always yields or raises
+            raise InvalidInbound("NON_CONFORME_SCHEMA", ["Enveloppe absente."]) from None
+        except formats.FormatError as exc:
+            raise _invalid(exc) from None
+        self.envelope = {
+            "flux": env.flow, "emetteur": env.sender_code, "emetteur_siren": env.sender_siren,
+            "destinataire": env.receiver_code, "destinataire_siren": env.receiver_siren,
+            "identifiant_fichier": env.file_id, "numero_sequence": env.sequence,
+            "date_creation": env.created_at.astimezone(timezone.utc).replace(tzinfo=None),
+            "nombre_enregistrements": env.record_count, "mode": env.mode,
+            "version_schema": env.schema_version,
+        }
+
+    def records(self) -> Iterator[dict]:
+        from . import formats
+        try:
+            for record in self._items:
+                record.pop("ligne", None)
+                yield record
+        except formats.FormatError as exc:
+            raise _invalid(exc) from None
+
+
+SCHEMA_CODES = {"NON_CONFORME_SCHEMA", "ESPACE_DE_NOMS_INCONNU", "FLUX_INATTENDU",
+                "ENVELOPPE_INCOHERENTE", "IDENTIFIANT_DUPLIQUE", "XML_MALFORME",
+                "NOMBRE_ENREGISTREMENTS_INCORRECT"}
+
+
+def _invalid(exc) -> InvalidInbound:
+    detail = exc.message if not exc.line else f"{exc.message} (ligne {exc.line})"
+    return InvalidInbound(exc.code, [detail],
+                          "NON_CONFORME" if exc.code in SCHEMA_CODES else "REJETE")
+
+
+def open_inbound(path: Path, max_bytes: int) -> InboundStream:
+    return InboundStream(path, max_bytes)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def write_accuse(out: BinaryIO, f, org, statut: str, results: Iterator[dict], result_count: int,
+                 doublon=None) -> None:
+    """Write the ACCUSE of file `f` (deterministic: every date comes from the row)."""
+    from . import formats
+    code, siren = caf_identity()
+    envelope = formats.Envelope(
+        flow="ACCUSE", sender_code=code, sender_siren=siren,
+        receiver_code=org.code_bailleur or "INCONNU", receiver_siren=(org.siret or "000000000")[:9],
+        file_id=f"ACCUSE-{f.id}", sequence=f.id, created_at=_utc(f.accuse_le),
+        record_count=result_count, mode=f.mode or "PRODUCTION")
+    received = formats.FichierRecu(
+        sender_code=org.code_bailleur or "INCONNU", sender_siren=(org.siret or "000000000")[:9],
+        sha256=f.sha256, size=f.taille, received_at=_utc(f.recu_le), flow=f.flux,
+        file_id=f.identifiant_fichier, sequence=f.numero_sequence, mode=f.mode)
+    data = formats.AccuseData(
+        envelope=envelope, received=received, status=statut, records_total=f.nb_lus,
+        records_accepted=f.nb_acceptes, records_rejected=f.nb_rejetes,
+        records_warning=f.nb_avertissements,
+        results=(formats.RecordResult(record_id=r["identifiant"], code=r["code"], label=r["libelle"],
+                                      severity=r["severite"], line=None) for r in results),
+        result_count=result_count,
+        file_reasons=[formats.FileReason(code=m["code"], label=m["libelle"], line=m.get("ligne"))
+                      for m in (f.motifs or [])],
+        duplicate_of=None if doublon is None else formats.DoublonDe(
+            sha256=doublon.sha256, received_at=_utc(doublon.recu_le),
+            file_id=doublon.identifiant_fichier))
+    formats.write_accuse(out, data)
+
+
+def write_avis(out: BinaryIO, org, identifiant: str, annee: int, mois: int,
+               payments: list[dict], created_at: datetime) -> None:
+    from . import formats
+    code, siren = caf_identity()
+    envelope = formats.Envelope(
+        flow="AVIS_PAIEMENT", sender_code=code, sender_siren=siren,
+        receiver_code=org.code_bailleur, receiver_siren=(org.siret or "000000000")[:9],
+        file_id=identifiant, sequence=annee * 100 + mois, created_at=_utc(created_at),
+        record_count=len(payments), mode="PRODUCTION")
+    formats.write_avis_paiement(out, formats.AvisPaiementData(
+        envelope=envelope, year=annee, month=mois,
+        payments=[formats.Paiement(record_id=f"P{i:06d}", code_locataire=p["code_locataire"] or "INCONNU",
+                                   numero_allocataire=p["numero_allocataire"], nom=p["nom"][:200],
+                                   prestation=p["prestation"], montant_cents=p["montant_cents"],
+                                   date_paiement=p["date_paiement"])
+                  for i, p in enumerate(payments, 1)]))
+
+
+def sign_outbound(path: Path) -> bytes:
+    """Detached CMS signature of an outbound file with the Caf's signing material."""
+    from .pki import caf_signing_material
+    from .signature import sign_detached
+    material = caf_signing_material()
+    return sign_detached(path, material.key, material.cert, extra_certs=material.chain)
+
+
+# ---------------------------------------------------------------- CDAP
+
+def _cdap():
+    from cdap import services_bailleurs
+    return services_bailleurs
+
+
+def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict:
+    return _cdap().lookup_tenancies(code_bailleur, pairs)
+
+
+def apply_row(flux: str, rec: dict, key: str, date_signalement: date) -> dict:
+    base = {"idempotency_key": key, "code_locataire": rec["code_locataire"],
+            "numero_allocataire": rec["numero_allocataire"]}
+    if flux == "LOYERS":
+        return {**base, "loyer_cents": rec["loyer_cents"], "charges_cents": rec["charges_cents"],
+                "date_effet": rec["date_effet"], "nb_colocataires": rec.get("nb_colocataires")}
+    if flux == "MOUVEMENTS":
+        return {**base, "type": rec["type"], "date_mouvement": rec["date_mouvement"],
+                "loyer_cents": rec.get("loyer_cents"), "charges_cents": rec.get("charges_cents")}
+    if flux == "IMPAYES":
+        return {**base, "montant_dette_cents": rec["montant_dette_cents"],
+                "loyer_mensuel_cents": rec["loyer_mensuel_cents"],
+                "date_constitution": rec["date_constitution"],
+                "periode_debut": rec["periode_debut"], "periode_fin": rec["periode_fin"],
+                "plan_apurement": bool(rec.get("plan_apurement")),
+                "date_signalement": date_signalement}
+    raise ValueError(flux)
+
+
+def apply(flux: str, code_bailleur: str, rows: list[dict], source: str) -> int:
+    sb = _cdap()
+    fn = {"LOYERS": sb.apply_loyers, "MOUVEMENTS": sb.apply_mouvements,
+          "IMPAYES": sb.record_impayes}[flux]
+    return fn(code_bailleur, rows, source)
+
+
+def landlord_codes() -> list[str]:
+    return _cdap().landlord_codes()
+
+
+def tiers_payant_payments(code_bailleur: str, annee: int, mois: int) -> list[dict]:
+    return _cdap().tiers_payant_payments(code_bailleur, annee, mois)

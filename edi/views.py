@@ -1,0 +1,184 @@
+"""EDI pages: upload (drag and drop with a plain-form fallback), the landlord's files with
+per-record results, downloads, monthly payment notices, and the Caf's supervision."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   send_from_directory, url_for)
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal.access import public, requires, same_organisation_or_404
+from portal.extensions import db
+from portal.models import Organisation
+
+from . import queries, services, storage
+from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisPaiement,
+                     EdiFichier)
+from .rules import CODES
+
+bp = Blueprint("edi", __name__, url_prefix="/edi", template_folder="templates")
+STATIC_DIR = Path(__file__).parent / "static"
+
+LANDLORD = {"bailleur_operator"}
+CAF = {"caf_agent"}
+BOTH = LANDLORD | CAF
+FLUX = ("LOYERS", "IMPAYES", "MOUVEMENTS")
+PER_PAGE = 50
+
+
+@bp.get("/static/<path:filename>")
+@public
+def static(filename: str):
+    return send_from_directory(STATIC_DIR, filename, max_age=3600)
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+@bp.get("/fichiers")
+@requires(BOTH, service="EDI")
+def files():
+    caf = current_user.is_caf_staff
+    statut = request.args.get("statut") or None
+    flux = request.args.get("flux") or None
+    query = queries.files_query(None if caf else current_user.organisation_id, statut, flux)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = _page()
+    rows = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    return render_template("edi/files.html", files=rows, total=total, page=page,
+                           per_page=PER_PAGE, statut=statut, flux=flux, caf=caf,
+                           statuts=STATUT_LABELS, flux_choices=FLUX)
+
+
+@bp.route("/depot", methods=["GET", "POST"])
+@requires(LANDLORD, service="EDI")
+def upload():
+    errors = {}
+    if request.method == "POST":
+        data = request.files.get("fichier")
+        signature = request.files.get("signature")
+        if data is None or not data.filename:
+            errors["fichier"] = "Choisissez le fichier XML à déposer."
+        if signature is None or not signature.filename:
+            errors["signature"] = "Choisissez la signature détachée (.p7s) du fichier."
+        if not errors:
+            try:
+                f = services.receive_file(current_user.organisation, data.stream, data.filename,
+                                          signature.stream, canal="portail", user=current_user)
+            except storage.TooLarge:
+                abort(413)
+            except services.EdiInputError as exc:
+                errors["fichier"] = str(exc)
+            else:
+                flash("Fichier reçu : son traitement a commencé.", "success")
+                return redirect(url_for("edi.file_detail", fichier_id=f.id), code=303)
+    return render_template("edi/upload.html", errors=errors,
+                           max_mb=services.max_file_bytes() // (1024 * 1024)), (400 if errors else 200)
+
+
+def _file_or_404(fichier_id: int) -> EdiFichier:
+    f = db.session.get(EdiFichier, fichier_id)
+    if f is None:
+        abort(404)
+    same_organisation_or_404(f.organisation_id)
+    return f
+
+
+@bp.get("/fichiers/<int:fichier_id>")
+@requires(BOTH, service="EDI")
+def file_detail(fichier_id: int):
+    f = _file_or_404(fichier_id)
+    code = request.args.get("code") or None
+    severite = request.args.get("gravite") or None
+    page = _page()
+    rows, total = queries.anomalies(f.id, code=code, severite=severite, page=page, per_page=PER_PAGE)
+    return render_template("edi/file_detail.html", f=f, summary=queries.anomaly_summary(f.id),
+                           rows=rows, total=total, page=page, per_page=PER_PAGE, code=code,
+                           severite=severite, codes=CODES, ERREUR=ERREUR,
+                           AVERTISSEMENT=AVERTISSEMENT)
+
+
+@bp.get("/fichiers/<int:fichier_id>/statut")
+@requires(BOTH, service="EDI")
+def file_status(fichier_id: int):
+    """htmx polling fragment (progress while processing)."""
+    f = _file_or_404(fichier_id)
+    response = Response(render_template("edi/_status.html", f=f))
+    if f.est_termine and request.headers.get("HX-Request"):
+        response.headers["HX-Refresh"] = "true"  # reload once to show results and downloads
+    return response
+
+
+DOWNLOADS = {
+    "fichier": ("sha256", "application/xml", "{name}"),
+    "signature": ("signature_sha256", "application/pkcs7-signature", "{name}.p7s"),
+    "accuse": ("accuse_sha256", "application/xml", "ACCUSE-{ident}-{id}.xml"),
+    "accuse-signature": ("accuse_signature_sha256", "application/pkcs7-signature",
+                         "ACCUSE-{ident}-{id}.xml.p7s"),
+}
+
+
+def _send(sha256: str | None, mimetype: str, filename: str) -> Response:
+    if not sha256:
+        abort(404)
+    response = Response(storage.iter_chunks(sha256), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/fichiers/<int:fichier_id>/telecharger/<kind>")
+@requires(BOTH, service="EDI")
+def file_download(fichier_id: int, kind: str):
+    f = _file_or_404(fichier_id)
+    if kind not in DOWNLOADS:
+        abort(404)
+    attr, mimetype, pattern = DOWNLOADS[kind]
+    name = pattern.format(name=f.nom_fichier, ident=f.identifiant_fichier or f.id, id=f.id)
+    return _send(getattr(f, attr), mimetype, name)
+
+
+@bp.post("/fichiers/<int:fichier_id>/relancer")
+@requires(CAF, service="EDI")
+def file_rerun(fichier_id: int):
+    f = _file_or_404(fichier_id)
+    try:
+        services.rerun_file(f, current_user)
+    except services.EdiInputError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Le fichier a été relancé.", "success")
+    return redirect(url_for("edi.file_detail", fichier_id=f.id), code=303)
+
+
+@bp.get("/supervision")
+@requires(CAF, service="EDI")
+def supervision():
+    stats = queries.flow_statistics()
+    quarantined = db.session.scalars(select(EdiFichier).where(EdiFichier.statut == QUARANTAINE)
+                                     .order_by(EdiFichier.id)).all()
+    return render_template("edi/supervision.html", stats=stats, quarantined=quarantined,
+                           statuts=STATUT_LABELS, codes=CODES)
+
+
+@bp.get("/avis-paiement")
+@requires(LANDLORD, service="EDI")
+def avis_list():
+    rows = db.session.scalars(select(EdiAvisPaiement).where(
+        EdiAvisPaiement.organisation_id == current_user.organisation_id)
+        .order_by(EdiAvisPaiement.annee.desc(), EdiAvisPaiement.mois.desc())).all()
+    return render_template("edi/avis.html", avis=rows)
+
+
+@bp.get("/avis-paiement/<int:avis_id>/<kind>")
+@requires(LANDLORD, service="EDI")
+def avis_download(avis_id: int, kind: str):
+    a = db.session.get(EdiAvisPaiement, avis_id)
+    if a is None or kind not in ("fichier", "signature"):
+        abort(404)
+    same_organisation_or_404(a.organisation_id)
+    if kind == "fichier":
+        return _send(a.sha256, "application/xml", f"{a.identifiant_fichier}.xml")
+    return _send(a.signature_sha256, "application/pkcs7-signature", f"{a.identifiant_fichier}.xml.p7s")

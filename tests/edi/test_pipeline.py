@@ -1,0 +1,248 @@
+"""End-to-end processing of received files, in-process (JOB_DISPATCH=manual): API upload →
+edi.process_file job → CDAP effects → signed ACCUSE."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from lxml import etree
+from sqlalchemy import func, select
+
+from edi import storage
+from edi.models import EdiEnregistrement, EdiFichier
+from portal.extensions import db
+
+from .flow_fixtures import *  # noqa: F401,F403
+from .flow_fixtures import build_xml, multipart
+
+ACC = "{urn:caf:extranet:edi:accuse:1}"
+
+
+def upload(api, data: bytes, signature: bytes, name="fichier.xml"):
+    response = api.post("/api/v1/edi/fichiers", data=multipart(data, signature, name),
+                        content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["id"]
+
+
+def loyer_records(tenants, **over):
+    recs = []
+    for i, t in enumerate(tenants):
+        rec = {"identifiant": f"L{i + 1}", "code_locataire": t["code_locataire"],
+               "numero_allocataire": t["numero_allocataire"], "loyer_cents": 52000 + i,
+               "charges_cents": 8500, "date_effet": date.today().replace(day=1), "nb_colocataires": 1}
+        rec.update(over)
+        recs.append(rec)
+    return recs
+
+
+def accuse_of(api, fichier_id):
+    response = api.get(f"/api/v1/edi/fichiers/{fichier_id}/accuse")
+    assert response.status_code == 200
+    signature = api.get(f"/api/v1/edi/fichiers/{fichier_id}/accuse.p7s")
+    assert signature.status_code == 200
+    return response.data, signature.data
+
+
+def verify_caf_signature(app, data: bytes, signature: bytes):
+    from edi.pki import trust_anchors
+    from edi.signature import verify_detached
+    with app.app_context():
+        anchors = trust_anchors()
+    return verify_detached(data, signature, anchors)
+
+
+def validate_accuse(data: bytes) -> etree._Element:
+    from schemas import SCHEMA_DIR
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA_DIR / "accuse-1.xsd")))
+    doc = etree.fromstring(data)
+    schema.assertValid(doc)
+    return doc
+
+
+def cdap_rent(tenant):
+    from cdap.models import Logement
+    return db.session.scalar(select(Logement.loyer_cents).where(
+        Logement.allocataire_id == tenant["allocataire"].id))
+
+
+def test_loyers_file_is_verified_applied_and_acknowledged_with_a_signed_accuse(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants))
+    fid = upload(api, data, signer.sign(data))
+    assert run_jobs() == ["done"]
+    status = api.get(f"/api/v1/edi/fichiers/{fid}").get_json()
+    assert status["statut"] == "TRAITE", status
+    assert status["compteurs"] == {"annonces": 3, "lus": 3, "acceptes": 3, "rejetes": 0,
+                                   "avertissements": 0, "appliques": 3}
+    assert [cdap_rent(t) for t in tenants] == [52000, 52001, 52002]
+
+    accuse, p7s = accuse_of(api, fid)
+    verified = verify_caf_signature(app, accuse, p7s)
+    assert "Caf" in verified.signer_subject
+    doc = validate_accuse(accuse)
+    assert doc.findtext(f"{ACC}Statut/{ACC}Code") == "ACCEPTE"
+    assert doc.findtext(f"{ACC}FichierRecu/{ACC}Empreinte") == status["sha256"]
+    assert doc.findall(f"{ACC}Resultat") == []
+    assert accuse_of(api, fid) == (accuse, p7s)  # asking again: identical bytes
+
+
+def test_partial_file_lists_every_rejected_record_in_the_accuse(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    records = loyer_records(tenants)
+    records[1]["numero_allocataire"] = "7999999"          # not a tenant of this landlord
+    records[2]["loyer_cents"] = 0                          # implausible rent
+    records[2]["date_effet"] = date(1990, 1, 1)            # and implausible date
+    data = build_xml("LOYERS", landlord, records)
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    f = db.session.get(EdiFichier, fid)
+    assert (f.statut, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 1, 2, 1)
+    assert cdap_rent(tenants[0]) == 52000 and cdap_rent(tenants[1]) == 50000
+    doc = validate_accuse(accuse_of(api, fid)[0])
+    results = [(r.findtext(f"{ACC}Identifiant"), r.findtext(f"{ACC}Code"), r.findtext(f"{ACC}Gravite"))
+               for r in doc.findall(f"{ACC}Resultat")]
+    assert results == [("L2", "LOCATAIRE_INCONNU", "ERREUR"),
+                       ("L3", "MONTANT_INVRAISEMBLABLE", "ERREUR"),
+                       ("L3", "DATE_INVRAISEMBLABLE", "ERREUR")]
+    anomalies = api.get(f"/api/v1/edi/fichiers/{fid}/anomalies?code=LOCATAIRE_INCONNU").get_json()
+    assert anomalies["total"] == 1 and anomalies["enregistrements"][0]["identifiant"] == "L2"
+    assert {s["code"]: s["nombre"] for s in anomalies["synthese"]} == {
+        "LOCATAIRE_INCONNU": 1, "MONTANT_INVRAISEMBLABLE": 1}
+
+
+def test_impaye_opens_an_item_in_the_social_workers_queue(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    from cdap.models import ImpayeQueueItem, SignalementImpaye
+    api = api_client(edi_token)
+    today = date.today()
+    records = [{"identifiant": "I1", "code_locataire": tenants[0]["code_locataire"],
+                "numero_allocataire": tenants[0]["numero_allocataire"],
+                "montant_dette_cents": 70000, "loyer_mensuel_cents": 58000,
+                "date_constitution": today - timedelta(days=20),
+                "periode_debut": today - timedelta(days=90), "periode_fin": today - timedelta(days=1),
+                "plan_apurement": False},
+               {"identifiant": "I2", "code_locataire": tenants[1]["code_locataire"],
+                "numero_allocataire": tenants[1]["numero_allocataire"],
+                "montant_dette_cents": 40000, "loyer_mensuel_cents": 58000,   # < 2 x (580 - 250)
+                "date_constitution": today - timedelta(days=20),
+                "periode_debut": today - timedelta(days=90), "periode_fin": today - timedelta(days=1),
+                "plan_apurement": False}]
+    data = build_xml("IMPAYES", landlord, records, file_id="IMP-1")
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    f = db.session.get(EdiFichier, fid)
+    assert f.statut == "TRAITE_PARTIEL"
+    signalements = db.session.scalars(select(SignalementImpaye)).all()
+    assert [s.allocataire_id for s in signalements] == [tenants[0]["allocataire"].id]
+    assert signalements[0].code_bailleur == landlord.code_bailleur
+    item = db.session.scalar(select(ImpayeQueueItem).where(ImpayeQueueItem.impaye_id == signalements[0].id))
+    assert item is not None
+    doc = validate_accuse(accuse_of(api, fid)[0])
+    assert [r.findtext(f"{ACC}Code") for r in doc.findall(f"{ACC}Resultat")] == ["IMPAYE_NON_CONSTITUE"]
+
+
+def test_test_mode_checks_everything_and_applies_nothing(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants), mode="TEST")
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    f = db.session.get(EdiFichier, fid)
+    assert (f.statut, f.nb_acceptes, f.nb_appliques) == ("TRAITE", 3, 0)
+    assert [cdap_rent(t) for t in tenants] == [50000] * 3
+    assert any(m["code"] == "MODE_TEST" for m in f.motifs)
+    doc = validate_accuse(accuse_of(api, fid)[0])
+    assert doc.findtext(f"{ACC}Enveloppe/{ACC}Mode") == "TEST"
+    # the vendor may send the very same test file again
+    again = upload(api, data, signer.sign(data))
+    run_jobs()
+    assert db.session.get(EdiFichier, again).statut == "TRAITE"
+
+
+def test_same_file_identifier_already_accepted_is_a_duplicate(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    first = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-9")
+    second = build_xml("LOYERS", landlord, loyer_records(tenants, loyer_cents=60000), file_id="F-9",
+                       sequence=2)
+    a = upload(api, first, signer.sign(first))
+    run_jobs()
+    b = upload(api, second, signer.sign(second))
+    run_jobs()
+    fb = db.session.get(EdiFichier, b)
+    assert fb.statut == "DOUBLON" and fb.doublon_de_id == a
+    assert [cdap_rent(t) for t in tenants] == [52000, 52001, 52002]
+    doc = validate_accuse(accuse_of(api, b)[0])
+    assert doc.findtext(f"{ACC}Statut/{ACC}Code") == "DOUBLON"
+    assert doc.findtext(f"{ACC}DoublonDe/{ACC}IdentifiantFichier") == "F-9"
+
+
+def test_same_content_is_a_duplicate_pointing_to_the_first(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants))
+    a = upload(api, data, signer.sign(data))
+    b = upload(api, data, signer.sign(data))
+    run_jobs()
+    assert db.session.get(EdiFichier, a).statut == "TRAITE"
+    fb = db.session.get(EdiFichier, b)
+    assert fb.statut == "DOUBLON" and fb.doublon_de_id == a
+    assert db.session.scalar(select(func.count()).select_from(EdiEnregistrement).where(
+        EdiEnregistrement.fichier_id == b)) == 0
+
+
+def test_identifier_of_a_technically_rejected_file_may_be_sent_again(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-R", count=5)  # wrong count
+    a = upload(api, data, signer.sign(data))
+    run_jobs()
+    fa = db.session.get(EdiFichier, a)
+    assert fa.statut == "REJETE" and fa.rejet_technique
+    assert [m["code"] for m in fa.motifs] == ["NOMBRE_ENREGISTREMENTS_INCORRECT"]
+    doc = validate_accuse(accuse_of(api, a)[0])
+    assert doc.findtext(f"{ACC}Statut/{ACC}Code") == "NON_CONFORME"
+    fixed = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-R")
+    b = upload(api, fixed, signer.sign(fixed))
+    run_jobs()
+    assert db.session.get(EdiFichier, b).statut == "TRAITE"
+
+
+def test_schema_error_at_the_end_of_the_file_stages_and_applies_nothing(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants))
+    data = data.replace(b"</Loyers>", b"<Intrus/></Loyers>")
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    f = db.session.get(EdiFichier, fid)
+    assert f.statut == "REJETE" and f.motifs[0]["code"] == "NON_CONFORME_SCHEMA"
+    assert [cdap_rent(t) for t in tenants] == [50000] * 3
+    assert db.session.scalar(select(func.count()).select_from(EdiEnregistrement).where(
+        EdiEnregistrement.fichier_id == fid)) == 0
+
+
+def test_sender_of_another_landlord_is_rejected(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants), sender_code="BL999999")
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    f = db.session.get(EdiFichier, fid)
+    assert f.statut == "REJETE"
+    assert "EMETTEUR" in " ".join(m["code"] for m in f.motifs)
+    assert [cdap_rent(t) for t in tenants] == [50000] * 3
+
+
+def test_processing_twice_changes_nothing(app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    from edi import pipeline
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants))
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    before = db.session.get(EdiFichier, fid).accuse_sha256
+    assert pipeline.process_file(fid)["deja_traite"] is True
+    assert db.session.get(EdiFichier, fid).accuse_sha256 == before
