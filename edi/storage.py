@@ -95,7 +95,12 @@ def exists(sha256: str) -> bool:
 
 
 def iter_chunks(sha256: str) -> Iterator[bytes]:
-    with open_object(sha256) as fh:
+    """Chunks of a stored object; the path is resolved now (usable in a streamed response)."""
+    return _chunks(path_for(sha256))
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
         while True:
             chunk = fh.read(CHUNK)
             if not chunk:

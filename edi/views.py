@@ -2,14 +2,12 @@
 per-record results, downloads, monthly payment notices, and the Caf's supervision."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   send_from_directory, url_for)
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from portal.access import public, requires, same_organisation_or_404
+from portal.access import requires, same_organisation_or_404
 from portal.extensions import db
 from portal.models import Organisation
 
@@ -18,20 +16,14 @@ from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisP
                      EdiFichier)
 from .rules import CODES
 
-bp = Blueprint("edi", __name__, url_prefix="/edi", template_folder="templates")
-STATIC_DIR = Path(__file__).parent / "static"
+bp = Blueprint("edi", __name__, url_prefix="/edi", template_folder="templates",
+               static_folder="static", static_url_path="/static")
 
 LANDLORD = {"bailleur_operator"}
 CAF = {"caf_agent"}
 BOTH = LANDLORD | CAF
 FLUX = ("LOYERS", "IMPAYES", "MOUVEMENTS")
 PER_PAGE = 50
-
-
-@bp.get("/static/<path:filename>")
-@public
-def static(filename: str):
-    return send_from_directory(STATIC_DIR, filename, max_age=3600)
 
 
 def _page() -> int:

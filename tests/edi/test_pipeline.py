@@ -15,6 +15,10 @@ from portal.extensions import db
 from .flow_fixtures import *  # noqa: F401,F403
 from .flow_fixtures import build_xml, multipart
 
+# The formats, signatures and certificate registry are edicrypto's part of the EDI issue.
+pytest.importorskip("edi.certificates", reason="edi.certificates (edicrypto) pas encore intégré")
+pytest.importorskip("edi.formats", reason="edi.formats (edicrypto) pas encore intégré")
+
 ACC = "{urn:caf:extranet:edi:accuse:1}"
 
 
@@ -73,7 +77,7 @@ def test_loyers_file_is_verified_applied_and_acknowledged_with_a_signed_accuse(
     fid = upload(api, data, signer.sign(data))
     assert run_jobs() == ["done"]
     status = api.get(f"/api/v1/edi/fichiers/{fid}").get_json()
-    assert status["statut"] == "TRAITE", status
+    assert status["statut"] == "TRAITE", status["motifs"]
     assert status["compteurs"] == {"annonces": 3, "lus": 3, "acceptes": 3, "rejetes": 0,
                                    "avertissements": 0, "appliques": 3}
     assert [cdap_rent(t) for t in tenants] == [52000, 52001, 52002]
