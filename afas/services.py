@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.audit import record_event
 from portal.extensions import db
@@ -69,9 +70,13 @@ def ensure_campagne(annee: int, type_declaration: str) -> Campagne:
                                                     Campagne.type_declaration == type_declaration))
     if camp is None:
         opens, due = get_bareme(annee).window(annee, type_declaration)
-        camp = Campagne(annee=annee, type_declaration=type_declaration, ouverture=opens, echeance=due)
-        db.session.add(camp)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():  # two first uses at once: the loser re-reads
+                camp = Campagne(annee=annee, type_declaration=type_declaration, ouverture=opens, echeance=due)
+                db.session.add(camp)
+        except IntegrityError:
+            camp = db.session.scalar(select(Campagne).where(Campagne.annee == annee,
+                                                            Campagne.type_declaration == type_declaration))
     return camp
 
 

@@ -91,15 +91,27 @@ def static(filename):
 
 # -- partner pages ----------------------------------------------------------------------------
 
-@bp.get("/")
-@requires(PARTNER_VIEWERS)
-def index():
+def _index_page():
     _partner_guard()
     expected = services.expected_declarations(current_user.organisation_id)
     equipements = services.equipements_of(current_user.organisation_id)
     db.session.commit()  # campaign windows created from the barème on first use
     return render_template("afas/index.html", expected=expected, equipements=equipements,
                            today=services.today(), may_edit=_may_edit())
+
+
+@bp.get("/")
+@requires({"partner_manager"}, service="AFAS")
+def index():
+    """The managers' AFAS home (also their menu entry)."""
+    return _index_page()
+
+
+@bp.get("/consultation")
+@requires({"partner_admin"})
+def overview():
+    """The same page, read-only, for the organisation's partner admin (linked from the home panel)."""
+    return _index_page()
 
 
 @bp.get("/equipements/<int:eid>")

@@ -30,16 +30,19 @@ def test_manager_without_afas_habilitation_is_refused(client, login, factory, af
     for path in ("/afas/", f"/afas/equipements/{afas_world.alsh.id}", f"/afas/declarations/{decls[0].id}"):
         assert client.get(path).status_code == 403, path
     assert client.get("/afas/instruction").status_code == 403
+    assert "Déclarations AFAS" not in client.get("/accueil").get_data(as_text=True)   # no menu entry
 
 
 def test_partner_admin_may_view_but_not_edit(client, login, afas_world, decls):
     draft, sent = decls
     login(afas_world.partner_admin)
-    assert client.get("/afas/").status_code == 200
+    assert client.get("/afas/").status_code == 403               # the managers' page (and menu entry)
+    assert client.get("/afas/consultation").status_code == 200
+    assert "/afas/consultation" in client.get("/accueil").get_data(as_text=True)   # home panel link
     page = client.get(f"/afas/declarations/{draft.id}").get_data(as_text=True)
     assert 'data-testid="afas-transmit"' not in page
     assert client.get(f"/afas/declarations/{sent.id}/accuse-1.pdf").status_code == 200
-    token = csrf(client, "/afas/")
+    token = csrf(client, "/afas/consultation")
     assert client.post(f"/afas/declarations/{draft.id}", data={"csrf_token": token}).status_code == 403
     assert client.post(f"/afas/declarations/{draft.id}/apercu", data={"csrf_token": token}).status_code == 403
     assert client.post(f"/afas/equipements/{afas_world.alsh.id}/declarations",
@@ -74,6 +77,7 @@ def test_caf_agent_pages(client, login, afas_world, decls):
     draft, sent = decls
     login(afas_world.agent)
     assert client.get("/afas/").status_code == 403                    # partner pages
+    assert client.get("/afas/consultation").status_code == 403
     assert client.get(f"/afas/declarations/{sent.id}").status_code == 403
     assert client.get("/afas/instruction").status_code == 200
     assert client.get(f"/afas/instruction/{sent.id}").status_code == 200
@@ -106,3 +110,10 @@ def test_nav_entries(client, login, afas_world):
     login(afas_world.manager)
     html = client.get("/accueil").get_data(as_text=True)
     assert "Déclarations AFAS" in html and "Instruction AFAS" not in html
+
+
+def test_partner_admin_of_an_organisation_without_afas(client, login, factory):
+    org = factory.organisation("bailleur", services={"EDI": []})
+    login(factory.user(org, "partner_admin"))
+    assert client.get("/afas/consultation").status_code == 403
+    assert "afas-home-panel" not in client.get("/accueil").get_data(as_text=True)
