@@ -49,19 +49,24 @@ def _actor_filter(user_id, api_token_id):
     return ConsultationJournal.api_token_id == api_token_id
 
 
+def _bounded_count(actor, since: datetime, limit: int) -> int:
+    """Rows of the actor since `since`, counted up to `limit` only (constant cost per request,
+    however many consultations the actor made today)."""
+    inner = select(ConsultationJournal.id).where(actor, ConsultationJournal.at >= since).limit(limit).subquery()
+    return db.session.scalar(select(func.count()).select_from(inner))
+
+
 def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None) -> list[AtypicalAlert]:
     """Evaluate the rules for this actor (after its latest journal row); return new alerts."""
     now = now or utcnow()
     actor = _actor_filter(user_id, api_token_id)
     found: list[tuple[str, int, int, int]] = []  # kind, count, alert, suspend
     day_start = datetime.combine(now.date(), time())
-    volume = db.session.scalar(select(func.count()).select_from(ConsultationJournal)
-                               .where(actor, ConsultationJournal.at >= day_start))
+    volume = _bounded_count(actor, day_start, settings["CDAP_DAILY_SUSPEND"])
     found.append(("volume", volume, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
     start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
     if start is not None:
-        night = db.session.scalar(select(func.count()).select_from(ConsultationJournal)
-                                  .where(actor, ConsultationJournal.at >= start))
+        night = _bounded_count(actor, start, settings["CDAP_NIGHT_SUSPEND"])
         found.append(("nuit", night, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))
     last = db.session.scalars(select(ConsultationJournal.outcome).where(actor)
                               .order_by(ConsultationJournal.seq.desc())

@@ -72,6 +72,13 @@ class Generator:
         self.today = today or date.today()
         self.locataire_seq = {code: 0 for code, _ in BAILLEURS}
         self.random_bailleurs = [code for code, _ in BAILLEURS]
+        first_month = date(self.today.year, self.today.month, 1)
+        self._month_table = []
+        for i in range(months, 0, -1):
+            m = add_months(first_month, -i)
+            self._month_table.append((m, _month(m), m.replace(day=25).isoformat(),
+                                      add_months(m, 1).replace(day=5).isoformat(),
+                                      m.replace(day=20).isoformat()))
 
     def _commune(self) -> tuple[str, str]:
         if self.departement == "80":
@@ -118,7 +125,6 @@ class Generator:
         logements, impayes = [], []
         tenant = force_tenant or (rng.random() < 0.45 and rng.choice(self.random_bailleurs))
         first_month = date(today.year, today.month, 1)
-        months = [add_months(first_month, -i) for i in range(self.months, 0, -1)]
         loyer = charges = 0
         tp = False
         if tenant:
@@ -160,24 +166,26 @@ class Generator:
         if rng.random() < 0.03:
             droit("AAH", 101613)
         ars_kids = [k for k in in_charge if 6 <= _age(k, today) <= 18]
-        # Payments and QF, month by month
+        # Payments and QF, month by month (month strings and payment dates precomputed once)
         paiements, quotients = [], []
         parts = (2 if couple else 1) + 0.5 * min(2, len(in_charge)) + max(0, len(in_charge) - 2)
         monthly_benefits = sum(d["montant_cents"] for d in droits) // 100
-        for m in months:
+        housing_to_landlord = bool(tenant and tp)
+        uniform = rng.uniform
+        for m, label, paid_landlord, paid_allocataire, paid_ars in self._month_table:
             for d in droits:
-                to_landlord = tenant and tp and d["prestation"] in ("APL", "ALF", "ALS")
-                paid = m.replace(day=25) if to_landlord else add_months(m, 1).replace(day=5)
-                paiements.append({"mois": _month(m), "prestation": d["prestation"],
-                                  "montant_cents": d["montant_cents"], "date_paiement": paid.isoformat(),
+                to_landlord = housing_to_landlord and d["prestation"] in ("APL", "ALF", "ALS")
+                paiements.append({"mois": label, "prestation": d["prestation"],
+                                  "montant_cents": d["montant_cents"],
+                                  "date_paiement": paid_landlord if to_landlord else paid_allocataire,
                                   "beneficiaire": "bailleur" if to_landlord else "allocataire",
                                   "code_bailleur": tenant if to_landlord else None})
             if m.month == 8 and ars_kids:
-                paiements.append({"mois": _month(m), "prestation": "ARS", "montant_cents": 41663 * len(ars_kids),
-                                  "date_paiement": m.replace(day=20).isoformat(), "beneficiaire": "allocataire",
+                paiements.append({"mois": label, "prestation": "ARS", "montant_cents": 41663 * len(ars_kids),
+                                  "date_paiement": paid_ars, "beneficiaire": "allocataire",
                                   "code_bailleur": None})
-            qf = int((income / 12 + monthly_benefits) / parts * (1 + rng.uniform(-0.03, 0.03)))
-            quotients.append({"mois": _month(m), "qf": max(0, qf)})
+            qf = int((income / 12 + monthly_benefits) / parts * (1 + uniform(-0.03, 0.03)))
+            quotients.append({"mois": label, "qf": max(0, qf)})
         if ars_kids and self.months >= 12:
             droits.append({"prestation": "ARS", "montant_cents": 41663 * len(ars_kids),
                            "date_debut": date(today.year if today.month >= 8 else today.year - 1, 8, 1).isoformat(),

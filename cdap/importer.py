@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import IO, Iterable, Iterator
 
 from sqlalchemy import text
@@ -84,21 +84,38 @@ def _date(obj: dict, key: str, where: str = "", required: bool = True) -> date |
         return None
     if not isinstance(value, str):
         raise Invalid(f"{where}{key} doit être une date AAAA-MM-JJ")
+    cached = _DATE_CACHE.get(value)
+    if cached is not None:
+        return cached
+    if len(value) != 10:
+        raise Invalid(f"{where}{key} n'est pas une date AAAA-MM-JJ valide ({value[:20]!r})")
     try:
         d = date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{where}{key} n'est pas une date AAAA-MM-JJ valide ({value[:20]!r})") from None
     if d.year < 1900 or d.year > 2100:
         raise Invalid(f"{where}{key} hors limites ({value})")
+    if len(_DATE_CACHE) < 100_000:
+        _DATE_CACHE[value] = d
     return d
+
+
+_MOIS_CACHE: dict[str, date] = {}
+_DATE_CACHE: dict[str, date] = {}
 
 
 def _mois(obj: dict, key: str, where: str = "") -> date:
     value = obj.get(key)
+    cached = _MOIS_CACHE.get(value) if isinstance(value, str) else None
+    if cached is not None:
+        return cached
     m = MOIS_RE.match(value) if isinstance(value, str) else None
     if not m:
         raise Invalid(f"{where}{key} doit être un mois AAAA-MM")
-    return date(int(m.group(1)), int(m.group(2)), 1)
+    parsed = date(int(m.group(1)), int(m.group(2)), 1)
+    if len(_MOIS_CACHE) < 10_000:
+        _MOIS_CACHE[value] = parsed
+    return parsed
 
 
 def _int(obj: dict, key: str, where: str = "", minimum: int = 0, maximum: int = 10**9,
@@ -208,16 +225,17 @@ def validate_record(obj) -> dict:
     rec["droits"] = droits
     paiements = []
     for i, p in enumerate(_list(obj, "paiements", 600)):
-        w = f"paiements[{i}]."
-        prestation = p.get("prestation")
+        prestation, beneficiaire, montant = p.get("prestation"), p.get("beneficiaire"), p.get("montant_cents")
         if prestation not in PRESTATIONS:
-            raise Invalid(f"{w}prestation inconnue")
-        beneficiaire = p.get("beneficiaire")
+            raise Invalid(f"paiements[{i}].prestation inconnue")
         if beneficiaire not in BENEFICIAIRES:
-            raise Invalid(f"{w}beneficiaire doit valoir allocataire ou bailleur")
+            raise Invalid(f"paiements[{i}].beneficiaire doit valoir allocataire ou bailleur")
+        if type(montant) is not int or not 0 <= montant <= 10_000_000:
+            raise Invalid(f"paiements[{i}].montant_cents doit être un entier entre 0 et 10000000")
+        w = f"paiements[{i}]."
         code = _code(p, "code_bailleur", w) if beneficiaire == "bailleur" else None
-        paiements.append((_mois(p, "mois", w), prestation, _int(p, "montant_cents", w, 0, 10_000_000),
-                          _date(p, "date_paiement", w), beneficiaire, code))
+        paiements.append((_mois(p, "mois", w), prestation, montant, _date(p, "date_paiement", w),
+                          beneficiaire, code))
     rec["paiements"] = paiements
     logements, keys = [], set()
     for i, lg in enumerate(_list(obj, "logements", 20)):
@@ -277,6 +295,24 @@ def parse_lines(stream: IO[bytes]) -> Iterator[tuple[int, dict | None, str | Non
 
 # --- writing -------------------------------------------------------------------------------
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
 class _Writer:
     def __init__(self):
         self.conn = db.session.connection()
@@ -287,10 +323,10 @@ class _Writer:
             return
         if self.pg:
             raw = self.conn.connection.driver_connection
+            data = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows).encode()
             with raw.cursor() as cur:
                 with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-                    for row in rows:
-                        cp.write_row(row)
+                    cp.write(data)
         else:
             placeholders = ", ".join("?" for _ in cols)
             self.conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", rows)

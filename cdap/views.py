@@ -73,6 +73,8 @@ def consultation_form():
 
 
 def _consult(channel: str):
+    """Consult, then render, then commit: the page is built before the commit (which would
+    expire every loaded object) but only returned once the journal row is committed."""
     actor = current_actor()
     form = _form(actor)
     result = services.consult(
@@ -80,19 +82,23 @@ def _consult(channel: str):
         motif=request.form.get("motif", ""), commentaire=request.form.get("commentaire", ""),
         channel=channel, secret=current_app.config["SECRET_KEY"], settings=_settings(),
         request_id=g.get("request_id"))
-    db.session.commit()
     if result.suspended:
+        db.session.commit()
         return render_template("cdap/suspended.html"), 403
     if result.found:
         template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
-        return render_template(template, view=result.view, actor=actor, profile=POLICY[actor.profile],
+        page = render_template(template, view=result.view, actor=actor, profile=POLICY[actor.profile],
                                motif=request.form.get("motif"), form=form,
                                commentaire=request.form.get("commentaire", ""), labels=LABELS)
-    for name, message in result.errors.items():
-        getattr(form, name).errors = [message]
-    status = 422 if result.errors else 404
-    return render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile],
-                           not_found=not result.errors, message=services.NOT_FOUND_MESSAGE), status
+        status = 200
+    else:
+        for name, message in result.errors.items():
+            getattr(form, name).errors = [message]
+        status = 422 if result.errors else 404
+        page = render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile],
+                               not_found=not result.errors, message=services.NOT_FOUND_MESSAGE)
+    db.session.commit()
+    return page, status
 
 
 @bp.post("/consultation")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import DateTime, Integer, String, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -61,8 +62,11 @@ def _lock_head(name: str) -> ChainHead:
     session = db.session
     result = session.execute(update(ChainHead).where(ChainHead.name == name).values(seq=ChainHead.seq))
     if result.rowcount == 0:
-        with session.begin_nested():
-            session.add(ChainHead(name=name, seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS))
+        try:
+            with session.begin_nested():
+                session.add(ChainHead(name=name, seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS))
+        except IntegrityError:
+            pass  # a concurrent first append created the head; the UPDATE below waits for its lock
         session.execute(update(ChainHead).where(ChainHead.name == name).values(seq=ChainHead.seq))
     head = session.get(ChainHead, name, populate_existing=True)
     return head

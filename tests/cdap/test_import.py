@@ -124,3 +124,13 @@ def test_demo_seed_is_idempotent_and_showcase_is_complete(app):
     assert all(t["code_locataire"].startswith("LOC") for t in tenants)
     found = sb.lookup_tenancies("BL080001", [(t["code_locataire"], t["numero_allocataire"]) for t in tenants])
     assert len(found) == len(tenants)
+
+
+def test_special_characters_survive_the_bulk_path():
+    rec = Generator(seed=11, start=5600000, months=1, today=date(2026, 11, 1)).record(force_children=1)
+    rec["adresse"] = "12 rue d'Abbeville\\bât. B\tescalier 2"
+    rec["membres"][-1]["prenom"] = "Zoé\\N"
+    assert import_stream(_lines([rec])).ok
+    a = db.session.scalar(select(Allocataire).where(Allocataire.numero == rec["numero"]))
+    assert a.adresse == "12 rue d'Abbeville\\bât. B\tescalier 2"
+    assert db.session.scalar(select(Membre.prenom).where(Membre.allocataire_id == a.id, Membre.role == "enfant")) == "Zoé\\N"
