@@ -107,7 +107,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 100, minimum=1) * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": secure_cookies,
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Several gunicorn workers must share their counters: Redis (the broker's) in production.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
+        or (broker_url if mode == "production" else "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "JOB_LEASE_SECONDS": _int(env, "JOB_LEASE_SECONDS", 300, minimum=10),
         "JOB_MAX_DELIVERIES": _int(env, "JOB_MAX_DELIVERIES", 5, minimum=1),
