@@ -28,6 +28,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from . import logging_setup
     logging_setup.configure(app)
+    from . import passwords
+    passwords.configure(app.config["PASSWORD_HASH_PROFILE"])
 
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .database import configure_engine_events

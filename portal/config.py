@@ -77,6 +77,10 @@ def load_config(overrides: dict | None = None) -> dict:
 
     secure_cookies = env.get("SESSION_COOKIE_SECURE", "1" if mode == "production" else "0") == "1"
     audit_retention = _int(env, "AUDIT_RETENTION_MONTHS", 12, minimum=1, maximum=36)
+    hash_profile = env.get("PASSWORD_HASH_PROFILE") or "default"
+    if hash_profile not in {"default", "fast"} or (hash_profile == "fast" and mode == "production"):
+        raise ConfigError(f"PASSWORD_HASH_PROFILE doit valoir default (ou fast, hors production) "
+                          f"(reçu {hash_profile!r})")
 
     config = {
         "PORTAL_ENV": mode,
@@ -101,6 +105,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": _int(env, "LOGIN_MAX_FAILURES", 5, minimum=1),
         "LOGIN_LOCKOUT_MINUTES": _int(env, "LOGIN_LOCKOUT_MINUTES", 15, minimum=1),
         "AUDIT_RETENTION_MONTHS": audit_retention,
+        "PASSWORD_HASH_PROFILE": hash_profile,
         "PASSWORD_RESET_MINUTES": _int(env, "PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=1440),
         "ACCOUNT_ACTIVATION_HOURS": _int(env, "ACCOUNT_ACTIVATION_HOURS", 72, minimum=1, maximum=336),
         "API_TOKEN_MAX_DAYS": _int(env, "API_TOKEN_MAX_DAYS", 365, minimum=1, maximum=365),

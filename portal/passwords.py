@@ -17,6 +17,20 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps")
 
 
+def configure(profile: str) -> None:
+    """PASSWORD_HASH_PROFILE: "default" (the library's recommended Argon2id parameters) or
+    "fast" (Argon2id with the cheapest parameters, for the test suite only; refused in
+    production by the settings). Hashes carry their parameters, so a "fast" hash met in
+    production is upgraded at the next sign-in (`needs_rehash`)."""
+    global _hasher, _DUMMY_HASH
+    if profile == "fast":
+        from argon2.profiles import CHEAPEST
+        _hasher = PasswordHasher.from_parameters(CHEAPEST)
+    else:
+        _hasher = PasswordHasher()
+    _DUMMY_HASH = _hasher.hash("mot de passe factice pour égaliser les temps")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

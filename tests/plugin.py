@@ -43,6 +43,7 @@ def app_overrides(name: str = "main", **extra) -> dict:
         "DATABASE_URL": test_database_url(name),
         "CELERY_BROKER_URL": test_broker_url(name),
         "RATELIMIT_ENABLED": "0",
+        "PASSWORD_HASH_PROFILE": "fast",  # Argon2id with the cheapest parameters (tests only)
         "JOB_DISPATCH": "manual",
         **extra,
     }

@@ -190,6 +190,8 @@ PROD = {"PORTAL_ENV": "production", "SECRET_KEY": "p" * 48,
     ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
     ({"CELERY_BROKER_URL": "amqp://x"}, "CELERY_BROKER_URL"),
     ({**PROD, "SECRET_KEY": ""}, "SECRET_KEY"),
+    ({**PROD, "PASSWORD_HASH_PROFILE": "fast"}, "PASSWORD_HASH_PROFILE"),
+    ({"PASSWORD_HASH_PROFILE": "md5"}, "PASSWORD_HASH_PROFILE"),
     ({**PROD, "DATABASE_URL": "sqlite:///x.sqlite"}, "DATABASE_URL"),
     ({**PROD, "CELERY_BROKER_URL": "sqla+sqlite:///b.sqlite"}, "CELERY_BROKER_URL"),
 ])
@@ -206,6 +208,22 @@ def test_production_cookies(tmp_path):
     assert config["SESSION_COOKIE_SAMESITE"] in ("Lax", "Strict")
     assert config["SESSION_COOKIE_PATH"] == "/" and not config.get("SESSION_COOKIE_DOMAIN")
     assert config["DEMO_MODE"] is False and config["WTF_CSRF_SSL_STRICT"] is True
+    assert config["PASSWORD_HASH_PROFILE"] == "default"
+    assert config["RATELIMIT_STORAGE_URI"] == PROD["CELERY_BROKER_URL"]  # shared by all workers
+
+
+def test_fast_test_hashes_are_upgraded_by_the_default_profile():
+    from portal import passwords
+    try:
+        passwords.configure("fast")
+        cheap = passwords.hash_password("une phrase de passe assez longue")
+        passwords.configure("default")
+        assert cheap.startswith("$argon2id$")
+        assert passwords.verify_password(cheap, "une phrase de passe assez longue")
+        assert passwords.needs_rehash(cheap)
+        assert not passwords.needs_rehash(passwords.hash_password("autre phrase de passe"))
+    finally:
+        passwords.configure("fast")
 
 
 def test_session_cookie_flags_on_the_wire(client, factory):
