@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from sqlalchemy import select

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from ..audit import record_event
 from ..extensions import db
 from ..models import User, utcnow
-from ..passwords import needs_rehash, verify_password, hash_password
+from ..passwords import hash_password, needs_rehash, verify_password
 from . import sessions
 
 LOGIN_FAILED_MESSAGE = "Identifiant ou mot de passe incorrect."
@@ -200,7 +200,9 @@ def _reset_digest(raw: str) -> str:
 def issue_reset_token(user: User, *, minutes: int) -> str:
     """Create a one-time link token (stored hashed); earlier unused tokens of the user die."""
     import secrets
+
     from sqlalchemy import update
+
     from ..models import PasswordResetToken
     now = utcnow()
     db.session.execute(update(PasswordResetToken)

@@ -1,14 +1,27 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from ..access import ALL_ROLES_ANY, public, requires
 from ..extensions import limiter
-from . import service
-from . import sessions
-from .forms import (ChangePasswordForm, EmptyForm, LoginForm, ResetPasswordForm, ResetRequestForm,
-                    TotpForm)
+from . import service, sessions
+from .forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    LoginForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    TotpForm,
+)
 
 bp = Blueprint("accounts", __name__)
 

@@ -15,8 +15,16 @@ from ..audit import AuditEntry
 from ..extensions import db
 from ..models import CDAP_PROFILES, Contrat, Habilitation, Organisation, User
 from . import services
-from .forms import (ContratForm, ContratUpdateForm, EmptyForm, OrganisationForm, SuspendForm,
-                    UserCreateForm, role_choices, AuditFilterForm)
+from .forms import (
+    AuditFilterForm,
+    ContratForm,
+    ContratUpdateForm,
+    EmptyForm,
+    OrganisationForm,
+    SuspendForm,
+    UserCreateForm,
+    role_choices,
+)
 from .partner import _apply_error
 
 bp = Blueprint("caf_admin", __name__, url_prefix="/caf/administration")

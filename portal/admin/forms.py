@@ -1,12 +1,18 @@
 """Administration forms (CSRF on every one, labels and messages in French)."""
 from flask_wtf import FlaskForm
-from wtforms import (DateField, EmailField, IntegerField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..accounts.forms import EmptyForm  # noqa: F401 (re-exported for the admin views)
-
 from ..models import CDAP_PROFILES, ORGANISATION_KIND_LABELS, ROLE_LABELS
 
 # Choices are {value: label} dicts (WTForms 3.3 deprecates tuples).

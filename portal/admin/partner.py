@@ -11,8 +11,15 @@ from ..access import requires, same_organisation_or_404
 from ..extensions import db
 from ..models import CDAP_PROFILES, ApiToken, Habilitation, User
 from . import services
-from .forms import (SERVICE_CHOICES, EmptyForm, HabilitationForm, SuspendForm, TokenForm,
-                    UserCreateForm, role_choices)
+from .forms import (
+    SERVICE_CHOICES,
+    EmptyForm,
+    HabilitationForm,
+    SuspendForm,
+    TokenForm,
+    UserCreateForm,
+    role_choices,
+)
 
 bp = Blueprint("partner_admin", __name__, url_prefix="/administration")
 

@@ -13,8 +13,19 @@ from sqlalchemy import func, select
 from ..accounts import sessions
 from ..audit import record_event
 from ..extensions import db
-from ..models import (CAF_ROLES, CDAP_PROFILES, PARTNER_ROLES, ApiToken, Contrat, Habilitation,
-                      Organisation, OrganisationKind, Service, User, utcnow)
+from ..models import (
+    CAF_ROLES,
+    CDAP_PROFILES,
+    PARTNER_ROLES,
+    ApiToken,
+    Contrat,
+    Habilitation,
+    Organisation,
+    OrganisationKind,
+    Service,
+    User,
+    utcnow,
+)
 
 # A habilitation suspended "until further notice" (the model keeps an end date).
 INDEFINITE = datetime(9999, 12, 31)

@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from portal import audit
 from portal.audit import AuditEntry, record_event
 from portal.extensions import db
-from portal.models import ApiToken, Contrat, Organisation, User, UserSession, utcnow
+from portal.models import Organisation, User, UserSession, utcnow
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ def test_cli_audit_verify_detects_deleted_row(app, factory):
 
 def test_cli_audit_purge_respects_retention(app, factory):
     old = [record_event("admin", f"old_{i}") for i in range(2)]
-    recent = record_event("admin", "recent")
+    record_event("admin", "recent")
     db.session.flush()
     for entry in old:
         db.session.execute(text("UPDATE audit_entries SET at = :at WHERE id = :id"),
@@ -237,3 +237,11 @@ def test_cli_audit_purge_respects_retention(app, factory):
     remaining = db.session.scalars(select(AuditEntry.action)).all()
     assert "recent" in remaining and not any(a.startswith("old_") for a in remaining)
     assert audit.verify().ok  # the anchor moved: the chain still verifies after the purge
+
+
+def test_caf_home_panel_counts_suspended_organisations(client, factory, caf_admin):
+    before = db.session.query(Organisation).filter(Organisation.suspended_at.is_not(None)).count()
+    factory.organisation(suspended_at=utcnow(), suspension_motif="test")
+    db.session.flush()
+    html = client.get("/accueil").get_data(as_text=True)
+    assert f"Organisations suspendues : <strong>{before + 1}</strong>" in html

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.api import hash_token
 from portal.audit import AuditEntry
 from portal.extensions import db
-from portal.models import ApiToken, Habilitation, OutboxMessage, User, UserSession, utcnow
+from portal.models import ApiToken, OutboxMessage, User, UserSession, utcnow
 
 
 @pytest.fixture
@@ -190,3 +190,22 @@ def test_revoke_token_then_api_refuses_it(client, factory, org, admin, api_clien
     response = api_client(raw).get("/api/v1/moi")
     assert response.status_code == 401 and response.mimetype == "application/problem+json"
     assert "api_token_revoked" in audit_actions(admin)
+
+
+def test_home_panel_counts_reviews_and_expiring_tokens(client, factory, org, admin):
+    operator = factory.user(org, role="bailleur_operator", habilitations={"EDI": None})
+    operator.habilitations[0].granted_at = utcnow() - timedelta(days=366)
+    factory.api_token(org, admin, days=10)
+    factory.api_token(org, admin, days=200)
+    db.session.flush()
+    html = client.get("/accueil").get_data(as_text=True)
+    assert re.search(r"Habilitations à revoir \(plus de 12 mois\) : <strong>1</strong>", html)
+    assert re.search(r"expirant dans les 30 jours : <strong>1</strong>", html)
+
+
+def test_demo_seeder_shows_a_habilitation_to_review(app, factory):
+    from portal.admin.panels import seed_demo
+    org = factory.organisation(services={"AFAS": []})
+    user = factory.user(org, email="gestionnaire@amiens.example", habilitations={"AFAS": None})
+    assert seed_demo() == 1 and user.habilitations[0].needs_review
+    assert seed_demo() == 0  # idempotent

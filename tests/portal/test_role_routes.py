@@ -112,7 +112,7 @@ def test_service_rule_needs_the_habilitation(app, factory, client):
         access = _rule_of(app, rule.endpoint)
         if access.kind != "user" or not access.service:
             continue
-        role = sorted(access.roles)[0] if access.roles else "partner_manager"
+        role = min(access.roles) if access.roles else "partner_manager"
         if bare[role] is None:
             o = factory.caf() if role.startswith("caf_") else org
             bare[role] = (factory.user(o, role=role, mfa=True), app.test_client())
