@@ -36,7 +36,7 @@ def verify_signature(data_path: Path, signature_der: bytes, organisation,
                      at: datetime) -> tuple[str, str] | None:
     """None when the detached CMS signature is valid for this organisation at `at` (receipt
     time), else (code, French reason) — codes of edi.signature.SIGNATURE_CODES."""
-    from .certificates import verify_file_signature
+    from .certificates.service import verify_file_signature
     from .signature import SignatureError
     try:
         verify_file_signature(data_path, signature_der, organisation, at)

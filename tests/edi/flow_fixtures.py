@@ -91,7 +91,7 @@ def build_xml(flow: str, org, records: list[dict], *, file_id: str = "F-001", se
 class Signer:
     """A landlord's signing key + X.509 certificate issued by the demo CA (trust anchor)."""
 
-    def __init__(self, app, org, **cert_options):
+    def __init__(self, app, org, register: bool = True, **cert_options):
         from cryptography.hazmat.primitives import serialization
         from edi import pki
         from edi.signature import load_certificates, load_private_key
@@ -101,20 +101,22 @@ class Signer:
         self.key, self.cert = pki.issue_signing_certificate(
             self.ca_key, self.ca_cert, f"{org.nom} - EDI", org.nom, org.siret[:9], **cert_options)
         self.org = org
-        register_certificate(org, self.cert)
+        self.registered = register_certificate(org, self.cert) if register else None
 
     def sign(self, data: bytes, key=None, cert=None) -> bytes:
         from edi.signature import sign_detached
         return sign_detached(data, key or self.key, cert or self.cert)
 
 
-def register_certificate(org, cert) -> None:
-    """Register + approve `cert` for `org` through edicrypto's certificate service."""
-    try:
-        from edi.certificates import register_and_approve_for_tests  # noqa: F401
-    except ImportError:
-        return  # (until edi.certificates lands)
-    register_and_approve_for_tests(org, cert)
+def register_certificate(org, cert, approve: bool = True):
+    """Register (and approve) `cert` for `org` through edicrypto's certificate service."""
+    from cryptography.hazmat.primitives import serialization
+    from edi.certificates import service
+    registered = service.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
+                                              actor=None, label="Certificat de test")
+    if approve:
+        service.approve_certificate(registered, actor=None)
+    return registered
 
 
 @pytest.fixture
