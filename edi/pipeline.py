@@ -328,13 +328,19 @@ def bulk_insert_staging(rows: list[dict]) -> None:
 
 
 def _mark_duplicate_record_ids(f: EdiFichier) -> None:
-    """Second and later occurrences of a record identifier are rejected (set-based)."""
-    dup = STAGING.alias("dup")
-    first = (select(func.min(dup.c.rang)).where(dup.c.fichier_id == f.id,
-                                                 dup.c.identifiant == STAGING.c.identifiant)
-             .scalar_subquery())
+    """Second and later occurrences of a record identifier are rejected (set-based: one hash
+    aggregate to find out whether there is any, a window function only if there is)."""
+    any_dup = db.session.execute(
+        select(STAGING.c.identifiant).where(STAGING.c.fichier_id == f.id)
+        .group_by(STAGING.c.identifiant).having(func.count() > 1).limit(1)).first()
+    if any_dup is None:
+        return
+    ranked = (select(STAGING.c.id, func.row_number().over(
+        partition_by=STAGING.c.identifiant, order_by=STAGING.c.rang).label("n"))
+        .where(STAGING.c.fichier_id == f.id).subquery())
+    later = select(ranked.c.id).where(ranked.c.n > 1)
     a = rules.anomalie("IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE")
-    db.session.execute(update(STAGING).where(STAGING.c.fichier_id == f.id, STAGING.c.rang > first)
+    db.session.execute(update(STAGING).where(STAGING.c.id.in_(later))
                        .values(accepte=False, code=a.code, libelle=a.libelle, severite=a.severite,
                                anomalies=[a.as_dict()], nb_anomalies=1))
 

@@ -250,3 +250,26 @@ def test_processing_twice_changes_nothing(app, api_client, edi_token, landlord, 
     before = db.session.get(EdiFichier, fid).accuse_sha256
     assert pipeline.process_file(fid)["deja_traite"] is True
     assert db.session.get(EdiFichier, fid).accuse_sha256 == before
+
+
+def test_duplicate_record_identifiers_are_rejected_after_the_first(app, landlord, tenants):
+    """The streaming reader leaves identifier uniqueness to the staging table (flat memory)."""
+    from edi import pipeline
+    from edi.models import EdiFichier
+    f = EdiFichier(organisation_id=landlord.id, canal="api", nom_fichier="x.xml", sha256="0" * 64,
+                   taille=1, flux="LOYERS")
+    db.session.add(f)
+    db.session.flush()
+    rows = [{"fichier_id": f.id, "rang": r, "identifiant": ident, "code_locataire": None,
+             "numero_allocataire": None, "donnees": {}, "accepte": True, "severite": "INFORMATION",
+             "code": "ENREGISTREMENT_ACCEPTE", "libelle": "ok", "anomalies": [], "nb_anomalies": 0,
+             "applique": False}
+            for r, ident in enumerate(["A", "B", "A", "C", "A"], 1)]
+    pipeline.bulk_insert_staging(rows)
+    pipeline._mark_duplicate_record_ids(f)
+    got = db.session.execute(select(EdiEnregistrement.rang, EdiEnregistrement.accepte,
+                                    EdiEnregistrement.code)
+                             .where(EdiEnregistrement.fichier_id == f.id)
+                             .order_by(EdiEnregistrement.rang)).all()
+    assert [(r, a) for r, a, _c in got] == [(1, True), (2, True), (3, False), (4, True), (5, False)]
+    assert got[2][2] == "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"

@@ -1,0 +1,232 @@
+"""EDI end-to-end benchmark on PostgreSQL: a LOYERS file of N records stored, verified,
+validated, checked, applied to CDAP and acknowledged (signed ACCUSE), by the same code the
+`edi` worker runs, compared with the time lxml alone takes to stream-validate the same file.
+
+    .venv/bin/python bench/edi_bench.py --records 100000
+    .venv/bin/python bench/edi_bench.py --records 1000000
+
+Database: --database-url (default postgresql://extranet:extranet@127.0.0.1:5432/extranet_bench_edi,
+created if missing, its schema DROPPED and migrated). Each measured phase runs in a fresh child
+process; its peak memory is the child's peak RSS (VmHWM). Results: bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DB = "postgresql://extranet:extranet@127.0.0.1:5432/extranet_bench_edi"
+CODE = "BLBENCH01"
+SIRET = "99988877700011"
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_app(workdir: Path, db_url: str):
+    from portal import create_app
+    return create_app({
+        "PORTAL_ENV": "testing", "PORTAL_VAR_DIR": str(workdir / "var"),
+        "STORAGE_DIR": str(workdir / "var" / "storage"), "DATABASE_URL": db_url,
+        "SECRET_KEY": "bench-" + "x" * 40, "JOB_DISPATCH": "manual", "RATELIMIT_ENABLED": "0",
+        "EDI_MAX_FILE_MB": "2048", "JOB_LEASE_SECONDS": "3000",
+    })
+
+
+# ------------------------------------------------------------------ setup (parent process)
+
+def setup(workdir: Path, db_url: str, n: int) -> dict:
+    from sqlalchemy import create_engine, text
+    base, name = db_url.rsplit("/", 1)
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    app = make_app(workdir, db_url)
+    from flask_migrate import upgrade
+    from portal.extensions import db
+    from portal.models import Contrat, Organisation
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade(revision="heads")
+        org = Organisation(nom="Bailleur Bench", kind="bailleur", siret=SIRET, code_bailleur=CODE,
+                           territoire="80")
+        org.contrats.append(Contrat(service="EDI", cdap_profiles=[], debut=datetime(2024, 1, 1)))
+        db.session.add(org)
+        db.session.commit()
+        t0 = time.perf_counter()
+        seed_tenants(db, n)
+        seeded = time.perf_counter() - t0
+        signer = register_signer(app, org, workdir)
+        db.session.commit()
+        return {"organisation_id": org.id, "seed_s": seeded, **signer}
+
+
+def seed_tenants(db, n: int) -> None:
+    """n allocataires, each the tenant of one logement of the bench landlord (COPY)."""
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy("COPY cdap_allocataires (id, numero, nom, nom_normalise, prenom, date_naissance, "
+                      "adresse, code_postal, commune, departement, situation_familiale, updated_at) FROM STDIN") as cp:
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            for i in range(1, n + 1):
+                cp.write_row((i, f"{1000000 + i:07d}", f"NOM{i}", f"NOM{i}", "Bench", date(1980, 1, 1),
+                              "1 rue du Banc", "80000", "Amiens", "80", "celibataire", now))
+        with cur.copy("COPY cdap_logements (allocataire_id, code_bailleur, code_locataire, loyer_cents, "
+                      "charges_cents, nb_colocataires, date_entree, tiers_payant, updated_at) FROM STDIN") as cp:
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            for i in range(1, n + 1):
+                cp.write_row((i, CODE, f"LOC{i:07d}", 50000, 8000, 0, date(2020, 1, 1), True, now))
+        cur.execute("SELECT setval(pg_get_serial_sequence('cdap_allocataires','id'), %s)", (n,))
+    db.session.commit()
+    with db.engine.begin() as conn:
+        from sqlalchemy import text
+        conn.execute(text("ANALYZE"))
+
+
+def register_signer(app, org, workdir: Path) -> dict:
+    from cryptography.hazmat.primitives import serialization
+    from edi import pki
+    from edi.certificates import service
+    from edi.signature import load_certificates, load_private_key
+    demo = pki.ensure_demo_pki(app.config["VAR_DIR"])
+    ca_key = load_private_key(demo.path("ca_key").read_bytes())
+    ca_cert = load_certificates(demo.path("ca_cert").read_bytes())[0]
+    key, cert = pki.issue_signing_certificate(ca_key, ca_cert, "Bailleur Bench - EDI", org.nom,
+                                              SIRET[:9], key=pki.new_key("rsa3072"))
+    registered = service.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
+                                              actor=None, label="bench")
+    service.approve_certificate(registered, actor=None)
+    (workdir / "key.pem").write_bytes(pki.key_pem(key))
+    (workdir / "cert.pem").write_bytes(pki.cert_pem(cert))
+    return {"key": str(workdir / "key.pem"), "cert": str(workdir / "cert.pem")}
+
+
+def write_file(path: Path, n: int) -> None:
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with open(path, "w", encoding="utf-8", buffering=1 << 20) as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<Loyers xmlns="urn:caf:extranet:edi:loyers:1">\n'
+                  f"<Enveloppe><Emetteur><Code>{CODE}</Code><Siren>{SIRET[:9]}</Siren></Emetteur>"
+                  "<Destinataire><Code>CAF80</Code><Siren>534889877</Siren></Destinataire>"
+                  f"<Flux>LOYERS</Flux><IdentifiantFichier>BENCH-{n}</IdentifiantFichier>"
+                  f"<NumeroSequence>1</NumeroSequence><DateCreation>{created}</DateCreation>"
+                  f"<NombreEnregistrements>{n}</NombreEnregistrements><Mode>PRODUCTION</Mode>"
+                  "<VersionSchema>1</VersionSchema></Enveloppe>\n")
+        for i in range(1, n + 1):
+            out.write(f"<Loyer><Identifiant>L{i:07d}</Identifiant><CodeAgence>AG{i % 7}</CodeAgence>"
+                      f"<CodeLocataire>LOC{i:07d}</CodeLocataire><NumeroAllocataire>{1000000 + i:07d}"
+                      f"</NumeroAllocataire><LoyerCentimes>{52000 + i % 997}</LoyerCentimes>"
+                      f"<ChargesCentimes>{8000 + i % 13}</ChargesCentimes><DateEffet>2026-07-01</DateEffet>"
+                      f"<NombreColocataires>1</NombreColocataires></Loyer>\n")
+        out.write("</Loyers>\n")
+
+
+# ------------------------------------------------------------------ phases (child processes)
+
+def phase_lxml(path: str) -> dict:
+    """lxml alone: streaming XSD validation of the same file (the production schema)."""
+    from lxml import etree
+    from edi.formats import _schema
+    schema = _schema("LOYERS")
+    t0 = time.perf_counter()
+    count = 0
+    for _event, element in etree.iterparse(path, events=("end",), schema=schema,
+                                           tag="{urn:caf:extranet:edi:loyers:1}Loyer",
+                                           resolve_entities=False, no_network=True):
+        count += 1
+        element.clear()
+        while element.getprevious() is not None:
+            del element.getparent()[0]
+    return {"seconds": time.perf_counter() - t0, "records": count, "peak_mb": peak_rss_mb()}
+
+
+def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation_id: int) -> dict:
+    """What the API and the worker do: store + row + job (upload), then the job."""
+    app = make_app(Path(workdir), db_url)
+    from edi import pipeline, services
+    from portal import jobs
+    from portal.extensions import db
+    from portal.models import Organisation
+    with app.app_context():
+        org = db.session.get(Organisation, organisation_id)
+        t0 = time.perf_counter()
+        with open(path, "rb") as data, open(signature, "rb") as sig:
+            f = services.receive_file(org, data, Path(path).name, sig, canal="api")
+        t_stored = time.perf_counter() - t0
+        job = jobs.claim(f.job_id)
+        t1 = time.perf_counter()
+        result = pipeline.process_file(f.id, job)
+        t_processed = time.perf_counter() - t1
+        f = db.session.get(type(f), f.id, populate_existing=True)
+        return {"seconds": time.perf_counter() - t0, "store_s": t_stored, "process_s": t_processed,
+                "statut": result.get("statut"), "acceptes": f.nb_acceptes, "appliques": f.nb_appliques,
+                "accuse_sha256": f.accuse_sha256, "peak_mb": peak_rss_mb()}
+
+
+def run_child(*args) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *map(str, args)], check=True,
+                         capture_output=True, text=True)
+    if os.environ.get("EDI_BENCH_PROFILE"):
+        Path(os.environ["EDI_BENCH_PROFILE"]).write_text(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if "--child" in sys.argv:
+        args = sys.argv[sys.argv.index("--child") + 1:]
+        if os.environ.get("EDI_BENCH_PROFILE") and args[0] == "e2e":
+            import cProfile
+            import pstats
+            profiler = cProfile.Profile()
+            result = profiler.runcall(phase_e2e, *args[1:5], int(args[5]))
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+        else:
+            result = phase_lxml(args[1]) if args[0] == "lxml" else phase_e2e(*args[1:5], int(args[5]))
+        print(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--workdir", default=None)
+    options = parser.parse_args()
+    if not options.database_url.startswith("postgresql"):
+        sys.exit("Ce banc d'essai tourne sur PostgreSQL (--database-url postgresql://…).")
+    workdir = Path(options.workdir or tempfile.mkdtemp(prefix="edi-bench-"))
+    n = options.records
+    print(f"Préparation : {n} locataires, fichier LOYERS de {n} enregistrements ({workdir})", flush=True)
+    info = setup(workdir, options.database_url, n)
+    path = workdir / f"loyers-{n}.xml"
+    write_file(path, n)
+    subprocess.run(["openssl", "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER",
+                    "-in", str(path), "-signer", info["cert"], "-inkey", info["key"],
+                    "-out", str(path) + ".p7s"], check=True, capture_output=True)
+    size_mb = path.stat().st_size / 1e6
+    lxml = run_child("lxml", path)
+    e2e = run_child("e2e", workdir, options.database_url, path, str(path) + ".p7s", info["organisation_id"])
+    assert e2e["statut"] == "TRAITE" and e2e["appliques"] == n, e2e
+    ratio = e2e["seconds"] / lxml["seconds"]
+    print(json.dumps({"records": n, "file_mb": round(size_mb, 1), "lxml": lxml, "e2e": e2e}, indent=1))
+    print(f"\n| {n:,} enregistrements ({size_mb:.0f} Mo) | lxml seul : {lxml['seconds']:.1f} s, "
+          f"{lxml['peak_mb']:.0f} Mo | bout en bout : {e2e['seconds']:.1f} s "
+          f"({n / e2e['seconds']:,.0f} enr./s), pic {e2e['peak_mb']:.0f} Mo | rapport {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
