@@ -96,8 +96,10 @@ def process_file(fichier_id: int, job: jobs.Job | None = None) -> dict:
     db.session.commit()
     try:
         return _process(f, job)
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
+        if type(exc).__name__ == "LeaseLost":  # another delivery owns the file now
+            raise
         error = traceback.format_exc()[-4000:]
         f = db.session.get(EdiFichier, fichier_id, populate_existing=True)
         f.derniere_erreur = error
@@ -150,13 +152,19 @@ def _set_step(f: EdiFichier, etape: str, job: jobs.Job | None = None) -> None:
 
 
 def _heartbeat(f: EdiFichier, job: jobs.Job | None) -> None:
-    """Extend the job's lease while a long file is being processed."""
+    """Extend the job's lease while a long file is being processed (fenced by the delivery
+    counter when portal.jobs offers it: a taken-over attempt stops here with LeaseLost)."""
     if job is None:
         return
-    lease = timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
+    seconds = current_app.config["JOB_LEASE_SECONDS"]
     now = utcnow()
-    if f.bail_expire_le is None or f.bail_expire_le - now < lease / 2:
-        f.bail_expire_le = now + lease
+    if f.bail_expire_le is not None and f.bail_expire_le - now > timedelta(seconds=seconds / 2):
+        return
+    f.bail_expire_le = now + timedelta(seconds=seconds)
+    extend = getattr(jobs, "extend_lease", None)
+    if extend is not None:
+        extend(job, seconds)
+    else:
         db.session.execute(update(jobs.Job).where(jobs.Job.id == job.id)
                            .values(lease_expires_at=f.bail_expire_le))
 

@@ -2,11 +2,12 @@
 quarantined file, reconcile files whose job gave up."""
 from __future__ import annotations
 
+import time
 from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal import jobs
 from portal.audit import record_event
@@ -58,7 +59,20 @@ def receive_file(organisation: Organisation, data: BinaryIO, filename: str,
                   nom_fichier=name, sha256=stored.sha256, taille=stored.size,
                   signature_sha256=sig.sha256 if sig else None,
                   signature_taille=sig.size if sig else None, recu_le=utcnow(), statut=RECU)
-    key = content_key(organisation.id, stored.sha256)
+    for attempt in range(1, 41):
+        try:
+            return _record_file(fields, user, sig is not None)
+        except OperationalError as exc:
+            # SQLite (development) answers "database is locked" to a concurrent writer whose
+            # snapshot went stale: the bytes are stored, retry the few rows. PostgreSQL waits.
+            db.session.rollback()
+            if db.engine.dialect.name != "sqlite" or "locked" not in str(exc) or attempt == 40:
+                raise
+            time.sleep(0.02 * attempt)
+
+
+def _record_file(fields: dict, user: User | None, signed: bool) -> EdiFichier:
+    key = content_key(fields["organisation_id"], fields["sha256"])
     try:
         with db.session.begin_nested():
             f = EdiFichier(cle_contenu=key, **fields)
@@ -71,9 +85,9 @@ def receive_file(organisation: Organisation, data: BinaryIO, filename: str,
         db.session.flush()
     job = jobs.create_job(JOB_KIND, {"fichier_id": f.id}, queue=QUEUE)
     f.job_id = job.id
-    record_event("edi", "fichier_recu", actor=user, organisation_id=organisation.id,
-                 target=f"edi_fichier:{f.id}", sha256=stored.sha256, taille=stored.size,
-                 canal=canal, signature_jointe=sig is not None)
+    record_event("edi", "fichier_recu", actor=user, organisation_id=fields["organisation_id"],
+                 target=f"edi_fichier:{f.id}", sha256=fields["sha256"], taille=fields["taille"],
+                 canal=fields["canal"], signature_jointe=signed)
     db.session.commit()
     return f
 
