@@ -4,6 +4,7 @@ CDAP rows, one ACCUSE). Uses the real-worker fixtures of tests/live.py."""
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from datetime import date
 
@@ -15,11 +16,12 @@ live = pytest.importorskip("tests.live", reason="tests/live.py (jobs) pas encore
 pytest.importorskip("edi.certificates.service", reason="edi.certificates (edicrypto) pas encore intégré")
 
 N = 5  # records per file; EDI_BATCH_SIZE=2 -> three apply batches
+SEQUENCE = itertools.count(1)  # each file of the module continues the landlord's sequence
 
 
 @pytest.fixture(scope="module")
 def live_settings():
-    return {"EDI_BATCH_SIZE": "2", "JOB_LEASE_SECONDS": "8"}
+    return {"EDI_BATCH_SIZE": "2"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def make_file(setup, file_id: str, rent: int) -> tuple[bytes, bytes]:
     records = [{"identifiant": f"R{i}", "code_locataire": code, "numero_allocataire": numero,
                 "loyer_cents": rent + i, "charges_cents": 7000, "date_effet": date.today().replace(day=1)}
                for i, (code, numero, _id) in enumerate(setup["tenants"])]
-    data = build_xml("LOYERS", org, records, file_id=file_id)
+    data = build_xml("LOYERS", org, records, file_id=file_id, sequence=next(SEQUENCE))
     return data, setup["signer"].sign(data)
 
 
@@ -106,11 +108,13 @@ def recover(live_app, worker, job_id):
     from portal.models import utcnow
     worker.kill()
     worker.start()
-    live.wait_for(lambda: (j := live.fetch_job(job_id)).status != jobs.RUNNING
-                  or (j.lease_expires_at is not None and j.lease_expires_at < utcnow()),
-                  timeout=60, message="bail expiré")
+    with live_app.app_context():
+        live.wait_for(lambda: (j := live.fetch_job(job_id)).status != jobs.RUNNING
+                      or (j.lease_expires_at is not None and j.lease_expires_at < utcnow()),
+                      timeout=60, message="bail expiré")
     live.reconcile_now(live_app)
-    return live.wait_for_job(job_id, statuses=("done",), timeout=90, worker=worker)
+    with live_app.app_context():
+        return live.wait_for_job(job_id, statuses=("done",), timeout=90, worker=worker)
 
 
 @pytest.mark.parametrize("crash_at", ["after_verify", "mid_apply", "before_accuse"])
@@ -144,5 +148,6 @@ def test_broker_down_at_upload_still_answers_202_and_is_processed_later(
     worker = celery_worker_process(queues=("edi",))
     time.sleep(2.5)  # past the reconciler's grace period for just-created jobs
     assert f.job_id in live.reconcile_now(live_app)
-    live.wait_for_job(f.job_id, statuses=("done",), timeout=90, worker=worker)
+    with live_app.app_context():
+        live.wait_for_job(f.job_id, statuses=("done",), timeout=90, worker=worker)
     assert_processed_once(live_app, landlord_setup, fid, 63000)
