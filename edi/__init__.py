@@ -9,3 +9,8 @@ def register(app: Flask) -> None:
     register_migrations(app, Path(__file__).parent / "migrations" / "versions")
     from . import flows
     flows.register(app)
+    # Formats, signatures, certificates and vendor tooling (edicrypto): see edi/certificates, edi/cli.
+    from . import certificates, cli, pki
+    pki.validate_settings(app.config)
+    certificates.register(app)
+    cli.register_cli(app)

@@ -726,3 +726,19 @@ def write_avis_paiement(out, avis: AvisPaiementData) -> None:
     finally:
         if close:
             fh.close()
+
+
+def fresh_example(flow: str, now: datetime, mode: str | None = None) -> bytes:
+    """The annotated example of an inbound flow with ``DateCreation`` = now and a new
+    ``IdentifiantFichier`` (so it passes the creation-time window and is not a duplicate)."""
+    from schemas import EXAMPLES_DIR
+    ns = namespace(flow)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    tree = etree.parse(str(EXAMPLES_DIR / f"{FLOWS[flow].slug}-exemple.xml"), parser)
+    envelope = tree.getroot().find(f"{{{ns}}}Enveloppe")
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+    envelope.find(f"{{{ns}}}DateCreation").text = format_utc(now)
+    envelope.find(f"{{{ns}}}IdentifiantFichier").text = f"PH-{flow}-{stamp}"
+    if mode:
+        envelope.find(f"{{{ns}}}Mode").text = mode
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8") + b"\n"

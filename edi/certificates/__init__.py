@@ -1,0 +1,59 @@
+"""Landlords' EDI signing certificates: registration (partner admin), approval (Caf admin),
+usage windows for key rollover, expiry warnings, revocation; and the signature checks the
+intake uses (``edi.certificates.service.verify_file_signature``)."""
+from __future__ import annotations
+
+from flask import Flask, url_for
+
+
+def home_panel(user):
+    """Home page panel: landlords see certificates ending soon / none usable; Caf staff see the
+    approval queue."""
+    from portal.models import utcnow
+
+    from . import service
+    if user.is_caf_staff:
+        pending = service.pending_certificates()
+        expiring = service.expiring_certificates()
+        if not pending and not expiring:
+            return None
+        lines = []
+        if pending:
+            lines.append(f"{len(pending)} certificat(s) de bailleur en attente d'approbation.")
+        if expiring:
+            lines.append(f"{len(expiring)} certificat(s) de bailleur expirent dans les 30 jours.")
+        return "edi_certs/panel.html", {"lines": lines, "warning": bool(pending),
+                                        "link": url_for("edi_certs.caf_index")}
+    if user.organisation.kind != "bailleur" or user.role not in ("partner_admin", "bailleur_operator"):
+        return None
+    now = utcnow()
+    certs = service.certificates_of(user.organisation_id)
+    usable = [c for c in certs if c.is_usable(now)]
+    lines = []
+    for cert in service.expiring_certificates(now, organisation_id=user.organisation_id):
+        if not service.has_successor(cert, now):
+            lines.append(f"Le certificat « {cert.label} » ne pourra plus signer après le "
+                         f"{cert.end_of_use:%d/%m/%Y} : enregistrez son successeur.")
+    if not usable:
+        lines.append("Aucun certificat approuvé utilisable : vos fichiers EDI seront rejetés.")
+    if not lines:
+        return None
+    return "edi_certs/panel.html", {"lines": lines, "warning": True, "link": url_for("edi_certs.index")}
+
+
+def register(app: Flask) -> None:
+    from portal.layout import add_nav
+
+    from . import models, tasks  # noqa: F401  (models on the metadata, periodic task)
+    from .views import bp
+    app.register_blueprint(bp)
+    add_nav(app, "Certificats EDI", "edi_certs.index", 62)
+    add_nav(app, "Certificats bailleurs", "edi_certs.caf_index", 63)
+    app.extensions.setdefault("home_panels", []).append(home_panel)
+    from celery.schedules import crontab
+    app.config["CELERY_BEAT_SCHEDULE"]["edi-certificates-expiry"] = {
+        "task": "edi.certificates.expiry_warnings", "schedule": crontab(hour=6, minute=30)}
+    from portal.demo import add_demo_seeder
+
+    from .demo import seed_demo_certificate
+    add_demo_seeder(app, seed_demo_certificate)
