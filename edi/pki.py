@@ -283,3 +283,12 @@ def validate_settings(config) -> None:
         trust_anchors(config)
     except PkiConfigError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def sign_as_caf(data, config=None) -> bytes:
+    """Detached CAdES-BES signature (DER) of an outbound file (ACCUSE, AVIS_PAIEMENT) with the
+    Caf's key; ``data`` is bytes, a path or a binary file (hashed as a stream). The signature
+    carries a signing time, so store it once: asking again must return the stored bytes."""
+    from .signature import sign_detached
+    material = caf_signing_material(config)
+    return sign_detached(data, material.key, material.cert, extra_certs=material.chain)

@@ -144,7 +144,7 @@ def test_tampered_unsigned_and_expired_are_refused(landlord, caf_admin, issue, t
     with pytest.raises(SignatureError) as exc:
         service.verify_file_signature(path, None, org)
     assert exc.value.code == "SIGNATURE_ABSENTE"
-    path.write_bytes(path.read_bytes().replace(b"48250", b"48251"))
+    path.write_bytes(path.read_bytes().replace(b"<LoyerCentimes>", b"<LoyerCentimes>1", 1))
     with pytest.raises(SignatureError) as exc:
         service.verify_file_signature(path, der, org)
     assert exc.value.code == "EMPREINTE_DIFFERENTE"
@@ -251,6 +251,12 @@ def test_operator_sees_but_cannot_upload(client, login, landlord, issue):
     assert upload(client, pki.cert_pem(issue()[1])).status_code == 403
 
 
+def test_non_landlord_admin_gets_an_explanation(client, login, factory):
+    login(factory.user(factory.organisation("collectivite"), "partner_admin"))
+    response = client.get("/edi/certificats")
+    assert response.status_code == 200 and "concernent les bailleurs" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("role", ["partner_manager", "travailleur_social"])
 def test_other_partner_roles_refused(client, login, factory, role):
     user = factory.user(factory.organisation("association"), role)
@@ -308,7 +314,8 @@ def test_caf_certificate_is_public_and_verifies_outbound(client, app, tmp_path):
     assert load_certificates(response.data)[0] == material.cert
     data = tmp_path / "accuse.xml"
     data.write_bytes((EXAMPLES_DIR / "accuse-exemple.xml").read_bytes())
-    (tmp_path / "accuse.xml.p7s").write_bytes(sign_detached(data, material.key, material.cert))
+    with app.app_context():
+        (tmp_path / "accuse.xml.p7s").write_bytes(pki.sign_as_caf(data))
     (tmp_path / "ca.pem").write_bytes(anchors.data)
     result = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
                              str(tmp_path / "accuse.xml.p7s"), "-content", str(data), "-CAfile",
@@ -320,3 +327,9 @@ def test_home_panel_warns_landlord_without_usable_certificate(client, login, lan
     _org, admin, _ = landlord
     login(admin)
     assert "Aucun certificat approuvé utilisable" in client.get("/accueil").get_data(as_text=True)
+
+
+def test_expiry_job_is_scheduled_and_registered(app):
+    entry = app.config["CELERY_BEAT_SCHEDULE"]["edi-certificates-expiry"]
+    assert entry["task"] == "edi.certificates.expiry_warnings"
+    assert entry["task"] in app.extensions["celery"].tasks

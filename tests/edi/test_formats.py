@@ -280,3 +280,16 @@ def test_readme_lists_every_code():
     readme = (SCHEMA_DIR / "README.md").read_text()
     for code in [*formats.FILE_ERROR_CODES, *formats.RECORD_CODES, *SIGNATURE_CODES, *formats.FILE_STATUSES]:
         assert f"`{code}`" in readme, code
+
+
+def test_examples_use_the_cdap_demo_tenants_of_picardie_habitat():
+    from cdap.demo import PICARDIE_HABITAT, demo_records, demo_tenants
+    tenants = {(t["code_locataire"], t["numero_allocataire"]) for t in demo_tenants()}
+    known = {r["numero"] for r in demo_records()}
+    for flow in ("LOYERS", "IMPAYES", "MOUVEMENTS"):
+        path = EXAMPLES_DIR / f"{formats.FLOWS[flow].slug}-exemple.xml"
+        assert formats.read_envelope(path).sender_code == PICARDIE_HABITAT
+        for record in formats.iter_records(path, flow):
+            assert record["numero_allocataire"] in known
+            if record.get("type") != "ENTREE":
+                assert (record["code_locataire"], record["numero_allocataire"]) in tenants, record
