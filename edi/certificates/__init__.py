@@ -5,6 +5,25 @@ from __future__ import annotations
 
 from flask import Flask, url_for
 
+from .service import (  # noqa: F401  (public API for the intake)
+    CertificateError, check_sender, check_signer, register_certificate, verify_file_signature,
+)
+
+
+def register_and_approve(organisation, cert, *, actor=None, label: str = "Certificat de signature"):
+    """Register ``cert`` (x509.Certificate or PEM bytes) for ``organisation`` and approve it at
+    once (demo data, tests, operator scripts). Returns the RegisteredCertificate."""
+    from cryptography.hazmat.primitives import serialization
+
+    from .service import approve_certificate
+    pem = cert if isinstance(cert, bytes) else cert.public_bytes(serialization.Encoding.PEM)
+    registered = register_certificate(organisation, pem, actor=actor, label=label)
+    approve_certificate(registered, actor=actor)
+    return registered
+
+
+register_and_approve_for_tests = register_and_approve  # name used by tests/edi/flow_fixtures.py
+
 
 def home_panel(user):
     """Home page panel: landlords see certificates ending soon / none usable; Caf staff see the
