@@ -142,8 +142,8 @@ def prefill_source(equipement: Equipement, annee: int, type_: str) -> Declaratio
     return None
 
 
-def _event(decl: Declaration, action: str, actor, status_from=None, status_to=None, **details) -> None:
-    db.session.add(DeclarationEvent(declaration_id=decl.id, at=utcnow(), actor_id=getattr(actor, "id", None),
+def _event(decl: Declaration, action: str, actor, status_from=None, status_to=None, at=None, **details) -> None:
+    db.session.add(DeclarationEvent(declaration_id=decl.id, at=at or utcnow(), actor_id=getattr(actor, "id", None),
                                     action=action, status_from=status_from, status_to=status_to, details=details))
     record_event("afas", action, actor=actor, organisation_id=decl.equipement.organisation_id,
                  target=f"declaration:{decl.id}", statut=status_to, **details)
@@ -245,7 +245,7 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
         decl.late = late
     decl.updated_at = now
     db.session.flush()
-    _event(decl, "transmise", actor, previous, "transmise", version=version.numero, empreinte=version.content_hash,
+    _event(decl, "transmise", actor, previous, "transmise", at=now, version=version.numero, empreinte=version.content_hash,
            en_retard=late, anticipee=early, via=via, droit=evaluation.droit.montant)
     return version
 
@@ -299,9 +299,14 @@ def paid_acomptes_total(equipement_id: int, annee: int) -> float:
 def _schedule(decl: Declaration, agent, droit: float) -> list[Acompte]:
     """(Re)schedule the year's acomptes: 70 % cap of `droit`, minus what was already paid."""
     b = get_bareme(decl.annee)
+    replaced = set()
     for a in db.session.scalars(select(Acompte).where(Acompte.equipement_id == decl.equipement_id,
                                                       Acompte.annee == decl.annee, Acompte.status == "programme")):
         a.status = "annule"
+        replaced.add(a.declaration_id)
+    db.session.flush()
+    for other_id in replaced - {decl.id}:
+        _settle_if_done(db.session.get(Declaration, other_id))
     paid = paid_acomptes_total(decl.equipement_id, decl.annee)
     start = (db.session.scalar(select(func.max(Acompte.numero)).where(Acompte.declaration_id == decl.id)) or 0)
     created = []
@@ -358,6 +363,14 @@ def mark_paid(decl: Declaration, agent) -> None:
     _event(decl, "payee", agent, "validee", "payee")
 
 
+def _settle_if_done(decl: Declaration) -> None:
+    """A validated declaration whose acomptes are all paid or replaced (none left to pay) is « payée »."""
+    if decl.status == "validee" and decl.acomptes and all(a.status != "programme" for a in decl.acomptes) \
+            and any(a.status == "verse" for a in decl.acomptes):
+        decl.status, decl.paid_at = "payee", utcnow()
+        _event(decl, "payee", None, "validee", "payee")
+
+
 def pay_due_acomptes(on: date | None = None) -> int:
     """Mark acomptes whose date has come as paid; a prévisionnel whose acomptes are all paid
     becomes « payée ». Idempotent (daily beat task and CLI)."""
@@ -368,9 +381,8 @@ def pay_due_acomptes(on: date | None = None) -> int:
         decl = db.session.get(Declaration, a.declaration_id)
         _event(decl, "acompte_verse", None, decl.status, decl.status, acompte=a.numero, montant=float(a.montant))
         count += 1
-        if decl.status == "validee" and all(x.status != "programme" for x in decl.acomptes):
-            decl.status, decl.paid_at = "payee", utcnow()
-            _event(decl, "payee", None, "validee", "payee")
+        db.session.flush()
+        _settle_if_done(decl)
     db.session.flush()
     return count
 

@@ -48,3 +48,23 @@ def test_live_checks_justify_and_transmit_eaje_reel(new_page):
     with page.expect_download() as download:
         page.get_by_test_id("afas-receipt").first.click()
     assert download.value.suggested_filename.endswith("-v1.pdf")
+
+
+def test_agent_queue_review_and_validation(new_page):
+    page = new_page()
+    sign_in(page, "agent.caf@caf80.example")
+    page.goto("/afas/instruction")
+    check_a11y(page)
+    row = page.get_by_test_id("afas-queue-row").filter(has_text="Relais petite enfance Amiens Nord")
+    row.get_by_role("link").click()
+    page.wait_for_url(re.compile(r".*/afas/instruction/\d+$"))
+    check_a11y(page)
+    assert page.get_by_test_id("afas-droit-montant").get_attribute("data-value")
+    page.get_by_test_id("afas-take").click()
+    assert "Déclaration prise en charge." in page.inner_text("main")
+    page.get_by_test_id("afas-validate").click()
+    assert "Déclaration validée." in page.inner_text("main")
+    regularisation = page.get_by_test_id("afas-regularisation")
+    assert "acomptes versés" in regularisation.inner_text()
+    screenshot(page, "afas-instruction")
+    page.screenshot(path="/tmp/afas-review.png", full_page=True)

@@ -122,3 +122,30 @@ def test_demo_seeder_builds_a_history(app, factory):
     assert ("EAJE", "reel", "payee") in kinds and ("EAJE", "previsionnel", "payee") in kinds
     assert ("RPE", "reel", "transmise") in kinds
     assert any(d.regularisation is not None for d in decls)
+
+
+def test_actualise_rebases_the_remaining_acomptes(afas_world):
+    """Validated actualisé: remaining acomptes re-based on 70 % of the droit actualisé minus what
+    was paid; the prévisionnel, whose share is paid or replaced, is settled."""
+    from afas.models import Acompte
+    from .helpers import eaje as eaje_data
+    w = afas_world
+    prev = services.create_declaration(w.creche, 2026, "previsionnel", w.manager)
+    services.save_draft(prev, eaje_data(), {}, w.manager)
+    services.transmit(prev, w.manager, now=datetime(2026, 1, 5, 9, 0))
+    services.validate(prev, w.agent)
+    services.pay_due_acomptes(on=date(2026, 3, 2))             # first instalment paid
+    first = float(prev.acomptes[0].montant)
+    actu = services.create_declaration(w.creche, 2026, "actualise_juin", w.manager)
+    data = eaje_data(heures_realisees=60000, heures_facturees=62000, participations_familiales=89280,
+                     c64=720000, total_charges=720000, p74=720000, total_produits=720000)
+    evaluation = services.save_draft(actu, data, {}, w.manager)
+    services.save_draft(actu, data, {c.code: "Baisse d'activité." for c in evaluation.alertes}, w.manager)
+    services.transmit(actu, w.manager, now=datetime(2026, 6, 20, 9, 0))
+    services.validate(actu, w.agent)
+    assert prev.acomptes[1].status == "annule" and prev.status == "payee"
+    new = [a for a in actu.acomptes if a.status == "programme"]
+    target = round(actu.droit * 0.70 - first, 2)
+    assert round(sum(float(a.montant) for a in new), 2) == target
+    assert all(a.date_prevue.year == 2026 for a in new)
+    assert db.session.query(Acompte).filter_by(equipement_id=w.creche.id, annee=2026, status="programme").count() == len(new)
