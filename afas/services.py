@@ -176,12 +176,19 @@ def create_declaration(equipement: Equipement, annee: int, type_: str, actor) ->
     return decl
 
 
+def _clean_text(text: str) -> str:
+    """Strip control characters (except line breaks and tabs) from free text."""
+    return "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32 and ch != "\x7f")
+
+
 def _clean_justifications(raw: dict | None) -> dict:
+    """Keep one text per known point de contrôle code (2 000 characters at most)."""
+    from .controles import RULES
     out = {}
     for k, v in (raw or {}).items():
-        text = str(v or "").strip()
-        if text:
-            out[str(k)[:40]] = text[:MAX_JUSTIFICATION]
+        text = _clean_text(str(v or "")).strip()
+        if text and k in RULES:
+            out[k] = text[:MAX_JUSTIFICATION]
     return out
 
 
@@ -251,7 +258,7 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
 
 
 def post_message(decl: Declaration, author, body: str) -> DeclarationMessage:
-    body = (body or "").strip()
+    body = _clean_text(body or "").strip()
     if not body:
         raise ActionRefused("Le message est vide.", 422, problems={"body": "Saisissez un message."})
     if len(body) > MAX_MESSAGE:

@@ -149,3 +149,18 @@ def test_actualise_rebases_the_remaining_acomptes(afas_world):
     assert round(sum(float(a.montant) for a in new), 2) == target
     assert all(a.date_prevue.year == 2026 for a in new)
     assert db.session.query(Acompte).filter_by(equipement_id=w.creche.id, annee=2026, status="programme").count() == len(new)
+
+
+def test_exports_neutralise_formulas_and_control_characters(afas_world):
+    from openpyxl import load_workbook
+    from afas import exports
+    w = afas_world
+    decl = services.create_declaration(w.alsh, 2025, "reel", w.manager)
+    services.save_draft(decl, alsh(p74=252000, total_produits=252000), {"EXCEDENT": '=HYPERLINK("http://x")\x01', "INCONNU": "ignoré"}, w.manager)
+    services.transmit(decl, w.manager)
+    assert decl.last_version.justifications == {"EXCEDENT": '=HYPERLINK("http://x")'}
+    text = exports.to_csv([decl])
+    assert "'=HYPERLINK" in text and "ignoré" not in text
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx([decl])), read_only=True).active
+    values = [v for row in sheet.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    assert "'=HYPERLINK(\"http://x\")" in values
