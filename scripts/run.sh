@@ -20,15 +20,20 @@ stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
   trap '' INT TERM
-  echo "Arrêt du serveur web et du worker…" >&2
-  kill -TERM -- "-$web" "-$worker" 2>/dev/null
+  echo "Arrêt du serveur web et du worker ($(date +%T))…" >&2
+  kill -TERM "$web" "$worker" 2>/dev/null  # the group leaders shut their children down
   for _ in $(seq 1 100); do
     kill -0 -- "-$web" 2>/dev/null || kill -0 -- "-$worker" 2>/dev/null || break
     sleep 0.2
   done
-  kill -KILL -- "-$web" "-$worker" 2>/dev/null
+  for group in "$web" "$worker"; do
+    if kill -0 -- "-$group" 2>/dev/null; then
+      echo "Processus encore actifs dans le groupe $group après 20 s : arrêt forcé." >&2
+      kill -KILL -- "-$group" 2>/dev/null
+    fi
+  done
   wait 2>/dev/null
-  echo "Arrêté." >&2
+  echo "Arrêté ($(date +%T))." >&2
 }
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM

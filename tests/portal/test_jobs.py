@@ -162,3 +162,17 @@ def test_status_counts_and_health():
     assert after[jobs.DONE] == before[jobs.DONE] + 1
     assert after[jobs.PENDING] == before[jobs.PENDING] - 1
     assert set(jobs.health()) == {"counts", "expired_leases", "oldest_pending_seconds"}
+
+
+def test_jobs_status_command_reports_counts_and_fails_check_on_expired_lease(app):
+    runner = app.test_cli_runner()
+    job = jobs.create_job("tests.echo", {})
+    db.session.commit()
+    ok = runner.invoke(args=["jobs", "status", "--check"])
+    assert ok.exit_code == 0, ok.output
+    assert "pending" in ok.output and "broker : joignable" in ok.output
+    assert jobs.claim(job.id) is not None
+    expire_lease(job)
+    stuck = runner.invoke(args=["jobs", "status", "--check"])
+    assert stuck.exit_code == 1
+    assert "baux expirés : 1" in stuck.output
