@@ -196,6 +196,15 @@ def mark_done(job: Job, result: dict | None = None) -> None:
     db.session.info.setdefault("portal.jobs_finished", set()).add((job.id, job.deliveries))
 
 
+def extend_lease(job: Job, seconds: int | None = None) -> None:
+    """Push the running attempt's lease further (long handlers call it between steps, in their
+    own transaction). Raises LeaseLost if another delivery took the job over. The Celery time
+    limit still bounds the attempt (90 % of JOB_LEASE_SECONDS)."""
+    seconds = seconds or current_app.config["JOB_LEASE_SECONDS"]
+    if not _finish(job.id, job.deliveries, lease_expires_at=utcnow() + timedelta(seconds=seconds)):
+        raise LeaseLost(f"tâche {job.id} : bail perdu (livraison {job.deliveries})")
+
+
 def _retry_delay(attempt: int) -> timedelta:
     base = current_app.config.get("JOB_RETRY_SECONDS", 10)
     return timedelta(seconds=min(base * 2 ** max(attempt - 1, 0), 3600))
@@ -222,7 +231,7 @@ def run(job_id: int) -> str:
         finished = db.session.info.get("portal.jobs_finished", set())
         if (job_id, attempt) not in finished and not _finish(
                 job_id, attempt, status=DONE, result=result, finished_at=utcnow(),
-                lease_expires_at=None, last_error=None):
+                lease_expires_at=None):
             raise LeaseLost(f"tâche {job_id} : bail perdu (livraison {attempt})")
         db.session.commit()
         return DONE

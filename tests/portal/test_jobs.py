@@ -104,6 +104,21 @@ def test_job_killed_too_many_times_is_abandoned_without_running(app):
     assert CALLS == []
 
 
+def test_extend_lease_only_for_the_current_attempt(app):
+    job = jobs.create_job("tests.echo", {})
+    db.session.commit()
+    claimed = jobs.claim(job.id)
+    before = claimed.lease_expires_at
+    jobs.extend_lease(claimed, 3600)
+    db.session.commit()
+    assert fresh(job.id).lease_expires_at > before + timedelta(minutes=30)
+    db.session.expunge(claimed)  # this attempt's view (another process's, in real life)
+    expire_lease(job)
+    assert jobs.claim(job.id).deliveries == 2  # another delivery takes over
+    with pytest.raises(jobs.LeaseLost):
+        jobs.extend_lease(claimed)
+
+
 def test_lost_lease_discards_the_attempt_and_its_writes(factory):
     org = factory.organisation()
     db.session.commit()

@@ -86,7 +86,7 @@ def test_failing_job_is_retried_by_the_reconciler(ctx, celery_worker_process):
     db.session.commit()
     done = wait_for_job(job.id, timeout=30, worker=worker)
     assert (done.status, done.deliveries) == (jobs.DONE, 2)
-    assert "échec voulu" not in (done.last_error or "")
+    assert "échec voulu (livraison 1)" in done.last_error  # the failed attempt stays on record
     assert [d for d, _ in effects(job.id)] == [2]
 
 
