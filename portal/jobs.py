@@ -23,7 +23,7 @@ import traceback
 from datetime import datetime, timedelta
 from typing import Callable
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import JSON, DateTime, Integer, String, Text, and_, event, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -104,6 +104,10 @@ def _send_after_commit(session: Session) -> None:
         return
     pending = session.info.pop(_TO_SEND, None)
     if pending:
+        if not has_app_context():  # a session used outside the app: the reconciler sends them
+            log.warning("tâches %s validées hors contexte applicatif : envoi différé",
+                        [job_id for job_id, _ in pending])
+            return
         send_many(pending)
 
 

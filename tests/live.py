@@ -25,7 +25,7 @@ Use it from a test module (tests/plugin.py already exposes these fixtures):
   (a module of their own, importable as `tests.<domain>.<module>`). Returns a WorkerProcess:
   `.kill()` (SIGKILL), `.stop()` (SIGTERM, warm shutdown), `.start()`, `.restart()`,
   `.log_tail()`. Every worker is stopped at the end of the test.
-- `wait_for_job(job_id, statuses=("done", "failed"), timeout=30)`, `reconcile_now(app)`,
+- `wait_for_job(job_id, statuses=("done", "failed"), timeout=60)`, `reconcile_now(app)`,
   `broker_down(app)` (context manager: publishing goes to a dead broker — a closed port for
   Redis, an unreachable file for the embedded broker — then back to the real one).
 """
@@ -73,7 +73,7 @@ def live_app(request, live_settings):
         DATABASE_URL=db_url,
         CELERY_BROKER_URL=broker,
         JOB_DISPATCH="broker",
-        JOB_LEASE_SECONDS="6",
+        JOB_LEASE_SECONDS="10",
         JOB_RECONCILE_SECONDS="1",
         JOB_RETRY_SECONDS="0",
         **live_settings,
@@ -148,7 +148,7 @@ class WorkerProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, timeout: float = 60) -> "WorkerProcess":
+    def start(self, timeout: float = 120) -> "WorkerProcess":
         assert not self.running, "worker déjà démarré"
         self.ready_file.unlink(missing_ok=True)
         with open(self.log_path, "ab") as log:
@@ -253,7 +253,7 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.2, message: str
         time.sleep(interval)
 
 
-def wait_for_job(job_id: int, statuses=("done", "failed"), timeout: float = 30, worker=None):
+def wait_for_job(job_id: int, statuses=("done", "failed"), timeout: float = 60, worker=None):
     """Poll until the job reaches one of `statuses`; returns the job."""
     try:
         return wait_for(lambda: (j := fetch_job(job_id)) is not None and j.status in statuses and j,

@@ -54,6 +54,29 @@ def test_worker_runs_job_once(ctx, celery_worker_process):
     assert [d for d, _ in effects(job.id)] == [1]
 
 
+def test_reconcile_task_deletes_consumed_embedded_broker_messages(ctx, celery_worker_process):
+    url = ctx.config["CELERY_BROKER_URL"]
+    if not url.startswith("sqla+"):
+        pytest.skip("propre au broker embarqué (kombu sqla+sqlite)")
+    from sqlalchemy import create_engine
+    worker = celery_worker_process(modules=HANDLERS)
+    job = jobs.create_job("live.effect", {})
+    db.session.commit()
+    wait_for_job(job.id, worker=worker)
+    engine = create_engine(url[len("sqla+"):])
+
+    def hidden():
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM kombu_message WHERE visible = :no"),
+                                {"no": False}).scalar()
+    try:
+        assert hidden() >= 1  # kombu only hides what it delivered
+        ctx.extensions["celery"].send_task("portal.reconcile_jobs", queue="default")
+        wait_for(lambda: hidden() == 0, timeout=60, message="nettoyage du broker")
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("commit_before_hold", [False, True], ids=["uncommitted", "committed"])
 def test_sigkill_mid_job_then_restart_finishes_exactly_once(ctx, celery_worker_process,
                                                             commit_before_hold):
@@ -62,7 +85,7 @@ def test_sigkill_mid_job_then_restart_finishes_exactly_once(ctx, celery_worker_p
     job = jobs.create_job("live.effect", {"hold_file": str(hold),
                                           "commit_before_hold": commit_before_hold})
     db.session.commit()
-    wait_for(hold.exists, timeout=30, message="début de la tâche")
+    wait_for(hold.exists, timeout=60, message="début de la tâche")
     worker_pid = int(hold.read_text())
     worker.kill()  # SIGKILL: main process, pool child (mid-job) and beat
     wait_for(lambda: not pid_alive(worker_pid), timeout=5, message="mort du processus")
@@ -70,7 +93,7 @@ def test_sigkill_mid_job_then_restart_finishes_exactly_once(ctx, celery_worker_p
     assert (stored.status, stored.deliveries) == (jobs.RUNNING, 1)
 
     worker.start()  # beat in the new worker re-sends the job once its lease expired
-    done = wait_for_job(job.id, timeout=40, worker=worker)
+    done = wait_for_job(job.id, timeout=90, worker=worker)
     assert (done.status, done.deliveries) == (jobs.DONE, 2), worker.log_tail()
     rows = effects(job.id)
     assert len(rows) == 1  # the effect exists exactly once
@@ -84,7 +107,7 @@ def test_failing_job_is_retried_by_the_reconciler(ctx, celery_worker_process):
     worker = celery_worker_process(modules=HANDLERS, beat=True)
     job = jobs.create_job("live.effect", {"fail_times": 1})
     db.session.commit()
-    done = wait_for_job(job.id, timeout=30, worker=worker)
+    done = wait_for_job(job.id, timeout=60, worker=worker)
     assert (done.status, done.deliveries) == (jobs.DONE, 2)
     assert "échec voulu (livraison 1)" in done.last_error  # the failed attempt stays on record
     assert [d for d, _ in effects(job.id)] == [2]
@@ -104,7 +127,7 @@ def test_broker_down_at_commit_keeps_job_pending_until_reconciled(ctx, celery_wo
     time.sleep(1.5)
     assert fetch_job(job.id).status == jobs.PENDING  # nothing was queued
     sent = []
-    wait_for(lambda: sent.extend(reconcile_now(ctx)) or job.id in sent, timeout=10,
+    wait_for(lambda: sent.extend(reconcile_now(ctx)) or job.id in sent, timeout=30,
              message="renvoi par le réconciliateur")
     done = wait_for_job(job.id, worker=worker)
     assert (done.status, done.deliveries) == (jobs.DONE, 1)
