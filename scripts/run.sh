@@ -35,7 +35,7 @@ stop() {
   wait 2>/dev/null
   echo "Arrêté ($(date +%T))." >&2
 }
-trap 'stop; exit 130' INT
+trap 'stop; exit 0' INT  # Ctrl-C is the normal way to stop
 trap 'stop; exit 143' TERM
 
 # Returns when either process ends (e.g. the port is taken) or a signal arrives.
