@@ -41,16 +41,16 @@ seed: migrate
 # embedded defaults (SQLite + SQLAlchemy broker under var/). Ctrl-C stops everything.
 run: install assets seed
 	@echo "Extranet Partenaires : http://127.0.0.1:$(PORT)  (Ctrl-C pour arrêter)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A portal.worker worker --beat -Q default,edi,afas,cdap --concurrency 2 \
-	  --loglevel INFO --schedule $(PORTAL_VAR_DIR)/celerybeat-schedule & \
-	$(VENV)/bin/flask --app portal run --host 127.0.0.1 --port $(PORT) & \
-	wait
+	@VENV=$(VENV) PORT=$(PORT) exec bash scripts/run.sh
 
 # The whole suite. Uses TEST_DATABASE_URL / TEST_CELERY_BROKER_URL when set (CI sets them to
 # PostgreSQL and Redis for its second run), else SQLite and the embedded broker.
+# pytest's exit code 5 (no test collected) is a failure with its own message: an empty run
+# must never pass for a green one.
 test: install-dev assets
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test : aucun test collecté (code 5 de pytest) — vérifier PYTEST_ARGS." >&2; fi; \
+	exit $$rc
 
 bench: install-dev
 	@echo "Voir bench/README.md pour chaque banc d'essai."

@@ -65,14 +65,63 @@ def audit_purge(months):
 @click.command("reconcile-jobs")
 @with_appcontext
 def reconcile_command():
-    """Re-send jobs whose lease expired or that never reached the broker."""
+    """Re-send jobs whose lease expired, never reached the broker, or wait (= jobs reconcile
+    --all-pending)."""
     from . import jobs
-    sent = jobs.reconcile(stale_after_seconds=0)
+    sent = jobs.reconcile(resend_after_seconds=0)
+    click.echo(f"{len(sent)} tâche(s) renvoyée(s).")
+
+
+@click.group("jobs")
+def jobs_group():
+    """Background jobs: state and reconciliation."""
+
+
+@jobs_group.command("status")
+@click.option("--check", is_flag=True,
+              help="Code de sortie 1 si le broker est injoignable, si un bail a expiré ou si "
+                   "une tâche attend depuis plus de --max-wait secondes (sonde de supervision).")
+@click.option("--max-wait", type=int, default=900, show_default=True)
+@with_appcontext
+def jobs_status(check, max_wait):
+    """Jobs per status, expired leases, oldest pending job, broker reachability."""
+    from . import jobs
+    report = jobs.health()
+    for status, count in report["counts"].items():
+        click.echo(f"{status:8} {count}")
+    click.echo(f"baux expirés : {report['expired_leases']}")
+    oldest = report["oldest_pending_seconds"]
+    click.echo(f"plus ancienne tâche en attente : {'aucune' if oldest is None else f'{oldest} s'}")
+    broker_ok = _broker_reachable()
+    click.echo(f"broker : {'joignable' if broker_ok else 'injoignable'}")
+    if check and (not broker_ok or report["expired_leases"] or (oldest or 0) > max_wait):
+        sys.exit(1)
+
+
+def _broker_reachable() -> bool:
+    celery = current_app.extensions["celery"]
+    try:
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+        return True
+    except Exception:
+        return False
+
+
+@jobs_group.command("reconcile")
+@click.option("--all-pending", is_flag=True,
+              help="Renvoyer aussi les tâches en attente déjà envoyées (après un redémarrage "
+                   "du broker sans persistance).")
+@with_appcontext
+def jobs_reconcile(all_pending):
+    """Re-send now the jobs whose lease expired or that never reached the broker."""
+    from . import jobs
+    sent = jobs.reconcile(resend_after_seconds=0 if all_pending else None)
     click.echo(f"{len(sent)} tâche(s) renvoyée(s).")
 
 
 def register_commands(app: Flask) -> None:
-    for command in (migrate_command, seed_demo_command, audit_group, reconcile_command):
+    for command in (migrate_command, seed_demo_command, audit_group, reconcile_command, jobs_group):
         app.cli.add_command(command)
 
 

@@ -35,6 +35,13 @@ def _int(env: dict, name: str, default: int, minimum: int = 0, maximum: int | No
     return value
 
 
+def _choice(env: dict, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigError(f"{name} doit valoir {' ou '.join(allowed)} (reçu {value!r})")
+    return value
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str  # "development", "production" or "testing"
@@ -82,6 +89,9 @@ def load_config(overrides: dict | None = None) -> dict:
         raise ConfigError(f"PASSWORD_HASH_PROFILE doit valoir default (ou fast, hors production) "
                           f"(reçu {hash_profile!r})")
 
+    if mode == "production" and env.get("JOB_DISPATCH", "broker") != "broker":
+        raise ConfigError("JOB_DISPATCH doit valoir broker en production")
+
     config = {
         "PORTAL_ENV": mode,
         "TESTING": mode == "testing",
@@ -116,8 +126,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
         or (broker_url if mode == "production" else "memory://"),
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
-        "JOB_LEASE_SECONDS": _int(env, "JOB_LEASE_SECONDS", 300, minimum=10),
+        # Background jobs (portal/jobs.py). The lease bounds one attempt (task time limits are
+        # derived from it and stay below Redis' visibility timeout of 3600 s).
+        "JOB_LEASE_SECONDS": _int(env, "JOB_LEASE_SECONDS", 300, minimum=2, maximum=3000),
         "JOB_MAX_DELIVERIES": _int(env, "JOB_MAX_DELIVERIES", 5, minimum=1),
+        "JOB_RECONCILE_SECONDS": _int(env, "JOB_RECONCILE_SECONDS", 30, minimum=1),
+        "JOB_RESEND_AFTER_SECONDS": _int(env, "JOB_RESEND_AFTER_SECONDS", 600, minimum=10),
+        "JOB_RETRY_SECONDS": _int(env, "JOB_RETRY_SECONDS", 10, minimum=0),
+        "JOB_DISPATCH": _choice(env, "JOB_DISPATCH", "broker", ("broker", "manual")),
         "MAIL_FROM": env.get("MAIL_FROM", "extranet-partenaires@caf.example"),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "DEMO_MODE": env.get("DEMO_MODE", "1" if mode != "production" else "0") == "1",

@@ -3,7 +3,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
-def configure_engine_events(engine: Engine) -> None:
+def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
+    """SQLite: WAL, foreign keys, busy timeout. `immediate` (the Celery worker) opens every
+    transaction with BEGIN IMMEDIATE: a transaction that reads then writes cannot fail with
+    "database is locked" because another process wrote in between; it waits its turn."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -20,7 +23,7 @@ def configure_engine_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def register_migrations(app, versions_dir) -> None:

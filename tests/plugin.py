@@ -199,3 +199,5 @@ def api_client(client):
 
 
 from tests.browser_support import browser, live_server, live_worker, new_page  # noqa: E402,F401  (browser tests)
+# Real-worker fixtures (tests marked `worker`): see tests/live.py.
+from tests.live import celery_worker_process, live_app, live_settings  # noqa: E402,F401
