@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String,
                         Text, UniqueConstraint, Index)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

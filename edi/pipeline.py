@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import jobs
@@ -34,7 +34,7 @@ from portal.models import Organisation, utcnow
 
 from . import rules, storage
 from .services import max_file_bytes
-from .models import (DOUBLON, EN_COURS, FINAL_STATUSES, QUARANTAINE, RECU, REJETE, TRAITE,
+from .models import (DOUBLON, EN_COURS, FINAL_STATUSES, QUARANTAINE, REJETE, TRAITE,
                      TRAITE_PARTIEL, EdiEnregistrement, EdiFichier)
 from . import adapters
 

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from portal.access import requires, same_organisation_or_404
 from portal.extensions import db
-from portal.models import Organisation
 
 from . import queries, services, storage
 from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisPaiement,
