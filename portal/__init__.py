@@ -15,7 +15,7 @@ from flask import Flask, g, request
 
 from .config import load_config
 
-DOMAINS = ("afas", "cdap", "edi")
+DOMAINS = ("afas", "cdap", "edi", "dashboards")
 
 
 def create_app(overrides: dict | None = None) -> Flask:

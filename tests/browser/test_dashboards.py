@@ -1,0 +1,37 @@
+"""Dashboards in a real browser: charts drawn (Chart.js, no CSP violation), table alternatives,
+accessibility, phone width."""
+import pytest
+
+from tests.browser_support import assert_fits_width, assert_page_basics, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def _drawn_charts(page) -> list[str]:
+    """Ids of the canvases Chart.js has drawn on (a chart instance bound to a sized canvas)."""
+    return page.evaluate("""() => [...document.querySelectorAll('canvas[data-chart]')]
+        .filter(c => window.Chart && Chart.getChart(c) && c.width > 0 && c.height > 0).map(c => c.id)""")
+
+
+def test_caf_admin_home_draws_the_charts(new_page):
+    page = new_page(height=1400)
+    sign_in(page, "admin.caf@caf80.example")
+    panel = page.get_by_test_id("tableau-de-bord-caf")
+    assert panel.locator("h2").inner_text() == "Tableau de bord de la Caf"
+    canvases = page.eval_on_selector_all("canvas[data-chart]", "cs => cs.map(c => c.id)")
+    assert "caf-cdap-consultations" in canvases or page.get_by_test_id("vide-caf-cdap-consultations").is_visible()
+    assert sorted(_drawn_charts(page)) == sorted(canvases)
+    # The text alternative opens with the keyboard and shows the figures.
+    for summary in page.locator("details.portal-chart-table summary").all()[:1]:
+        summary.focus()
+        page.keyboard.press("Enter")
+        assert summary.locator("xpath=..").locator("table").is_visible()
+    assert_page_basics(page)
+    screenshot(page, "accueil-caf")
+
+
+def test_caf_dashboard_fits_a_phone(new_page):
+    page = new_page(width=375, height=812)
+    sign_in(page, "agent.caf@caf80.example")
+    assert page.get_by_test_id("tableau-de-bord-caf").is_visible()
+    assert_fits_width(page)

@@ -1,0 +1,85 @@
+"""Home-page dashboards: who sees which panel, and the figures in the charts' data and tables."""
+import json
+import re
+from datetime import date, datetime
+
+from afas.models import Campagne, Declaration, Equipement
+from dashboards.charts import Chart, Dataset, pivot
+from portal.extensions import db
+
+
+def _chart_data(html: str, chart_id: str) -> dict:
+    match = re.search(rf'<script type="application/json" id="{chart_id}-donnees">(.*?)</script>', html, re.S)
+    assert match, f"pas de données pour {chart_id}"
+    return json.loads(match.group(1))
+
+
+def _afas_data(org, droit=1234.5):
+    today = date.today()
+    db.session.add(Campagne(annee=today.year, type_declaration="previsionnel",
+                            ouverture=date(today.year - 1, 9, 1), echeance=date(today.year + 1, 1, 31)))
+    e = Equipement(organisation_id=org.id, type="EAJE", nom="Crèche", numero=f"D-{org.id}")
+    db.session.add(e)
+    db.session.flush()
+    db.session.add(Declaration(equipement_id=e.id, annee=today.year, type="previsionnel", status="validee",
+                               droit=droit, transmitted_at=datetime.now()))
+    db.session.flush()
+
+
+def test_caf_agent_home_shows_charts_with_table_alternatives(client, factory, login):
+    org = factory.organisation(services={"AFAS": []})
+    _afas_data(org)
+    agent = factory.user(org=factory.caf(), role="caf_agent", habilitations={"AFAS": None})
+    login(agent)
+    html = client.get("/accueil").get_data(as_text=True)
+    assert 'data-testid="tableau-de-bord-caf"' in html
+    progress = _chart_data(html, "caf-afas-campagne")
+    assert progress["labels"] == ["EAJE"]
+    assert [d["label"] for d in progress["datasets"]] == ["Attendues", "Transmises", "En retard", "Validées"]
+    assert [d["data"] for d in progress["datasets"]] == [[1], [1], [0], [1]]
+    droits = _chart_data(html, "caf-afas-droits")
+    assert droits["datasets"][0]["label"] == "EAJE" and droits["datasets"][0]["data"][-1] == 1234.5
+    assert "1\u202f234,50 €" in html  # the table alternative, French formatting
+    assert 'role="img"' in html and "Tableau des données" in html
+    assert "Consultations CDAP par profil" in html and "Aucune alerte sur la période." in html
+    assert "<script>" not in html  # strict CSP: data blocks only
+
+
+def test_partner_home_shows_only_its_own_droits(client, factory, login):
+    mine = factory.organisation(services={"AFAS": []})
+    other = factory.organisation(services={"AFAS": []})
+    _afas_data(mine, droit=500)
+    e = Equipement(organisation_id=other.id, type="ALSH", nom="Centre", numero=f"O-{other.id}")
+    db.session.add(e)
+    db.session.flush()
+    db.session.add(Declaration(equipement_id=e.id, annee=date.today().year, type="previsionnel",
+                               status="validee", droit=9999))
+    db.session.flush()
+    manager = factory.user(org=mine, role="partner_manager", habilitations={"AFAS": None})
+    login(manager)
+    html = client.get("/accueil").get_data(as_text=True)
+    assert 'data-testid="tableau-de-bord-partenaire"' in html
+    assert 'data-testid="tableau-de-bord-caf"' not in html
+    droits = _chart_data(html, "partenaire-afas-droits")
+    assert [d["label"] for d in droits["datasets"]] == ["EAJE"]
+    assert "9999" not in html and "9\u202f999" not in html
+
+
+def test_panels_are_not_shown_to_other_roles(client, factory, login):
+    org = factory.organisation(kind="conseil_departemental", services={"CDAP": ["travailleur_social"]})
+    worker = factory.user(org=org, role="travailleur_social", habilitations={"CDAP": "travailleur_social"})
+    login(worker)
+    html = client.get("/accueil").get_data(as_text=True)
+    assert "tableau-de-bord" not in html
+    assert "chart.umd.min.js" not in html
+
+
+def test_chart_table_and_pivot():
+    assert pivot([{"d": "a", "s": "x", "v": 2}, {"d": "b", "s": "x", "v": 3}, {"d": "a", "s": "y", "v": 1},
+                  {"d": "zz", "s": "x", "v": 7}], "d", "s", "v", ["a", "b"], ["x", "y"]) == {"x": [2, 3], "y": [1, 0]}
+    chart = Chart(id="c", title="T", kind="bar", labels=["01/03"], label_header="Jour", unit="€", unit2="%",
+                  datasets=[Dataset("Montant", [1500.5]), Dataset("Taux", [12.5], axis="y2"), Dataset("Vide", [None])])
+    assert chart.table() == {"headers": ["Jour", "Montant", "Taux", "Vide"],
+                             "rows": [["01/03", "1\u202f500,50 €", "12,5 %", "—"]]}
+    assert not chart.empty
+    assert Chart(id="e", title="E", kind="bar", labels=["a"], datasets=[Dataset("x", [0])]).empty
