@@ -209,6 +209,12 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD, expect_home: bool =
         assert "/connexion" not in page.url, f"connexion refusée pour {email} : {page.inner_text('main')}"
 
 
+def text(locator) -> str:
+    """The text of an element as written in the page (`inner_text` applies CSS text-transform,
+    and DSFR badges are upper-cased), whitespace collapsed."""
+    return " ".join((locator.text_content() or "").split())
+
+
 def sign_out(page) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url("**/connexion")

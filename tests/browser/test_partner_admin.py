@@ -1,0 +1,83 @@
+"""Partner admin journey: creates a user, grants a habilitation, creates and revokes an API token
+(and the revoked token stops working on the API)."""
+import pytest
+
+from tests.browser_support import assert_fits_width, assert_page_basics, screenshot, sign_in, text
+
+pytestmark = pytest.mark.browser
+
+
+def _flash(page) -> str:
+    return page.locator("main .fr-alert").first.inner_text()
+
+
+def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
+    page = new_page()
+    sign_in(page, "admin@amiens.example")
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Utilisateurs").click()
+    assert page.locator("h1").inner_text() == "Utilisateurs — Commune d'Amiens"
+    assert page.get_by_role("cell", name="Sophie Martin").is_visible()
+    assert_page_basics(page)
+    screenshot(page, "administration-utilisateurs")
+
+    # Create a user (no password: an activation link is sent).
+    page.get_by_role("link", name="Créer un utilisateur").click()
+    assert_page_basics(page)
+    page.get_by_role("button", name="Créer le compte").click()  # empty form: errors tied to fields
+    prenom = page.locator("#prenom")
+    assert prenom.get_attribute("aria-invalid") == "true"
+    assert page.locator(f"#{prenom.get_attribute('aria-describedby')}").inner_text() == "Saisissez le prénom."
+    page.fill("#prenom", "Élodie")
+    page.fill("#nom", "Caron")
+    page.fill("#email", "elodie.caron@amiens.example")
+    page.select_option("#role", "partner_manager")
+    page.get_by_role("button", name="Créer le compte").click()
+    assert _flash(page) == "Compte créé : un lien d'activation a été envoyé à elodie.caron@amiens.example."
+    assert page.locator("h1").inner_text() == "Élodie Caron"
+    assert "En attente d'activation" in text(page.locator("main"))  # badges are upper-cased by CSS
+    assert "Aucune habilitation." in page.inner_text("main")
+
+    # Grant the AFAS habilitation.
+    page.select_option("#hab-service", "AFAS")
+    page.get_by_role("button", name="Accorder").click()
+    assert _flash(page) == "Habilitation accordée."
+    row = page.locator("table tbody tr", has_text="AFAS")
+    assert "Active" in text(row)
+    assert_page_basics(page)
+
+    # Create an API token, shown once.
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Jetons d'API").click()
+    page.get_by_role("link", name="Créer un jeton").click()
+    assert_page_basics(page)
+    page.fill("#nom", "Logiciel petite enfance")
+    page.locator("label", has_text="AFAS").click()  # DSFR: the label covers the checkbox
+    assert page.get_by_label("AFAS").is_checked()
+    page.fill("#days", "30")
+    page.get_by_role("button", name="Créer le jeton").click()
+    assert page.locator("h1").inner_text() == "Jeton « Logiciel petite enfance » créé"
+    raw = page.get_by_test_id("raw-token").inner_text().strip()
+    assert len(raw) > 30
+    assert_page_basics(page)
+    api = page.request.get("/api/v1/moi", headers={"Authorization": f"Bearer {raw}"})
+    assert api.status == 200 and api.json()["organisation"]["nom"] == "Commune d'Amiens"
+
+    # Revoke it: the list shows it revoked, and the API refuses it.
+    page.get_by_role("link", name="Retour aux jetons").click()
+    row = page.locator("table tbody tr", has_text="Logiciel petite enfance")
+    assert "Actif" in text(row)
+    row.get_by_role("button", name="Révoquer").click()
+    assert _flash(page) == "Jeton « Logiciel petite enfance » révoqué."
+    assert "Révoqué" in text(page.locator("table tbody tr", has_text="Logiciel petite enfance"))
+    assert raw not in page.content()
+    refused = page.request.get("/api/v1/moi", headers={"Authorization": f"Bearer {raw}"})
+    assert refused.status == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert_page_basics(page)
+
+
+def test_admin_pages_fit_a_phone(new_page):
+    page = new_page(width=375, height=812)
+    sign_in(page, "admin@picardie-habitat.example")
+    for path in ("/administration/utilisateurs", "/administration/jetons", "/administration/jetons/nouveau"):
+        page.goto(path)
+        assert_fits_width(page)
