@@ -249,15 +249,24 @@ def assert_page_basics(page) -> None:
 
 
 def assert_fits_width(page, width: int = 375, tolerance: int = 2) -> None:
-    """No horizontal scrolling at a phone width (the page must be opened at that viewport)."""
+    """No horizontal scrolling at a phone width (the page must be opened at that viewport).
+    On failure, names the elements sticking out (those not inside a scrolling container)."""
+    page.wait_for_load_state()
     scroll_width = page.evaluate("() => document.scrollingElement.scrollWidth")
-    assert scroll_width <= width + tolerance, (
-        f"{page.url} déborde horizontalement à {width} px : largeur {scroll_width} px ; éléments : "
-        + ", ".join(page.evaluate(
-            """(w) => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 2)
-                   .slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-                   + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''))""",
-            width)))
+    if scroll_width <= width + tolerance:
+        return
+    culprits = page.evaluate(
+        """(w) => [...document.querySelectorAll('body *')].filter(e => {
+                if (e.getBoundingClientRect().right <= w + 2) return false;
+                for (let p = e.parentElement; p; p = p.parentElement) {
+                    if (getComputedStyle(p).overflowX !== 'visible') return false;
+                }
+                return true;
+            }).slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
+                + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)')""", width)
+    raise AssertionError(f"{page.url} déborde horizontalement à {width} px : largeur {scroll_width} px ; "
+                         f"éléments : {', '.join(culprits)}")
 
 
 def screenshot(page, name: str, full_page: bool = True) -> None:
