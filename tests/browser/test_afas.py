@@ -21,6 +21,10 @@ def _euros(value: str) -> float:
     return float(value.replace(" ", "").replace(",", "."))
 
 
+def _status(page) -> str:
+    return page.get_by_test_id("afas-status").first.get_attribute("data-status")
+
+
 def _flash(page) -> str:
     return text(page.locator("main .fr-alert").first)
 
@@ -66,6 +70,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     realisees = partner.get_by_test_id("field-heures_realisees")
     assert realisees.input_value() not in ("", "0")
     summary = partner.get_by_test_id("afas-controles-summary")
+    droit_before = partner.get_by_test_id("afas-droit-montant").get_attribute("data-value")
 
     # Typing garbage: the message appears next to the field, tied to it, without a reload.
     realisees.fill("beaucoup")
@@ -84,6 +89,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     assert summary.get_attribute("data-bloquants") == "0"
     droit = partner.get_by_test_id("afas-droit-montant")
     assert re.search(r"\d[\d\u202f ]*,\d\d €", text(droit)), text(droit)
+    assert droit.get_attribute("data-value") != droit_before  # the estimate follows the figures
     check_a11y(partner)
 
     # Transmitting without justification is refused; the justification field is flagged.
@@ -94,9 +100,10 @@ def test_declaration_from_input_to_regularisation(new_page):
     check_a11y(partner)
     codes = _justify_alerts(partner, "Facturation à la demi-heure entamée, conforme au règlement.")
     assert "TAUX-FACTURATION-107" in codes
+    screenshot(partner, "afas-declaration-live")
     partner.get_by_test_id("afas-transmit").click()
     assert _flash(partner).startswith("Déclaration transmise (version 1")
-    assert "Transmise" in text(partner.locator("main h1 + p"))
+    assert _status(partner) == "transmise"
 
     # The receipt (PDF) downloads.
     with partner.expect_download() as download:
@@ -121,7 +128,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     agent.get_by_test_id("afas-take").click()
     agent.get_by_test_id("afas-correction-message").fill("Merci de revoir les heures facturées : 84 000 h selon nos relevés.")
     agent.get_by_test_id("afas-request-correction").click()
-    assert "À corriger" in text(agent.locator("main h1 + p"))
+    assert _status(agent) == "a_corriger"
 
     # The partner sees the request, corrects, sees what changed, and transmits version 2.
     partner.reload()
@@ -139,7 +146,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     # The agent validates and sees the régularisation (droit réel − acomptes versés).
     agent.reload()
     agent.get_by_test_id("afas-validate").click()
-    assert "Validée" in text(agent.locator("main h1 + p"))
+    assert _status(agent) == "validee"
     regul = agent.get_by_test_id("afas-regularisation")
     assert "de droit réel" in text(regul) and "d'acomptes versés" in text(regul)
     droit_reel, verses, solde = [_euros(x) for x in re.findall(r"(-?[\d ]+,\d\d) €", text(regul))]
@@ -149,7 +156,7 @@ def test_declaration_from_input_to_regularisation(new_page):
 
     # And the partner sees it too.
     partner.reload()
-    assert "Validée" in text(partner.locator("main h1 + p"))
+    assert _status(partner) == "validee"
     assert partner.get_by_test_id("afas-regularisation").get_attribute("data-solde") == regul.get_attribute("data-solde")
 
 

@@ -83,3 +83,29 @@ def test_chart_table_and_pivot():
                              "rows": [["01/03", "1\u202f500,50 €", "12,5 %", "—"]]}
     assert not chart.empty
     assert Chart(id="e", title="E", kind="bar", labels=["a"], datasets=[Dataset("x", [0])]).empty
+
+
+def test_landlord_home_shows_its_files_and_rejection_rate(client, factory, login):
+    from edi.models import EdiEnregistrement, EdiFichier
+    mine = factory.organisation(kind="bailleur", services={"EDI": []})
+    other = factory.organisation(kind="bailleur", services={"EDI": []})
+    now = datetime.now()
+    for org, statut in ((mine, "TRAITE"), (mine, "REJETE"), (mine, "TRAITE_PARTIEL"), (other, "REJETE")):
+        f = EdiFichier(organisation_id=org.id, canal="portail", nom_fichier="f.xml", sha256="a" * 64, taille=1,
+                       statut=statut, recu_le=now)
+        db.session.add(f)
+        db.session.flush()
+        if statut == "TRAITE_PARTIEL":
+            db.session.add(EdiEnregistrement(fichier_id=f.id, rang=1, identifiant="R1", donnees={}, accepte=False,
+                                             severite="ERREUR", code="LOCATAIRE_INCONNU",
+                                             libelle="Locataire inconnu", anomalies=[]))
+    db.session.flush()
+    operator = factory.user(org=mine, role="bailleur_operator", habilitations={"EDI": None})
+    login(operator)
+    html = client.get("/accueil").get_data(as_text=True)
+    assert 'data-testid="tableau-de-bord-bailleur"' in html
+    flows = _chart_data(html, "bailleur-edi-flux")
+    by_label = {d["label"]: d["data"][-1] for d in flows["datasets"]}
+    assert by_label == {"Acceptés": 1, "Acceptés partiellement": 1, "Rejetés": 1, "Taux de rejet (%)": 33.3}
+    assert "LOCATAIRE_INCONNU" in html and "Locataire inconnu" in html
+    assert "3 fichier(s) traité(s) en 90 jours, dont 1 rejeté(s) (33,3 %)." in html
