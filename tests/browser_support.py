@@ -269,10 +269,15 @@ def assert_fits_width(page, width: int = 375, tolerance: int = 2) -> None:
                          f"éléments : {', '.join(culprits)}")
 
 
-def screenshot(page, name: str, full_page: bool = True) -> None:
-    """Save docs/screenshots/<name>.png, only with UPDATE_SCREENSHOTS=1 (CI keeps the tree clean)."""
+def screenshot(page, name: str, full_page: bool = False, element=None) -> None:
+    """Save docs/screenshots/<name>.png, only with UPDATE_SCREENSHOTS=1 (CI keeps the tree clean):
+    the top of the page (viewport), the whole page, or one element (e.g. a dashboard panel)."""
     if not UPDATE_SCREENSHOTS:
         return
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    page.screenshot(path=str(SCREENSHOTS_DIR / f"{name}.png"), full_page=full_page, animations="disabled")
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    path = str(SCREENSHOTS_DIR / f"{name}.png")
+    if element is not None:
+        element.screenshot(path=path, animations="disabled")
+    else:
+        page.screenshot(path=path, full_page=full_page, animations="disabled")

@@ -91,6 +91,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     assert re.search(r"\d[\d\u202f ]*,\d\d €", text(droit)), text(droit)
     assert droit.get_attribute("data-value") != droit_before  # the estimate follows the figures
     check_a11y(partner)
+    screenshot(partner, "afas-declaration-live")
 
     # Transmitting without justification is refused; the justification field is flagged.
     partner.get_by_test_id("afas-transmit").click()
@@ -100,7 +101,6 @@ def test_declaration_from_input_to_regularisation(new_page):
     check_a11y(partner)
     codes = _justify_alerts(partner, "Facturation à la demi-heure entamée, conforme au règlement.")
     assert "TAUX-FACTURATION-107" in codes
-    screenshot(partner, "afas-declaration-live")
     partner.get_by_test_id("afas-transmit").click()
     assert _flash(partner).startswith("Déclaration transmise (version 1")
     assert _status(partner) == "transmise"

@@ -27,7 +27,7 @@ def test_caf_admin_home_draws_the_charts(new_page):
         page.keyboard.press("Enter")
         assert summary.locator("xpath=..").locator("table").is_visible()
     assert_page_basics(page)
-    screenshot(page, "accueil-caf")
+    screenshot(page, "accueil-caf", element=panel)
 
 
 def test_caf_dashboard_fits_a_phone(new_page):
@@ -35,3 +35,18 @@ def test_caf_dashboard_fits_a_phone(new_page):
     sign_in(page, "agent.caf@caf80.example")
     assert page.get_by_test_id("tableau-de-bord-caf").is_visible()
     assert_fits_width(page)
+
+
+def test_partner_home_draws_its_droits_over_the_years(new_page):
+    page = new_page(height=1100)
+    sign_in(page, "gestionnaire@amiens.example")
+    panel = page.get_by_test_id("tableau-de-bord-partenaire")
+    assert panel.locator("h2").inner_text() == "Vos équipements en chiffres"
+    # The demo has validated droits for the last two exercices: the chart is drawn, with its table.
+    assert "partenaire-afas-droits" in _drawn_charts(page)
+    table = page.get_by_test_id("table-partenaire-afas-droits")
+    assert table.locator("thead th").first.text_content() == "Exercice"
+    assert "€" in table.locator("tbody").text_content()
+    assert "Total des droits validés" in page.get_by_test_id("resume-partenaire-afas-droits").inner_text()
+    assert_page_basics(page)
+    screenshot(page, "accueil-partenaire", element=panel)

@@ -1,0 +1,102 @@
+"""CDAP journey in a real browser: a social worker finds an impayé in the queue, consults the
+file with a motif and sees exactly what the travailleur social profile allows; the CCAPEX
+(prévention des expulsions) sees fewer sections; the Caf agent exports that allocataire's
+consultation journal (the answer to a GDPR access request)."""
+import csv
+import io
+
+import pytest
+
+from cdap.policy import SECTIONS, categories
+from tests.browser_support import assert_fits_width, assert_page_basics, check_a11y, screenshot, sign_in, text
+
+pytestmark = pytest.mark.browser
+
+NUMERO, NOM = "8000001", "Lefèvre"   # the demo showcase: tenant of Picardie Habitat with an impayé
+
+
+def _menu(page, label):
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name=label).click()
+
+
+def _visible_sections(page) -> set[str]:
+    return {s.get_attribute("data-testid").removeprefix("section-")
+            for s in page.locator("[data-testid^='section-']").all()}
+
+
+def _consult_from_queue(page, motif: str, comment: str):
+    _menu(page, "Impayés de loyer")
+    assert page.locator("h1").inner_text() == "File des impayés de loyer"
+    row = page.locator(f"[data-testid^='impaye-item-'][data-numero='{NUMERO}']").first
+    assert NOM.upper() in text(row).upper() and "€" in text(row)
+    assert_page_basics(page)
+    row.get_by_role("link", name="Consulter le dossier").click()
+    assert page.locator("#numero").input_value() == NUMERO
+    assert page.locator("#nom").input_value().upper() == NOM.upper()
+    assert_page_basics(page)
+    # No motif: no data shown, the error is tied to the motif field.
+    page.get_by_test_id("cdap-submit").click()
+    assert page.get_by_test_id("cdap-dossier").count() == 0
+    motif_field = page.locator("#motif")
+    assert motif_field.get_attribute("aria-invalid") == "true"
+    assert text(page.locator(f"#{motif_field.get_attribute('aria-describedby')}"))
+    check_a11y(page)
+    page.select_option("#motif", motif)
+    page.fill("#commentaire", comment)
+    page.get_by_test_id("cdap-submit").click()
+    page.get_by_test_id("cdap-dossier").wait_for()
+
+
+def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
+    worker = new_page()
+    sign_in(worker, "ts@somme.example")
+    _consult_from_queue(worker, "prevention_expulsions", "Signalement d'impayé reçu du bailleur")
+    shown = _visible_sections(worker)
+    assert shown == set(categories("travailleur_social"))
+    assert NOM.upper() in text(worker.get_by_test_id("section-identite")).upper()
+    assert text(worker.get_by_test_id("section-impayes"))
+    assert_page_basics(worker)
+    screenshot(worker, "cdap-dossier")
+
+    # The CCAPEX profile sees fewer sections of the same file: absent from the page, not hidden.
+    ccapex = new_page()
+    sign_in(ccapex, "ccapex@somme.example")
+    _consult_from_queue(ccapex, "prevention_expulsions", "Commission de prévention")
+    allowed = set(categories("prevention_expulsions"))
+    assert _visible_sections(ccapex) == allowed
+    html = ccapex.content()
+    for section in set(SECTIONS) - allowed:
+        assert f'id="section-{section}"' not in html
+    assert_page_basics(ccapex)
+
+    # The Caf agent answers the access request: who consulted the file, when and why.
+    agent = new_page()
+    sign_in(agent, "agent.caf@caf80.example")
+    _menu(agent, "Journal d'un allocataire")
+    agent.fill("#numero", NUMERO)
+    agent.get_by_test_id("gdpr-submit").click()
+    rows = [text(r) for r in agent.get_by_test_id("gdpr-row").all()]
+    assert any("Claire Petit" in r and "Prévention des expulsions" in r for r in rows), rows
+    assert any("Marc Garnier" in r for r in rows), rows
+    assert_page_basics(agent)
+    screenshot(agent, "cdap-journal-allocataire")
+    with agent.expect_download() as download:
+        agent.get_by_test_id("gdpr-export-csv").click()
+    with open(download.value.path(), encoding="utf-8-sig") as handle:
+        exported = list(csv.DictReader(io.StringIO(handle.read()), delimiter=";"))
+    people = {r["Personne"] for r in exported}
+    assert {"Claire Petit", "Marc Garnier"} <= people
+    assert any(r["Commentaire"] == "Commission de prévention" for r in exported)
+    with agent.expect_download() as download:
+        agent.get_by_test_id("gdpr-export-pdf").click()
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+
+def test_cdap_pages_fit_a_phone(new_page):
+    page = new_page(width=375, height=812)
+    sign_in(page, "ts@somme.example")
+    page.goto("/cdap/impayes")
+    assert_fits_width(page)
+    page.goto("/cdap/consultation")
+    assert_fits_width(page)

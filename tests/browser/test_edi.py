@@ -1,0 +1,39 @@
+"""EDI pages for the landlord operator in a real browser: home dashboard, files list, upload form
+(accessibility, errors tied to the fields, phone width)."""
+import pytest
+
+from tests.browser_support import assert_fits_width, assert_page_basics, screenshot, sign_in, text
+
+pytestmark = pytest.mark.browser
+
+
+def test_landlord_sees_its_dashboard_files_and_upload_form(new_page):
+    page = new_page()
+    sign_in(page, "operateur@picardie-habitat.example")
+    panel = page.get_by_test_id("tableau-de-bord-bailleur")
+    assert panel.locator("h2").inner_text() == "Vos fichiers EDI"
+    assert "fichier(s) traité(s) en 90 jours" in text(page.get_by_test_id("resume-bailleur-edi-flux"))
+    assert_page_basics(page)
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Fichiers EDI").click()
+    assert_page_basics(page)
+    screenshot(page, "edi-fichiers")
+    page.get_by_test_id("edi-upload-link").click()
+    assert_page_basics(page)
+    # Submitting nothing: both errors shown, tied to their fields, nothing received.
+    page.evaluate("() => document.getElementById('edi-upload-form').noValidate = true")
+    page.locator("#edi-upload-form button[type=submit]").click()
+    assert page.get_by_test_id("edi-upload-errors").is_visible()
+    for field in ("edi-fichier", "edi-signature"):
+        input_ = page.locator(f"#{field}")
+        assert input_.get_attribute("aria-invalid") == "true"
+        assert text(page.locator(f"#{input_.get_attribute('aria-describedby')}"))
+    assert_page_basics(page)
+    screenshot(page, "edi-depot")
+
+
+def test_edi_pages_fit_a_phone(new_page):
+    page = new_page(width=375, height=812)
+    sign_in(page, "operateur@picardie-habitat.example")
+    for path in ("/accueil", "/edi/fichiers", "/edi/depot"):
+        page.goto(path)
+        assert_fits_width(page)
