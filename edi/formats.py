@@ -133,6 +133,7 @@ def _collect_schema_names() -> None:
     for xsd in SCHEMA_DIR.glob("*.xsd"):
         doc = etree.parse(str(xsd), etree.XMLParser(resolve_entities=False, no_network=True))
         names.update(doc.xpath("//@name"))
+        names.update(doc.xpath("//*[local-name()='pattern' or local-name()='enumeration']/@value"))
     register_safe_names(names)
 
 

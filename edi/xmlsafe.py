@@ -136,7 +136,9 @@ def check_prolog(head: bytes) -> None:
 # --------------------------------------------------------------------------------------------
 
 _QUOTED_RE = re.compile(r"'([^']*)'")
-_SAFE_NAMES: set[str] = set()
+_SAFE_NAMES: set[str] = {  # XSD facet names libxml2 quotes in its messages
+    "pattern", "enumeration", "length", "minLength", "maxLength", "minInclusive", "maxInclusive",
+    "minExclusive", "maxExclusive", "totalDigits", "fractionDigits", "whiteSpace"}
 _SAFE_NAMESPACES = ("urn:caf:extranet:edi:",)
 
 
@@ -164,7 +166,7 @@ def sanitize(message: str) -> str:
     message = _QUOTED_RE.sub(repl, message)
     # Duplicate key-sequence ['...'] and other bracketed values are already quoted; remaining
     # unknown namespaces in "Expected is ( ... )" lists come from our schema.
-    message = re.sub(r"\{(?!urn:caf:extranet:edi:)[^}]*\}", "{…}", message)
+    message = re.sub(r"\{(?!urn:caf:extranet:edi:)[^}]*[:/][^}]*\}(?=[A-Za-z_])", "{…}", message)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + "…"
     return message
@@ -182,7 +184,32 @@ def _error_from_log_entry(entry, fallback_line: int | None = None) -> FormatErro
                            "Non conforme au schéma : " + sanitize(entry.message), line)
     if "Entity" in entry.message or "entity" in entry.message or type_name.startswith("ERR_UNDECLARED_ENTITY"):
         return FormatError("ENTITE_INTERDITE", "Les entités XML sont interdites.", line)
-    return FormatError("XML_MALFORME", "XML mal formé : " + sanitize(entry.message), line)
+    # Well-formedness messages quote tag names without quotes: never echo them, describe instead.
+    reason = _WELLFORMEDNESS_REASONS.get(type_name, "syntaxe XML invalide")
+    column = getattr(entry, "column", 0)
+    where = f" (colonne {column})" if column else ""
+    return FormatError("XML_MALFORME", f"XML mal formé : {reason}{where}.", line)
+
+
+_WELLFORMEDNESS_REASONS = {
+    "ERR_TAG_NAME_MISMATCH": "balise fermante différente de la balise ouverte",
+    "ERR_TAG_NOT_FINISHED": "document tronqué (élément non fermé)",
+    "ERR_DOCUMENT_END": "contenu après la fin de l'élément racine",
+    "ERR_DOCUMENT_EMPTY": "document vide",
+    "ERR_DOCUMENT_START": "le document ne commence pas par un élément XML",
+    "ERR_INVALID_CHAR": "caractère interdit en XML",
+    "ERR_INVALID_ENCODING": "octets qui ne sont pas de l'UTF-8 valide",
+    "ERR_INVALID_CHARREF": "référence de caractère invalide",
+    "ERR_LT_IN_ATTRIBUTE": "caractère < dans un attribut",
+    "ERR_ATTRIBUTE_REDEFINED": "attribut répété",
+    "ERR_GT_REQUIRED": "balise mal fermée (> attendu)",
+    "ERR_NAME_REQUIRED": "nom d'élément attendu",
+    "ERR_SPACE_REQUIRED": "espace attendu",
+    "ERR_LTSLASH_REQUIRED": "balise fermante attendue",
+    "ERR_RESERVED_XML_NAME": "déclaration XML mal placée",
+    "ERR_UNDECLARED_ENTITY": "entité non déclarée",
+    "NS_ERR_UNDEFINED_NAMESPACE": "préfixe d'espace de noms non déclaré",
+}
 
 
 def error_from_lxml(exc: etree.Error, fallback_line: int | None = None, parser=None) -> FormatError:
@@ -196,7 +223,7 @@ def error_from_lxml(exc: etree.Error, fallback_line: int | None = None, parser=N
     text = str(exc)
     if "Excessive depth" in text:
         return FormatError("PROFONDEUR_EXCESSIVE", "Imbrication d'éléments trop profonde.", fallback_line)
-    return FormatError("XML_MALFORME", "XML mal formé : " + sanitize(text), fallback_line)
+    return FormatError("XML_MALFORME", "XML mal formé : syntaxe XML invalide.", fallback_line)
 
 
 # --------------------------------------------------------------------------------------------

@@ -166,3 +166,27 @@ def test_truncated_or_trailing_content_refused(write, tmp_path):
     assert reject(truncated).code == "XML_MALFORME"
     trailing = write(data + b"<Loyer/>", "t2.xml")
     assert reject(trailing).code == "XML_MALFORME"
+
+
+@pytest.mark.parametrize("body", [
+    f"<Loyers xmlns='{NS}'><Enveloppe></{SECRET}></Loyers>",
+    f"<Loyers xmlns='{NS}'><{SECRET} a='1' a='2'/></Loyers>",
+    f"<Loyers xmlns='{NS}'><Enveloppe><{SECRET}:x/></Enveloppe></Loyers>",
+    f"<Loyers xmlns='{NS}'></Loyers><{SECRET}/>",
+])
+def test_wellformedness_errors_never_echo_tag_names(write, body):
+    error = reject(write(body))
+    assert error.code in ("XML_MALFORME", "NON_CONFORME_SCHEMA")
+    assert "SECRET" not in error.message
+
+
+def test_schema_messages_keep_our_patterns_but_not_values(write):
+    data = (EXAMPLES_DIR_BYTES().replace(b"<NumeroAllocataire>8000001<", f"<NumeroAllocataire>{SECRET}<".encode()))
+    error = reject(write(data))
+    assert error.code == "NON_CONFORME_SCHEMA"
+    assert SECRET not in error.message and "[0-9]{7}" in error.message
+
+
+def EXAMPLES_DIR_BYTES():
+    from schemas import EXAMPLES_DIR
+    return (EXAMPLES_DIR / "loyers-exemple.xml").read_bytes()
