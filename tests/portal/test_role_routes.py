@@ -178,3 +178,30 @@ def test_admin_post_routes_for_every_role(app, world):
             if not ok:
                 failures.append(f"{role} POST {path} ({endpoint}) -> {status}")
     assert failures == [], "\n".join(failures)
+
+
+def test_every_parameterless_post_route_refuses_other_roles(app, world):
+    """Write routes without URL parameters (the services' included): a role outside the
+    declaration gets 403 before the view runs; an allowed role never gets a 500 (a view may
+    still refuse it, e.g. a POST reserved to the organisation's admin)."""
+    from tests.factories import csrf_token
+    tokens = {role: csrf_token(world["clients"][role], "/accueil") for role in ROLES}
+    failures, checked = [], set()
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.arguments or rule.endpoint in ADMIN_POSTS:
+            continue
+        access = _rule_of(app, rule.endpoint)
+        if access.kind != "user" or rule.endpoint == "accounts.logout":
+            continue
+        for role in ROLES:
+            user = world["users"][role]
+            status = world["clients"][role].post(rule.rule, data={"csrf_token": tokens[role]}).status_code
+            checked.add(rule.rule)
+            if _allowed(user, access):
+                ok = status != 500  # a view may narrow its declaration further (e.g. admins only)
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(f"{role} POST {rule.rule} -> {status}")
+    assert failures == [], "\n".join(failures)
+    assert {"/compte/mot-de-passe", "/compte/double-authentification"} <= checked
