@@ -158,7 +158,7 @@ def new_page(browser, live_server):
         context = browser.new_context(base_url=live_server.url, locale="fr-FR",
                                       viewport={"width": width, "height": height},
                                       accept_downloads=True, **context_options)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # generous: CI machines may be busy (2 cores)
         contexts.append(context)
         page = context.new_page()
         page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
