@@ -43,7 +43,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin import TMP, app_overrides, ensure_postgres_database, reset_database, test_database_url
+from tests.plugin import (TMP, app_overrides, ensure_postgres_database, reset_database,
+                          test_broker_url, test_database_url)
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_NAME = "worker"
@@ -63,7 +64,7 @@ def live_app(request, live_settings):
 
     db_url = test_database_url(LIVE_NAME)
     ensure_postgres_database(db_url)
-    broker = os.environ.get("TEST_CELERY_BROKER_URL")
+    broker = test_broker_url(LIVE_NAME) if os.environ.get("TEST_CELERY_BROKER_URL") else None
     if not broker:
         broker_dir = TMP / f"broker-{uuid.uuid4().hex[:8]}"
         broker_dir.mkdir(parents=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,20 @@ def test_database_url(name: str = "main") -> str:
     return f"sqlite:///{TMP / (name + '.sqlite')}"
 
 
+# Each test app gets its own Redis database, so fixtures that flush or drain their broker never
+# touch another's messages (the worker and browser suites run side by side with the main one).
+_REDIS_DB_OFFSETS = {"main": 0, "worker": 1, "browser": 2}
+
+
 def test_broker_url(name: str = "main") -> str:
-    return os.environ.get("TEST_CELERY_BROKER_URL") or f"sqla+sqlite:///{TMP / (name + '-broker.sqlite')}"
+    url = os.environ.get("TEST_CELERY_BROKER_URL")
+    if not url:
+        return f"sqla+sqlite:///{TMP / (name + '-broker.sqlite')}"
+    if url.startswith(("redis://", "rediss://")) and name != "main":
+        base, _, number = url.rpartition("/")
+        offset = _REDIS_DB_OFFSETS.get(name, 3 + zlib.crc32(name.encode()) % 10)
+        return f"{base}/{((int(number) if number.isdigit() else 0) + offset) % 16}"
+    return url
 
 
 def app_overrides(name: str = "main", **extra) -> dict:
