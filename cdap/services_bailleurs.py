@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Iterable
 
-from sqlalchemy import any_, bindparam, func, insert, or_, select, update
+from sqlalchemy import any_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -161,6 +161,8 @@ def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
     date d'effet. Rows of unknown tenancies are ignored. Returns rows newly applied."""
     if not rows:
         return 0
+    if _is_postgresql():
+        return _apply_loyers_postgresql(code_bailleur, rows, source)
     tenancies = _tenancies(code_bailleur, [(r["code_locataire"], r["numero_allocataire"]) for r in rows])
     rows = [r for r in rows if (str(r["code_locataire"]), str(r["numero_allocataire"])) in tenancies]
     new = _new_rows(LoyerHistorique, code_bailleur, rows)
@@ -199,6 +201,57 @@ def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
          for lid, v in latest.items()],
     )
     return len(new)
+
+
+_LOYERS_INSERT_PG = text("""
+    INSERT INTO cdap_loyers_historique
+        (logement_id, code_bailleur, idempotency_key, loyer_cents, charges_cents,
+         nb_colocataires, date_effet, source, created_at)
+    SELECT l.id, :code_bailleur, r.k, r.loyer, r.charges, r.coloc, r.effet, :source, :now
+    FROM unnest(CAST(:keys AS varchar[]), CAST(:codes AS varchar[]), CAST(:numeros AS varchar[]),
+                CAST(:loyers AS integer[]), CAST(:charges AS integer[]),
+                CAST(:colocs AS integer[]), CAST(:effets AS date[]))
+         WITH ORDINALITY AS r(k, code, numero, loyer, charges, coloc, effet, n)
+    JOIN cdap_logements l ON l.code_bailleur = :code_bailleur AND l.code_locataire = r.code
+    JOIN cdap_allocataires a ON a.id = l.allocataire_id AND a.numero = r.numero
+    ORDER BY r.n
+    ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING
+    RETURNING logement_id
+""")
+
+_LOYERS_LATEST_PG = text("""
+    UPDATE cdap_logements l
+    SET loyer_cents = h.loyer_cents, charges_cents = h.charges_cents,
+        nb_colocataires = h.nb_colocataires, updated_at = :now
+    FROM (SELECT DISTINCT ON (logement_id) logement_id, loyer_cents, charges_cents, nb_colocataires
+          FROM cdap_loyers_historique
+          WHERE logement_id = ANY(CAST(:ids AS integer[]))
+          ORDER BY logement_id, date_effet DESC, id DESC) h
+    WHERE l.id = h.logement_id
+""")
+
+
+def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) -> int:
+    """Set-based apply_loyers: the whole batch goes as one row of arrays (unnest) into one
+    INSERT ... SELECT that joins the tenancies and skips known keys (ON CONFLICT DO NOTHING;
+    first occurrence wins within the batch), then one UPDATE ... FROM gives each touched
+    dwelling the rent of its latest date d'effet. Two statements per batch, whatever its size."""
+    now = utcnow()
+    params = {
+        "code_bailleur": code_bailleur, "source": source[:120], "now": now,
+        "keys": [r["idempotency_key"] for r in rows],
+        "codes": [str(r["code_locataire"]) for r in rows],
+        "numeros": [str(r["numero_allocataire"]) for r in rows],
+        "loyers": [int(r["loyer_cents"]) for r in rows],
+        "charges": [int(r["charges_cents"]) for r in rows],
+        "colocs": [int(r.get("nb_colocataires") or 0) for r in rows],
+        "effets": [r["date_effet"] for r in rows],
+    }
+    touched = db.session.execute(_LOYERS_INSERT_PG, params).scalars().all()
+    if not touched:
+        return 0
+    db.session.execute(_LOYERS_LATEST_PG, {"now": now, "ids": sorted(set(touched))})
+    return len(touched)
 
 
 def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
