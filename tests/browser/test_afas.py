@@ -189,8 +189,8 @@ def test_declaration_form_with_the_keyboard_only(new_page):
     assert all(outlines), [v["id"] for v, o in zip(visited, outlines) if not o]  # visible focus
     page.keyboard.press("Enter")
     # "douze" in the first field: the draft is kept, the error is announced and tied to the field.
-    page.wait_for_load_state()
-    flash = page.locator("main .fr-alert").first
+    flash = page.locator("main .fr-alert", has_text="Brouillon enregistré").first
+    flash.wait_for()  # the POST reloads the page: wait for the flash, not the old live panel
     assert flash.get_attribute("role") in ("status", "alert")
     assert "Brouillon enregistré. 1 champ(s) à corriger" in text(flash)
     field = page.locator(f"#{first_id}")
