@@ -102,7 +102,6 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "CELERY_BROKER_URL": broker_url,
-        "CELERY_TASK_ALWAYS_EAGER_FOR_TESTS": False,
         # Sessions: server-side rows referenced by a signed cookie.
         "SESSION_COOKIE_NAME": "__Host-ep_session" if secure_cookies else "ep_session",
         "SESSION_COOKIE_SECURE": secure_cookies,
