@@ -165,6 +165,8 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
     from portal.extensions import db
     from portal.models import Organisation
     with app.app_context():
+        sql_times = _time_statements(db.engine) if os.environ.get("EDI_BENCH_SQL") else None
+        steps = _time_steps(pipeline)
         org = db.session.get(Organisation, organisation_id)
         t0 = time.perf_counter()
         with open(path, "rb") as data, open(signature, "rb") as sig:
@@ -175,9 +177,49 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         result = pipeline.process_file(f.id, job)
         t_processed = time.perf_counter() - t1
         f = db.session.get(type(f), f.id, populate_existing=True)
+        if sql_times is not None:
+            for statement, (calls, seconds) in sorted(sql_times.items(), key=lambda kv: -kv[1][1])[:15]:
+                print(f"{seconds:8.3f} s {calls:5d} x  {statement}", file=sys.stderr)
         return {"seconds": time.perf_counter() - t0, "store_s": t_stored, "process_s": t_processed,
+                "steps_s": {k: round(v, 3) for k, v in steps.items()}, "cpu_s": time.process_time(),
                 "statut": result.get("statut"), "acceptes": f.nb_acceptes, "appliques": f.nb_appliques,
                 "accuse_sha256": f.accuse_sha256, "peak_mb": peak_rss_mb()}
+
+
+def _time_steps(pipeline) -> dict:
+    """Wall time of the pipeline's steps (staging = signature + streaming validation + checks +
+    COPY; application; ACCUSE + closing), by wrapping them."""
+    steps: dict[str, float] = {}
+    for name, label in (("_stage", "mise_en_attente"), ("_apply", "application"),
+                        ("_finish", "accuse_et_cloture")):
+        inner = getattr(pipeline, name)
+
+        def timed(*args, _inner=inner, _label=label, **kwargs):
+            t = time.perf_counter()
+            try:
+                return _inner(*args, **kwargs)
+            finally:
+                steps[_label] = steps.get(_label, 0.0) + time.perf_counter() - t
+        setattr(pipeline, name, timed)
+    return steps
+
+
+def _time_statements(engine) -> dict:
+    """EDI_BENCH_SQL=1: wall time of each SQL statement (first 90 characters), summed; the
+    COPY's time is that of its `with` block (sending rows + PostgreSQL catching up)."""
+    from sqlalchemy import event
+    totals: dict[str, list] = {}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before(conn, cursor, statement, params, context, executemany):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def after(conn, cursor, statement, params, context, executemany):
+        entry = totals.setdefault(" ".join(statement.split())[:90], [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
+    return totals
 
 
 def run_child(*args) -> dict:
@@ -185,6 +227,8 @@ def run_child(*args) -> dict:
                          capture_output=True, text=True)
     if os.environ.get("EDI_BENCH_PROFILE"):
         Path(os.environ["EDI_BENCH_PROFILE"]).write_text(out.stderr)
+    elif os.environ.get("EDI_BENCH_SQL") and out.stderr.strip():
+        print(out.stderr, file=sys.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -196,9 +240,12 @@ def main() -> None:
             import pstats
             profiler = cProfile.Profile()
             result = profiler.runcall(phase_e2e, *args[1:5], int(args[5]))
+            profiler.dump_stats(os.environ["EDI_BENCH_PROFILE"] + ".prof")  # for pstats callers
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
         else:
             result = phase_lxml(args[1]) if args[0] == "lxml" else phase_e2e(*args[1:5], int(args[5]))
+            if os.environ.get("EDI_BENCH_SQL") and args[0] == "e2e":
+                print("", file=sys.stderr, flush=True)
         print(json.dumps(result))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

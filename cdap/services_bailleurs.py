@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Iterable
 
-from sqlalchemy import any_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (Select, and_, any_, bindparam, func, insert, literal, or_, select, text,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -254,6 +255,58 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
     return len(touched)
 
 
+def unknown_tenancies(code_bailleur: str, rows: Select) -> list:
+    """Set-based tenancy check. `rows` is a SELECT with columns `key`, `code_locataire` and
+    `numero_allocataire` (e.g. over the caller's staging table); returns the keys whose pair is
+    not a (current or past) tenancy of this landlord: one anti-join, whatever the number of rows."""
+    src = rows.subquery("r")
+    logement, allocataire = Logement.__table__, Allocataire.__table__
+    known = (select(logement.c.id)
+             .join(allocataire, allocataire.c.id == logement.c.allocataire_id)
+             .where(logement.c.code_bailleur == code_bailleur,
+                    logement.c.code_locataire == src.c.code_locataire,
+                    allocataire.c.numero == src.c.numero_allocataire)
+             .exists())
+    return list(db.session.scalars(select(src.c.key).where(~known).order_by(src.c.key)))
+
+
+LOYERS_COLUMNS = ("idempotency_key", "code_locataire", "numero_allocataire", "loyer_cents",
+                  "charges_cents", "nb_colocataires", "date_effet")
+
+
+def apply_loyers_from(code_bailleur: str, rows: Select, source: str) -> int:
+    """`apply_loyers` for rows given as a SELECT with the columns of LOYERS_COLUMNS (e.g. over
+    the caller's staging table), keys unique among them. On PostgreSQL the rows never leave
+    the database: one INSERT ... SELECT joined to the tenancies (known keys skipped), one
+    UPDATE for the latest rent of the touched dwellings. Elsewhere: read, then apply_loyers."""
+    if not _is_postgresql():
+        return apply_loyers(code_bailleur, [dict(r) for r in db.session.execute(rows).mappings()], source)
+    src = rows.subquery("r")
+    logement, allocataire = Logement.__table__, Allocataire.__table__
+    history = LoyerHistorique.__table__
+    now = utcnow()
+    chosen = (
+        select(logement.c.id, literal(code_bailleur), src.c.idempotency_key, src.c.loyer_cents,
+               src.c.charges_cents, func.coalesce(src.c.nb_colocataires, 0), src.c.date_effet,
+               literal(source[:120]), literal(now))
+        .select_from(src)
+        .join(logement, and_(logement.c.code_bailleur == code_bailleur,
+                             logement.c.code_locataire == src.c.code_locataire))
+        .join(allocataire, and_(allocataire.c.id == logement.c.allocataire_id,
+                                allocataire.c.numero == src.c.numero_allocataire)))
+    insert_rows = (postgresql.insert(history)
+                   .from_select(["logement_id", "code_bailleur", "idempotency_key", "loyer_cents",
+                                 "charges_cents", "nb_colocataires", "date_effet", "source",
+                                 "created_at"], chosen)
+                   .on_conflict_do_nothing(index_elements=["code_bailleur", "idempotency_key"])
+                   .returning(history.c.logement_id))
+    touched = db.session.execute(insert_rows).scalars().all()
+    if not touched:
+        return 0
+    db.session.execute(_LOYERS_LATEST_PG, {"now": now, "ids": sorted(set(touched))})
+    return len(touched)
+
+
 def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
     """ENTREE creates or reopens the tenancy; SORTIE sets date_sortie and ends tiers payant.
     Rows are applied in their order; a SORTIE for an unknown tenancy, or an ENTREE for an
@@ -406,5 +459,6 @@ def landlord_codes() -> list[str]:
         .distinct().order_by(Logement.code_bailleur)))
 
 
-__all__ = ["lookup_tenancies", "apply_loyers", "apply_mouvements", "record_impayes",
+__all__ = ["lookup_tenancies", "unknown_tenancies", "apply_loyers", "apply_loyers_from",
+           "apply_mouvements", "record_impayes",
            "tiers_payant_payments", "landlord_codes", "add_months"]

@@ -48,9 +48,10 @@ def verify_signature(data_path: Path, signature_der: bytes, organisation,
 class InboundStream:
     """Envelope first (read when opened), then the records, streamed with XSD validation."""
 
-    def __init__(self, path: Path, max_bytes: int):
+    def __init__(self, path: Path, max_bytes: int, validate: bool = True, extract: bool = True):
         from . import formats
-        self._items = formats.stream(path, max_bytes=max_bytes, unique_ids=False)
+        self._items = formats.stream(path, max_bytes=max_bytes, unique_ids=False,
+                                     validate=validate, extract=extract)
         try:
             env = next(self._items)
         except StopIteration:  # pragma: no cover - stream always yields or raises
@@ -75,6 +76,18 @@ class InboundStream:
         except formats.FormatError as exc:
             raise _invalid(exc) from None
 
+    def validate_to_end(self) -> int:
+        """Validate the rest of the file (XSD, record count) without building records; returns
+        the number of records. Raises InvalidInbound."""
+        from . import formats
+        count = 0
+        try:
+            for _none in self._items:
+                count += 1
+        except formats.FormatError as exc:
+            raise _invalid(exc) from None
+        return count
+
 
 SCHEMA_CODES = {"NON_CONFORME_SCHEMA", "ESPACE_DE_NOMS_INCONNU", "FLUX_INATTENDU",
                 "ENVELOPPE_INCOHERENTE", "IDENTIFIANT_DUPLIQUE", "XML_MALFORME",
@@ -87,8 +100,9 @@ def _invalid(exc) -> InvalidInbound:
                           "NON_CONFORME" if exc.code in SCHEMA_CODES else "REJETE")
 
 
-def open_inbound(path: Path, max_bytes: int) -> InboundStream:
-    return InboundStream(path, max_bytes)
+def open_inbound(path: Path, max_bytes: int, validate: bool = True, extract: bool = True) -> InboundStream:
+    """`validate=False` only for a file a complete validating pass already accepted."""
+    return InboundStream(path, max_bytes, validate=validate, extract=extract)
 
 
 def _utc(value: datetime) -> datetime:
@@ -159,6 +173,25 @@ def _cdap():
 
 def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict:
     return _cdap().lookup_tenancies(code_bailleur, pairs)
+
+
+def unknown_tenancies(code_bailleur: str, rows) -> list:
+    """Keys of `rows` (a SELECT of key, code_locataire, numero_allocataire) that are not a
+    tenancy of this landlord (set-based, CDAP side)."""
+    return _cdap().unknown_tenancies(code_bailleur, rows)
+
+
+def apply_staged(flux: str, code_bailleur: str, rows, source: str, date_signalement: date) -> int:
+    """Apply the staged records selected by `rows` (a SELECT labelled like `apply_row`'s input
+    plus `idempotency_key`). LOYERS go to CDAP as the SELECT itself (set-based, the rows stay
+    in the database on PostgreSQL); the other flows are read and applied as lists of rows."""
+    sb = _cdap()
+    if flux == "LOYERS":
+        return sb.apply_loyers_from(code_bailleur, rows, source)
+    from portal.extensions import db
+    batch = [apply_row(flux, r, r["idempotency_key"], date_signalement)
+             for r in db.session.execute(rows).mappings()]
+    return apply(flux, code_bailleur, batch, source)
 
 
 def apply_row(flux: str, rec: dict, key: str, date_signalement: date) -> dict:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String,
-                        Text, UniqueConstraint, Index)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String,
+                        Text, UniqueConstraint, Index, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -93,6 +93,8 @@ class EdiFichier(db.Model):
     nb_rejetes: Mapped[int] = mapped_column(Integer, default=0)
     nb_avertissements: Mapped[int] = mapped_column(Integer, default=0)
     nb_appliques: Mapped[int] = mapped_column(Integer, default=0)
+    # Accepted staged records with rang <= rang_applique are applied (moves with each batch).
+    rang_applique: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     staging_complet: Mapped[bool] = mapped_column(Boolean, default=False)
     rejet_technique: Mapped[bool] = mapped_column(Boolean, default=False)
     # File-level reasons: list of {"code", "libelle", "severite"} — every one, never truncated.
@@ -141,26 +143,43 @@ class EdiEnregistrement(db.Model):
     """One staged record of a received file, with its result (code, label, severity).
 
     Written in bulk while streaming (no ORM objects on that path); applied to CDAP only once
-    the whole file validated; `applique` flips in the same transaction as the CDAP effect."""
+    the whole file validated, in batches of `rang`: `EdiFichier.rang_applique` moves in the
+    same transaction as the CDAP effect (accepted rows up to that rank are applied)."""
     __tablename__ = "edi_enregistrements"
+    # One index only on the bulk path: the primary key (file, rank). Records with an anomaly are
+    # also indexed by code (partial index: the accepted records of a large file are not).
     __table_args__ = (
-        UniqueConstraint("fichier_id", "rang", name="uq_edi_enregistrements_rang"),
-        Index("ix_edi_enregistrements_code", "fichier_id", "code"),
+        Index("ix_edi_enregistrements_code", "fichier_id", "code",
+              postgresql_where=text("severite IN ('ERREUR', 'AVERTISSEMENT')"),
+              sqlite_where=text("severite IN ('ERREUR', 'AVERTISSEMENT')")),
     )
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    fichier_id: Mapped[int] = mapped_column(ForeignKey("edi_fichiers.id", ondelete="CASCADE"))
-    rang: Mapped[int] = mapped_column(Integer)  # 1-based position in the file
+    fichier_id: Mapped[int] = mapped_column(ForeignKey("edi_fichiers.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    rang: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based position in the file
     identifiant: Mapped[str] = mapped_column(String(64))
     code_locataire: Mapped[str | None] = mapped_column(String(40))
     numero_allocataire: Mapped[str | None] = mapped_column(String(20))
-    donnees: Mapped[dict] = mapped_column(JSON)  # the record, JSON-able (dates as ISO strings)
+    # The record's values, typed (columns of the flow; the others stay NULL): COPY needs no
+    # JSON encoding and PostgreSQL applies LOYERS straight from these columns.
+    code_agence: Mapped[str | None] = mapped_column(String(20))
+    loyer_cents: Mapped[int | None] = mapped_column(BigInteger)       # LOYERS, MOUVEMENTS
+    charges_cents: Mapped[int | None] = mapped_column(BigInteger)     # LOYERS, MOUVEMENTS
+    date_effet: Mapped[date | None] = mapped_column(Date)             # LOYERS
+    nb_colocataires: Mapped[int | None] = mapped_column(Integer)      # LOYERS
+    type_mouvement: Mapped[str | None] = mapped_column(String(10))    # MOUVEMENTS
+    date_mouvement: Mapped[date | None] = mapped_column(Date)         # MOUVEMENTS
+    montant_dette_cents: Mapped[int | None] = mapped_column(BigInteger)   # IMPAYES
+    loyer_mensuel_cents: Mapped[int | None] = mapped_column(BigInteger)   # IMPAYES
+    date_constitution: Mapped[date | None] = mapped_column(Date)      # IMPAYES
+    periode_debut: Mapped[date | None] = mapped_column(Date)          # IMPAYES
+    periode_fin: Mapped[date | None] = mapped_column(Date)            # IMPAYES
+    plan_apurement: Mapped[bool | None] = mapped_column(Boolean)      # IMPAYES
     accepte: Mapped[bool] = mapped_column(Boolean)
     severite: Mapped[str] = mapped_column(String(14))  # ERREUR / AVERTISSEMENT / INFO
     code: Mapped[str] = mapped_column(String(40))  # main code (first error, else first warning, else OK)
     libelle: Mapped[str] = mapped_column(Text)
-    anomalies: Mapped[list] = mapped_column(JSON)  # every {"code", "libelle", "severite"}
+    anomalies: Mapped[list] = mapped_column(JSON, default=list)  # every {"code", "libelle", "severite"}
     nb_anomalies: Mapped[int] = mapped_column(Integer, default=0)  # = len(anomalies): ACCUSE size
-    applique: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class EdiAvisPaiement(db.Model):

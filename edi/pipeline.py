@@ -8,7 +8,7 @@ Nothing is applied before the whole file validated (lxml's streaming validation 
 end of the document), staged rows are the per-record results. The database row is the source
 of truth and every step is restartable: a redelivered job (worker killed) re-stages from
 scratch if staging was not complete, otherwise resumes applying the rows not yet applied
-(`applique` flips in the same transaction as the CDAP effect, and CDAP is idempotent per key)
+(`rang_applique` moves in the same transaction as the CDAP effect, and CDAP is idempotent per key)
 and builds the ACCUSE only if none is recorded. Memory stays flat: records stream in batches.
 """
 from __future__ import annotations
@@ -16,15 +16,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import signal
+import threading
 import tempfile
 import traceback
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Iterator
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from portal import jobs
@@ -41,7 +45,7 @@ from . import adapters
 log = logging.getLogger(__name__)
 
 STAGING = EdiEnregistrement.__table__
-DEFAULT_BATCH = 2000
+DEFAULT_BATCH = 10_000
 
 
 class Rejet(Exception):
@@ -180,9 +184,19 @@ def _verify_signature(f: EdiFichier, org: Organisation) -> None:
 
 
 def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
+    """Signature, then two streaming passes over the stored (immutable) bytes:
+
+    1. complete XSD validation, envelope rules and record count, building nothing (lxml's
+       streaming validation only says "valid" once the document ended);
+    2. the validated file again, without the schema: records extracted, checked, staged (COPY)
+       batch by batch; in PRODUCTION each committed batch is applied at once (see `_Applier`),
+       so PostgreSQL applies batch n while batch n+1 is parsed.
+
+    A restarted job stages again from scratch (applying again is a no-op per idempotency key)."""
     # A previous delivery may have staged part of the file: start again from a clean slate.
     db.session.execute(delete(STAGING).where(STAGING.c.fichier_id == f.id))
     f.nb_lus = f.nb_acceptes = f.nb_rejetes = f.nb_avertissements = f.nb_appliques = 0
+    f.rang_applique = 0
     _set_step(f, "signature", job)
     _verify_signature(f, org)
     crash_point("after_verify")
@@ -192,40 +206,142 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
     today = f.recu_le.date()
     try:
         # Refuses unsafe XML (DOCTYPE, entities, depth), non-XML and oversize input at once.
-        stream = adapters.open_inbound(path, max_bytes=max_file_bytes())
-        envelope = stream.envelope
-        _check_envelope(f, org, envelope)
-        flux = f.flux
-        size = batch_size()
-        batch: list[dict] = []
-        rang = 0
-        for record in stream.records():
-            rang += 1
-            batch.append(record)
-            if len(batch) >= size:
-                _stage_batch(f, org, flux, batch, rang - len(batch) + 1, today)
-                f.nb_lus = rang
-                _heartbeat(f, job)
-                db.session.commit()
-                batch = []
-        if batch:
-            _stage_batch(f, org, flux, batch, rang - len(batch) + 1, today)
-        f.nb_lus = rang
-        db.session.flush()
+        stream = adapters.open_inbound(path, max_bytes=max_file_bytes(), extract=False)
+        _check_envelope(f, org, stream.envelope)
+        count_problems = rules.check_record_count(f.nb_annonce, stream.validate_to_end())
+        if count_problems:
+            raise Rejet(count_problems)
+        if f.mode == "PRODUCTION":
+            _claim_identifier(f)  # before anything is applied
+        _set_step(f, "application" if f.mode == "PRODUCTION" else "controles", job)
+        records = adapters.open_inbound(path, max_bytes=max_file_bytes(), validate=False).records()
+        applier = _Applier(f, org) if f.mode == "PRODUCTION" else None
+        try:
+            _stage_records(f, org, records, today, job, applier)
+        except BaseException:
+            if applier is not None:
+                applier.close(cancel=True)
+            raise
+        if applier is not None:
+            applier.close()
     except adapters.InvalidInbound as exc:
         db.session.rollback()
         db.session.execute(delete(STAGING).where(STAGING.c.fichier_id == f.id))
         f.nb_lus = 0
         raise Rejet([rules.Anomalie(exc.code, detail, rules.ERREUR) for detail in exc.details],
                     accuse_statut=exc.accuse_statut) from None
-    count_problems = rules.check_record_count(f.nb_annonce, f.nb_lus)
-    if count_problems:
-        db.session.execute(delete(STAGING).where(STAGING.c.fichier_id == f.id))
-        raise Rejet(count_problems)
     _mark_duplicate_record_ids(f)
     _count(f)
     f.staging_complet = True
     _set_step(f, "application", job)
+
+
+def _stage_records(f: EdiFichier, org: Organisation, records: Iterator[dict], today: date,
+                   job: jobs.Job | None, applier: "_Applier | None") -> None:
+    flux = f.flux
+    size = batch_size()
+    code_bailleur, fichier_id = org.code_bailleur, f.id  # no lazy load while a COPY is open
+    rang = 0
+    while True:
+        _relax_commit()
+        first = rang + 1
+        if flux in rules.NEEDS_TENANCY_DETAILS:
+            batch = list(islice(records, size))
+            tenancies = adapters.lookup_tenancies(code_bailleur, {
+                (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
+        with StagingWriter(fichier_id, flux) as writer:
+            if flux in rules.NEEDS_TENANCY_DETAILS:
+                for record in batch:
+                    rang += 1
+                    writer.add(rang, record, rules.check_record(flux, record, tenancies.get(
+                        (record.get("code_locataire"), record.get("numero_allocataire"))), today))
+            else:
+                # Streamed: each row goes to the COPY as soon as it is parsed, so that
+                # PostgreSQL ingests it on the other core while the parsing goes on.
+                for record in islice(records, size):
+                    rang += 1
+                    writer.add(rang, record,
+                               rules.check_record(flux, record, rules.TENANCY_UNCHECKED, today))
+        if rang >= first and flux not in rules.NEEDS_TENANCY_DETAILS:
+            _check_tenancies(f, code_bailleur, flux, first, rang, today)
+        f.nb_lus = rang
+        _heartbeat(f, job)
+        db.session.commit()
+        if applier is not None and rang >= first:
+            applier.submit(rang)
+        if rang - first + 1 < size:
+            break
+
+
+class _Applier:
+    """Applies each committed staging batch of a validated PRODUCTION file (ranks up to
+    `upto`), one transaction per batch moving `rang_applique` with the CDAP effect.
+
+    On PostgreSQL with a pooled engine it works in a thread with its own session (its own
+    connection): the thread mostly waits on PostgreSQL, which then applies batch n on one core
+    while this process parses batch n+1 on the other. Elsewhere (SQLite, or a session bound to
+    one connection as in the tests) each batch is applied inline."""
+
+    def __init__(self, f: EdiFichier, org: Organisation):
+        self.args = (f.id, f.flux, org.code_bailleur, idempotency_key(org, f, ""), _source(f),
+                     f.recu_le.date())
+        self.done = 0
+        self.error: BaseException | None = None
+        bind = db.session.get_bind()
+        self.threaded = bind.dialect.name == "postgresql" and isinstance(bind, Engine)
+        if self.threaded:
+            self.queue: queue.Queue = queue.Queue()
+            self.thread = threading.Thread(target=self._run, name=f"edi-apply-{f.id}",
+                                           args=(current_app._get_current_object(),), daemon=True)
+            self.thread.start()
+
+    def submit(self, upto: int) -> None:
+        if not self.threaded:
+            self._apply(upto)
+            return
+        if self.error is not None:
+            raise RuntimeError("application des lots interrompue") from self.error
+        self.queue.put(upto)
+
+    def close(self, cancel: bool = False) -> None:
+        if not self.threaded:
+            return
+        self.queue.put(None if not cancel else -1)
+        self.thread.join()
+        if self.error is not None and not cancel:
+            raise RuntimeError("application des lots interrompue") from self.error
+
+    def _apply(self, upto: int) -> None:
+        _apply_range(*self.args, after=self.done, upto=upto)
+        db.session.commit()
+        first = self.done == 0
+        self.done = upto
+        if first:
+            crash_point("mid_apply")
+
+    def _run(self, app) -> None:
+        with app.app_context():
+            try:
+                while True:
+                    upto = self.queue.get()
+                    if upto is None or upto < 0:
+                        return
+                    if self.error is None:
+                        self._apply(upto)
+            except BaseException as exc:  # reported to the staging thread
+                db.session.rollback()
+                self.error = exc
+            finally:
+                db.session.remove()
+
+
+def _relax_commit() -> None:
+    """PostgreSQL: this transaction (a staging or apply batch) commits without waiting for its
+    WAL flush. A crash of PostgreSQL may then lose the last such batches, never half of one,
+    and the pipeline redoes them (staging restarts, apply resumes at `rang_applique`,
+    idempotent per key); the final status commit is synchronous and flushes everything before."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def _check_envelope(f: EdiFichier, org: Organisation, env: dict) -> None:
@@ -290,49 +406,105 @@ def _last_sequence(f: EdiFichier) -> int | None:
         EdiFichier.id != f.id))
 
 
-def _jsonable(record: dict) -> dict:
-    return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in record.items()}
+# Staged values of each flow: record key -> staging column (edi.formats.RECORD_FIELDS keys).
+STAGED_VALUES = {
+    "LOYERS": ("code_agence", "loyer_cents", "charges_cents", "date_effet", "nb_colocataires"),
+    "MOUVEMENTS": ("code_agence", "type", "date_mouvement", "loyer_cents", "charges_cents"),
+    "IMPAYES": ("code_agence", "montant_dette_cents", "loyer_mensuel_cents", "date_constitution",
+                "periode_debut", "periode_fin", "plan_apurement"),
+}
+VALUE_COLUMNS = {"type": "type_mouvement"}
+COMMON_COLUMNS = ("fichier_id", "rang", "identifiant", "code_locataire", "numero_allocataire",
+                  "accepte", "severite", "code", "libelle", "anomalies", "nb_anomalies")
 
 
-def _stage_batch(f: EdiFichier, org: Organisation, flux: str, batch: list[dict], first_rang: int,
-                 today: date) -> None:
-    pairs = {(r.get("code_locataire"), r.get("numero_allocataire")) for r in batch}
-    tenancies = adapters.lookup_tenancies(org.code_bailleur, pairs)
-    rows = []
-    for offset, record in enumerate(batch):
-        tenancy = tenancies.get((record.get("code_locataire"), record.get("numero_allocataire")))
-        anomalies = rules.check_record(flux, record, tenancy, today)
+def staged_columns(flux: str) -> tuple[str, ...]:
+    return COMMON_COLUMNS + tuple(VALUE_COLUMNS.get(k, k) for k in STAGED_VALUES[flux])
+
+
+class StagingWriter:
+    """Writes staged rows: one COPY per batch on PostgreSQL, rows sent as they are added
+    (performance-notes: COPY ≈ 4x executemany); an executemany INSERT elsewhere.
+    Anomalies are JSON-encoded only for the records that have some."""
+
+    def __init__(self, fichier_id: int, flux: str):
+        self.fichier_id, self.keys = fichier_id, STAGED_VALUES[flux]
+        self.columns = staged_columns(flux)
+        self.conn = db.session.connection()
+        self.postgresql = self.conn.dialect.name == "postgresql"
+        self.rows: list[tuple] = []
+        self._copy = self._cursor = None
+
+    def __enter__(self) -> "StagingWriter":
+        if self.postgresql:
+            self._cursor = self.conn.connection.driver_connection.cursor()
+            self._copy_cm = self._cursor.copy(
+                f"COPY edi_enregistrements ({', '.join(self.columns)}) FROM STDIN")
+            self._copy = self._copy_cm.__enter__()
+        return self
+
+    def add(self, rang: int, record: dict, anomalies: list[rules.Anomalie]) -> None:
         accepted, code, libelle, severite = rules.summarise(anomalies)
-        rows.append({
-            "fichier_id": f.id, "rang": first_rang + offset,
-            "identifiant": record.get("identifiant") or str(first_rang + offset),
-            "code_locataire": record.get("code_locataire"),
-            "numero_allocataire": record.get("numero_allocataire"),
-            "donnees": _jsonable(record), "accepte": accepted, "severite": severite,
-            "code": code, "libelle": libelle, "anomalies": [a.as_dict() for a in anomalies],
-            "nb_anomalies": len(anomalies), "applique": False,
-        })
-    bulk_insert_staging(rows)
+        if anomalies:
+            found = [a.as_dict() for a in anomalies]
+            found = json.dumps(found, ensure_ascii=False) if self.postgresql else found
+        else:
+            found = "[]" if self.postgresql else []
+        get = record.get
+        row = (self.fichier_id, rang, get("identifiant") or str(rang), get("code_locataire"),
+               get("numero_allocataire"), accepted, severite, code, libelle, found,
+               len(anomalies), *[get(k) for k in self.keys])
+        if self._copy is not None:
+            self._copy.write_row(row)
+        else:
+            self.rows.append(row)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._copy is not None:
+            try:
+                self._copy_cm.__exit__(exc_type, exc, tb)
+            finally:
+                self._cursor.close()
+        elif exc_type is None and self.rows:
+            self.conn.execute(insert(STAGING), [dict(zip(self.columns, row)) for row in self.rows])
 
 
-COPY_COLUMNS = ("fichier_id", "rang", "identifiant", "code_locataire", "numero_allocataire",
-                "donnees", "accepte", "severite", "code", "libelle", "anomalies", "nb_anomalies",
-                "applique")
+def _check_tenancies(f: EdiFichier, code_bailleur: str, flux: str, first: int, last: int,
+                     today: date) -> None:
+    """Staged records of ranks first..last were checked assuming a known tenancy: one set-based
+    query (CDAP) finds those that are not a tenancy of this landlord, whose checks are then run
+    again with tenancy=None (complete anomaly list, in the rules' order)."""
+    pair = select(STAGING.c.rang.label("key"), STAGING.c.code_locataire,
+                  STAGING.c.numero_allocataire).where(STAGING.c.fichier_id == f.id,
+                                                      STAGING.c.rang.between(first, last))
+    unknown = adapters.unknown_tenancies(code_bailleur, pair)
+    if not unknown:
+        return
+    values = [STAGING.c[VALUE_COLUMNS.get(k, k)].label(k) for k in STAGED_VALUES[flux]]
+    updates = []
+    for chunk in (unknown[i:i + 1000] for i in range(0, len(unknown), 1000)):
+        rows = db.session.execute(
+            select(STAGING.c.rang, STAGING.c.code_locataire, STAGING.c.numero_allocataire, *values)
+            .where(STAGING.c.fichier_id == f.id, STAGING.c.rang.in_(chunk))).mappings()
+        for row in rows:
+            anomalies = rules.check_record(flux, dict(row), None, today)
+            accepted, code, libelle, severite = rules.summarise(anomalies)
+            updates.append({"b_rang": row["rang"], "b_accepte": accepted, "b_code": code,
+                            "b_libelle": libelle, "b_severite": severite,
+                            "b_anomalies": [a.as_dict() for a in anomalies],
+                            "b_nb": len(anomalies)})
+    db.session.execute(
+        update(STAGING).where(STAGING.c.fichier_id == f.id, STAGING.c.rang == bindparam("b_rang"))
+        .values(accepte=bindparam("b_accepte"), code=bindparam("b_code"),
+                libelle=bindparam("b_libelle"), severite=bindparam("b_severite"),
+                anomalies=bindparam("b_anomalies", type_=STAGING.c.anomalies.type),
+                nb_anomalies=bindparam("b_nb")),
+        updates)
 
 
 def bulk_insert_staging(rows: list[dict]) -> None:
-    """COPY on PostgreSQL (performance-notes: ~4x executemany), executemany elsewhere."""
-    conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY edi_enregistrements ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(tuple(
-                        json.dumps(row[c], ensure_ascii=False) if c in ("donnees", "anomalies") else row[c]
-                        for c in COPY_COLUMNS))
-    else:
-        conn.execute(insert(STAGING), rows)
+    """Insert staged rows given as dicts (tests, small batches)."""
+    db.session.execute(insert(STAGING), rows)
 
 
 def _mark_duplicate_record_ids(f: EdiFichier) -> None:
@@ -343,12 +515,12 @@ def _mark_duplicate_record_ids(f: EdiFichier) -> None:
         .group_by(STAGING.c.identifiant).having(func.count() > 1).limit(1)).first()
     if any_dup is None:
         return
-    ranked = (select(STAGING.c.id, func.row_number().over(
+    ranked = (select(STAGING.c.rang, func.row_number().over(
         partition_by=STAGING.c.identifiant, order_by=STAGING.c.rang).label("n"))
         .where(STAGING.c.fichier_id == f.id).subquery())
-    later = select(ranked.c.id).where(ranked.c.n > 1)
+    later = select(ranked.c.rang).where(ranked.c.n > 1)
     a = rules.anomalie("IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE")
-    db.session.execute(update(STAGING).where(STAGING.c.id.in_(later))
+    db.session.execute(update(STAGING).where(STAGING.c.fichier_id == f.id, STAGING.c.rang.in_(later))
                        .values(accepte=False, code=a.code, libelle=a.libelle, severite=a.severite,
                                anomalies=[a.as_dict()], nb_anomalies=1))
 
@@ -357,7 +529,7 @@ def _count(f: EdiFichier) -> None:
     row = db.session.execute(select(
         func.count(), func.sum(func.cast(STAGING.c.accepte, db.Integer)),
         func.sum(func.cast(STAGING.c.severite == rules.AVERTISSEMENT, db.Integer)),
-        func.sum(func.cast(STAGING.c.applique, db.Integer)),
+        func.sum(case((and_(STAGING.c.accepte, STAGING.c.rang <= (f.rang_applique or 0)), 1), else_=0)),
     ).where(STAGING.c.fichier_id == f.id)).one()
     total, accepted, warnings, applied = (int(x or 0) for x in row)
     f.nb_lus = total
@@ -371,45 +543,54 @@ def idempotency_key(org: Organisation, f: EdiFichier, identifiant: str) -> str:
     return f"EDI:{org.code_bailleur}:{f.identifiant_fichier}:{identifiant}"
 
 
+def _source(f: EdiFichier) -> str:
+    return f"EDI fichier {f.id} ({f.flux} {f.identifiant_fichier})"
+
+
+def staged_rows(fichier_id: int, flux: str, key_prefix: str, after: int, upto: int):
+    """SELECT of the accepted staged records of ranks after+1..upto, labelled as the CDAP
+    service functions take them (with their idempotency key: key_prefix + identifiant)."""
+    key = literal(key_prefix) + STAGING.c.identifiant
+    values = [STAGING.c[VALUE_COLUMNS.get(k, k)].label(k) for k in STAGED_VALUES[flux]]
+    return (select(key.label("idempotency_key"), STAGING.c.code_locataire,
+                   STAGING.c.numero_allocataire, *values)
+            .where(STAGING.c.fichier_id == fichier_id, STAGING.c.rang > after,
+                   STAGING.c.rang <= upto, STAGING.c.accepte.is_(True))
+            .order_by(STAGING.c.rang))
+
+
+def _apply_range(fichier_id: int, flux: str, code_bailleur: str, key_prefix: str, source: str,
+                 date_signalement: date, *, after: int, upto: int) -> None:
+    """Apply the accepted staged records of ranks after+1..upto and move the watermark, in the
+    current transaction (the caller commits)."""
+    _relax_commit()
+    adapters.apply_staged(flux, code_bailleur, staged_rows(fichier_id, flux, key_prefix, after, upto),
+                          source, date_signalement)
+    applied = select(func.count()).where(
+        STAGING.c.fichier_id == fichier_id, STAGING.c.rang > after, STAGING.c.rang <= upto,
+        STAGING.c.accepte.is_(True)).scalar_subquery()
+    db.session.execute(update(EdiFichier.__table__).where(EdiFichier.__table__.c.id == fichier_id)
+                       .values(rang_applique=upto,
+                               nb_appliques=EdiFichier.__table__.c.nb_appliques + applied))
+
+
 def _apply(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
-    """Apply the accepted, not yet applied rows in batches, one transaction per batch."""
+    """Apply what staging did not (a job restarted after staging): batches of ranks after
+    `rang_applique`, one transaction per batch, the watermark moving with the CDAP effect."""
     f.etape = "application"
     db.session.commit()
     size = batch_size()
-    source = f"EDI fichier {f.id} ({f.flux} {f.identifiant_fichier})"
-    last = 0
+    args = (f.id, f.flux, org.code_bailleur, idempotency_key(org, f, ""), _source(f), f.recu_le.date())
+    total = f.nb_lus or 0
     done_batches = 0
-    while True:
-        batch = db.session.execute(
-            select(STAGING.c.rang, STAGING.c.identifiant, STAGING.c.donnees)
-            .where(STAGING.c.fichier_id == f.id, STAGING.c.accepte.is_(True),
-                   STAGING.c.applique.is_(False), STAGING.c.rang > last)
-            .order_by(STAGING.c.rang).limit(size)).all()
-        if not batch:
-            break
-        rows = [adapters.apply_row(f.flux, _parse_dates(donnees),
-                                   idempotency_key(org, f, identifiant), f.recu_le.date())
-                for _rang, identifiant, donnees in batch]
-        adapters.apply(f.flux, org.code_bailleur, rows, source)
-        first, last = batch[0][0], batch[-1][0]
-        db.session.execute(update(STAGING).where(
-            STAGING.c.fichier_id == f.id, STAGING.c.rang.between(first, last),
-            STAGING.c.accepte.is_(True)).values(applique=True))
-        f.nb_appliques = (f.nb_appliques or 0) + len(batch)
+    while (f.rang_applique or 0) < total:
+        after = f.rang_applique or 0
+        _apply_range(*args, after=after, upto=min(after + size, total))
         _heartbeat(f, job)
         db.session.commit()
         done_batches += 1
         if done_batches == 1:
             crash_point("mid_apply")
-
-
-DATE_FIELDS = {"date_effet", "date_mouvement", "date_constitution", "periode_debut", "periode_fin"}
-
-
-def _parse_dates(donnees: dict | str) -> dict:
-    if isinstance(donnees, str):
-        donnees = json.loads(donnees)
-    return {k: (date.fromisoformat(v) if k in DATE_FIELDS and v else v) for k, v in donnees.items()}
 
 
 # ---------------------------------------------------------------- endings

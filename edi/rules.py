@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 ERREUR, AVERTISSEMENT, INFO = "ERREUR", "AVERTISSEMENT", "INFORMATION"
 
@@ -169,7 +170,20 @@ def _amount_ok(value: int | None, maximum: int, minimum: int = 0) -> bool:
     return value is not None and minimum <= value <= maximum
 
 
+@lru_cache(maxsize=8)
+def _max_date(today: date) -> date:
+    return today + timedelta(days=MAX_FUTURE_DAYS)
+
+
 def check_loyer(rec: dict, tenancy: dict | None, today: date) -> list[Anomalie]:
+    # Fast path, the common case of a large file: every value plausible (same bounds as below).
+    loyer, charges, effet, n = (rec.get("loyer_cents"), rec.get("charges_cents"),
+                                rec.get("date_effet"), rec.get("nb_colocataires"))
+    if (tenancy is not None and loyer is not None and 1 <= loyer <= LOYER_MAX_CENTS
+            and charges is not None and 0 <= charges <= CHARGES_MAX_CENTS
+            and effet is not None and MIN_DATE <= effet <= _max_date(today)
+            and (n is None or 1 <= n <= COLOCATAIRES_MAX)):
+        return []
     out = []
     if tenancy is None:
         out.append(anomalie("LOCATAIRE_INCONNU", _who(rec)))
@@ -257,6 +271,8 @@ def check_record(flux: str, rec: dict, tenancy: dict | None, today: date) -> lis
 
 def summarise(anomalies: list[Anomalie]) -> tuple[bool, str, str, str]:
     """(accepted, main code, label, severity) for a record's list of anomalies."""
+    if not anomalies:
+        return ACCEPTED
     errors = [a for a in anomalies if a.severite == ERREUR]
     warnings = [a for a in anomalies if a.severite == AVERTISSEMENT]
     if errors:
@@ -264,6 +280,15 @@ def summarise(anomalies: list[Anomalie]) -> tuple[bool, str, str, str]:
     if warnings:
         return True, warnings[0].code, " ; ".join(a.libelle for a in warnings), AVERTISSEMENT
     return True, "ENREGISTREMENT_ACCEPTE", CODES["ENREGISTREMENT_ACCEPTE"][1], INFO
+
+
+ACCEPTED = (True, "ENREGISTREMENT_ACCEPTE", CODES["ENREGISTREMENT_ACCEPTE"][1], INFO)
+
+# Flows whose checks need the tenancy's details (dates, rent, housing aid); the others only need
+# to know whether it exists, which the pipeline checks set-based after staging (then re-runs
+# the checks with tenancy=None for the records that are not a tenancy of the landlord).
+NEEDS_TENANCY_DETAILS = frozenset({"MOUVEMENTS", "IMPAYES"})
+TENANCY_UNCHECKED: dict = {}
 
 
 def file_outcome(nb_lus: int, nb_acceptes: int, nb_rejetes: int) -> str:

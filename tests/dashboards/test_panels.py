@@ -96,7 +96,7 @@ def test_landlord_home_shows_its_files_and_rejection_rate(client, factory, login
         db.session.add(f)
         db.session.flush()
         if statut == "TRAITE_PARTIEL":
-            db.session.add(EdiEnregistrement(fichier_id=f.id, rang=1, identifiant="R1", donnees={}, accepte=False,
+            db.session.add(EdiEnregistrement(fichier_id=f.id, rang=1, identifiant="R1", accepte=False,
                                              severite="ERREUR", code="LOCATAIRE_INCONNU",
                                              libelle="Locataire inconnu", anomalies=[]))
     db.session.flush()

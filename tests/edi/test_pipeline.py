@@ -261,9 +261,8 @@ def test_duplicate_record_identifiers_are_rejected_after_the_first(app, landlord
     db.session.add(f)
     db.session.flush()
     rows = [{"fichier_id": f.id, "rang": r, "identifiant": ident, "code_locataire": None,
-             "numero_allocataire": None, "donnees": {}, "accepte": True, "severite": "INFORMATION",
-             "code": "ENREGISTREMENT_ACCEPTE", "libelle": "ok", "anomalies": [], "nb_anomalies": 0,
-             "applique": False}
+             "numero_allocataire": None, "accepte": True, "severite": "INFORMATION",
+             "code": "ENREGISTREMENT_ACCEPTE", "libelle": "ok", "anomalies": [], "nb_anomalies": 0}
             for r, ident in enumerate(["A", "B", "A", "C", "A"], 1)]
     pipeline.bulk_insert_staging(rows)
     pipeline._mark_duplicate_record_ids(f)

@@ -12,7 +12,7 @@ def _file(org, statut, recu_le, records=()):
     db.session.add(f)
     db.session.flush()
     for rang, (code, severite) in enumerate(records, start=1):
-        db.session.add(EdiEnregistrement(fichier_id=f.id, rang=rang, identifiant=f"R{rang}", donnees={},
+        db.session.add(EdiEnregistrement(fichier_id=f.id, rang=rang, identifiant=f"R{rang}",
                                          accepte=severite != "ERREUR", severite=severite, code=code,
                                          libelle=f"Libellé {code}", anomalies=[]))
     db.session.flush()
