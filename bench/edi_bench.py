@@ -190,9 +190,13 @@ def _time_steps(pipeline) -> dict:
     """Wall time of the pipeline's steps (staging = signature + streaming validation + checks +
     COPY; application; ACCUSE + closing), by wrapping them."""
     steps: dict[str, float] = {}
-    for name, label in (("_stage", "mise_en_attente"), ("_apply", "application"),
-                        ("_finish", "accuse_et_cloture")):
-        inner = getattr(pipeline, name)
+    for owner, name, label in (
+            (pipeline, "_stage", "signature_validation_mise_en_attente"),
+            (pipeline, "_stage_records", "dont_mise_en_attente_passe_2"),
+            (pipeline._Applier, "close", "dont_attente_fin_application"),
+            (pipeline, "_apply", "application_restante"),
+            (pipeline, "_finish", "accuse_et_cloture")):
+        inner = getattr(owner, name)
 
         def timed(*args, _inner=inner, _label=label, **kwargs):
             t = time.perf_counter()
@@ -200,7 +204,7 @@ def _time_steps(pipeline) -> dict:
                 return _inner(*args, **kwargs)
             finally:
                 steps[_label] = steps.get(_label, 0.0) + time.perf_counter() - t
-        setattr(pipeline, name, timed)
+        setattr(owner, name, timed)
     return steps
 
 

@@ -166,3 +166,58 @@ def test_functions_never_commit(app):
     finally:
         event.remove(db.session, "after_commit", listener)
     assert commits == []
+
+
+def _pairs_select(rows):
+    """A SELECT of (key, code_locataire, numero_allocataire) like the EDI staging one."""
+    from sqlalchemy import literal, union_all
+    return union_all(*[select(literal(k).label("key"), literal(c).label("code_locataire"),
+                              literal(n).label("numero_allocataire")) for k, c, n in rows])
+
+
+def test_unknown_tenancies_is_one_anti_join_returning_the_keys_of_unknown_pairs():
+    a = make_allocataire(numero="1000020")
+    b = make_allocataire(numero="1000021")
+    make_logement(a, CB, "LOC000020")
+    make_logement(b, "BL990002", "LOC000021")  # another landlord's tenant
+    rows = [(1, "LOC000020", "1000020"), (2, "LOC000021", "1000021"), (3, "LOC000020", "1000021"),
+            (4, "NOPE", "9999999"), (5, "LOC000020", "1000020")]
+    statements = []
+    listener = lambda *args: statements.append(1)  # noqa: E731
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        unknown = sb.unknown_tenancies(CB, select(_pairs_select(rows).subquery()))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert unknown == [2, 3, 4]
+    assert len(statements) == 1
+
+
+def test_apply_loyers_from_a_select_applies_like_apply_loyers_and_is_idempotent():
+    from sqlalchemy import Date, literal, union_all
+    a = make_allocataire(numero="1000030")
+    lg = make_logement(a, CB, "LOC000030", loyer=40000, charges=5000)
+
+    def source(*rows):
+        return union_all(*[select(literal(k).label("idempotency_key"),
+                                  literal("LOC000030" if known else "UNKNOWN").label("code_locataire"),
+                                  literal("1000030").label("numero_allocataire"),
+                                  literal(loyer).label("loyer_cents"), literal(5100).label("charges_cents"),
+                                  literal(2).label("nb_colocataires"),
+                                  literal(effet, Date).label("date_effet"))
+                           for k, loyer, effet, known in rows])
+
+    rows = [("S:1", 41000, date(2026, 7, 1), True), ("S:2", 39000, date(2025, 7, 1), True),
+            ("S:3", 1, date(2026, 7, 1), False)]
+    assert sb.apply_loyers_from(CB, select(source(*rows).subquery()), "LOYERS S") == 2
+    db.session.refresh(lg)
+    assert (lg.loyer_cents, lg.charges_cents, lg.nb_colocataires) == (41000, 5100, 2)
+    assert sb.apply_loyers_from(CB, select(source(*rows).subquery()), "LOYERS S") == 0  # replay
+    # A later batch with an older date d'effet goes to the history only.
+    assert sb.apply_loyers_from(CB, select(source(("S:4", 38000, date(2024, 7, 1), True)).subquery()),
+                                "LOYERS S") == 1
+    db.session.refresh(lg)
+    assert lg.loyer_cents == 41000
+    assert db.session.scalar(select(func.count()).select_from(LoyerHistorique)
+                             .where(LoyerHistorique.logement_id == lg.id)) == 3

@@ -272,3 +272,53 @@ def test_duplicate_record_identifiers_are_rejected_after_the_first(app, landlord
                              .order_by(EdiEnregistrement.rang)).all()
     assert [(r, a) for r, a, _c in got] == [(1, True), (2, True), (3, False), (4, True), (5, False)]
     assert got[2][2] == "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
+
+
+def test_set_based_tenancy_check_keeps_every_anomaly_in_order_and_stages_typed_values(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    """LOYERS records are checked assuming a known tenancy, then one anti-join per batch finds
+    the unknown ones, whose checks run again: the complete list, LOCATAIRE_INCONNU first."""
+    api = api_client(edi_token)
+    records = loyer_records(tenants)
+    records[0]["code_locataire"] = "INCONNU-1"              # unknown tenancy only
+    records[1]["numero_allocataire"] = "7999998"            # unknown tenancy ...
+    records[1]["loyer_cents"] = 900_000                     # ... and implausible rent
+    data = build_xml("LOYERS", landlord, records)
+    fid = upload(api, data, signer.sign(data))
+    assert run_jobs() == ["done"]
+    f = db.session.get(EdiFichier, fid)
+    assert (f.statut, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 1, 2, 1)
+    rows = db.session.execute(select(EdiEnregistrement).where(EdiEnregistrement.fichier_id == fid)
+                              .order_by(EdiEnregistrement.rang)).scalars().all()
+    assert [(r.accepte, r.code, r.nb_anomalies) for r in rows] == [
+        (False, "LOCATAIRE_INCONNU", 1), (False, "LOCATAIRE_INCONNU", 2), (True, "ENREGISTREMENT_ACCEPTE", 0)]
+    assert [a["code"] for a in rows[1].anomalies] == ["LOCATAIRE_INCONNU", "MONTANT_INVRAISEMBLABLE"]
+    assert "9\u202f000,00 €" in rows[1].libelle and "7999998" in rows[1].libelle
+    assert (rows[2].loyer_cents, rows[2].charges_cents, rows[2].date_effet, rows[2].nb_colocataires) == (
+        52002, 8500, date.today().replace(day=1), 1)
+    doc = validate_accuse(accuse_of(api, fid)[0])
+    assert [(r.findtext(f"{ACC}Identifiant"), r.findtext(f"{ACC}Code"))
+            for r in doc.findall(f"{ACC}Resultat")] == [
+        ("L1", "LOCATAIRE_INCONNU"), ("L2", "LOCATAIRE_INCONNU"), ("L2", "MONTANT_INVRAISEMBLABLE")]
+    assert [cdap_rent(t) for t in tenants] == [50000, 50000, 52002]
+
+
+def test_batches_are_applied_as_staged_and_the_watermark_covers_the_file(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, monkeypatch):
+    from cdap.models import LoyerHistorique
+    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 2)
+    api = api_client(edi_token)
+    records = loyer_records(tenants) + [
+        {**loyer_records(tenants[:1])[0], "identifiant": "L1"},          # duplicate identifier
+        {**loyer_records(tenants[1:2])[0], "identifiant": "L5", "loyer_cents": 53000}]
+    data = build_xml("LOYERS", landlord, records)
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    f = db.session.get(EdiFichier, fid)
+    assert (f.statut, f.nb_lus, f.nb_acceptes, f.nb_appliques, f.rang_applique) == (
+        "TRAITE_PARTIEL", 5, 4, 4, 5)
+    keys = db.session.scalars(select(LoyerHistorique.idempotency_key).where(
+        LoyerHistorique.source.like(f"EDI fichier {fid} %"))).all()
+    assert sorted(k.rsplit(":", 1)[1] for k in keys) == ["L1", "L2", "L3", "L5"]
+    # L5 comes after L2 for the same dwelling, same date d'effet: the later one wins
+    assert [cdap_rent(t) for t in tenants] == [52000, 53000, 52002]

@@ -171,3 +171,28 @@ def test_every_code_fits_the_accuse_schema():
     for code, (severite, libelle) in rules.CODES.items():
         assert re.fullmatch(r"[A-Z][A-Z0-9_]{1,59}", code)
         assert severite in (rules.ERREUR, rules.AVERTISSEMENT, rules.INFO) and libelle
+
+
+@pytest.mark.parametrize("over", [
+    {}, {"loyer_cents": 1}, {"loyer_cents": rules.LOYER_MAX_CENTS}, {"charges_cents": 0},
+    {"charges_cents": rules.CHARGES_MAX_CENTS}, {"date_effet": rules.MIN_DATE},
+    {"date_effet": date(2027, 11, 24)}, {"nb_colocataires": None}, {"nb_colocataires": 20},
+    {"loyer_cents": 0}, {"loyer_cents": rules.LOYER_MAX_CENTS + 1}, {"charges_cents": -1},
+    {"charges_cents": None}, {"date_effet": date(1999, 12, 31)}, {"date_effet": date(2027, 11, 25)},
+    {"date_effet": None}, {"nb_colocataires": 0}, {"nb_colocataires": 21}])
+def test_check_loyer_fast_path_agrees_with_the_detailed_checks(over):
+    """The fast path (everything plausible) must answer exactly what the detailed checks do."""
+    rec = {"code_locataire": "LOC1", "numero_allocataire": "1000001", "loyer_cents": 52000,
+           "charges_cents": 8000, "date_effet": date(2026, 7, 1), "nb_colocataires": 1, **over}
+    detailed = []
+    if not (rec["loyer_cents"] is not None and 1 <= rec["loyer_cents"] <= rules.LOYER_MAX_CENTS):
+        detailed.append("MONTANT_INVRAISEMBLABLE")
+    if not (rec["charges_cents"] is not None and 0 <= rec["charges_cents"] <= rules.CHARGES_MAX_CENTS):
+        detailed.append("MONTANT_INVRAISEMBLABLE")
+    if not (rec["date_effet"] is not None and rules.MIN_DATE <= rec["date_effet"] <= date(2027, 11, 24)):
+        detailed.append("DATE_INVRAISEMBLABLE")
+    if rec["nb_colocataires"] is not None and not 1 <= rec["nb_colocataires"] <= 20:
+        detailed.append("COLOCATAIRES_INVRAISEMBLABLE")
+    assert codes(rules.check_loyer(rec, {}, TODAY)) == detailed
+    assert codes(rules.check_loyer(rec, None, TODAY)) == ["LOCATAIRE_INCONNU", *detailed]
+    assert rules.summarise([])[0] is True
