@@ -168,7 +168,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         sql_times = _time_statements(db.engine) if os.environ.get("EDI_BENCH_SQL") else None
         steps = _time_steps(pipeline)
         org = db.session.get(Organisation, organisation_id)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         with open(path, "rb") as data, open(signature, "rb") as sig:
             f = services.receive_file(org, data, Path(path).name, sig, canal="api")
         t_stored = time.perf_counter() - t0
@@ -177,13 +177,30 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         result = pipeline.process_file(f.id, job)
         t_processed = time.perf_counter() - t1
         f = db.session.get(type(f), f.id, populate_existing=True)
+        pg_cpu = _backends_cpu(db)
         if sql_times is not None:
             for statement, (calls, seconds) in sorted(sql_times.items(), key=lambda kv: -kv[1][1])[:15]:
                 print(f"{seconds:8.3f} s {calls:5d} x  {statement}", file=sys.stderr)
         return {"seconds": time.perf_counter() - t0, "store_s": t_stored, "process_s": t_processed,
-                "steps_s": {k: round(v, 3) for k, v in steps.items()}, "cpu_s": time.process_time(),
+                "steps_s": {k: round(v, 3) for k, v in steps.items()},
+                "cpu_s": round(time.process_time() - cpu0, 3), "pg_cpu_s": pg_cpu,
                 "statut": result.get("statut"), "acceptes": f.nb_acceptes, "appliques": f.nb_appliques,
                 "accuse_sha256": f.accuse_sha256, "peak_mb": peak_rss_mb()}
+
+
+def _backends_cpu(db) -> float | None:
+    """CPU seconds used by the PostgreSQL backends of this database (the worker's connections,
+    opened during the run; same machine), from /proc."""
+    from sqlalchemy import text
+    pids = db.session.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+    return round(total, 3)
 
 
 def _time_steps(pipeline) -> dict:

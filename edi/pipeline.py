@@ -243,7 +243,7 @@ def _stage_records(f: EdiFichier, org: Organisation, records: Iterator[dict], to
     code_bailleur, fichier_id = org.code_bailleur, f.id  # no lazy load while a COPY is open
     rang = 0
     while True:
-        _relax_commit()
+        _bulk_transaction()
         first = rang + 1
         if flux in rules.NEEDS_TENANCY_DETAILS:
             batch = list(islice(records, size))
@@ -335,13 +335,16 @@ class _Applier:
                 db.session.remove()
 
 
-def _relax_commit() -> None:
-    """PostgreSQL: this transaction (a staging or apply batch) commits without waiting for its
-    WAL flush. A crash of PostgreSQL may then lose the last such batches, never half of one,
-    and the pipeline redoes them (staging restarts, apply resumes at `rang_applique`,
-    idempotent per key); the final status commit is synchronous and flushes everything before."""
+def _bulk_transaction() -> None:
+    """PostgreSQL settings of a staging or apply batch's transaction:
+    - it commits without waiting for its WAL flush: a crash of PostgreSQL may then lose the
+      last such batches, never half of one, and the pipeline redoes them (staging restarts,
+      apply resumes at `rang_applique`, idempotent per key); the final status commit is
+      synchronous and flushes everything before it;
+    - no JIT compilation: with large CDAP tables the per-batch joins cross PostgreSQL's JIT
+      cost threshold, and compiling for every batch costs more than it saves."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF; SET LOCAL jit TO OFF"))
 
 
 def _check_envelope(f: EdiFichier, org: Organisation, env: dict) -> None:
@@ -563,7 +566,7 @@ def _apply_range(fichier_id: int, flux: str, code_bailleur: str, key_prefix: str
                  date_signalement: date, *, after: int, upto: int) -> None:
     """Apply the accepted staged records of ranks after+1..upto and move the watermark, in the
     current transaction (the caller commits)."""
-    _relax_commit()
+    _bulk_transaction()
     adapters.apply_staged(flux, code_bailleur, staged_rows(fichier_id, flux, key_prefix, after, upto),
                           source, date_signalement)
     applied = select(func.count()).where(
