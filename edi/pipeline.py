@@ -290,7 +290,9 @@ class _Applier:
         bind = db.session.get_bind()
         self.threaded = bind.dialect.name == "postgresql" and isinstance(bind, Engine)
         if self.threaded:
-            self.queue: queue.Queue = queue.Queue()
+            # Bounded: staging waits (and keeps heartbeating the lease between batches) when
+            # applying lags more than two batches behind.
+            self.queue: queue.Queue = queue.Queue(maxsize=2)
             self.thread = threading.Thread(target=self._run, name=f"edi-apply-{f.id}",
                                            args=(current_app._get_current_object(),), daemon=True)
             self.thread.start()
@@ -299,14 +301,24 @@ class _Applier:
         if not self.threaded:
             self._apply(upto)
             return
-        if self.error is not None:
+        self._put(upto)
+
+    def _put(self, item: int | None) -> None:
+        while self.thread.is_alive():
+            if self.error is not None:
+                break
+            try:
+                self.queue.put(item, timeout=1)
+                return
+            except queue.Full:
+                continue
+        if item is not None and item >= 0:  # the thread stopped: a batch would be lost
             raise RuntimeError("application des lots interrompue") from self.error
-        self.queue.put(upto)
 
     def close(self, cancel: bool = False) -> None:
         if not self.threaded:
             return
-        self.queue.put(None if not cancel else -1)
+        self._put(-1 if cancel else None)
         self.thread.join()
         if self.error is not None and not cancel:
             raise RuntimeError("application des lots interrompue") from self.error
