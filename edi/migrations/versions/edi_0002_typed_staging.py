@@ -74,20 +74,62 @@ def upgrade():
                               sqlite_where=sa.text(ANOMALY))
 
 
+def _current_staging_table() -> sa.Table:
+    """edi_enregistrements as this revision leaves it (SQLite batch mode cannot reflect the name
+    of a composite primary key)."""
+    return sa.Table(
+        'edi_enregistrements', sa.MetaData(),
+        sa.Column('fichier_id', sa.Integer(), sa.ForeignKey('edi_fichiers.id', ondelete='CASCADE',
+                                                           name='fk_edi_enregistrements_fichier_id_edi_fichiers'),
+                  nullable=False),
+        sa.Column('rang', sa.Integer(), nullable=False),
+        sa.Column('identifiant', sa.String(length=64), nullable=False),
+        sa.Column('code_locataire', sa.String(length=40)),
+        sa.Column('numero_allocataire', sa.String(length=20)),
+        sa.Column('accepte', sa.Boolean(), nullable=False),
+        sa.Column('severite', sa.String(length=14), nullable=False),
+        sa.Column('code', sa.String(length=40), nullable=False),
+        sa.Column('libelle', sa.Text(), nullable=False),
+        sa.Column('anomalies', sa.JSON(), nullable=False),
+        sa.Column('nb_anomalies', sa.Integer(), nullable=False),
+        *[sa.Column(name, type_) for name, type_, _sql in TYPED],
+        sa.PrimaryKeyConstraint('fichier_id', 'rang', name='pk_edi_enregistrements'),
+        sa.Index('ix_edi_enregistrements_code', 'fichier_id', 'code', sqlite_where=sa.text(ANOMALY)),
+    )
+
+
 def downgrade():
+    postgresql = op.get_bind().dialect.name == 'postgresql'
+    if postgresql:
+        op.execute("DROP INDEX ix_edi_enregistrements_code")
+        op.execute("ALTER TABLE edi_enregistrements DROP CONSTRAINT pk_edi_enregistrements")
+        op.execute("ALTER TABLE edi_enregistrements ADD COLUMN id BIGSERIAL")
+        op.execute("ALTER TABLE edi_enregistrements ADD CONSTRAINT pk_edi_enregistrements PRIMARY KEY (id)")
+    else:
+        with op.batch_alter_table('edi_enregistrements', copy_from=_current_staging_table(),
+                                  recreate='always') as batch_op:
+            batch_op.drop_index('ix_edi_enregistrements_code')
+            batch_op.drop_constraint('pk_edi_enregistrements', type_='primary')
+            batch_op.add_column(sa.Column('id', sa.Integer(), nullable=True), insert_before='fichier_id')
+            batch_op.create_primary_key('pk_edi_enregistrements', ['id'])  # INTEGER PRIMARY KEY: rowid
     with op.batch_alter_table('edi_enregistrements', schema=None) as batch_op:
-        batch_op.drop_index('ix_edi_enregistrements_code')
-        batch_op.drop_constraint('pk_edi_enregistrements', type_='primary')
         batch_op.create_unique_constraint('uq_edi_enregistrements_rang', ['fichier_id', 'rang'])
         batch_op.create_index('ix_edi_enregistrements_code', ['fichier_id', 'code'], unique=False)
-    # (the surrogate `id` is not restored: nothing referenced it)
-    with op.batch_alter_table('edi_enregistrements', schema=None) as batch_op:
         batch_op.add_column(sa.Column('donnees', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('applique', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute("UPDATE edi_enregistrements SET applique = (accepte AND rang <= (SELECT f.rang_applique "
                "FROM edi_fichiers f WHERE f.id = edi_enregistrements.fichier_id))")
+    pairs = ["'identifiant', identifiant", "'code_locataire', code_locataire",
+             "'numero_allocataire', numero_allocataire"]
+    pairs += [f"'{JSON_KEY.get(name, name)}', {name}" for name, _type, _sql in TYPED]
+    build = "json_build_object" if postgresql else "json_object"
+    op.execute(f"UPDATE edi_enregistrements SET donnees = {build}({', '.join(pairs)})")
     with op.batch_alter_table('edi_enregistrements', schema=None) as batch_op:
         for name, _type, _sql in TYPED:
             batch_op.drop_column(name)
-    with op.batch_alter_table('edi_fichiers', schema=None) as batch_op:
-        batch_op.drop_column('rang_applique')
+    if postgresql:
+        op.drop_column('edi_fichiers', 'rang_applique')
+    else:
+        # Native DROP COLUMN (SQLite >= 3.35): a batch copy would drop and recreate edi_fichiers,
+        # whose ON DELETE CASCADE would empty edi_enregistrements.
+        op.execute("ALTER TABLE edi_fichiers DROP COLUMN rang_applique")
