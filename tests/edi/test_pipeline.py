@@ -322,3 +322,44 @@ def test_batches_are_applied_as_staged_and_the_watermark_covers_the_file(
     assert sorted(k.rsplit(":", 1)[1] for k in keys) == ["L1", "L2", "L3", "L5"]
     # L5 comes after L2 for the same dwelling, same date d'effet: the later one wins
     assert [cdap_rent(t) for t in tenants] == [52000, 53000, 52002]
+
+
+def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeypatch):
+    """The PostgreSQL apply thread (sessions on a pooled engine): a batch that fails stops the
+    file (the staging side gets the error, nothing after it is applied), a cancelled one is quiet."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine
+
+    from edi import pipeline
+    engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
+    monkeypatch.setattr(db.session, "get_bind", lambda *args, **kwargs: engine)
+    applied = []
+
+    def fake_apply(self, upto):
+        if upto == 4:
+            raise ValueError("lot en échec")
+        applied.append(upto)
+        self.done = upto
+    monkeypatch.setattr(pipeline._Applier, "_apply", fake_apply)
+    f = SimpleNamespace(id=1, flux="LOYERS", identifiant_fichier="F", recu_le=datetime(2026, 11, 23))
+    org = SimpleNamespace(code_bailleur="BL1")
+
+    applier = pipeline._Applier(f, org)
+    assert applier.threaded
+    applier.submit(2)
+    applier.submit(4)
+    with pytest.raises(RuntimeError) as failed:
+        for upto in range(6, 100, 2):  # the error surfaces at a later submission at the latest
+            applier.submit(upto)
+    assert isinstance(failed.value.__cause__, ValueError)
+    with pytest.raises(RuntimeError):
+        applier.close()
+    assert applied == [2]
+
+    quiet = pipeline._Applier(f, org)
+    quiet.submit(2)
+    quiet.close(cancel=True)
+    assert not quiet.thread.is_alive()
+    engine.dispose()
