@@ -132,10 +132,11 @@ class EdiFichier(db.Model):
         base = {"reception": 2, "signature": 5, "validation": 10, "controles": 10,
                 "application": 60, "accuse": 95}.get(self.etape, 0)
         total = self.nb_annonce or 0
-        if self.etape == "validation" and total:
+        if self.etape in ("validation", "controles") and total:
             return min(59, 10 + int(50 * self.nb_lus / total))
-        if self.etape == "application" and self.nb_acceptes:
-            return min(94, 60 + int(34 * self.nb_appliques / self.nb_acceptes))
+        # While staging, accepted records are not counted yet: progress against the announced count.
+        if self.etape == "application" and (self.nb_acceptes or total):
+            return min(94, 60 + int(34 * self.nb_appliques / (self.nb_acceptes or total)))
         return base
 
 

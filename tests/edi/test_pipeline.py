@@ -363,3 +363,13 @@ def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeyp
     quiet.close(cancel=True)
     assert not quiet.thread.is_alive()
     engine.dispose()
+
+
+def test_progress_moves_while_batches_are_staged_and_applied():
+    f = EdiFichier(statut="EN_COURS", etape="application", nb_annonce=100, nb_lus=40, nb_acceptes=0,
+                   nb_appliques=20)
+    assert f.progression == 60 + int(34 * 20 / 100)
+    f.nb_acceptes, f.nb_appliques = 80, 80
+    assert f.progression == 94
+    f.etape, f.nb_lus = "controles", 50   # TEST mode: staged, nothing applied
+    assert f.progression == 35
