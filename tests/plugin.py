@@ -58,6 +58,11 @@ def app_overrides(name: str = "main", **extra) -> dict:
         "RATELIMIT_ENABLED": "0",
         "PASSWORD_HASH_PROFILE": "fast",  # Argon2id with the cheapest parameters (tests only)
         "JOB_DISPATCH": "manual",
+        # The night rule depends on the wall clock: off in the suite (a run at 23:00 Paris would
+        # add "nuit" alerts to every burst test); tests/cdap/test_journal_oversight.py checks it
+        # with an explicit `now`.
+        "CDAP_NIGHT_ALERT": "99999",
+        "CDAP_NIGHT_SUSPEND": "100000",
         **extra,
     }
 
