@@ -21,6 +21,7 @@ import argparse
 import http.client
 import json
 import os
+import queue
 import random
 import re
 import signal
@@ -34,12 +35,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST, PORT = "127.0.0.1", 8099
-NAMES = ['MARTIN', 'BERNARD', 'THOMAS', 'PETIT', 'ROBERT', 'RICHARD', 'DURAND', 'DUBOIS', 'MOREAU', 'LAURENT',
-         'SIMON', 'MICHEL', 'LEFEBVRE', 'LEROY', 'ROUX', 'DAVID', 'BERTRAND', 'MOREL', 'FOURNIER', 'GIRARD',
-         'BONNET', 'DUPONT', 'LAMBERT', 'FONTAINE', 'ROUSSEAU', 'VINCENT', 'MULLER', 'LEFEVRE', 'FAURE', 'ANDRE',
-         'MERCIER', 'BLANC', 'GUERIN', 'BOYER', 'GARNIER', 'CHEVALIER', 'FRANCOIS', 'LEGRAND', 'GAUTHIER',
-         'GARCIA', 'PERRIN', 'ROBIN', 'CLEMENT', 'MORIN', 'NICOLAS', 'HENRY', 'ROUSSEL', 'MATHIEU', 'GAUTIER',
-         'MASSON']
 BENCH_ENV = {
     # Atypical-use thresholds out of the way: the bench is one user making thousands of requests.
     "CDAP_DAILY_ALERT": "99999", "CDAP_DAILY_SUSPEND": "100000",
@@ -49,12 +44,29 @@ BENCH_ENV = {
 }
 
 
-def pick(filled: int, start: int, rng: random.Random) -> tuple[str, str, bool]:
-    """A (numéro, nom) of the SQL fill (nom = NAMES[g % 50]), or 10 % of unknown files."""
-    g = rng.randint(1, filled)
-    if rng.random() < 0.10:
-        return f"{9_500_000 + g % 400_000:07d}", NAMES[g % 50], False
-    return f"{start + g:07d}", NAMES[g % 50].capitalize(), True
+def sample_files(count: int, rng: random.Random) -> list[tuple[str, str, bool]]:
+    """(numéro, nom as typed, exists): real files drawn at random from the database (whatever
+    filled it: the import chain or the SQL fill), and 10 % of numéros that do not exist."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import create_engine, text
+    url = os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM cdap_allocataires")).scalar()
+        percent = min(100.0, 100.0 * count * 3 / max(total, 1))
+        rows = conn.execute(text(f"SELECT numero, nom FROM cdap_allocataires TABLESAMPLE SYSTEM ({percent}) "
+                                 "LIMIT :n"), {"n": count}).all()
+        taken = {r[0] for r in rows}
+    engine.dispose()
+    files = [(numero, nom, True) for numero, nom in rows]
+    unknown = []
+    while len(unknown) < max(1, len(files) // 9):
+        numero = f"{rng.randint(9_000_000, 9_999_999):07d}"
+        if numero not in taken:
+            unknown.append((numero, rng.choice(files)[1] if files else "Martin", False))
+    out = files + unknown
+    rng.shuffle(out)
+    return out
 
 
 class Session:
@@ -111,8 +123,46 @@ def make_api_token(email: str, profile: str) -> str:
     return raw
 
 
-def run_load(kind: str, n: int, concurrency: int, filled: int, start: int, session=None, csrf=None,
-             token=None) -> dict:
+def _request_for(kind: str, file: tuple[str, str, bool], session=None, csrf=None, token=None):
+    numero, nom, _exists = file
+    if kind == "page":
+        body = urllib.parse.urlencode({"numero": numero, "nom": nom, "motif": "accompagnement_social",
+                                       "commentaire": "", "csrf_token": csrf})
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items())}
+        return "/cdap/consultation", body, headers
+    body = json.dumps({"numero_allocataire": numero, "nom": nom, "motif": "accompagnement_social"})
+    return "/api/v1/cdap/consultations", body, {"Content-Type": "application/json",
+                                                "Authorization": f"Bearer {token}"}
+
+
+def _send(conn, path, body, headers):
+    """One POST; returns (status, connection to reuse)."""
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, conn
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return 0, http.client.HTTPConnection(HOST, PORT, timeout=60)
+
+
+def _summary(kind: str, mode: dict, latencies: list[float], statuses: dict, elapsed: float,
+             cpu: dict) -> dict:
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    return {"kind": kind, **mode, "requests": len(latencies), "seconds": round(elapsed, 1),
+            "req_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(q[49] * 1000, 1), "p95_ms": round(q[94] * 1000, 1),
+            "p99_ms": round(q[98] * 1000, 1), "max_ms": round(latencies[-1] * 1000, 1),
+            "statuses": statuses, **cpu}
+
+
+def run_load(kind: str, n: int, concurrency: int, files: list, session=None, csrf=None,
+             token=None, server_pids=()) -> dict:
+    """Closed loop: `concurrency` clients, each sending its next request when the previous one
+    answered (throughput at saturation, latency at that concurrency)."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -127,27 +177,9 @@ def run_load(kind: str, n: int, concurrency: int, filled: int, start: int, sessi
                 i = next(counter, None)
             if i is None:
                 break
-            numero, nom, _exists = pick(filled, start, rng)
-            if kind == "page":
-                body = urllib.parse.urlencode({"numero": numero, "nom": nom, "motif": "accompagnement_social",
-                                               "commentaire": "", "csrf_token": csrf})
-                headers = {"Content-Type": "application/x-www-form-urlencoded",
-                           "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items())}
-                path = "/cdap/consultation"
-            else:
-                body = json.dumps({"numero_allocataire": numero, "nom": nom, "motif": "accompagnement_social"})
-                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-                path = "/api/v1/cdap/consultations"
+            path, body, headers = _request_for(kind, rng.choice(files), session, csrf, token)
             t0 = time.perf_counter()
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection(HOST, PORT, timeout=60)
-                status = 0
+            status, conn = _send(conn, path, body, headers)
             local_lat.append(time.perf_counter() - t0)
             local_status[status] = local_status.get(status, 0) + 1
         with lock:
@@ -156,21 +188,104 @@ def run_load(kind: str, n: int, concurrency: int, filled: int, start: int, sessi
                 statuses[k] = statuses.get(k, 0) + v
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(server_pids), time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100)
-    return {"kind": kind, "requests": len(latencies), "concurrency": concurrency,
-            "seconds": round(elapsed, 1), "req_per_s": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(q[49] * 1000, 1), "p95_ms": round(q[94] * 1000, 1),
-            "p99_ms": round(q[98] * 1000, 1), "max_ms": round(latencies[-1] * 1000, 1), "statuses": statuses}
+    return _summary(kind, {"mode": "closed", "concurrency": concurrency}, latencies, statuses, elapsed,
+                    cpu_report(cpu0, cpu_seconds(server_pids), len(latencies)))
 
 
-def inprocess(n: int, filled: int, start: int) -> dict:
+def run_rate(kind: str, rate: float, seconds: float, files: list, session=None, csrf=None,
+             token=None, server_pids=(), pool: int = 32) -> dict:
+    """Open loop: requests scheduled at a fixed rate whatever the answers; each latency runs
+    from the request's scheduled time, so time spent waiting for a free client counts too (no
+    coordinated omission)."""
+    n = int(rate * seconds)
+    jobs: queue.Queue = queue.Queue()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def worker(seed):
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection(HOST, PORT, timeout=60)
+        while True:
+            due = jobs.get()
+            if due is None:
+                return
+            path, body, headers = _request_for(kind, rng.choice(files), session, csrf, token)
+            status, conn = _send(conn, path, body, headers)
+            done = time.perf_counter()
+            with lock:
+                latencies.append(done - due)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(pool)]
+    for t in threads:
+        t.start()
+    cpu0, t0 = cpu_seconds(server_pids), time.perf_counter()
+    for i in range(n):
+        due = t0 + i / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        jobs.put(due)
+    for _ in threads:
+        jobs.put(None)
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return _summary(kind, {"mode": "open", "rate": rate}, latencies, statuses, elapsed,
+                    cpu_report(cpu0, cpu_seconds(server_pids), len(latencies)))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def postgres_pids() -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as fh:
+                    if fh.read().strip() in ("postgres", "postmaster"):
+                        out.append(int(entry))
+            except OSError:
+                pass
+    return out
+
+
+def cpu_seconds(pids) -> dict:
+    """CPU (user + system) of the web workers and of PostgreSQL's processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            return 0.0
+    web = [p for root in pids for p in [root, *_children(root)]]
+    return {"web": sum(of(p) for p in web), "pg": sum(of(p) for p in postgres_pids()),
+            "client": time.process_time()}
+
+
+def cpu_report(before: dict, after: dict, n: int) -> dict:
+    if not n:
+        return {}
+    return {f"cpu_ms_per_req_{k}": round((after[k] - before[k]) * 1000 / n, 2) for k in before}
+
+
+def inprocess(n: int, files: list) -> dict:
     """Server-side cost of one consultation, without HTTP or the client: Flask test client in
     this process (CSRF, lookup, sections, template, journal row, commit). Reports wall time and
     this process's CPU time per request (PostgreSQL's own CPU is not included in the latter)."""
@@ -198,7 +313,7 @@ def inprocess(n: int, filled: int, start: int) -> dict:
     rng = random.Random(1)
     walls, cpus, statuses = [], [], {}
     for _ in range(n):
-        numero, nom, _exists = pick(filled, start, rng)
+        numero, nom, _exists = rng.choice(files)
         w0, c0 = time.perf_counter(), time.process_time()
         r = client.post("/cdap/consultation", data={"numero": numero, "nom": nom, "motif": "accompagnement_social",
                                                     "commentaire": "", "csrf_token": csrf})
@@ -214,11 +329,12 @@ def inprocess(n: int, filled: int, start: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=3000, help="closed loop: requests per run")
+    parser.add_argument("--concurrency", default="8", help="closed loop: clients, comma-separated list")
+    parser.add_argument("--rate", default="", help="open loop instead: requests/s, comma-separated list")
+    parser.add_argument("--seconds", type=float, default=30, help="open loop: duration of each rate")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
-    parser.add_argument("--filled", type=int, default=1_000_000, help="allocataires of the SQL fill")
-    parser.add_argument("--start", type=int, default=2_000_000)
+    parser.add_argument("--sample", type=int, default=20000, help="files drawn from the database")
     parser.add_argument("--kinds", default="page,api")
     parser.add_argument("--no-server", action="store_true", help="use a server already on 127.0.0.1:8099")
     parser.add_argument("--inprocess", type=int, default=0,
@@ -228,14 +344,16 @@ def main() -> None:
         sys.exit("DATABASE_URL doit désigner la base PostgreSQL préparée (voir l'en-tête).")
     env = {**os.environ, **BENCH_ENV}
     os.environ.update(BENCH_ENV)
+    files = sample_files(args.sample, random.Random(7))
     if args.inprocess:
-        print(json.dumps(inprocess(args.inprocess, args.filled, args.start), indent=2))
+        print(json.dumps(inprocess(args.inprocess, files), indent=2))
         return
     server = None
     if not args.no_server:
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-w", str(args.workers), "-b", f"{HOST}:{PORT}",
              "--log-level", "warning", "portal:create_app()"], cwd=ROOT, env=env, start_new_session=True)
+    pids = (server.pid,) if server else ()
     try:
         for _ in range(100):
             try:
@@ -247,13 +365,22 @@ def main() -> None:
                 time.sleep(0.3)
         session, csrf = sign_in("ts@somme.example", "Demo-Partenaires-2026", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
         token = make_api_token("ts@somme.example", "travailleur_social")
-        # warm-up (connections, caches)
-        run_load("page", 50, 2, args.filled, args.start, session=session, csrf=csrf)
+        run_load("page", 100, 2, files, session=session, csrf=csrf)  # warm-up (connections, caches)
+        run_load("api", 100, 2, files, token=token)
         results = []
         for kind in args.kinds.split(","):
-            results.append(run_load(kind, args.requests, args.concurrency, args.filled, args.start,
-                                    session=session, csrf=csrf, token=token))
-        print(json.dumps({"workers": args.workers, "results": results}, indent=2))
+            if args.rate:
+                for rate in args.rate.split(","):
+                    results.append(run_rate(kind, float(rate), args.seconds, files, session=session,
+                                            csrf=csrf, token=token, server_pids=pids))
+                    print(json.dumps(results[-1]), file=sys.stderr)
+            else:
+                for concurrency in args.concurrency.split(","):
+                    results.append(run_load(kind, args.requests, int(concurrency), files, session=session,
+                                            csrf=csrf, token=token, server_pids=pids))
+                    print(json.dumps(results[-1]), file=sys.stderr)
+        print(json.dumps({"workers": args.workers, "files_sampled": len(files),
+                          "loadavg": os.getloadavg(), "results": results}, indent=2))
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)

@@ -36,23 +36,26 @@ def _since(rule: SectionRule, today: date) -> date | None:
 
 def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | None = None,
                today: date | None = None) -> dict:
+    """Column queries (no ORM objects: this runs on every consultation), one per section the
+    profile may see, and one for the rent history of all the shown dwellings."""
     today = today or date.today()
     policy = POLICY[profile_name]
     rules = policy.sections
     view: dict = {"profil": profile_name, "sections": [s for s in SECTIONS if s in rules]}
-    a = db.session.get(Allocataire, allocataire_id)
+    run = db.session.execute
+    A = Allocataire
 
-    if "identite" in rules:
-        view["identite"] = _pick(rules["identite"], {
-            "numero": a.numero, "nom": a.nom, "prenom": a.prenom, "date_naissance": a.date_naissance,
-            "situation_familiale": a.situation_familiale})
-    if "adresse" in rules:
-        view["adresse"] = _pick(rules["adresse"], {
-            "adresse": a.adresse, "code_postal": a.code_postal, "commune": a.commune})
+    if "identite" in rules or "adresse" in rules:
+        a = run(select(A.numero, A.nom, A.prenom, A.date_naissance, A.situation_familiale, A.adresse,
+                       A.code_postal, A.commune).where(A.id == allocataire_id)).mappings().one()
+        if "identite" in rules:
+            view["identite"] = _pick(rules["identite"], a)
+        if "adresse" in rules:
+            view["adresse"] = _pick(rules["adresse"], a)
     if "foyer" in rules:
         rule = rules["foyer"]
-        membres = db.session.scalars(select(Membre).where(Membre.allocataire_id == a.id)
-                                     .order_by(Membre.date_naissance)).all()
+        membres = run(select(Membre.role, Membre.nom, Membre.prenom, Membre.date_naissance, Membre.a_charge)
+                      .where(Membre.allocataire_id == allocataire_id).order_by(Membre.date_naissance))
         foyer: dict = {"enfants": []}
         for m in membres:
             if m.role == "conjoint":
@@ -69,23 +72,26 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
         view["foyer"] = foyer
     if "quotient_familial" in rules:
         rule = rules["quotient_familial"]
-        query = select(QuotientFamilial.mois, QuotientFamilial.qf).where(QuotientFamilial.allocataire_id == a.id)
+        query = select(QuotientFamilial.mois, QuotientFamilial.qf).where(
+            QuotientFamilial.allocataire_id == allocataire_id)
         since = _since(rule, today)
         if since:
             query = query.where(QuotientFamilial.mois >= since)
         view["quotient_familial"] = [_pick(rule, {"mois": m.strftime("%Y-%m"), "qf": qf})
-                                     for m, qf in db.session.execute(query.order_by(QuotientFamilial.mois))]
+                                     for m, qf in run(query.order_by(QuotientFamilial.mois))]
     if "droits" in rules:
         rule = rules["droits"]
-        query = select(Droit).where(Droit.allocataire_id == a.id)
+        query = select(Droit.prestation, Droit.montant_cents, Droit.date_debut, Droit.date_fin,
+                       Droit.statut).where(Droit.allocataire_id == allocataire_id)
         if rule.rows == "aides_logement":
             query = query.where(Droit.prestation.in_(sorted(AIDES_LOGEMENT)))
         view["droits"] = [_pick(rule, {"prestation": d.prestation, "montant": d.montant_cents,
                                        "date_debut": d.date_debut, "date_fin": d.date_fin, "statut": d.statut})
-                          for d in db.session.scalars(query.order_by(Droit.date_debut.desc(), Droit.prestation))]
+                          for d in run(query.order_by(Droit.date_debut.desc(), Droit.prestation))]
     if "paiements" in rules:
         rule = rules["paiements"]
-        query = select(Paiement).where(Paiement.allocataire_id == a.id)
+        query = select(Paiement.mois, Paiement.prestation, Paiement.montant_cents, Paiement.date_paiement,
+                       Paiement.beneficiaire).where(Paiement.allocataire_id == allocataire_id)
         if rule.rows == "aides_logement":
             query = query.where(Paiement.prestation.in_(sorted(AIDES_LOGEMENT)))
         elif rule.rows == "bailleur_propre":
@@ -96,35 +102,46 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
         view["paiements"] = [_pick(rule, {"mois": p.mois.strftime("%Y-%m"), "prestation": p.prestation,
                                           "montant": p.montant_cents, "date_paiement": p.date_paiement,
                                           "beneficiaire": p.beneficiaire})
-                             for p in db.session.scalars(query.order_by(Paiement.mois.desc(), Paiement.prestation))]
+                             for p in run(query.order_by(Paiement.mois.desc(), Paiement.prestation))]
     if "logement" in rules:
         rule = rules["logement"]
-        query = select(Logement).where(Logement.allocataire_id == a.id)
+        L = Logement
+        query = select(L.id, L.code_bailleur, L.code_locataire, L.loyer_cents, L.charges_cents,
+                       L.nb_colocataires, L.date_entree, L.date_sortie, L.tiers_payant
+                       ).where(L.allocataire_id == allocataire_id)
         if rule.rows == "bailleur_propre":
-            query = query.where(Logement.code_bailleur == (code_bailleur or ""))
+            query = query.where(L.code_bailleur == (code_bailleur or ""))
+        logements = run(query.order_by(L.date_entree.desc())).all()
+        history: dict[int, list] = {lg.id: [] for lg in logements}
+        if "historique_loyers" in rule.fields and logements:
+            H = LoyerHistorique
+            for h in run(select(H.logement_id, H.date_effet, H.loyer_cents, H.charges_cents)
+                         .where(H.logement_id.in_(list(history)))
+                         .order_by(H.logement_id, H.date_effet.desc())):
+                history[h.logement_id].append({"date_effet": h.date_effet.isoformat(), "loyer": h.loyer_cents,
+                                               "charges": h.charges_cents})
         rows = []
-        for lg in db.session.scalars(query.order_by(Logement.date_entree.desc())):
+        for lg in logements:
             values = {"code_bailleur": lg.code_bailleur, "code_locataire": lg.code_locataire,
                       "loyer": lg.loyer_cents, "charges": lg.charges_cents,
                       "nb_colocataires": lg.nb_colocataires, "date_entree": lg.date_entree,
-                      "date_sortie": lg.date_sortie, "tiers_payant": lg.tiers_payant}
-            if "historique_loyers" in rule.fields:
-                values["historique_loyers"] = [
-                    {"date_effet": h.date_effet.isoformat(), "loyer": h.loyer_cents, "charges": h.charges_cents}
-                    for h in db.session.scalars(select(LoyerHistorique).where(LoyerHistorique.logement_id == lg.id)
-                                                .order_by(LoyerHistorique.date_effet.desc()))]
+                      "date_sortie": lg.date_sortie, "tiers_payant": lg.tiers_payant,
+                      "historique_loyers": history[lg.id]}
             rows.append(_pick(rule, values))
         view["logement"] = rows
     if "impayes" in rules:
         rule = rules["impayes"]
-        query = select(SignalementImpaye).where(SignalementImpaye.allocataire_id == a.id)
+        S = SignalementImpaye
+        query = select(S.date_signalement, S.date_constitution, S.montant_dette_cents, S.loyer_mensuel_cents,
+                       S.periode_debut, S.periode_fin, S.plan_apurement, S.date_limite_plan, S.maintien_aide,
+                       S.statut).where(S.allocataire_id == allocataire_id)
         if rule.rows == "bailleur_propre":
-            query = query.where(SignalementImpaye.code_bailleur == (code_bailleur or ""))
+            query = query.where(S.code_bailleur == (code_bailleur or ""))
         view["impayes"] = [_pick(rule, {
             "date_signalement": s.date_signalement, "date_constitution": s.date_constitution,
             "montant_dette": s.montant_dette_cents, "loyer_mensuel": s.loyer_mensuel_cents,
             "periode": f"{_iso(s.periode_debut) or '?'}/{_iso(s.periode_fin) or '?'}",
             "plan_apurement": s.plan_apurement, "date_limite_plan": s.date_limite_plan,
             "maintien_aide": s.maintien_aide, "statut": s.statut})
-            for s in db.session.scalars(query.order_by(SignalementImpaye.date_signalement.desc()))]
+            for s in run(query.order_by(S.date_signalement.desc()))]
     return view

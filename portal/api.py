@@ -13,10 +13,11 @@ import hashlib
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .access import ANY_SCOPE, api_scope, public
 from .extensions import csrf, db
-from .models import ApiToken, utcnow
+from .models import ApiToken, Organisation, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 TOKEN_PREFIX = "ep_"
@@ -54,7 +55,10 @@ def authenticate_bearer(rule) -> None:
     if not header.startswith("Bearer ") or len(header) > 200:
         abort(problem(401, "Authentification requise", "Jeton d'accès absent ou mal formé."))
     raw = header[len("Bearer "):].strip()
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    # The token with its organisation and contracts in one round trip (every API call reads them).
+    token = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+                               .options(joinedload(ApiToken.organisation).joinedload(Organisation.contrats))
+                               ).unique().first()
     now = utcnow()
     if token is None or not token.is_usable(now):
         abort(problem(401, "Authentification requise", "Jeton d'accès invalide, expiré ou révoqué."))

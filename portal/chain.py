@@ -57,31 +57,42 @@ def compute_hash(seq: int, prev_hash: str, payload: dict) -> str:
     return hashlib.sha256(f"{seq}|{prev_hash}|{canonical}".encode()).hexdigest()
 
 
-def _lock_head(name: str) -> ChainHead:
-    """Take the chain's lock by writing to its head row, creating the head on first use."""
+HEADS = ChainHead.__table__
+
+
+def _lock_head_row(name: str) -> tuple[int, str]:
+    """Take the chain's lock by writing to its head row (creating the head on first use) and
+    return its (seq, last_hash), in one round trip once the head exists."""
     session = db.session
-    result = session.execute(update(ChainHead).where(ChainHead.name == name).values(seq=ChainHead.seq))
-    if result.rowcount == 0:
+    lock = (update(HEADS).where(HEADS.c.name == name).values(seq=HEADS.c.seq)
+            .returning(HEADS.c.seq, HEADS.c.last_hash))
+    found = session.execute(lock).first()
+    if found is None:
         try:
             with session.begin_nested():
-                session.add(ChainHead(name=name, seq=0, last_hash=GENESIS, anchor_seq=0, anchor_hash=GENESIS))
+                session.execute(HEADS.insert().values(name=name, seq=0, last_hash=GENESIS, anchor_seq=0,
+                                                      anchor_hash=GENESIS))
         except IntegrityError:
             pass  # a concurrent first append created the head; the UPDATE below waits for its lock
-        session.execute(update(ChainHead).where(ChainHead.name == name).values(seq=ChainHead.seq))
-    head = session.get(ChainHead, name, populate_existing=True)
-    return head
+        found = session.execute(lock).one()
+    return found[0], found[1]
+
+
+def _lock_head(name: str) -> ChainHead:
+    _lock_head_row(name)
+    return db.session.get(ChainHead, name, populate_existing=True)
 
 
 def append(row: ChainedMixin) -> ChainedMixin:
     """Add `row` to its chain within the current transaction; the caller commits."""
-    head = _lock_head(row.CHAIN_NAME)
-    row.seq = head.seq + 1
-    row.prev_hash = head.last_hash
+    seq, last_hash = _lock_head_row(row.CHAIN_NAME)
+    row.seq = seq + 1
+    row.prev_hash = last_hash
     row.row_hash = compute_hash(row.seq, row.prev_hash, row.chain_payload())
-    head.seq = row.seq
-    head.last_hash = row.row_hash
     db.session.add(row)
     db.session.flush()
+    db.session.execute(update(HEADS).where(HEADS.c.name == row.CHAIN_NAME)
+                       .values(seq=row.seq, last_hash=row.row_hash))
     return row
 
 
