@@ -212,6 +212,10 @@ class ConsultationJournal(chain.ChainedMixin, db.Model):
     __tablename__ = "cdap_journal"
     __table_args__ = (
         Index("ix_cdap_journal_user_at", "user_id", "at"),
+        # atypical-use checks per actor: day count and last rows in sequence (cdap_0002)
+        Index("ix_cdap_journal_user_seq", "user_id", "seq"),
+        Index("ix_cdap_journal_token_at", "api_token_id", "at"),
+        Index("ix_cdap_journal_token_seq", "api_token_id", "seq"),
         Index("ix_cdap_journal_org_at", "organisation_id", "at"),
         Index("ix_cdap_journal_reference", "reference"),
     )
