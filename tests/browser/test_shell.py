@@ -1,7 +1,14 @@
-"""The shell in a real browser: sign-in with MFA, home page per role, accessibility, 375 px."""
+"""The shell in a real browser: sign-in with MFA, home page per role, accessibility, 375 px,
+the browser's own UI in French."""
 import pytest
 
-from tests.browser_support import assert_fits_width, assert_page_basics, check_a11y, sign_in, sign_out
+from tests.browser_support import (
+    assert_fits_width,
+    assert_page_basics,
+    check_a11y,
+    sign_in,
+    sign_out,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -52,3 +59,22 @@ def test_home_fits_a_phone_screen(new_page):
     assert_fits_width(page)
     page.goto("/connexion")
     assert_fits_width(page)
+
+
+def test_browser_speaks_french(new_page):
+    """The browser's native UI is French (what the screenshots show on file inputs: « Choisir un
+    fichier »), not only the pages: a native validation message comes from the same resource
+    pack. And the requests ask for French (Accept-Language)."""
+    page = new_page()
+    with page.expect_request("**/connexion") as request:
+        page.goto("/connexion")
+    assert request.value.all_headers()["accept-language"].startswith("fr-FR")
+    assert page.evaluate("() => navigator.language") == "fr-FR"
+    message = page.evaluate("""() => {
+        const input = document.createElement('input');
+        input.type = 'file';
+        input.required = true;
+        return input.validationMessage;
+    }""")
+    assert message == "Veuillez sélectionner un fichier.", (
+        f"interface de Chromium pas en français ({message!r}) : paquet chromium-l10n absent ?")
