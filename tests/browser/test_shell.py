@@ -1,5 +1,5 @@
-"""The shell in a real browser: sign-in with MFA, home page per role, accessibility, 375 px,
-the browser's own UI in French."""
+"""The shell in a real browser: sign-in with MFA, MFA enrolment page, home page per role,
+accessibility, 375 px, the browser's own UI in French."""
 import pytest
 
 from tests.browser_support import (
@@ -58,6 +58,26 @@ def test_home_fits_a_phone_screen(new_page):
     assert page.locator("h1").inner_text() == "Bonjour Sophie"
     assert_fits_width(page)
     page.goto("/connexion")
+    assert_fits_width(page)
+
+
+def test_mfa_enrolment_page_shows_the_key_after_an_explicit_step(new_page):
+    """Changing the authentication device: the page first offers to generate a key (a POST),
+    then shows it as a QR code and in clear with the confirmation form. Not confirmed here: the
+    demo account keeps its factor."""
+    page = new_page()
+    sign_in(page, "admin@picardie-habitat.example")
+    page.goto("/compte")
+    page.get_by_role("link", name="Changer d'appareil d'authentification").click()
+    assert page.locator("h1").inner_text() == "Changer d'appareil d'authentification"
+    assert page.get_by_test_id("qr-code").count() == 0
+    assert_page_basics(page)
+    page.get_by_role("button", name="Générer ma clé d'authentification").click()
+    assert page.get_by_test_id("qr-code").locator("svg").is_visible()
+    assert len(page.get_by_test_id("totp-secret").inner_text().strip()) == 32
+    assert page.get_by_role("button", name="Confirmer l'enrôlement").is_visible()
+    assert_page_basics(page)
+    page.set_viewport_size({"width": 375, "height": 812})
     assert_fits_width(page)
 
 
