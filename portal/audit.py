@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import g, has_request_context, request
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import chain
@@ -62,7 +62,22 @@ def record_event(category: str, action: str, *, actor=None, organisation_id: int
 
 
 def verify() -> chain.ChainReport:
+    """Walk the whole chain (long on a long chain: an explicit action, never a page load)."""
     return chain.verify_chain(AuditEntry)
+
+
+# A verification made from the audit trail page is itself an audit event (chained like the
+# others): its details hold the outcome, the page shows the latest one.
+VERIFICATION_CATEGORY, VERIFICATION_ACTION = "audit", "chain_verified"
+
+
+def last_verification() -> AuditEntry | None:
+    """The latest recorded verification of the chain, or None (reads; verifies nothing)."""
+    return db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.category == VERIFICATION_CATEGORY, AuditEntry.action == VERIFICATION_ACTION)
+        .order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
 
 
 def purge(retention_months: int) -> int:

@@ -10,7 +10,8 @@ Imported by tests/plugin.py, so the fixtures are available to every test:
 - ``live_worker`` (module): a real Celery worker (and beat) on the live server's database and
   broker, for journeys that need background processing (EDI). Stopped at the end of the module so
   it never consumes another test's messages.
-- ``browser`` (session): Chromium at /usr/bin/chromium, headless. Nothing downloads a browser.
+- ``browser`` (session): Chromium at /usr/bin/chromium, headless, its own UI in French (needs the
+  chromium-l10n package). Nothing downloads a browser.
 - ``new_page`` (function): ``new_page(width=1280, height=900)`` -> a Page in a fresh context
   (own cookies). Every console CSP violation or uncaught page error fails the test.
 
@@ -35,7 +36,14 @@ from tests.plugin import TMP, app_overrides, ensure_postgres_database, test_brok
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--lang=fr-FR"]
+# The browser's own UI in French (file inputs' "Choisir un fichier", validation bubbles): on Linux
+# Chromium takes its UI language from LANGUAGE/LANG rather than --lang, and needs the French
+# resource pack (Debian package chromium-l10n, installed by .ci/run). The page-level language
+# (navigator.language, Accept-Language) is the context's locale="fr-FR" (new_page).
+CHROMIUM_ENV = {"LANGUAGE": "fr_FR:fr"}
+BROWSER_LOCALE = "fr-FR"
 AXE_URL = "/static/vendor/axe.min.js"
 SCREENSHOTS_DIR = ROOT / "docs" / "screenshots"
 UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
@@ -149,7 +157,8 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium introuvable ({CHROMIUM}) : apt-get install chromium")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                              env={**os.environ, **CHROMIUM_ENV})
         yield chromium
         chromium.close()
 
@@ -161,7 +170,7 @@ def new_page(browser, live_server):
     contexts, problems = [], []
 
     def _new_page(width: int = 1280, height: int = 900, **context_options):
-        context = browser.new_context(base_url=live_server.url, locale="fr-FR",
+        context = browser.new_context(base_url=live_server.url, locale=BROWSER_LOCALE,
                                       viewport={"width": width, "height": height},
                                       accept_downloads=True, **context_options)
         context.set_default_timeout(30_000)  # generous: CI machines may be busy (2 cores)

@@ -14,6 +14,11 @@ class TotpForm(FlaskForm):
                        validators=[DataRequired(message="Saisissez le code."), Length(min=6, max=6, message="Le code compte 6 chiffres.")])
 
 
+class MfaStartForm(FlaskForm):
+    """POST button that creates the pending TOTP secret (`renew`: replace a pending one)."""
+    renew = HiddenField()
+
+
 class EmptyForm(FlaskForm):
     """CSRF-only form for POST buttons (logout, revoke...)."""
 

@@ -105,11 +105,18 @@ def log_out(user: User | None) -> None:
 TOTP_ISSUER = "Extranet Partenaires Caf"
 
 
-def start_mfa_enrolment(user: User) -> str:
-    """Give the user a pending TOTP secret (kept until confirmed by a first code)."""
-    if not user.totp_pending_secret:
-        user.totp_pending_secret = pyotp.random_base32()
-        db.session.commit()
+def start_mfa_enrolment(user: User, *, renew: bool = False) -> str:
+    """Give the user a pending TOTP secret, kept until a first code confirms it (the enrolled
+    factor, if any, stays active until then). Called by an explicit POST: the enrolment page
+    only shows what is pending. An existing pending secret is kept (a double submission does
+    not invalidate a QR code already scanned) unless `renew` asks for a new one."""
+    if user.totp_pending_secret and not renew:
+        return user.totp_pending_secret
+    renewed = user.totp_pending_secret is not None
+    user.totp_pending_secret = pyotp.random_base32()
+    record_event("mfa", "mfa_enrol_started", actor=user, renewed=renewed,
+                 replacing=user.mfa_enrolled_at is not None)
+    db.session.commit()
     return user.totp_pending_secret
 
 

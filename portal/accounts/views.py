@@ -18,6 +18,7 @@ from .forms import (
     ChangePasswordForm,
     EmptyForm,
     LoginForm,
+    MfaStartForm,
     ResetPasswordForm,
     ResetRequestForm,
     TotpForm,
@@ -86,24 +87,52 @@ def account():
     return render_template("accounts/account.html")
 
 
+def _mfa_enrolment_gate():
+    """Replacing an enrolled factor needs the current one first: a password alone never
+    changes the second factor."""
+    if current_user.mfa_enrolled_at and not g.get("mfa_verified"):
+        return redirect(url_for("accounts.mfa_verify", next=url_for("accounts.mfa_enrol")))
+    return None
+
+
 @bp.route("/compte/double-authentification", methods=["GET", "POST"])
 @requires(ALL_ROLES_ANY, allow_without_mfa=True)
 @limiter.limit("20 per minute", methods=["POST"])
 def mfa_enrol():
-    """Enrol (or replace) the TOTP factor. Replacing an enrolled factor needs the current
-    one first: a password alone never changes the second factor."""
-    if current_user.mfa_enrolled_at and not g.get("mfa_verified"):
-        return redirect(url_for("accounts.mfa_verify", next=url_for("accounts.mfa_enrol")))
+    """Enrol (or replace) the TOTP factor. GET only reads: it shows the pending secret (QR code
+    and manual key) if there is one, else a button that creates it (`mfa_enrol_start`, POST).
+    POST confirms the pending secret with a first code."""
+    if (gate := _mfa_enrolment_gate()) is not None:
+        return gate
     form = TotpForm()
     if form.validate_on_submit():
         if service.confirm_mfa_enrolment(current_user, form.code.data):
             flash("La vérification en deux étapes est activée sur votre nouvel appareil.", "success")
             return redirect(url_for("home.index"))
-        form.code.errors.append("Code incorrect : vérifiez l'heure de votre appareil et réessayez.")
-    secret = service.start_mfa_enrolment(current_user)
+        if current_user.totp_pending_secret:
+            form.code.errors.append("Code incorrect : vérifiez l'heure de votre appareil et réessayez.")
+        else:
+            flash("Commencez par générer une clé, puis saisissez le code affiché par l'application.", "error")
+    status = 200 if request.method == "GET" else 422  # a POST that lands here was refused
+    secret = current_user.totp_pending_secret
+    if not secret:
+        return render_template("accounts/mfa_enrol.html", form=None, secret=None, qr_svg=None), status
     uri = service.provisioning_uri(current_user, secret)
     return render_template("accounts/mfa_enrol.html", form=form, secret=secret,
-                           qr_svg=service.qr_code_svg(uri)), 200 if not form.errors else 422
+                           qr_svg=service.qr_code_svg(uri)), status
+
+
+@bp.post("/compte/double-authentification/cle")
+@requires(ALL_ROLES_ANY, allow_without_mfa=True)
+@limiter.limit("20 per minute")
+def mfa_enrol_start():
+    """Create the pending TOTP secret (or a new one, `renew=1`), then show it (PRG)."""
+    if (gate := _mfa_enrolment_gate()) is not None:
+        return gate
+    form = MfaStartForm()
+    if form.validate_on_submit():
+        service.start_mfa_enrolment(current_user, renew=form.renew.data == "1")
+    return redirect(url_for("accounts.mfa_enrol"))
 
 
 @bp.route("/compte/mot-de-passe", methods=["GET", "POST"])

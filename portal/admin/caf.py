@@ -1,6 +1,6 @@
 """Caf admin pages: organisations (convention, contracts per service), suspensions of an
 organisation or of a habilitation, creation of a partner's first users, and the audit trail
-with the chain verification status."""
+with the latest chain verification (run on demand by a POST, never on a page load)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -254,8 +254,30 @@ def audit_trail():
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({e.actor_user_id for e in entries if e.actor_user_id})))}
     org_names = dict(orgs)
-    report = audit.verify()
+    # The latest verification (an explicit POST, below): the page never walks the chain.
+    verification = audit.last_verification()
+    verifier = added_since = None
+    if verification is not None:
+        if verification.actor_user_id:
+            verifier = db.session.get(User, verification.actor_user_id)
+        last_seq = db.session.scalar(select(func.max(AuditEntry.seq))) or 0
+        added_since = max(0, last_seq - verification.seq)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, entries=entries, actors=actors,
-                           org_names=org_names, report=report, page=page, total=total,
+                           org_names=org_names, verification=verification, verifier=verifier,
+                           added_since=added_since, page=page, total=total,
                            pages=max(1, -(-total // AUDIT_PAGE_SIZE)), args=args)
+
+
+@bp.post("/audit/verification")
+@requires(CAF_ADMIN)
+def audit_verify():
+    """Walk the whole chain now (long on a long chain) and record the outcome."""
+    if EmptyForm().validate_on_submit():
+        report = services.verify_audit_chain(actor=current_user)
+        if report.ok:
+            flash(f"Chaîne intègre : {report.checked} entrée(s) vérifiée(s).", "success")
+        else:
+            flash(f"Chaîne rompue : première entrée en défaut à la séquence {report.first_broken_seq} "
+                  f"— {report.reason}.", "error")
+    return redirect(url_for("caf_admin.audit_trail"))

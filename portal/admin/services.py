@@ -347,3 +347,17 @@ def lift_organisation_suspension(org: Organisation, *, actor: User) -> None:
                      target=f"organisation:{org.id}", previous_motif=org.suspension_motif)
         org.suspension_motif = None
     db.session.commit()
+
+
+# --- Audit trail -----------------------------------------------------------------------------
+
+def verify_audit_chain(*, actor: User):
+    """Verify the whole audit chain (explicit action of a Caf admin) and record the outcome as
+    an audit event, which the audit trail page shows as the latest verification."""
+    from .. import audit
+    report = audit.verify()
+    record_event(audit.VERIFICATION_CATEGORY, audit.VERIFICATION_ACTION, actor=actor,
+                 ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken_seq,
+                 first_broken_id=report.first_broken_id, reason=report.reason or None)
+    db.session.commit()
+    return report

@@ -1,7 +1,14 @@
-"""The shell in a real browser: sign-in with MFA, home page per role, accessibility, 375 px."""
+"""The shell in a real browser: sign-in with MFA, MFA enrolment page, home page per role,
+accessibility, 375 px, the browser's own UI in French."""
 import pytest
 
-from tests.browser_support import assert_fits_width, assert_page_basics, check_a11y, sign_in, sign_out
+from tests.browser_support import (
+    assert_fits_width,
+    assert_page_basics,
+    check_a11y,
+    sign_in,
+    sign_out,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -52,3 +59,42 @@ def test_home_fits_a_phone_screen(new_page):
     assert_fits_width(page)
     page.goto("/connexion")
     assert_fits_width(page)
+
+
+def test_mfa_enrolment_page_shows_the_key_after_an_explicit_step(new_page):
+    """Changing the authentication device: the page first offers to generate a key (a POST),
+    then shows it as a QR code and in clear with the confirmation form. Not confirmed here: the
+    demo account keeps its factor."""
+    page = new_page()
+    sign_in(page, "admin@picardie-habitat.example")
+    page.goto("/compte")
+    page.get_by_role("link", name="Changer d'appareil d'authentification").click()
+    assert page.locator("h1").inner_text() == "Changer d'appareil d'authentification"
+    assert page.get_by_test_id("qr-code").count() == 0
+    assert_page_basics(page)
+    page.get_by_role("button", name="Générer ma clé d'authentification").click()
+    assert page.get_by_test_id("qr-code").locator("svg").is_visible()
+    assert len(page.get_by_test_id("totp-secret").inner_text().strip()) == 32
+    assert page.get_by_role("button", name="Confirmer l'enrôlement").is_visible()
+    assert_page_basics(page)
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert_fits_width(page)
+
+
+def test_browser_speaks_french(new_page):
+    """The browser's native UI is French (what the screenshots show on file inputs: « Choisir un
+    fichier »), not only the pages: a native validation message comes from the same resource
+    pack. And the requests ask for French (Accept-Language)."""
+    page = new_page()
+    with page.expect_request("**/connexion") as request:
+        page.goto("/connexion")
+    assert request.value.all_headers()["accept-language"].startswith("fr-FR")
+    assert page.evaluate("() => navigator.language") == "fr-FR"
+    message = page.evaluate("""() => {
+        const input = document.createElement('input');
+        input.type = 'file';
+        input.required = true;
+        return input.validationMessage;
+    }""")
+    assert message == "Veuillez sélectionner un fichier.", (
+        f"interface de Chromium pas en français ({message!r}) : paquet chromium-l10n absent ?")

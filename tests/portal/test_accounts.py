@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal.audit import AuditEntry
 from portal.extensions import db, limiter
@@ -34,31 +34,62 @@ def session_cookie(client):
 
 # --- MFA enrolment ---------------------------------------------------------------------------
 
+ENROL = "/compte/double-authentification"
+ENROL_START = "/compte/double-authentification/cle"
+
+
+def db_snapshot(user):
+    """What a request could change for this user: their row, their sessions, the audit chain
+    (raw SQL, every column, read on the test's connection)."""
+    row = lambda sql: [tuple(r) for r in db.session.execute(text(sql), {"id": user.id})]
+    return {"user": row("SELECT * FROM users WHERE id = :id"),
+            "sessions": row("SELECT * FROM user_sessions WHERE user_id = :id ORDER BY id"),
+            "audit": row("SELECT seq, row_hash FROM audit_entries ORDER BY seq"),
+            "chain": [tuple(r) for r in db.session.execute(text("SELECT * FROM chain_heads ORDER BY name"))]}
+
+
 def test_mfa_enrolment_with_qr_code_then_first_code_confirms(client, factory):
     admin = factory.user(role="partner_admin", mfa=False)
     factory.sign_in(client, admin, mfa=False)
     response = client.get("/accueil")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/compte/double-authentification")
+    assert response.status_code == 302 and response.headers["Location"].endswith(ENROL)
 
-    page = client.get("/compte/double-authentification")
+    # Step 1: nothing pending yet, the page offers to generate the key (a POST).
+    page = client.get(ENROL)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Générer ma clé d'authentification" in html and f'action="{ENROL_START}"' in html
+    assert "<svg" not in html and 'data-testid="totp-secret"' not in html
+    db.session.refresh(admin)
+    assert admin.totp_pending_secret is None
+
+    started = post(client, ENROL_START, {}, page=ENROL)
+    assert started.status_code == 302 and started.headers["Location"].endswith(ENROL)
+    db.session.refresh(admin)
+    secret = admin.totp_pending_secret
+    assert secret and admin.totp_secret is None  # nothing active before confirmation
+    # A second submission (double click, back button) keeps the key that may be scanned already.
+    assert post(client, ENROL_START, {}, page=ENROL).status_code == 302
+    db.session.refresh(admin)
+    assert admin.totp_pending_secret == secret
+
+    # Step 2: QR code (SVG without inline style) and manual key.
+    page = client.get(ENROL)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "<svg" in html and "style=" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
-    db.session.refresh(admin)
-    secret = admin.totp_pending_secret
-    assert secret and secret in html
-    assert admin.totp_secret is None  # nothing active before confirmation
+    assert secret in html
 
-    wrong = post(client, "/compte/double-authentification", {"code": "000000"})
+    wrong = post(client, ENROL, {"code": "000000"})
     assert wrong.status_code == 422 and "Code incorrect" in wrong.get_data(as_text=True)
     code = pyotp.TOTP(secret).now()
-    ok = post(client, "/compte/double-authentification", {"code": code})
+    ok = post(client, ENROL, {"code": code})
     assert ok.status_code == 302
     db.session.refresh(admin)
     assert admin.totp_secret == secret and admin.totp_pending_secret is None
     assert admin.mfa_enrolled_at is not None
     assert client.get("/accueil").status_code == 200
-    assert actions(admin)[-2:] == ["mfa_enrol_failed", "mfa_enrolled"]
+    assert actions(admin)[-3:] == ["mfa_enrol_started", "mfa_enrol_failed", "mfa_enrolled"]
 
     # The confirmation code cannot be replayed at the next sign-in.
     other = client.application.test_client()
@@ -67,11 +98,73 @@ def test_mfa_enrolment_with_qr_code_then_first_code_confirms(client, factory):
     assert replay.status_code == 422
 
 
+@pytest.mark.parametrize("state", ["not_enrolled", "pending", "enrolled_replacing"])
+def test_mfa_enrolment_page_get_writes_nothing(client, factory, state):
+    """No state change on GET: showing the enrolment page (before, during, or to replace an
+    enrolled factor) leaves the user's row, their sessions and the audit chain untouched."""
+    admin = factory.user(role="partner_admin", mfa=state == "enrolled_replacing")
+    factory.sign_in(client, admin, mfa=state == "enrolled_replacing")
+    if state == "pending":
+        assert post(client, ENROL_START, {}, page=ENROL).status_code == 302
+    db.session.expire_all()
+    before = db_snapshot(admin)
+    for _ in range(2):
+        page = client.get(ENROL)
+        assert page.status_code == 200
+    db.session.expire_all()
+    assert db_snapshot(admin) == before
+    db.session.refresh(admin)
+    html = page.get_data(as_text=True)
+    if state == "pending":
+        assert admin.totp_pending_secret in html and "<svg" in html
+    else:
+        assert admin.totp_pending_secret is None and "Générer ma clé" in html
+
+
+def test_mfa_confirmation_without_a_pending_key_is_refused(client, factory):
+    admin = factory.user(role="partner_admin", mfa=False)
+    factory.sign_in(client, admin, mfa=False)
+    response = post(client, ENROL, {"code": "123456"})
+    assert response.status_code == 422 and "Commencez par générer une clé" in response.get_data(as_text=True)
+    db.session.refresh(admin)
+    assert admin.totp_secret is None and admin.mfa_enrolled_at is None
+    assert client.get("/accueil").headers["Location"].endswith(ENROL)
+
+
+def test_mfa_new_key_replaces_the_pending_one(client, factory):
+    admin = factory.user(role="partner_admin", mfa=False)
+    factory.sign_in(client, admin, mfa=False)
+    post(client, ENROL_START, {}, page=ENROL)
+    db.session.refresh(admin)
+    first = admin.totp_pending_secret
+    assert "Générer une nouvelle clé" in client.get(ENROL).get_data(as_text=True)
+    assert post(client, ENROL_START, {"renew": "1"}, page=ENROL).status_code == 302
+    db.session.refresh(admin)
+    second = admin.totp_pending_secret
+    assert second and second != first
+    stale = post(client, ENROL, {"code": pyotp.TOTP(first).now()})
+    assert stale.status_code == 422  # the replaced key no longer confirms
+    assert post(client, ENROL, {"code": pyotp.TOTP(second).now()}).status_code == 302
+    db.session.refresh(admin)
+    assert admin.totp_secret == second
+
+
+def test_mfa_start_needs_the_csrf_token(client, factory):
+    admin = factory.user(role="partner_admin", mfa=False)
+    factory.sign_in(client, admin, mfa=False)
+    assert client.post(ENROL_START).status_code == 400
+    db.session.refresh(admin)
+    assert admin.totp_pending_secret is None
+
+
 def test_enrolled_user_needs_current_factor_before_replacing_it(client, factory):
     admin = factory.user(role="partner_admin")
     factory.sign_in(client, admin, mfa=False)  # password only
-    response = client.get("/compte/double-authentification")
+    response = client.get(ENROL)
     assert response.status_code == 302 and "/connexion/code" in response.headers["Location"]
+    from tests.factories import csrf_token
+    start = client.post(ENROL_START, data={"csrf_token": csrf_token(client, "/connexion/code")})
+    assert start.status_code == 302 and "/connexion/code" in start.headers["Location"]
     db.session.refresh(admin)
     assert admin.totp_pending_secret is None
 
@@ -80,9 +173,15 @@ def test_mfa_replacement_after_verification_keeps_old_secret_until_confirmed(cli
     admin = factory.user(role="partner_admin")
     old = admin.totp_secret
     factory.sign_in(client, admin)
-    assert client.get("/compte/double-authentification").status_code == 200
+    assert client.get(ENROL).status_code == 200
+    assert post(client, ENROL_START, {}, page=ENROL).status_code == 302
     db.session.refresh(admin)
-    assert admin.totp_secret == old and admin.totp_pending_secret not in (None, old)
+    new = admin.totp_pending_secret
+    assert admin.totp_secret == old and new not in (None, old)
+    assert post(client, ENROL, {"code": pyotp.TOTP(new).now()}).status_code == 302
+    db.session.refresh(admin)
+    assert admin.totp_secret == new and admin.totp_pending_secret is None
+    assert actions(admin)[-1] == "mfa_enrolled"
 
 
 # --- Password change -------------------------------------------------------------------------

@@ -151,24 +151,97 @@ def test_suspend_habilitation_with_motif_revokes_sessions(app, client, factory, 
     assert hab.is_active()
 
 
-def test_audit_page_filters_and_shows_chain_status(client, factory, caf_admin):
+AUDIT = "/caf/administration/audit"
+VERIFY = "/caf/administration/audit/verification"
+
+
+@pytest.fixture
+def no_chain_walk(monkeypatch):
+    """Fails the test if anything walks the chain (the page GET must not)."""
+    from portal import chain
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("la page a vérifié la chaîne")
+    monkeypatch.setattr(chain, "verify_chain", refuse)
+
+
+def verifications():
+    return db.session.scalars(select(AuditEntry).where(AuditEntry.action == "chain_verified")
+                              .order_by(AuditEntry.seq)).all()
+
+
+def test_audit_page_filters_without_walking_the_chain(client, factory, caf_admin, no_chain_walk):
     org = factory.organisation()
     record_event("admin", "probe_event", organisation_id=org.id, target="probe")
     record_event("edi", "other_event", target="probe2")
     db.session.flush()
-    page = client.get(f"/caf/administration/audit?category=admin&organisation={org.id}")
+    page = client.get(f"{AUDIT}?category=admin&organisation={org.id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "probe_event" in html and "other_event" not in html
-    assert "Chaîne intègre" in html
-    assert "probe_event" not in client.get("/caf/administration/audit?action=other").get_data(as_text=True)
-    assert client.get("/caf/administration/audit?du=pas-une-date&page=abc").status_code == 200
+    assert "Aucune vérification enregistrée" in html
+    assert f'action="{VERIFY}"' in html and "Vérifier l'intégrité de la chaîne" in html
+    assert "probe_event" not in client.get(f"{AUDIT}?action=other").get_data(as_text=True)
+    assert client.get(f"{AUDIT}?du=pas-une-date&page=abc").status_code == 200
+    assert verifications() == []
 
+
+def test_chain_verification_is_an_explicit_post_that_records_its_outcome(client, factory, caf_admin,
+                                                                         monkeypatch):
+    from portal import chain
+    walks = []
+    real_verify = chain.verify_chain
+    monkeypatch.setattr(chain, "verify_chain", lambda *a, **k: walks.append(1) or real_verify(*a, **k))
+    org = factory.organisation()
+    record_event("admin", "probe_event", organisation_id=org.id, target="probe")
+    db.session.flush()
+    rows = db.session.query(AuditEntry).count()
+
+    done = post(client, VERIFY, page=AUDIT)
+    assert done.status_code == 302 and done.headers["Location"].endswith(AUDIT)
+    assert len(walks) == 1
+    (first,) = verifications()
+    assert first.details["ok"] is True and first.details["checked"] == rows
+    assert first.actor_user_id == caf_admin.id and first.category == "audit"
+    html = client.get(AUDIT).get_data(as_text=True)
+    assert f"Chaîne intègre : {rows} entrée(s) vérifiée(s)." in html  # the flash
+    assert "Chaîne intègre lors de la dernière vérification" in html
+    assert f"{rows} entrée(s) vérifiée(s)" in html and caf_admin.full_name in html
+
+    # Tamper a row: the page still loads and still shows the last (good) verification; it does
+    # not walk the chain.
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "probe_event")).one()
     db.session.execute(text("UPDATE audit_entries SET target = 'falsifié' WHERE id = :id"), {"id": entry.id})
+    record_event("admin", "later_event", target="probe3")
+    db.session.flush()
     db.session.expire_all()
-    html = client.get("/caf/administration/audit").get_data(as_text=True)
-    assert "Chaîne rompue" in html and f"séquence {entry.seq}" in html
+    page = client.get(AUDIT)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and len(walks) == 1
+    assert "Chaîne intègre lors de la dernière vérification" in html and "Chaîne rompue" not in html
+    assert "1 entrée(s) ajoutée(s) depuis, pas encore vérifiée(s)" in html
+
+    # The next verification names the first broken sequence, on the page and in its event.
+    assert post(client, VERIFY, page=AUDIT).status_code == 302
+    assert len(walks) == 2
+    last = verifications()[-1]
+    assert last.details["ok"] is False and last.details["first_broken_seq"] == entry.seq
+    assert last.details["first_broken_id"] == entry.id and "contenu modifié" in last.details["reason"]
+    html = client.get(AUDIT).get_data(as_text=True)
+    assert f"première entrée en défaut à la séquence {entry.seq}" in html  # the flash
+    assert "Chaîne rompue lors de la dernière vérification" in html
+    assert f"séquence {entry.seq} (id {entry.id})" in html and len(walks) == 2
+
+
+def test_chain_verification_refused_without_csrf_or_to_other_roles(app, client, factory, caf_admin):
+    assert client.post(VERIFY).status_code == 400
+    assert client.post(VERIFY, data={"csrf_token": "forge"}).status_code == 400
+    for role, org in (("caf_agent", factory.caf()), ("partner_admin", factory.organisation())):
+        other = app.test_client()
+        factory.sign_in(other, factory.user(org, role=role))
+        assert other.get(AUDIT).status_code == 403
+        assert post(other, VERIFY).status_code == 403
+    assert verifications() == []
 
 
 # --- CLI: portal audit verify / purge --------------------------------------------------------

@@ -142,6 +142,7 @@ ADMIN_POSTS = {
     "caf_admin.organisation_user_new": ({"caf_admin"}, lambda w: f"/caf/administration/organisations/{w['other_org'].id}/utilisateurs"),
     "caf_admin.habilitation_suspend": ({"caf_admin"}, lambda w: f"/caf/administration/habilitations/{w['hab'].id}/suspendre"),
     "caf_admin.habilitation_lift": ({"caf_admin"}, lambda w: f"/caf/administration/habilitations/{w['hab'].id}/lever"),
+    "caf_admin.audit_verify": ({"caf_admin"}, lambda w: "/caf/administration/audit/verification"),
 }
 ADMIN_GETS = {
     "partner_admin.users": {"partner_admin"}, "partner_admin.user_new": {"partner_admin"},
