@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 5000
 export PORTAL_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: run test install install-dev assets migrate seed worker web clean bench
+.PHONY: run test lint install install-dev assets migrate seed worker web clean bench
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -47,7 +47,10 @@ run: install assets seed
 # PostgreSQL and Redis for its second run), else SQLite and the embedded broker.
 # pytest's exit code 5 (no test collected) is a failure with its own message: an empty run
 # must never pass for a green one.
-test: install-dev assets
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+test: install-dev assets lint
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test : aucun test collecté (code 5 de pytest) — vérifier PYTEST_ARGS." >&2; fi; \
 	exit $$rc

@@ -19,7 +19,7 @@ from .bareme import BaremeError
 from .controles import RULES
 from .models import BaremeAnnee, Declaration, Equipement
 from .schema import (ACTIVITY_FIELDS, CHARGE_LINES, DECLARATION_TYPES, EDITABLE_STATUSES, EQUIPEMENT_TYPES,
-                     FINANCIAL_FIELDS, PRODUIT_LINES, STATUS_LABELS, fields_for)
+                     PRODUIT_LINES, STATUS_LABELS, fields_for)
 from .services import ActionRefused
 
 bp = Blueprint("afas", __name__, url_prefix="/afas", template_folder="templates")

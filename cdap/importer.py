@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Iterable, Iterator
 
-from sqlalchemy import text
 
 from portal.extensions import db
 from portal.models import utcnow

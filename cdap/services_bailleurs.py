@@ -8,7 +8,7 @@ idempotency_key); a key already applied is skipped, so replaying a batch changes
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Iterable
 
 from sqlalchemy import (Select, and_, any_, bindparam, func, insert, literal, or_, select, text,

@@ -14,10 +14,9 @@ fails on any route that has none.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Callable, Iterable
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 ATTR = "access_rule"
@@ -129,4 +128,3 @@ def same_organisation_or_404(obj_org_id: int | None) -> None:
 
 
 # Every signed-in role (for pages such as the home page or logout).
-from .models import ALL_ROLES as ALL_ROLES_ANY  # noqa: E402

@@ -2,7 +2,6 @@
 import pytest
 
 from afas import services
-from afas.models import Declaration
 
 from .conftest import csrf
 from .helpers import alsh

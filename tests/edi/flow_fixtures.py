@@ -92,7 +92,6 @@ class Signer:
     """A landlord's signing key + X.509 certificate issued by the demo CA (trust anchor)."""
 
     def __init__(self, app, org, register: bool = True, **cert_options):
-        from cryptography.hazmat.primitives import serialization
         from edi import pki
         from edi.signature import load_certificates, load_private_key
         demo = pki.ensure_demo_pki(app.config["VAR_DIR"])

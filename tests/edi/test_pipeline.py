@@ -8,7 +8,6 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from edi import storage
 from edi.models import EdiEnregistrement, EdiFichier
 from portal.extensions import db
 

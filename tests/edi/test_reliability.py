@@ -16,7 +16,7 @@ from edi.models import EdiEnregistrement, EdiFichier
 from portal.extensions import db
 
 from .flow_fixtures import *  # noqa: F401,F403
-from .flow_fixtures import Signer, build_xml, multipart
+from .flow_fixtures import Signer, build_xml
 
 pytest.importorskip("edi.certificates.service", reason="edi.certificates (edicrypto) pas encore intégré")
 
