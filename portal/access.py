@@ -128,3 +128,4 @@ def same_organisation_or_404(obj_org_id: int | None) -> None:
 
 
 # Every signed-in role (for pages such as the home page or logout).
+from .models import ALL_ROLES as ALL_ROLES_ANY  # noqa: E402, F401  (re-exported for @requires)
