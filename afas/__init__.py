@@ -24,5 +24,7 @@ def register(app: Flask) -> None:
     app.extensions.setdefault("home_panels", []).append(home_panel)
     add_demo_seeder(app, seed)
     app.cli.add_command(afas_cli)
+    app.config["CELERY_BEAT_SCHEDULE"]["afas-record-campaigns"] = {
+        "task": "afas.record_campaigns", "schedule": crontab(hour=5, minute=50)}
     app.config["CELERY_BEAT_SCHEDULE"]["afas-pay-due-acomptes"] = {
         "task": "afas.pay_due_acomptes", "schedule": crontab(hour=6, minute=0)}

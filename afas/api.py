@@ -109,7 +109,6 @@ def api_campagnes():
     if any(not 2000 <= y <= 2100 for y in years):
         raise ApiError(400, "Requête invalide", "`annee` hors des années possibles.")
     rows = services.campaign_rows(years)
-    db.session.commit()
     return jsonify([{"annee": c.annee, "type": c.type_declaration, "ouverture": c.ouverture.isoformat(),
                      "echeance": c.echeance.isoformat()} for c in rows])
 

@@ -1,4 +1,4 @@
-"""`portal afas ...` commands: barèmes (add a year without code changes) and acomptes."""
+"""`portal afas ...` commands: barèmes (add a year without code changes), campaigns and acomptes."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-afas_cli = AppGroup("afas", help="Service AFAS : barèmes et acomptes.")
+afas_cli = AppGroup("afas", help="Service AFAS : barèmes, campagnes et acomptes.")
 bareme_cli = AppGroup("bareme", help="Barèmes AFAS versionnés par année.")
 afas_cli.add_command(bareme_cli)
 
@@ -50,3 +50,13 @@ def verser_acomptes():
     count = services.pay_due_acomptes()
     db.session.commit()
     click.echo(f"{count} acompte(s) versé(s).")
+
+
+@afas_cli.command("enregistrer-campagnes")
+def enregistrer_campagnes():
+    """Record the campaigns of last, this and next exercice (also run daily by the beat)."""
+    from portal.extensions import db
+    from . import services
+    count = services.record_campaigns()
+    db.session.commit()
+    click.echo(f"{count} campagne(s) enregistrée(s).")

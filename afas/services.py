@@ -65,7 +65,21 @@ def import_bareme(text: str | bytes, actor=None, source: str = "") -> BaremeAnne
     return row
 
 
+def campagne_window(annee: int, type_declaration: str) -> Campagne:
+    """The window of a campaign, for reading (pages, API GET): the recorded row, else one built
+    from the barème and *not* added to the session. GET requests write nothing; the row is
+    recorded by the first state change that needs it (`ensure_campagne`) or by the daily
+    `record_campaigns`."""
+    camp = db.session.scalar(select(Campagne).where(Campagne.annee == annee,
+                                                    Campagne.type_declaration == type_declaration))
+    if camp is None:
+        opens, due = get_bareme(annee).window(annee, type_declaration)
+        camp = Campagne(annee=annee, type_declaration=type_declaration, ouverture=opens, echeance=due)
+    return camp
+
+
 def ensure_campagne(annee: int, type_declaration: str) -> Campagne:
+    """The recorded campaign, created from the barème on first use (state changes only)."""
     camp = db.session.scalar(select(Campagne).where(Campagne.annee == annee,
                                                     Campagne.type_declaration == type_declaration))
     if camp is None:
@@ -81,7 +95,29 @@ def ensure_campagne(annee: int, type_declaration: str) -> Campagne:
 
 
 def campaign_rows(years) -> list[Campagne]:
-    return [ensure_campagne(y, t) for y in years for t in DECLARATION_TYPES]
+    """Every campaign window of `years`, read-only (see `campagne_window`)."""
+    return [campagne_window(y, t) for y in years for t in DECLARATION_TYPES]
+
+
+def campaign_years(on: date | None = None) -> range:
+    """The exercices whose campaigns the pages show around `on`: last year, this year, next year."""
+    year = (on or today()).year
+    return range(year - 1, year + 2)
+
+
+def record_campaigns(on: date | None = None) -> int:
+    """Record the campaigns of `campaign_years(on)` (daily beat task, idempotent): the
+    dashboards count the recorded campaigns, whether or not a declaration was started yet.
+    Returns how many were created."""
+    created = 0
+    for y in campaign_years(on):
+        for t in DECLARATION_TYPES:
+            if db.session.scalar(select(Campagne.id).where(Campagne.annee == y,
+                                                           Campagne.type_declaration == t)) is None:
+                ensure_campagne(y, t)
+                created += 1
+    db.session.flush()
+    return created
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -413,7 +449,7 @@ def expected_declarations(organisation_id: int, on: date | None = None) -> list[
     on = on or today()
     out = []
     equipements = equipements_of(organisation_id)
-    camps = [c for c in campaign_rows(range(on.year - 1, on.year + 2))
+    camps = [c for c in campaign_rows(campaign_years(on))
              if c.ouverture <= on + timedelta(days=60) and c.echeance >= on - timedelta(days=365)]
     camps.sort(key=lambda c: c.echeance)
     for eq in equipements:

@@ -1,4 +1,5 @@
-"""AFAS periodic task: pay the acomptes whose date has come (idempotent)."""
+"""AFAS periodic tasks (idempotent): record the campaigns around today, pay the acomptes whose
+date has come."""
 from celery import shared_task
 
 
@@ -7,5 +8,14 @@ def pay_due_acomptes() -> int:
     from portal.extensions import db
     from . import services
     count = services.pay_due_acomptes()
+    db.session.commit()
+    return count
+
+
+@shared_task(name="afas.record_campaigns")
+def record_campaigns() -> int:
+    from portal.extensions import db
+    from . import services
+    count = services.record_campaigns()
     db.session.commit()
     return count

@@ -95,7 +95,6 @@ def _index_page():
     _partner_guard()
     expected = services.expected_declarations(current_user.organisation_id)
     equipements = services.equipements_of(current_user.organisation_id)
-    db.session.commit()  # campaign windows created from the barème on first use
     return render_template("afas/index.html", expected=expected, equipements=equipements,
                            today=services.today(), may_edit=_may_edit())
 
@@ -157,7 +156,7 @@ def _render_declaration(decl: Declaration, evaluation=None, justifications=None,
         diff = services.diff_data(decl.equipement.type, decl.last_version.data, raw if raw is not None else decl.data)
     elif len(decl.versions) > 1:
         diff = services.diff_data(decl.equipement.type, decl.versions[-2].data, decl.versions[-1].data)
-    camp = services.ensure_campagne(decl.annee, decl.type)
+    camp = services.campagne_window(decl.annee, decl.type)
     return render_template(
         "afas/declaration.html", decl=decl, eq=decl.equipement, editable=editable, ev=evaluation,
         justifications=justifications, raw=raw if raw is not None else decl.data, groups=form_groups(decl.equipement.type),
@@ -170,9 +169,7 @@ def _render_declaration(decl: Declaration, evaluation=None, justifications=None,
 def declaration(did):
     _partner_guard()
     decl = _declaration_for_partner(did)
-    body, status = _render_declaration(decl)
-    db.session.commit()
-    return body, status
+    return _render_declaration(decl)
 
 
 @bp.post("/declarations/<int:did>")
@@ -305,7 +302,7 @@ def review(did):
     diff = services.diff_data(decl.equipement.type, decl.versions[-2].data, version.data) if len(decl.versions) > 1 else []
     return render_template("afas/review.html", decl=decl, eq=decl.equipement, version=version,
                            groups=form_groups(decl.equipement.type), comparisons=comparisons, diff=diff,
-                           rules=RULES, campagne=services.ensure_campagne(decl.annee, decl.type))
+                           rules=RULES, campagne=services.campagne_window(decl.annee, decl.type))
 
 
 def _caf_action(did: int, fn, success: str, *args):

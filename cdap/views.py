@@ -176,12 +176,14 @@ GDPR_COLUMNS = [("date", "Date"), ("personne", "Personne"), ("organisation", "Or
                 ("canal", "Canal"), ("resultat", "Résultat"), ("donnees", "Données affichées")]
 
 
-@bp.get("/journal/allocataire")
+@bp.route("/journal/allocataire", methods=["GET", "POST"])
 @requires({"caf_agent", "caf_admin"})
 def allocataire_journal():
-    numero = (request.args.get("numero") or "").strip()
-    rows, error = None, None
-    if numero:
+    """GET shows the search form; the search is a POST (CSRF): it writes an audit entry, and the
+    numéro allocataire stays out of URLs (history, access logs)."""
+    numero, rows, error = "", None, None
+    if request.method == "POST":
+        numero = (request.form.get("numero") or "").strip()
         if is_valid_numero(numero):
             rows = _gdpr_rows(numero)
             from portal.audit import record_event
@@ -195,7 +197,7 @@ def allocataire_journal():
 
 
 def _export_numero() -> str:
-    numero = (request.args.get("numero") or "").strip()
+    numero = (request.form.get("numero") or "").strip()
     if not is_valid_numero(numero):
         abort(422)
     from portal.audit import record_event
@@ -206,7 +208,7 @@ def _export_numero() -> str:
     return numero
 
 
-@bp.get("/journal/allocataire.csv")
+@bp.post("/journal/allocataire.csv")
 @requires({"caf_agent", "caf_admin"})
 def allocataire_journal_csv():
     numero = _export_numero()
@@ -219,7 +221,7 @@ def allocataire_journal_csv():
                     headers={"Content-Disposition": f'attachment; filename="consultations-{numero}.csv"'})
 
 
-@bp.get("/journal/allocataire.pdf")
+@bp.post("/journal/allocataire.pdf")
 @requires({"caf_agent", "caf_admin"})
 def allocataire_journal_pdf():
     numero = _export_numero()

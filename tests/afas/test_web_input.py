@@ -3,9 +3,11 @@ import io
 import json
 from datetime import date, datetime
 
+from sqlalchemy import func, select
+
 from afas import services
 from afas.bareme import file_baremes
-from afas.models import BaremeAnnee, Declaration
+from afas.models import BaremeAnnee, Campagne, Declaration
 from portal.extensions import db
 
 from .conftest import csrf
@@ -50,6 +52,22 @@ def test_expected_declarations_flag_late_ones(afas_world):
     assert mine[(2024, "reel")].late and mine[(2024, "reel")].declaration is None
     assert not mine[(2025, "previsionnel")].late and mine[(2025, "previsionnel")].declaration.status == "payee"
     assert mine[(2025, "actualise_juin")].open and not mine[(2025, "actualise_juin")].late
+
+
+def test_campaign_windows_are_read_without_being_recorded(afas_world):
+    """Pages and API GETs read the windows (from the barème) without recording them; the daily
+    task (or the first declaration) records them, once."""
+    def recorded():
+        return db.session.scalar(select(func.count()).select_from(Campagne))
+    before, on = recorded(), date(2030, 6, 20)
+    expected = services.expected_declarations(afas_world.org.id, on=on)
+    assert {e.campagne.annee for e in expected} >= {2030} and all(e.campagne.id is None for e in expected)
+    db.session.flush()
+    assert recorded() == before
+    assert services.record_campaigns(on=on) == 12           # 2029, 2030, 2031 × 4 types
+    assert services.record_campaigns(on=on) == 0            # idempotent
+    assert recorded() == before + 12
+    assert services.campagne_window(2030, "reel").id is not None
 
 
 def test_messages_both_ways(client, login, app, afas_world):

@@ -1,5 +1,6 @@
 """Journal (one chained row per attempt, verify, tamper detection, purge), journal views and the
 GDPR export, atypical use (alert, email, suspension), the impayé queue, role x route."""
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from sqlalchemy import func, select, text, update
 from cdap import atypical
 from cdap.journal import verify
 from cdap.models import AtypicalAlert, ConsultationJournal, ImpayeQueueItem
+from portal.audit import AuditEntry
 from portal.config import ConfigError
 from portal.extensions import db
 from portal.models import Habilitation, OutboxMessage, UserSession, utcnow
@@ -102,18 +104,28 @@ def test_gdpr_export_lists_every_profile(world, login, client, factory):
         assert consult(client, "8000001", "Lefèvre", motif, commentaire=f"pour {profile}").status_code == 200
         client.post("/deconnexion", data={"csrf_token": factory.csrf_token(client, "/accueil")})
     login(world.users["agent_caf"])
-    html = client.get("/cdap/journal/allocataire?numero=8000001").get_data(as_text=True)
+    token = factory.csrf_token(client, "/cdap/journal/allocataire")
+    html = client.post("/cdap/journal/allocataire",
+                       data={"numero": "8000001", "csrf_token": token}).get_data(as_text=True)
     assert html.count('data-testid="gdpr-row"') == 4
     for profile in motifs:
         assert world.users[profile].full_name in html
-    csv_response = client.get("/cdap/journal/allocataire.csv?numero=8000001")
+    assert "8000001" not in "".join(re.findall(r'(?:href|action)="([^"]*)"', html))  # not in URLs
+    csv_response = client.post("/cdap/journal/allocataire.csv", data={"numero": "8000001", "csrf_token": token})
     assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
     body = csv_response.get_data(as_text=True)
     assert body.count("\n") == 5 and "Prévention des expulsions" in body and "pour bailleur" in body
-    pdf = client.get("/cdap/journal/allocataire.pdf?numero=8000001")
+    pdf = client.post("/cdap/journal/allocataire.pdf", data={"numero": "8000001", "csrf_token": token})
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    assert client.get("/cdap/journal/allocataire.csv?numero=12").status_code == 422
-    assert client.get("/cdap/journal/allocataire?numero=12").status_code == 422
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("journal_allocataire_%"))
+                                 .order_by(AuditEntry.seq)).all()
+    assert actions == ["journal_allocataire_consulte", "journal_allocataire_exporte", "journal_allocataire_exporte"]
+    assert client.post("/cdap/journal/allocataire.csv", data={"numero": "12", "csrf_token": token}).status_code == 422
+    assert client.post("/cdap/journal/allocataire", data={"numero": "12", "csrf_token": token}).status_code == 422
+    # The search and the exports write the audit trail: never by GET, never without the CSRF token.
+    assert client.get("/cdap/journal/allocataire?numero=8000001").get_data(as_text=True).count('data-testid="gdpr-row"') == 0
+    assert client.get("/cdap/journal/allocataire.csv?numero=8000001").status_code == 405
+    assert client.post("/cdap/journal/allocataire.csv", data={"numero": "8000001"}).status_code == 400
 
 
 @pytest.fixture
