@@ -7,6 +7,7 @@ def register(app: Flask) -> None:
     from ..demo import add_demo_seeder
     from ..home import HOME_PANELS_KEY
     from ..layout import add_nav
+    from . import tasks  # noqa: F401  (registers the admin jobs' handlers)
     from .caf import bp as caf_bp
     from .panels import home_panel, seed_demo
     from .partner import bp as partner_bp

@@ -1,6 +1,7 @@
 """Caf admin pages: organisations (convention, contracts per service), suspensions of an
 organisation or of a habilitation, creation of a partner's first users, and the audit trail
-with the latest chain verification (run on demand by a POST, never on a page load)."""
+with the latest chain verification (a background job started on demand by a POST, never on a
+page load)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -254,8 +255,9 @@ def audit_trail():
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({e.actor_user_id for e in entries if e.actor_user_id})))}
     org_names = dict(orgs)
-    # The latest verification (an explicit POST, below): the page never walks the chain.
+    # The latest verification (a job started by the POST below): the page never walks the chain.
     verification = audit.last_verification()
+    in_progress = services.verification_in_progress() is not None
     verifier = added_since = None
     if verification is not None:
         if verification.actor_user_id:
@@ -265,6 +267,7 @@ def audit_trail():
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, entries=entries, actors=actors,
                            org_names=org_names, verification=verification, verifier=verifier,
+                           in_progress=in_progress,
                            added_since=added_since, page=page, total=total,
                            pages=max(1, -(-total // AUDIT_PAGE_SIZE)), args=args)
 
@@ -272,12 +275,11 @@ def audit_trail():
 @bp.post("/audit/verification")
 @requires(CAF_ADMIN)
 def audit_verify():
-    """Walk the whole chain now (long on a long chain) and record the outcome."""
+    """Start a verification of the whole chain in the background (long on a long chain); the
+    job records the outcome, which the page shows once it is done."""
     if EmptyForm().validate_on_submit():
-        report = services.verify_audit_chain(actor=current_user)
-        if report.ok:
-            flash(f"Chaîne intègre : {report.checked} entrée(s) vérifiée(s).", "success")
+        if services.start_audit_chain_verification(actor=current_user) is None:
+            flash("Une vérification est déjà en cours : aucune autre n'a été lancée.", "info")
         else:
-            flash(f"Chaîne rompue : première entrée en défaut à la séquence {report.first_broken_seq} "
-                  f"— {report.reason}.", "error")
+            flash("Vérification lancée : le résultat s'affichera sur cette page une fois la chaîne relue.", "success")
     return redirect(url_for("caf_admin.audit_trail"))

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from .. import jobs
 from ..accounts import sessions
 from ..audit import record_event
 from ..extensions import db
@@ -351,9 +352,35 @@ def lift_organisation_suspension(org: Organisation, *, actor: User) -> None:
 
 # --- Audit trail -----------------------------------------------------------------------------
 
-def verify_audit_chain(*, actor: User):
-    """Verify the whole audit chain (explicit action of a Caf admin) and record the outcome as
-    an audit event, which the audit trail page shows as the latest verification."""
+# Verifying the whole chain can outlast a web request (gunicorn's 30 s): the audit trail page
+# starts a background job, which records its outcome as an audit event.
+VERIFY_CHAIN_JOB = "portal.verify_audit_chain"
+
+
+def verification_in_progress():
+    """The pending or running chain verification job, or None (reads only)."""
+    return db.session.scalars(
+        select(jobs.Job).where(jobs.Job.kind == VERIFY_CHAIN_JOB,
+                               jobs.Job.status.in_((jobs.PENDING, jobs.RUNNING)))
+        .order_by(jobs.Job.id).limit(1)
+    ).first()
+
+
+def start_audit_chain_verification(*, actor: User):
+    """Queue a verification of the whole chain on behalf of a Caf admin; returns the job, or None
+    when one is already pending or running (no pile-up). The job's outcome is the audit event;
+    queuing it writes nothing else."""
+    if verification_in_progress() is not None:
+        return None
+    job = jobs.create_job(VERIFY_CHAIN_JOB, {"actor_user_id": actor.id})
+    db.session.commit()  # the message is sent after this commit
+    return job
+
+
+def verify_audit_chain(*, actor: User | None):
+    """Verify the whole audit chain (explicit action of a Caf admin, run by the job above) and
+    record the outcome as an audit event, which the audit trail page shows as the latest
+    verification."""
     from .. import audit
     report = audit.verify()
     record_event(audit.VERIFICATION_CATEGORY, audit.VERIFICATION_ACTION, actor=actor,

@@ -186,9 +186,49 @@ def test_audit_page_filters_without_walking_the_chain(client, factory, caf_admin
     assert verifications() == []
 
 
-def test_chain_verification_is_an_explicit_post_that_records_its_outcome(client, factory, caf_admin,
-                                                                         monkeypatch):
-    from portal import chain
+def verification_jobs():
+    from portal import jobs
+    return db.session.scalars(select(jobs.Job).where(jobs.Job.kind == "portal.verify_audit_chain")
+                              .order_by(jobs.Job.id)).all()
+
+
+def test_chain_verification_post_queues_one_job_and_writes_nothing_else(client, factory, caf_admin,
+                                                                        no_chain_walk):
+    from portal import jobs
+    from tests.portal.test_get_is_safe import fingerprint
+    record_event("admin", "probe_event", target="probe")
+    db.session.flush()
+    page_token = client.get(AUDIT)  # the CSRF token's page, before the fingerprint
+    assert "Vérification en cours" not in page_token.get_data(as_text=True)
+    before = fingerprint()
+
+    done = post(client, VERIFY, page=AUDIT)
+    assert done.status_code == 302 and done.headers["Location"].endswith(AUDIT)
+    after = fingerprint()
+    assert [name for name in before if before[name] != after[name]] == ["jobs"]
+    assert after["jobs"][0] == before["jobs"][0] + 1
+    (job,) = verification_jobs()
+    assert (job.status, job.queue, job.payload) == (jobs.PENDING, "default", {"actor_user_id": caf_admin.id})
+    assert verifications() == []
+    html = client.get(AUDIT).get_data(as_text=True)
+    assert "Vérification lancée" in html  # the flash
+    assert "Vérification en cours" in html and "Aucune vérification enregistrée" in html
+
+    # No pile-up: while the job is pending, then running, another POST queues nothing.
+    for status in (jobs.PENDING, jobs.RUNNING):
+        job.status = status
+        db.session.flush()
+        before = fingerprint()
+        assert post(client, VERIFY, page=AUDIT).status_code == 302
+        assert fingerprint() == before
+        html = client.get(AUDIT).get_data(as_text=True)
+        assert "Une vérification est déjà en cours" in html and "Vérification en cours" in html
+    assert len(verification_jobs()) == 1 and verifications() == []
+
+
+def test_chain_verification_job_records_its_outcome_for_the_page(client, factory, caf_admin, run_jobs,
+                                                                 monkeypatch):
+    from portal import chain, jobs
     walks = []
     real_verify = chain.verify_chain
     monkeypatch.setattr(chain, "verify_chain", lambda *a, **k: walks.append(1) or real_verify(*a, **k))
@@ -197,14 +237,17 @@ def test_chain_verification_is_an_explicit_post_that_records_its_outcome(client,
     db.session.flush()
     rows = db.session.query(AuditEntry).count()
 
-    done = post(client, VERIFY, page=AUDIT)
-    assert done.status_code == 302 and done.headers["Location"].endswith(AUDIT)
+    assert post(client, VERIFY, page=AUDIT).status_code == 302
+    assert walks == [] and verifications() == []
+    assert run_jobs("portal.verify_audit_chain") == ["done"]
     assert len(walks) == 1
     (first,) = verifications()
     assert first.details["ok"] is True and first.details["checked"] == rows
     assert first.actor_user_id == caf_admin.id and first.category == "audit"
+    (job,) = verification_jobs()
+    assert job.status == jobs.DONE and job.result == {"ok": True, "checked": rows, "first_broken_seq": None}
     html = client.get(AUDIT).get_data(as_text=True)
-    assert f"Chaîne intègre : {rows} entrée(s) vérifiée(s)." in html  # the flash
+    assert "Vérification en cours" not in html
     assert "Chaîne intègre lors de la dernière vérification" in html
     assert f"{rows} entrée(s) vérifiée(s)" in html and caf_admin.full_name in html
 
@@ -221,16 +264,35 @@ def test_chain_verification_is_an_explicit_post_that_records_its_outcome(client,
     assert "Chaîne intègre lors de la dernière vérification" in html and "Chaîne rompue" not in html
     assert "1 entrée(s) ajoutée(s) depuis, pas encore vérifiée(s)" in html
 
-    # The next verification names the first broken sequence, on the page and in its event.
+    # Once the first job is done a new POST queues a new one, which names the first broken
+    # sequence, in its event and on the page.
     assert post(client, VERIFY, page=AUDIT).status_code == 302
+    assert len(verification_jobs()) == 2 and len(walks) == 1
+    assert run_jobs("portal.verify_audit_chain") == ["done"]
     assert len(walks) == 2
     last = verifications()[-1]
     assert last.details["ok"] is False and last.details["first_broken_seq"] == entry.seq
     assert last.details["first_broken_id"] == entry.id and "contenu modifié" in last.details["reason"]
     html = client.get(AUDIT).get_data(as_text=True)
-    assert f"première entrée en défaut à la séquence {entry.seq}" in html  # the flash
     assert "Chaîne rompue lors de la dernière vérification" in html
     assert f"séquence {entry.seq} (id {entry.id})" in html and len(walks) == 2
+
+
+def test_redelivered_verification_job_just_verifies_again(client, factory, caf_admin, run_jobs):
+    from portal import jobs
+    assert post(client, VERIFY, page=AUDIT).status_code == 302
+    (job,) = verification_jobs()
+    job.deliveries = 1  # a first delivery was taken over (worker killed after its commit)
+    db.session.flush()
+    assert run_jobs("portal.verify_audit_chain") == ["done"]
+    job = db.session.get(jobs.Job, job.id, populate_existing=True)
+    assert (job.status, job.deliveries) == (jobs.DONE, 2)
+    assert [v.details["ok"] for v in verifications()] == [True]
+    job.status = jobs.PENDING  # delivered once more (duplicate message)
+    db.session.flush()
+    assert run_jobs("portal.verify_audit_chain") == ["done"]
+    assert [v.details["ok"] for v in verifications()] == [True, True]
+    assert all(v.actor_user_id == caf_admin.id for v in verifications())
 
 
 def test_chain_verification_refused_without_csrf_or_to_other_roles(app, client, factory, caf_admin):
@@ -241,7 +303,7 @@ def test_chain_verification_refused_without_csrf_or_to_other_roles(app, client, 
         factory.sign_in(other, factory.user(org, role=role))
         assert other.get(AUDIT).status_code == 403
         assert post(other, VERIFY).status_code == 403
-    assert verifications() == []
+    assert verifications() == [] and verification_jobs() == []
 
 
 # --- CLI: portal audit verify / purge --------------------------------------------------------
