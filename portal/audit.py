@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import g, has_request_context, request
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import chain
@@ -21,6 +21,8 @@ FORBIDDEN_DETAIL_KEYS = ("password", "mot_de_passe", "code", "token", "cookie", 
 
 class AuditEntry(chain.ChainedMixin, db.Model):
     __tablename__ = "audit_entries"
+    # last_verification(): equality on (category, action), latest seq first.
+    __table_args__ = (Index("ix_audit_entries_category_action_seq", "category", "action", "seq"),)
     CHAIN_NAME = "audit"
     CHAIN_FIELDS = ("at", "category", "action", "actor_user_id", "organisation_id", "target",
                     "details", "ip", "request_id")
