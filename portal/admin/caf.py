@@ -26,7 +26,7 @@ from .forms import (
     UserCreateForm,
     role_choices,
 )
-from .partner import _apply_error
+from .partner import _apply_error, _create_user, _user_create_form
 
 bp = Blueprint("caf_admin", __name__, url_prefix="/caf/administration")
 CAF_ADMIN = {"caf_admin"}
@@ -181,17 +181,10 @@ def organisation_lift(org_id: int):
 def organisation_user_new(org_id: int):
     """The Caf opens an organisation's first accounts (typically its partner admin)."""
     org = _org_or_404(org_id)
-    form = UserCreateForm(prefix="user")
-    form.role.choices = role_choices(services.roles_for(org))
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(org, actor=current_user, email=form.email.data,
-                                        prenom=form.prenom.data, nom=form.nom.data, role=form.role.data)
-        except services.AdminError as error:
-            _apply_error(form, error)
-        else:
-            flash(f"Compte créé : un lien d'activation a été envoyé à {user.email}.", "success")
-            return redirect(url_for("partner_admin.user_detail", user_id=user.id))
+    form = _user_create_form(org, prefix="user")
+    created = _create_user(org, form)
+    if created is not None:
+        return created
     return _org_page(org, user_form=form, status=422)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..access import requires, same_organisation_or_404
 from ..extensions import db
-from ..models import CDAP_PROFILES, ApiToken, Habilitation, User
+from ..models import CDAP_PROFILES, ApiToken, Habilitation, Organisation, User
 from . import services
 from .forms import (
     SERVICE_CHOICES,
@@ -60,6 +60,28 @@ def _apply_error(form, error: services.AdminError) -> None:
         flash(error.message, "error")
 
 
+def _user_create_form(org: Organisation, prefix: str = "") -> UserCreateForm:
+    form = UserCreateForm(prefix=prefix)
+    form.role.choices = role_choices(services.roles_for(org))
+    return form
+
+
+def _create_user(org: Organisation, form: UserCreateForm):
+    """On a valid submission, create the account (partner admin for their organisation, Caf
+    admin for any): the redirect to the new user's page; otherwise None, with the errors on the
+    form for the caller to show it again."""
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(org, actor=current_user, email=form.email.data,
+                                        prenom=form.prenom.data, nom=form.nom.data, role=form.role.data)
+        except services.AdminError as error:
+            _apply_error(form, error)
+        else:
+            flash(f"Compte créé : un lien d'activation a été envoyé à {user.email}.", "success")
+            return redirect(url_for("partner_admin.user_detail", user_id=user.id))
+    return None
+
+
 def _habilitation_form(user: User) -> HabilitationForm:
     form = HabilitationForm(prefix="hab")
     allowed = services.grantable(user.organisation)
@@ -84,17 +106,10 @@ def users():
 @requires(PARTNER_ADMIN)
 def user_new():
     org = current_user.organisation
-    form = UserCreateForm()
-    form.role.choices = role_choices(services.roles_for(org))
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(org, actor=current_user, email=form.email.data,
-                                        prenom=form.prenom.data, nom=form.nom.data, role=form.role.data)
-        except services.AdminError as error:
-            _apply_error(form, error)
-        else:
-            flash(f"Compte créé : un lien d'activation a été envoyé à {user.email}.", "success")
-            return redirect(url_for("partner_admin.user_detail", user_id=user.id))
+    form = _user_create_form(org)
+    created = _create_user(org, form)
+    if created is not None:
+        return created
     return render_template("admin/user_new.html", form=form, org=org,
                            action=url_for("partner_admin.user_new")), 200 if not form.errors else 422
 
