@@ -65,13 +65,17 @@ def import_bareme(text: str | bytes, actor=None, source: str = "") -> BaremeAnne
     return row
 
 
+def _recorded_campagne(annee: int, type_declaration: str) -> Campagne | None:
+    return db.session.scalar(select(Campagne).where(Campagne.annee == annee,
+                                                    Campagne.type_declaration == type_declaration))
+
+
 def campagne_window(annee: int, type_declaration: str) -> Campagne:
     """The window of a campaign, for reading (pages, API GET): the recorded row, else one built
     from the barème and *not* added to the session. GET requests write nothing; the row is
     recorded by the first state change that needs it (`ensure_campagne`) or by the daily
     `record_campaigns`."""
-    camp = db.session.scalar(select(Campagne).where(Campagne.annee == annee,
-                                                    Campagne.type_declaration == type_declaration))
+    camp = _recorded_campagne(annee, type_declaration)
     if camp is None:
         opens, due = get_bareme(annee).window(annee, type_declaration)
         camp = Campagne(annee=annee, type_declaration=type_declaration, ouverture=opens, echeance=due)
@@ -80,17 +84,13 @@ def campagne_window(annee: int, type_declaration: str) -> Campagne:
 
 def ensure_campagne(annee: int, type_declaration: str) -> Campagne:
     """The recorded campaign, created from the barème on first use (state changes only)."""
-    camp = db.session.scalar(select(Campagne).where(Campagne.annee == annee,
-                                                    Campagne.type_declaration == type_declaration))
-    if camp is None:
-        opens, due = get_bareme(annee).window(annee, type_declaration)
+    camp = campagne_window(annee, type_declaration)
+    if camp.id is None:  # not recorded yet
         try:
             with db.session.begin_nested():  # two first uses at once: the loser re-reads
-                camp = Campagne(annee=annee, type_declaration=type_declaration, ouverture=opens, echeance=due)
                 db.session.add(camp)
         except IntegrityError:
-            camp = db.session.scalar(select(Campagne).where(Campagne.annee == annee,
-                                                            Campagne.type_declaration == type_declaration))
+            camp = _recorded_campagne(annee, type_declaration)
     return camp
 
 
@@ -109,15 +109,13 @@ def record_campaigns(on: date | None = None) -> int:
     """Record the campaigns of `campaign_years(on)` (daily beat task, idempotent): the
     dashboards count the recorded campaigns, whether or not a declaration was started yet.
     Returns how many were created."""
-    created = 0
+    recorded = select(func.count()).select_from(Campagne)
+    before = db.session.scalar(recorded)
     for y in campaign_years(on):
         for t in DECLARATION_TYPES:
-            if db.session.scalar(select(Campagne.id).where(Campagne.annee == y,
-                                                           Campagne.type_declaration == t)) is None:
-                ensure_campagne(y, t)
-                created += 1
+            ensure_campagne(y, t)
     db.session.flush()
-    return created
+    return db.session.scalar(recorded) - before
 
 
 # -- queries ---------------------------------------------------------------------------------

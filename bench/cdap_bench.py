@@ -38,6 +38,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import proc_cpu  # bench/, next to this script
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST, PORT = "127.0.0.1", 8099
 BENCH_ENV = {
@@ -266,40 +268,11 @@ def run_rate(kind: str, rate: float, seconds: float, files: list, actors: list, 
                     cpu_report(cpu0, cpu_seconds(server_pids), len(latencies)))
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(x) for x in fh.read().split()]
-    except OSError:
-        return []
-
-
-def postgres_pids() -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as fh:
-                    if fh.read().strip() in ("postgres", "postmaster"):
-                        out.append(int(entry))
-            except OSError:
-                pass
-    return out
-
-
 def cpu_seconds(pids) -> dict:
     """CPU (user + system) of the web workers and of PostgreSQL's processes."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def of(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / tick
-        except OSError:
-            return 0.0
-    web = [p for root in pids for p in [root, *_children(root)]]
-    return {"web": sum(of(p) for p in web), "pg": sum(of(p) for p in postgres_pids()),
+    web = [p for root in pids for p in [root, *proc_cpu.children(root)]]
+    return {"web": sum(proc_cpu.cpu_seconds(p) or 0.0 for p in web),
+            "pg": sum(proc_cpu.cpu_seconds(p) or 0.0 for p in proc_cpu.pids_named("postgres", "postmaster")),
             "client": time.process_time()}
 
 

@@ -21,6 +21,8 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import proc_cpu  # bench/, next to this script
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -193,14 +195,10 @@ def _backends_cpu(db) -> float | None:
     opened during the run; same machine), from /proc."""
     from sqlalchemy import text
     pids = db.session.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
-    total = 0.0
-    try:
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
+    seconds = [proc_cpu.cpu_seconds(pid) for pid in pids]
+    if any(s is None for s in seconds):
         return None
-    return round(total, 3)
+    return round(sum(seconds), 3)
 
 
 def _time_steps(pipeline) -> dict:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from .. import jobs
+from .. import audit, jobs
 from ..accounts import sessions
 from ..audit import record_event
 from ..extensions import db
@@ -381,7 +381,6 @@ def verify_audit_chain(*, actor: User | None):
     """Verify the whole audit chain (explicit action of a Caf admin, run by the job above) and
     record the outcome as an audit event, which the audit trail page shows as the latest
     verification."""
-    from .. import audit
     report = audit.verify()
     record_event(audit.VERIFICATION_CATEGORY, audit.VERIFICATION_ACTION, actor=actor,
                  ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken_seq,
