@@ -14,6 +14,7 @@ from portal.extensions import db
 
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, Logement, LoyerHistorique, Membre, Paiement,
                      QuotientFamilial, SignalementImpaye)
+from .loyers import current_rents
 from .policy import POLICY, SECTIONS, SectionRule
 from .services_bailleurs import add_months
 
@@ -120,11 +121,14 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
                          .order_by(H.logement_id, H.date_effet.desc())):
                 history[h.logement_id].append({"date_effet": h.date_effet.isoformat(), "loyer": h.loyer_cents,
                                                "charges": h.charges_cents})
+        rents = (current_rents(logements)
+                 if {"loyer", "charges", "nb_colocataires"} & set(rule.fields) and logements else {})
         rows = []
         for lg in logements:
+            rent = rents.get(lg.id) or {}
             values = {"code_bailleur": lg.code_bailleur, "code_locataire": lg.code_locataire,
-                      "loyer": lg.loyer_cents, "charges": lg.charges_cents,
-                      "nb_colocataires": lg.nb_colocataires, "date_entree": lg.date_entree,
+                      "loyer": rent.get("loyer_cents"), "charges": rent.get("charges_cents"),
+                      "nb_colocataires": rent.get("nb_colocataires"), "date_entree": lg.date_entree,
                       "date_sortie": lg.date_sortie, "tiers_payant": lg.tiers_payant,
                       "historique_loyers": history[lg.id]}
             rows.append(_pick(rule, values))

@@ -115,6 +115,8 @@ class Logement(db.Model):
     allocataire_id: Mapped[int] = mapped_column(ForeignKey("cdap_allocataires.id", ondelete="CASCADE"))
     code_bailleur: Mapped[str] = mapped_column(String(20))
     code_locataire: Mapped[str] = mapped_column(String(30))
+    # Rent known when the tenancy was recorded (Caf extract or ENTREE). The current rent is the
+    # latest row of cdap_loyers_historique when there is one: see cdap.loyers.current_rents.
     loyer_cents: Mapped[int] = mapped_column(Integer)
     charges_cents: Mapped[int] = mapped_column(Integer)
     nb_colocataires: Mapped[int] = mapped_column(Integer, default=0)
@@ -125,11 +127,14 @@ class Logement(db.Model):
 
 
 class LoyerHistorique(db.Model):
-    """One row per rent change (from the Caf extract or an EDI LOYERS record)."""
+    """One row per rent change (EDI LOYERS record, or ENTREE with a rent). The latest row by
+    date d'effet is the dwelling's current rent: a LOYERS file only inserts, it never rewrites
+    the dwelling (half of a large file's database time when it did)."""
     __tablename__ = "cdap_loyers_historique"
-    __table_args__ = (UniqueConstraint("code_bailleur", "idempotency_key"),)
+    __table_args__ = (UniqueConstraint("code_bailleur", "idempotency_key"),
+                      Index("ix_cdap_loyers_historique_courant", "logement_id", "date_effet", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    logement_id: Mapped[int] = mapped_column(ForeignKey("cdap_logements.id", ondelete="CASCADE"), index=True)
+    logement_id: Mapped[int] = mapped_column(ForeignKey("cdap_logements.id", ondelete="CASCADE"))
     code_bailleur: Mapped[str] = mapped_column(String(20))
     idempotency_key: Mapped[str] = mapped_column(String(120))
     loyer_cents: Mapped[int] = mapped_column(Integer)

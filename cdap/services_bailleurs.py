@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Iterable
 
-from sqlalchemy import (Select, and_, any_, bindparam, func, insert, literal, or_, select, text,
+from sqlalchemy import (any_, bindparam, func, insert, or_, select, text,
                         update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
 from portal.models import utcnow
 
+from .loyers import latest_history
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, ImpayeQueueItem, Logement,
                      LoyerHistorique, Mouvement, Paiement, SignalementImpaye)
 
@@ -123,6 +124,13 @@ def _tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tup
                     "charges_cents": charges, "tiers_payant": bool(tp), "date_entree": entree,
                     "date_sortie": sortie, "nb_colocataires": coloc,
                 }
+    if out:  # the current rent is the latest history row, when there is one
+        latest = latest_history(t["logement_id"] for t in out.values())
+        for t in out.values():
+            h = latest.get(t["logement_id"])
+            if h is not None:
+                t.update(loyer_cents=h["loyer_cents"], charges_cents=h["charges_cents"],
+                         nb_colocataires=h["nb_colocataires"])
     return out
 
 
@@ -158,8 +166,9 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
 
 
 def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
-    """Record each new rent row in the history and update the dwelling to the most recent
-    date d'effet. Rows of unknown tenancies are ignored. Returns rows newly applied."""
+    """Record each new rent row in the history; the dwelling's current rent is its latest row
+    (cdap.loyers), so nothing else is written. Rows of unknown tenancies and keys already
+    applied are skipped (first occurrence wins within the batch). Returns rows newly applied."""
     if not rows:
         return 0
     if _is_postgresql():
@@ -180,27 +189,6 @@ def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
             "date_effet": r["date_effet"], "source": source[:120], "created_at": now,
         })
     db.session.execute(_insert_ignore(LoyerHistorique), history)
-    # The dwelling takes the latest date d'effet over its whole history (a late-arriving older
-    # row is kept in the history without overwriting a more recent rent).
-    ids = sorted({h["logement_id"] for h in history})
-    latest: dict[int, tuple] = {}
-    for chunk in _chunks(ids):
-        ranked = db.session.execute(
-            select(LoyerHistorique.logement_id, LoyerHistorique.date_effet, LoyerHistorique.id,
-                   LoyerHistorique.loyer_cents, LoyerHistorique.charges_cents,
-                   LoyerHistorique.nb_colocataires)
-            .where(_one_of(LoyerHistorique.logement_id, chunk))
-            .order_by(LoyerHistorique.logement_id, LoyerHistorique.date_effet, LoyerHistorique.id))
-        for lid, _d, _id, loyer, charges, coloc in ranked:
-            latest[lid] = (loyer, charges, coloc)
-    table = Logement.__table__
-    db.session.execute(
-        update(table).where(table.c.id == bindparam("b_id"))
-        .values(loyer_cents=bindparam("b_loyer"), charges_cents=bindparam("b_charges"),
-                nb_colocataires=bindparam("b_coloc"), updated_at=bindparam("b_now")),
-        [{"b_id": lid, "b_loyer": v[0], "b_charges": v[1], "b_coloc": v[2], "b_now": now}
-         for lid, v in latest.items()],
-    )
     return len(new)
 
 
@@ -217,29 +205,15 @@ _LOYERS_INSERT_PG = text("""
     JOIN cdap_allocataires a ON a.id = l.allocataire_id AND a.numero = r.numero
     ORDER BY r.n
     ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING
-    RETURNING logement_id
-""")
-
-_LOYERS_LATEST_PG = text("""
-    UPDATE cdap_logements l
-    SET loyer_cents = h.loyer_cents, charges_cents = h.charges_cents,
-        nb_colocataires = h.nb_colocataires, updated_at = :now
-    FROM (SELECT DISTINCT ON (logement_id) logement_id, loyer_cents, charges_cents, nb_colocataires
-          FROM cdap_loyers_historique
-          WHERE logement_id = ANY(CAST(:ids AS integer[]))
-          ORDER BY logement_id, date_effet DESC, id DESC) h
-    WHERE l.id = h.logement_id
 """)
 
 
 def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) -> int:
     """Set-based apply_loyers: the whole batch goes as one row of arrays (unnest) into one
     INSERT ... SELECT that joins the tenancies and skips known keys (ON CONFLICT DO NOTHING;
-    first occurrence wins within the batch), then one UPDATE ... FROM gives each touched
-    dwelling the rent of its latest date d'effet. Two statements per batch, whatever its size."""
-    now = utcnow()
+    first occurrence wins within the batch). One statement per batch, whatever its size."""
     params = {
-        "code_bailleur": code_bailleur, "source": source[:120], "now": now,
+        "code_bailleur": code_bailleur, "source": source[:120], "now": utcnow(),
         "keys": [r["idempotency_key"] for r in rows],
         "codes": [str(r["code_locataire"]) for r in rows],
         "numeros": [str(r["numero_allocataire"]) for r in rows],
@@ -248,63 +222,7 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
         "colocs": [int(r.get("nb_colocataires") or 0) for r in rows],
         "effets": [r["date_effet"] for r in rows],
     }
-    touched = db.session.execute(_LOYERS_INSERT_PG, params).scalars().all()
-    if not touched:
-        return 0
-    db.session.execute(_LOYERS_LATEST_PG, {"now": now, "ids": sorted(set(touched))})
-    return len(touched)
-
-
-def unknown_tenancies(code_bailleur: str, rows: Select) -> list:
-    """Set-based tenancy check. `rows` is a SELECT with columns `key`, `code_locataire` and
-    `numero_allocataire` (e.g. over the caller's staging table); returns the keys whose pair is
-    not a (current or past) tenancy of this landlord: one anti-join, whatever the number of rows."""
-    src = rows.subquery("r")
-    logement, allocataire = Logement.__table__, Allocataire.__table__
-    known = (select(logement.c.id)
-             .join(allocataire, allocataire.c.id == logement.c.allocataire_id)
-             .where(logement.c.code_bailleur == code_bailleur,
-                    logement.c.code_locataire == src.c.code_locataire,
-                    allocataire.c.numero == src.c.numero_allocataire)
-             .exists())
-    return list(db.session.scalars(select(src.c.key).where(~known).order_by(src.c.key)))
-
-
-LOYERS_COLUMNS = ("idempotency_key", "code_locataire", "numero_allocataire", "loyer_cents",
-                  "charges_cents", "nb_colocataires", "date_effet")
-
-
-def apply_loyers_from(code_bailleur: str, rows: Select, source: str) -> int:
-    """`apply_loyers` for rows given as a SELECT with the columns of LOYERS_COLUMNS (e.g. over
-    the caller's staging table), keys unique among them. On PostgreSQL the rows never leave
-    the database: one INSERT ... SELECT joined to the tenancies (known keys skipped), one
-    UPDATE for the latest rent of the touched dwellings. Elsewhere: read, then apply_loyers."""
-    if not _is_postgresql():
-        return apply_loyers(code_bailleur, [dict(r) for r in db.session.execute(rows).mappings()], source)
-    src = rows.subquery("r")
-    logement, allocataire = Logement.__table__, Allocataire.__table__
-    history = LoyerHistorique.__table__
-    now = utcnow()
-    chosen = (
-        select(logement.c.id, literal(code_bailleur), src.c.idempotency_key, src.c.loyer_cents,
-               src.c.charges_cents, func.coalesce(src.c.nb_colocataires, 0), src.c.date_effet,
-               literal(source[:120]), literal(now))
-        .select_from(src)
-        .join(logement, and_(logement.c.code_bailleur == code_bailleur,
-                             logement.c.code_locataire == src.c.code_locataire))
-        .join(allocataire, and_(allocataire.c.id == logement.c.allocataire_id,
-                                allocataire.c.numero == src.c.numero_allocataire)))
-    insert_rows = (postgresql.insert(history)
-                   .from_select(["logement_id", "code_bailleur", "idempotency_key", "loyer_cents",
-                                 "charges_cents", "nb_colocataires", "date_effet", "source",
-                                 "created_at"], chosen)
-                   .on_conflict_do_nothing(index_elements=["code_bailleur", "idempotency_key"])
-                   .returning(history.c.logement_id))
-    touched = db.session.execute(insert_rows).scalars().all()
-    if not touched:
-        return 0
-    db.session.execute(_LOYERS_LATEST_PG, {"now": now, "ids": sorted(set(touched))})
-    return len(touched)
+    return db.session.execute(_LOYERS_INSERT_PG, params).rowcount
 
 
 def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
@@ -337,7 +255,7 @@ def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
         db.session.execute(_insert_ignore(Logement), list(to_create.values()))
         tenancies = _tenancies(code_bailleur, pairs)
     state: dict[int, dict] = {}
-    movements = []
+    movements, moved_with_rent = [], []
     for r in new:
         key = (str(r["code_locataire"]), str(r["numero_allocataire"]))
         t = tenancies.get(key)
@@ -362,9 +280,18 @@ def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
             "idempotency_key": r["idempotency_key"], "type": r["type"],
             "date_mouvement": r["date_mouvement"], "source": source[:120], "created_at": now,
         })
+        if r["type"] == "ENTREE" and r.get("loyer_cents") is not None:
+            moved_with_rent.append((movements[-1], r))
     if not movements:
         return 0
     db.session.execute(_insert_ignore(Mouvement), movements)
+    rents = [{"logement_id": m["logement_id"], "code_bailleur": code_bailleur,
+              "idempotency_key": m["idempotency_key"], "loyer_cents": int(r["loyer_cents"]),
+              "charges_cents": int(r.get("charges_cents") or 0), "nb_colocataires": 0,
+              "date_effet": m["date_mouvement"], "source": source[:120], "created_at": now}
+             for m, r in moved_with_rent]
+    if rents:  # the rent an ENTREE states becomes the current rent (cdap.loyers)
+        db.session.execute(_insert_ignore(LoyerHistorique), rents)
     table = Logement.__table__
     db.session.execute(
         update(table).where(table.c.id == bindparam("b_id"))
@@ -459,6 +386,5 @@ def landlord_codes() -> list[str]:
         .distinct().order_by(Logement.code_bailleur)))
 
 
-__all__ = ["lookup_tenancies", "unknown_tenancies", "apply_loyers", "apply_loyers_from",
-           "apply_mouvements", "record_impayes",
+__all__ = ["lookup_tenancies", "apply_loyers", "apply_mouvements", "record_impayes",
            "tiers_payant_payments", "landlord_codes", "add_months"]

@@ -175,25 +175,6 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
     return _cdap().lookup_tenancies(code_bailleur, pairs)
 
 
-def unknown_tenancies(code_bailleur: str, rows) -> list:
-    """Keys of `rows` (a SELECT of key, code_locataire, numero_allocataire) that are not a
-    tenancy of this landlord (set-based, CDAP side)."""
-    return _cdap().unknown_tenancies(code_bailleur, rows)
-
-
-def apply_staged(flux: str, code_bailleur: str, rows, source: str, date_signalement: date) -> int:
-    """Apply the staged records selected by `rows` (a SELECT labelled like `apply_row`'s input
-    plus `idempotency_key`). LOYERS go to CDAP as the SELECT itself (set-based, the rows stay
-    in the database on PostgreSQL); the other flows are read and applied as lists of rows."""
-    sb = _cdap()
-    if flux == "LOYERS":
-        return sb.apply_loyers_from(code_bailleur, rows, source)
-    from portal.extensions import db
-    batch = [apply_row(flux, r, r["idempotency_key"], date_signalement)
-             for r in db.session.execute(rows).mappings()]
-    return apply(flux, code_bailleur, batch, source)
-
-
 def apply_row(flux: str, rec: dict, key: str, date_signalement: date) -> dict:
     base = {"idempotency_key": key, "code_locataire": rec["code_locataire"],
             "numero_allocataire": rec["numero_allocataire"]}

@@ -93,7 +93,8 @@ class EdiFichier(db.Model):
     nb_rejetes: Mapped[int] = mapped_column(Integer, default=0)
     nb_avertissements: Mapped[int] = mapped_column(Integer, default=0)
     nb_appliques: Mapped[int] = mapped_column(Integer, default=0)
-    # Accepted staged records with rang <= rang_applique are applied (moves with each batch).
+    # Records read and applied: set with `staging_complet`, in the transaction of the effects
+    # (0 for a TEST file, which applies nothing).
     rang_applique: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     staging_complet: Mapped[bool] = mapped_column(Boolean, default=False)
     rejet_technique: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -132,20 +133,18 @@ class EdiFichier(db.Model):
         base = {"reception": 2, "signature": 5, "validation": 10, "controles": 10,
                 "application": 60, "accuse": 95}.get(self.etape, 0)
         total = self.nb_annonce or 0
-        if self.etape in ("validation", "controles") and total:
-            return min(59, 10 + int(50 * self.nb_lus / total))
-        # While staging, accepted records are not counted yet: progress against the announced count.
-        if self.etape == "application" and (self.nb_acceptes or total):
-            return min(94, 60 + int(34 * self.nb_appliques / (self.nb_acceptes or total)))
+        # One pass reads, checks and applies: progress is the share of the announced records read.
+        if self.etape in ("validation", "controles", "application") and total:
+            return max(base if self.etape == "validation" else 10,
+                       min(94, 10 + int(84 * (self.nb_lus or 0) / total)))
         return base
 
 
 class EdiEnregistrement(db.Model):
-    """One staged record of a received file, with its result (code, label, severity).
-
-    Written in bulk while streaming (no ORM objects on that path); applied to CDAP only once
-    the whole file validated, in batches of `rang`: `EdiFichier.rang_applique` moves in the
-    same transaction as the CDAP effect (accepted rows up to that rank are applied)."""
+    """A record of a received file that has anomalies (error or warning), with its result
+    (code, label, severity) and its values; records accepted without remark are counted, not
+    staged. Written in bulk while streaming (no ORM objects on that path), in the same
+    transaction as the file's CDAP effects."""
     __tablename__ = "edi_enregistrements"
     # One index only on the bulk path: the primary key (file, rank). Records with an anomaly are
     # also indexed by code (partial index: the accepted records of a large file are not).

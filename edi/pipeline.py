@@ -1,15 +1,16 @@
 """Processing of one received EDI file (run by the `edi.process_file` job on the `edi` queue).
 
-    signature → XML safety → streaming XSD validation, envelope rules and business rules per
-    record (records staged in bulk) → duplicate claim → apply in batches (CDAP service
-    functions, per-record idempotency keys) → signed ACCUSE stored immutably → final status.
+    signature → one streaming pass: XSD validation, envelope rules, duplicate claim, records
+    checked per batch and applied (CDAP service functions, per-record idempotency keys) while
+    the next batch is read → signed ACCUSE stored immutably → final status.
 
-Nothing is applied before the whole file validated (lxml's streaming validation raises at the
-end of the document), staged rows are the per-record results. The database row is the source
-of truth and every step is restartable: a redelivered job (worker killed) re-stages from
-scratch if staging was not complete, otherwise resumes applying the rows not yet applied
-(`rang_applique` moves in the same transaction as the CDAP effect, and CDAP is idempotent per key)
-and builds the ACCUSE only if none is recorded. Memory stays flat: records stream in batches.
+lxml's streaming validation may only conclude at the end of the document, so the effects of a
+file go into one transaction, committed only once the whole file has validated, together with
+its records' anomalies and the file's "applied" mark (`staging_complet`). The database row is
+the source of truth and every step is restartable: a redelivered job (worker killed) finds
+nothing of an interrupted attempt and starts again, or, if the file was applied, builds the
+ACCUSE only if none is recorded. Memory stays flat: records stream in batches (only the set of
+record identifiers grows with the file). Only the records with anomalies are staged.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, text, update
+from sqlalchemy import case, delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -45,6 +46,7 @@ from . import adapters
 log = logging.getLogger(__name__)
 
 STAGING = EdiEnregistrement.__table__
+DUPLICATE_RECORD = "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
 DEFAULT_BATCH = 10_000
 
 
@@ -141,8 +143,6 @@ def _process(f: EdiFichier, job: jobs.Job | None) -> dict:
     except Doublon as doublon:
         return _finish_doublon(f, doublon)
 
-    if f.mode == "PRODUCTION":
-        _apply(f, org, job)
     crash_point("before_accuse")
     return _finish(f)
 
@@ -184,16 +184,15 @@ def _verify_signature(f: EdiFichier, org: Organisation) -> None:
 
 
 def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
-    """Signature, then two streaming passes over the stored (immutable) bytes:
+    """Signature, then ONE streaming pass over the stored (immutable) bytes: XSD validation,
+    envelope rules, records extracted and checked batch by batch, and their CDAP effects
+    applied by `_Applier` while the next batch is read.
 
-    1. complete XSD validation, envelope rules and record count, building nothing (lxml's
-       streaming validation only says "valid" once the document ended);
-    2. the validated file again, without the schema: records extracted, checked, staged (COPY)
-       batch by batch; in PRODUCTION each committed batch is applied at once (see `_Applier`),
-       so PostgreSQL applies batch n while batch n+1 is parsed.
-
-    A restarted job stages again from scratch (applying again is a no-op per idempotency key)."""
-    # A previous delivery may have staged part of the file: start again from a clean slate.
+    lxml's streaming validation may only conclude at the end of the document, so the effects
+    go into one transaction that commits only once the whole file has validated: the effects,
+    the records with anomalies and the file's "applied" mark (`staging_complet`) commit
+    together or not at all. A restarted job (worker killed) finds nothing of an interrupted
+    attempt and starts again; idempotency keys per record make a replay apply nothing twice."""
     db.session.execute(delete(STAGING).where(STAGING.c.fichier_id == f.id))
     f.nb_lus = f.nb_acceptes = f.nb_rejetes = f.nb_avertissements = f.nb_appliques = 0
     f.rang_applique = 0
@@ -203,107 +202,131 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
     _set_step(f, "validation", job)
 
     path = storage.path_for(f.sha256)
-    today = f.recu_le.date()
     try:
         # Refuses unsafe XML (DOCTYPE, entities, depth), non-XML and oversize input at once.
-        stream = adapters.open_inbound(path, max_bytes=max_file_bytes(), extract=False)
+        stream = adapters.open_inbound(path, max_bytes=max_file_bytes())
         _check_envelope(f, org, stream.envelope)
-        count_problems = rules.check_record_count(f.nb_annonce, stream.validate_to_end())
-        if count_problems:
-            raise Rejet(count_problems)
         if f.mode == "PRODUCTION":
             _claim_identifier(f)  # before anything is applied
         _set_step(f, "application" if f.mode == "PRODUCTION" else "controles", job)
-        records = adapters.open_inbound(path, max_bytes=max_file_bytes(), validate=False).records()
-        applier = _Applier(f, org) if f.mode == "PRODUCTION" else None
+        applier = _Applier(f, org)
         try:
-            _stage_records(f, org, records, today, job, applier)
+            lus = _read_records(f, org, stream.records(), f.recu_le.date(), job, applier)
+            count_problems = rules.check_record_count(f.nb_annonce, lus)
+            if count_problems:
+                raise Rejet(count_problems)
+            applier.finish(lus)
         except BaseException:
-            if applier is not None:
-                applier.close(cancel=True)
+            applier.cancel()
             raise
-        if applier is not None:
-            applier.close()
     except adapters.InvalidInbound as exc:
         db.session.rollback()
-        db.session.execute(delete(STAGING).where(STAGING.c.fichier_id == f.id))
-        f.nb_lus = 0
         raise Rejet([rules.Anomalie(exc.code, detail, rules.ERREUR) for detail in exc.details],
                     accuse_statut=exc.accuse_statut) from None
-    _mark_duplicate_record_ids(f)
-    _count(f)
-    f.staging_complet = True
+    db.session.refresh(f)  # counts and staging_complet as the applier committed them
     _set_step(f, "application", job)
 
 
-def _stage_records(f: EdiFichier, org: Organisation, records: Iterator[dict], today: date,
-                   job: jobs.Job | None, applier: "_Applier | None") -> None:
+def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], today: date,
+                  job: jobs.Job | None, applier: "_Applier") -> int:
+    """Check the records batch by batch and hand each batch to the applier; returns the number
+    of records read. A record identifier met again is rejected (first occurrence wins): the set
+    of identifiers is the only memory that grows with the file (~90 MB per million records,
+    bounded by EDI_MAX_FILE_MB)."""
     flux = f.flux
     size = batch_size()
-    code_bailleur, fichier_id = org.code_bailleur, f.id  # no lazy load while a COPY is open
+    needs_details = flux in rules.NEEDS_TENANCY_DETAILS
+    code_bailleur = org.code_bailleur
+    check = rules.CHECKS[flux]
+    seen: set[str] = set()
     rang = 0
     while True:
-        _bulk_transaction()
-        first = rang + 1
-        if flux in rules.NEEDS_TENANCY_DETAILS:
-            batch = list(islice(records, size))
-            tenancies = adapters.lookup_tenancies(code_bailleur, {
-                (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
-        with StagingWriter(fichier_id, flux) as writer:
-            if flux in rules.NEEDS_TENANCY_DETAILS:
-                for record in batch:
-                    rang += 1
-                    writer.add(rang, record, rules.check_record(flux, record, tenancies.get(
-                        (record.get("code_locataire"), record.get("numero_allocataire"))), today))
-            else:
-                # Streamed: each row goes to the COPY as soon as it is parsed, so that
-                # PostgreSQL ingests it on the other core while the parsing goes on.
-                for record in islice(records, size):
-                    rang += 1
-                    writer.add(rang, record,
-                               rules.check_record(flux, record, rules.TENANCY_UNCHECKED, today))
-        if rang >= first and flux not in rules.NEEDS_TENANCY_DETAILS:
-            _check_tenancies(f, code_bailleur, flux, first, rang, today)
-        f.nb_lus = rang
-        _heartbeat(f, job)
-        db.session.commit()
-        if applier is not None and rang >= first:
-            applier.submit(rang)
-        if rang - first + 1 < size:
+        batch = list(islice(records, size))
+        if not batch:
             break
+        tenancies = (adapters.lookup_tenancies(code_bailleur, {
+            (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
+            if needs_details else None)
+        items = []
+        for record in batch:
+            rang += 1
+            identifiant = record["identifiant"]
+            if identifiant in seen:
+                anomalies = [rules.anomalie(DUPLICATE_RECORD)]
+            else:
+                seen.add(identifiant)
+                tenancy = (tenancies.get((record.get("code_locataire"), record.get("numero_allocataire")))
+                           if needs_details else rules.TENANCY_UNCHECKED)
+                anomalies = check(record, tenancy, today)
+            items.append((rang, record, anomalies))
+        applier.submit(items)
+        f.nb_lus = rang
+        if applier.threaded:  # inline, the effects share this transaction: no commit before the end
+            _heartbeat(f, job)
+            db.session.commit()
+        if len(batch) < size:
+            break
+    return rang
 
 
 class _Applier:
-    """Applies each committed staging batch of a validated PRODUCTION file (ranks up to
-    `upto`), one transaction per batch moving `rang_applique` with the CDAP effect.
+    """Applies the checked batches of one file in a single transaction: the accepted records'
+    CDAP effects (PRODUCTION only; a TEST file applies each batch in a savepoint rolled back at
+    once, so that it meets exactly the checks a real one would), and the records with anomalies
+    (staging table), including the unknown tenancies that applying reveals. `finish` marks the
+    file applied and commits it all; `cancel` rolls it all back.
 
     On PostgreSQL with a pooled engine it works in a thread with its own session (its own
     connection): the thread mostly waits on PostgreSQL, which then applies batch n on one core
     while this process parses batch n+1 on the other. Elsewhere (SQLite, or a session bound to
-    one connection as in the tests) each batch is applied inline."""
+    one connection as in the tests) it works inline, in the caller's transaction."""
 
     def __init__(self, f: EdiFichier, org: Organisation):
-        self.args = (f.id, f.flux, org.code_bailleur, idempotency_key(org, f, ""), _source(f),
-                     f.recu_le.date())
-        self.done = 0
+        self.fichier_id, self.flux, self.code_bailleur = f.id, f.flux, org.code_bailleur
+        self.key_prefix = idempotency_key(org, f, "")
+        self.source, self.today = _source(f), f.recu_le.date()
+        self.production = f.mode == "PRODUCTION"
+        self.applied = 0
+        self.batches = 0
         self.error: BaseException | None = None
         bind = db.session.get_bind()
         self.threaded = bind.dialect.name == "postgresql" and isinstance(bind, Engine)
         if self.threaded:
-            # Bounded: staging waits (and keeps heartbeating the lease between batches) when
+            # Bounded: reading waits (and keeps heartbeating the lease between batches) when
             # applying lags more than two batches behind.
             self.queue: queue.Queue = queue.Queue(maxsize=2)
             self.thread = threading.Thread(target=self._run, name=f"edi-apply-{f.id}",
                                            args=(current_app._get_current_object(),), daemon=True)
             self.thread.start()
 
-    def submit(self, upto: int) -> None:
-        if not self.threaded:
-            self._apply(upto)
-            return
-        self._put(upto)
+    # ------------------------------------------------------------ caller side
 
-    def _put(self, item: int | None) -> None:
+    def submit(self, items: list[tuple[int, dict, list]]) -> None:
+        if not self.threaded:
+            self._batch(items)
+            return
+        self._put(("batch", items))
+
+    def finish(self, lus: int) -> None:
+        """Mark the file applied (counts, staging complete) and commit everything."""
+        if not self.threaded:
+            self._finish(lus)
+            return
+        db.session.commit()  # nothing of ours may lock the file's row while the applier updates it
+        self._put(("finish", lus))
+        self.thread.join()
+        if self.error is not None:
+            raise RuntimeError("application des lots interrompue") from self.error
+
+    def cancel(self) -> None:
+        if not self.threaded:
+            db.session.rollback()
+            return
+        if self.thread.is_alive():
+            self._put(("cancel", None), required=False)
+            self.thread.join()
+
+    def _put(self, item: tuple, required: bool = True) -> None:
         while self.thread.is_alive():
             if self.error is not None:
                 break
@@ -312,39 +335,80 @@ class _Applier:
                 return
             except queue.Full:
                 continue
-        if item is not None and item >= 0:  # the thread stopped: a batch would be lost
+        if required:  # the thread stopped: a batch would be lost
             raise RuntimeError("application des lots interrompue") from self.error
 
-    def close(self, cancel: bool = False) -> None:
-        if not self.threaded:
-            return
-        self._put(-1 if cancel else None)
-        self.thread.join()
-        if self.error is not None and not cancel:
-            raise RuntimeError("application des lots interrompue") from self.error
-
-    def _apply(self, upto: int) -> None:
-        _apply_range(*self.args, after=self.done, upto=upto)
-        db.session.commit()
-        first = self.done == 0
-        self.done = upto
-        if first:
-            crash_point("mid_apply")
+    # ------------------------------------------------------------ applier side
 
     def _run(self, app) -> None:
         with app.app_context():
             try:
                 while True:
-                    upto = self.queue.get()
-                    if upto is None or upto < 0:
+                    kind, value = self.queue.get()
+                    if kind == "cancel":
+                        db.session.rollback()
                         return
-                    if self.error is None:
-                        self._apply(upto)
-            except BaseException as exc:  # reported to the staging thread
+                    if kind == "finish":
+                        self._finish(value)
+                        return
+                    self._batch(value)
+            except BaseException as exc:  # reported to the reading thread
                 db.session.rollback()
                 self.error = exc
             finally:
                 db.session.remove()
+
+    def _batch(self, items: list[tuple[int, dict, list]]) -> None:
+        if self.batches == 0:
+            _bulk_transaction()
+        flux = self.flux
+        accepted, rejected = [], []
+        for rang, record, anomalies in items:
+            if not anomalies or rules.summarise(anomalies)[0]:
+                accepted.append((rang, record))
+            elif anomalies[0].code != DUPLICATE_RECORD:  # a repeated identifier is its own reason
+                rejected.append((rang, record))
+        # Tenancies are checked by applying (LOYERS): a record rejected beforehand, or a batch
+        # applying fewer rows than it had, has its tenancy looked up, for complete anomaly lists.
+        suspects = [] if flux in rules.NEEDS_TENANCY_DETAILS else list(rejected)
+        if accepted:
+            rows = [adapters.apply_row(flux, record, self.key_prefix + record["identifiant"], self.today)
+                    for _rang, record in accepted]
+            savepoint = None if self.production else db.session.begin_nested()
+            applied = adapters.apply(flux, self.code_bailleur, rows, self.source)
+            if applied < len(rows) and flux not in rules.NEEDS_TENANCY_DETAILS:
+                suspects += accepted
+            if savepoint is not None:
+                savepoint.rollback()
+            else:
+                self.applied += applied
+        found = self._unknown_tenancies(suspects) if suspects else {}
+        with StagingWriter(self.fichier_id, flux) as writer:
+            for rang, record, anomalies in items:
+                if rang in found:
+                    anomalies = found[rang]
+                if anomalies:
+                    writer.add(rang, record, anomalies)
+        self.batches += 1
+        if self.batches == 1 and self.production:
+            crash_point("mid_apply")
+
+    def _unknown_tenancies(self, records: list[tuple[int, dict]]) -> dict[int, list]:
+        """Of these records, those whose pair is not a tenancy of this landlord (one set-based
+        lookup): their checks run again with no tenancy, for the complete list of anomalies in
+        the rules' order, LOCATAIRE_INCONNU first."""
+        known = adapters.lookup_tenancies(self.code_bailleur, {
+            (r.get("code_locataire"), r.get("numero_allocataire")) for _rang, r in records})
+        return {rang: rules.check_record(self.flux, record, None, self.today)
+                for rang, record in records
+                if (record.get("code_locataire"), record.get("numero_allocataire")) not in known}
+
+    def _finish(self, lus: int) -> None:
+        table = EdiFichier.__table__
+        db.session.execute(update(table).where(table.c.id == self.fichier_id).values(
+            nb_lus=lus, nb_appliques=self.applied, rang_applique=lus if self.production else 0,
+            staging_complet=True))
+        db.session.commit()
 
 
 def _bulk_transaction() -> None:
@@ -484,74 +548,17 @@ class StagingWriter:
             self.conn.execute(insert(STAGING), [dict(zip(self.columns, row)) for row in self.rows])
 
 
-def _check_tenancies(f: EdiFichier, code_bailleur: str, flux: str, first: int, last: int,
-                     today: date) -> None:
-    """Staged records of ranks first..last were checked assuming a known tenancy: one set-based
-    query (CDAP) finds those that are not a tenancy of this landlord, whose checks are then run
-    again with tenancy=None (complete anomaly list, in the rules' order)."""
-    pair = select(STAGING.c.rang.label("key"), STAGING.c.code_locataire,
-                  STAGING.c.numero_allocataire).where(STAGING.c.fichier_id == f.id,
-                                                      STAGING.c.rang.between(first, last))
-    unknown = adapters.unknown_tenancies(code_bailleur, pair)
-    if not unknown:
-        return
-    values = [STAGING.c[VALUE_COLUMNS.get(k, k)].label(k) for k in STAGED_VALUES[flux]]
-    updates = []
-    for chunk in (unknown[i:i + 1000] for i in range(0, len(unknown), 1000)):
-        rows = db.session.execute(
-            select(STAGING.c.rang, STAGING.c.code_locataire, STAGING.c.numero_allocataire, *values)
-            .where(STAGING.c.fichier_id == f.id, STAGING.c.rang.in_(chunk))).mappings()
-        for row in rows:
-            anomalies = rules.check_record(flux, dict(row), None, today)
-            accepted, code, libelle, severite = rules.summarise(anomalies)
-            updates.append({"b_rang": row["rang"], "b_accepte": accepted, "b_code": code,
-                            "b_libelle": libelle, "b_severite": severite,
-                            "b_anomalies": [a.as_dict() for a in anomalies],
-                            "b_nb": len(anomalies)})
-    db.session.execute(
-        update(STAGING).where(STAGING.c.fichier_id == f.id, STAGING.c.rang == bindparam("b_rang"))
-        .values(accepte=bindparam("b_accepte"), code=bindparam("b_code"),
-                libelle=bindparam("b_libelle"), severite=bindparam("b_severite"),
-                anomalies=bindparam("b_anomalies", type_=STAGING.c.anomalies.type),
-                nb_anomalies=bindparam("b_nb")),
-        updates)
-
-
-def bulk_insert_staging(rows: list[dict]) -> None:
-    """Insert staged rows given as dicts (tests, small batches)."""
-    db.session.execute(insert(STAGING), rows)
-
-
-def _mark_duplicate_record_ids(f: EdiFichier) -> None:
-    """Second and later occurrences of a record identifier are rejected (set-based: one hash
-    aggregate to find out whether there is any, a window function only if there is)."""
-    any_dup = db.session.execute(
-        select(STAGING.c.identifiant).where(STAGING.c.fichier_id == f.id)
-        .group_by(STAGING.c.identifiant).having(func.count() > 1).limit(1)).first()
-    if any_dup is None:
-        return
-    ranked = (select(STAGING.c.rang, func.row_number().over(
-        partition_by=STAGING.c.identifiant, order_by=STAGING.c.rang).label("n"))
-        .where(STAGING.c.fichier_id == f.id).subquery())
-    later = select(ranked.c.rang).where(ranked.c.n > 1)
-    a = rules.anomalie("IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE")
-    db.session.execute(update(STAGING).where(STAGING.c.fichier_id == f.id, STAGING.c.rang.in_(later))
-                       .values(accepte=False, code=a.code, libelle=a.libelle, severite=a.severite,
-                               anomalies=[a.as_dict()], nb_anomalies=1))
-
-
 def _count(f: EdiFichier) -> None:
-    row = db.session.execute(select(
-        func.count(), func.sum(func.cast(STAGING.c.accepte, db.Integer)),
-        func.sum(func.cast(STAGING.c.severite == rules.AVERTISSEMENT, db.Integer)),
-        func.sum(case((and_(STAGING.c.accepte, STAGING.c.rang <= (f.rang_applique or 0)), 1), else_=0)),
-    ).where(STAGING.c.fichier_id == f.id)).one()
-    total, accepted, warnings, applied = (int(x or 0) for x in row)
-    f.nb_lus = total
-    f.nb_acceptes = accepted
-    f.nb_rejetes = total - accepted
+    """Record counts: `nb_lus` and `nb_appliques` are stored as the file was read and applied;
+    only the records with anomalies are staged, so the rest were accepted without remark."""
+    rejected, warnings = (int(x or 0) for x in db.session.execute(select(
+        func.sum(case((STAGING.c.accepte.is_(False), 1), else_=0)),
+        func.sum(case((STAGING.c.severite == rules.AVERTISSEMENT, 1), else_=0)),
+    ).where(STAGING.c.fichier_id == f.id)).one())
+    total = f.nb_lus or 0
+    f.nb_acceptes = total - rejected
+    f.nb_rejetes = rejected
     f.nb_avertissements = warnings
-    f.nb_appliques = applied
 
 
 def idempotency_key(org: Organisation, f: EdiFichier, identifiant: str) -> str:
@@ -560,52 +567,6 @@ def idempotency_key(org: Organisation, f: EdiFichier, identifiant: str) -> str:
 
 def _source(f: EdiFichier) -> str:
     return f"EDI fichier {f.id} ({f.flux} {f.identifiant_fichier})"
-
-
-def staged_rows(fichier_id: int, flux: str, key_prefix: str, after: int, upto: int):
-    """SELECT of the accepted staged records of ranks after+1..upto, labelled as the CDAP
-    service functions take them (with their idempotency key: key_prefix + identifiant)."""
-    key = literal(key_prefix) + STAGING.c.identifiant
-    values = [STAGING.c[VALUE_COLUMNS.get(k, k)].label(k) for k in STAGED_VALUES[flux]]
-    return (select(key.label("idempotency_key"), STAGING.c.code_locataire,
-                   STAGING.c.numero_allocataire, *values)
-            .where(STAGING.c.fichier_id == fichier_id, STAGING.c.rang > after,
-                   STAGING.c.rang <= upto, STAGING.c.accepte.is_(True))
-            .order_by(STAGING.c.rang))
-
-
-def _apply_range(fichier_id: int, flux: str, code_bailleur: str, key_prefix: str, source: str,
-                 date_signalement: date, *, after: int, upto: int) -> None:
-    """Apply the accepted staged records of ranks after+1..upto and move the watermark, in the
-    current transaction (the caller commits)."""
-    _bulk_transaction()
-    adapters.apply_staged(flux, code_bailleur, staged_rows(fichier_id, flux, key_prefix, after, upto),
-                          source, date_signalement)
-    applied = select(func.count()).where(
-        STAGING.c.fichier_id == fichier_id, STAGING.c.rang > after, STAGING.c.rang <= upto,
-        STAGING.c.accepte.is_(True)).scalar_subquery()
-    db.session.execute(update(EdiFichier.__table__).where(EdiFichier.__table__.c.id == fichier_id)
-                       .values(rang_applique=upto,
-                               nb_appliques=EdiFichier.__table__.c.nb_appliques + applied))
-
-
-def _apply(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
-    """Apply what staging did not (a job restarted after staging): batches of ranks after
-    `rang_applique`, one transaction per batch, the watermark moving with the CDAP effect."""
-    f.etape = "application"
-    db.session.commit()
-    size = batch_size()
-    args = (f.id, f.flux, org.code_bailleur, idempotency_key(org, f, ""), _source(f), f.recu_le.date())
-    total = f.nb_lus or 0
-    done_batches = 0
-    while (f.rang_applique or 0) < total:
-        after = f.rang_applique or 0
-        _apply_range(*args, after=after, upto=min(after + size, total))
-        _heartbeat(f, job)
-        db.session.commit()
-        done_batches += 1
-        if done_batches == 1:
-            crash_point("mid_apply")
 
 
 # ---------------------------------------------------------------- endings

@@ -4,6 +4,7 @@ from datetime import date
 from sqlalchemy import event, func, select
 
 from cdap import services_bailleurs as sb
+from cdap.loyers import current_rent, current_rents
 from cdap.models import (ImpayeQueueItem, Logement, LoyerHistorique, Mouvement, Paiement,
                          SignalementImpaye)
 from portal.extensions import db
@@ -56,19 +57,46 @@ def _loyer(key, loyer, charges, effet, code="LOC000010", numero="1000010"):
 def test_apply_loyers_updates_rent_keeps_history_and_is_idempotent():
     a = make_allocataire(numero="1000010")
     lg = make_logement(a, CB, "LOC000010", loyer=40000, charges=5000)
+    assert current_rent(lg) == {"loyer_cents": 40000, "charges_cents": 5000, "nb_colocataires": 0}
     rows = [_loyer("F1:1", 41000, 5100, date(2026, 7, 1)),
             _loyer("F1:2", 39000, 5000, date(2025, 7, 1)),  # older: history only
             _loyer("F1:3", 1, 1, date(2026, 7, 1), code="UNKNOWN")]
     assert sb.apply_loyers(CB, rows, "LOYERS F1") == 2
-    db.session.refresh(lg)
-    assert (lg.loyer_cents, lg.charges_cents, lg.nb_colocataires) == (41000, 5100, 1)
+    assert current_rent(lg) == {"loyer_cents": 41000, "charges_cents": 5100, "nb_colocataires": 1}
+    assert sb.lookup_tenancies(CB, [("LOC000010", "1000010")])[("LOC000010", "1000010")][
+        "loyer_cents"] == 41000  # what the IMPAYES checks compare with
     assert sb.apply_loyers(CB, rows, "LOYERS F1") == 0  # replay: nothing changes
+    # A later batch with an older date d'effet goes to the history only; same date: latest row wins.
+    assert sb.apply_loyers(CB, [_loyer("F2:1", 38000, 5000, date(2024, 7, 1))], "LOYERS F2") == 1
+    assert current_rent(lg)["loyer_cents"] == 41000
+    assert sb.apply_loyers(CB, [_loyer("F3:1", 42000, 5200, date(2026, 7, 1))], "LOYERS F3") == 1
+    assert current_rent(lg)["loyer_cents"] == 42000
+    assert (lg.loyer_cents, lg.charges_cents) == (40000, 5000)  # the tenancy row is not rewritten
     assert db.session.scalar(select(func.count()).select_from(LoyerHistorique)
-                             .where(LoyerHistorique.logement_id == lg.id)) == 2
+                             .where(LoyerHistorique.logement_id == lg.id)) == 4
     # Same key from another landlord is a different key space.
     b = make_allocataire(numero="1000011")
     make_logement(b, "BL990002", "LOC000010")
     assert sb.apply_loyers("BL990002", [_loyer("F1:1", 45000, 0, date(2026, 7, 1), numero="1000011")], "x") == 1
+
+
+def test_current_rents_of_many_dwellings_in_one_query():
+    logements = []
+    for i in range(3):
+        a = make_allocataire(numero=f"100005{i}")
+        logements.append(make_logement(a, CB, f"LOC00005{i}", loyer=40000 + i, charges=5000))
+    sb.apply_loyers(CB, [_loyer("C:1", 47000, 5300, date(2026, 1, 1), "LOC000051", "1000051"),
+                         _loyer("C:2", 46000, 5300, date(2025, 1, 1), "LOC000051", "1000051")], "C")
+    statements = []
+    listener = lambda *args: statements.append(1)  # noqa: E731
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        rents = current_rents(logements)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [rents[lg.id]["loyer_cents"] for lg in logements] == [40000, 47000, 40002]
+    assert len(statements) == 1
 
 
 def test_apply_loyers_duplicate_key_within_batch_counts_once():
@@ -76,8 +104,7 @@ def test_apply_loyers_duplicate_key_within_batch_counts_once():
     lg = make_logement(a, CB, "LOC000012")
     rows = [_loyer("K", 41000, 5100, date(2026, 7, 1), "LOC000012", "1000012")] * 3
     assert sb.apply_loyers(CB, rows, "s") == 1
-    db.session.refresh(lg)
-    assert lg.loyer_cents == 41000
+    assert current_rent(lg)["loyer_cents"] == 41000
 
 
 def _mvt(key, type_, day, code="LOC000020", numero="1000020", **extra):
@@ -91,6 +118,7 @@ def test_apply_mouvements_entree_sortie_reopen():
     assert n == 1
     lg = db.session.scalar(select(Logement).where(Logement.code_locataire == "LOC000020"))
     assert lg.date_entree == date(2026, 1, 1) and lg.date_sortie is None and lg.loyer_cents == 48000
+    assert current_rent(lg)["loyer_cents"] == 48000  # the ENTREE's rent is in the history
     lg.tiers_payant = True
     db.session.flush()
     assert sb.apply_mouvements(CB, [_mvt("M2", "SORTIE", date(2026, 6, 30))], "MVT") == 1
@@ -166,58 +194,3 @@ def test_functions_never_commit(app):
     finally:
         event.remove(db.session, "after_commit", listener)
     assert commits == []
-
-
-def _pairs_select(rows):
-    """A SELECT of (key, code_locataire, numero_allocataire) like the EDI staging one."""
-    from sqlalchemy import literal, union_all
-    return union_all(*[select(literal(k).label("key"), literal(c).label("code_locataire"),
-                              literal(n).label("numero_allocataire")) for k, c, n in rows])
-
-
-def test_unknown_tenancies_is_one_anti_join_returning_the_keys_of_unknown_pairs():
-    a = make_allocataire(numero="1000020")
-    b = make_allocataire(numero="1000021")
-    make_logement(a, CB, "LOC000020")
-    make_logement(b, "BL990002", "LOC000021")  # another landlord's tenant
-    rows = [(1, "LOC000020", "1000020"), (2, "LOC000021", "1000021"), (3, "LOC000020", "1000021"),
-            (4, "NOPE", "9999999"), (5, "LOC000020", "1000020")]
-    statements = []
-    listener = lambda *args: statements.append(1)  # noqa: E731
-    engine = db.session.get_bind().engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        unknown = sb.unknown_tenancies(CB, select(_pairs_select(rows).subquery()))
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert unknown == [2, 3, 4]
-    assert len(statements) == 1
-
-
-def test_apply_loyers_from_a_select_applies_like_apply_loyers_and_is_idempotent():
-    from sqlalchemy import Date, literal, union_all
-    a = make_allocataire(numero="1000030")
-    lg = make_logement(a, CB, "LOC000030", loyer=40000, charges=5000)
-
-    def source(*rows):
-        return union_all(*[select(literal(k).label("idempotency_key"),
-                                  literal("LOC000030" if known else "UNKNOWN").label("code_locataire"),
-                                  literal("1000030").label("numero_allocataire"),
-                                  literal(loyer).label("loyer_cents"), literal(5100).label("charges_cents"),
-                                  literal(2).label("nb_colocataires"),
-                                  literal(effet, Date).label("date_effet"))
-                           for k, loyer, effet, known in rows])
-
-    rows = [("S:1", 41000, date(2026, 7, 1), True), ("S:2", 39000, date(2025, 7, 1), True),
-            ("S:3", 1, date(2026, 7, 1), False)]
-    assert sb.apply_loyers_from(CB, select(source(*rows).subquery()), "LOYERS S") == 2
-    db.session.refresh(lg)
-    assert (lg.loyer_cents, lg.charges_cents, lg.nb_colocataires) == (41000, 5100, 2)
-    assert sb.apply_loyers_from(CB, select(source(*rows).subquery()), "LOYERS S") == 0  # replay
-    # A later batch with an older date d'effet goes to the history only.
-    assert sb.apply_loyers_from(CB, select(source(("S:4", 38000, date(2024, 7, 1), True)).subquery()),
-                                "LOYERS S") == 1
-    db.session.refresh(lg)
-    assert lg.loyer_cents == 41000
-    assert db.session.scalar(select(func.count()).select_from(LoyerHistorique)
-                             .where(LoyerHistorique.logement_id == lg.id)) == 3

@@ -64,9 +64,12 @@ def validate_accuse(data: bytes) -> etree._Element:
 
 
 def cdap_rent(tenant):
+    """The dwelling's current rent, as CDAP shows it (its latest rent history row)."""
+    from cdap.loyers import current_rent
     from cdap.models import Logement
-    return db.session.scalar(select(Logement.loyer_cents).where(
+    logement = db.session.scalar(select(Logement).where(
         Logement.allocataire_id == tenant["allocataire"].id))
+    return current_rent(logement)["loyer_cents"]
 
 
 def test_loyers_file_is_verified_applied_and_acknowledged_with_a_signed_accuse(
@@ -251,32 +254,61 @@ def test_processing_twice_changes_nothing(app, api_client, edi_token, landlord, 
     assert db.session.get(EdiFichier, fid).accuse_sha256 == before
 
 
-def test_duplicate_record_identifiers_are_rejected_after_the_first(app, landlord, tenants):
-    """The streaming reader leaves identifier uniqueness to the staging table (flat memory)."""
-    from edi import pipeline
-    from edi.models import EdiFichier
-    f = EdiFichier(organisation_id=landlord.id, canal="api", nom_fichier="x.xml", sha256="0" * 64,
-                   taille=1, flux="LOYERS")
-    db.session.add(f)
-    db.session.flush()
-    rows = [{"fichier_id": f.id, "rang": r, "identifiant": ident, "code_locataire": None,
-             "numero_allocataire": None, "accepte": True, "severite": "INFORMATION",
-             "code": "ENREGISTREMENT_ACCEPTE", "libelle": "ok", "anomalies": [], "nb_anomalies": 0}
-            for r, ident in enumerate(["A", "B", "A", "C", "A"], 1)]
-    pipeline.bulk_insert_staging(rows)
-    pipeline._mark_duplicate_record_ids(f)
+def test_duplicate_record_identifiers_are_rejected_after_the_first(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, monkeypatch):
+    """A record identifier met again is rejected, in the same batch or a later one; the first
+    occurrence is applied, only once."""
+    from cdap.models import LoyerHistorique
+    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 2)
+    api = api_client(edi_token)
+    base = loyer_records(tenants)
+    records = [{**base[0], "identifiant": "A"}, {**base[1], "identifiant": "B"},
+               {**base[2], "identifiant": "A"}, {**base[2], "identifiant": "C"},
+               {**base[1], "identifiant": "A", "loyer_cents": 99000}]
+    data = build_xml("LOYERS", landlord, records)
+    fid = upload(api, data, signer.sign(data))
+    assert run_jobs() == ["done"]
+    f = db.session.get(EdiFichier, fid)
+    assert (f.statut, f.nb_lus, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 5, 3, 2, 3)
     got = db.session.execute(select(EdiEnregistrement.rang, EdiEnregistrement.accepte,
                                     EdiEnregistrement.code)
-                             .where(EdiEnregistrement.fichier_id == f.id)
+                             .where(EdiEnregistrement.fichier_id == fid)
                              .order_by(EdiEnregistrement.rang)).all()
-    assert [(r, a) for r, a, _c in got] == [(1, True), (2, True), (3, False), (4, True), (5, False)]
-    assert got[2][2] == "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
+    assert got == [(3, False, "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"),
+                   (5, False, "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE")]
+    keys = db.session.scalars(select(LoyerHistorique.idempotency_key).where(
+        LoyerHistorique.source.like(f"EDI fichier {fid} %"))).all()
+    assert sorted(k.rsplit(":", 1)[1] for k in keys) == ["A", "B", "C"]
+    assert [cdap_rent(t) for t in tenants] == [52000, 52001, 52002]
+
+
+def test_test_mode_meets_the_checks_that_applying_reveals_and_still_applies_nothing(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, monkeypatch):
+    """In TEST mode each batch is applied in a savepoint rolled back at once: an unknown tenancy
+    and a repeated identifier are reported as a PRODUCTION file would report them."""
+    from cdap.models import LoyerHistorique
+    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 2)
+    api = api_client(edi_token)
+    records = loyer_records(tenants) + [{**loyer_records(tenants)[0], "identifiant": "L2"}]
+    records[2]["code_locataire"] = "INCONNU-3"
+    data = build_xml("LOYERS", landlord, records, mode="TEST")
+    fid = upload(api, data, signer.sign(data))
+    assert run_jobs() == ["done"]
+    f = db.session.get(EdiFichier, fid)
+    assert (f.statut, f.nb_lus, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 4, 2, 2, 0)
+    assert db.session.execute(select(EdiEnregistrement.rang, EdiEnregistrement.code)
+                              .where(EdiEnregistrement.fichier_id == fid)
+                              .order_by(EdiEnregistrement.rang)).all() == [
+        (3, "LOCATAIRE_INCONNU"), (4, "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE")]
+    assert db.session.scalar(select(func.count()).select_from(LoyerHistorique)) == 0
+    assert [cdap_rent(t) for t in tenants] == [50000] * 3
 
 
 def test_set_based_tenancy_check_keeps_every_anomaly_in_order_and_stages_typed_values(
         app, api_client, edi_token, landlord, signer, tenants, run_jobs):
-    """LOYERS records are checked assuming a known tenancy, then one anti-join per batch finds
-    the unknown ones, whose checks run again: the complete list, LOCATAIRE_INCONNU first."""
+    """LOYERS records are checked assuming a known tenancy; a batch that applies fewer rows than
+    it has looks its tenancies up, and the unknown ones are checked again: the complete list,
+    LOCATAIRE_INCONNU first."""
     api = api_client(edi_token)
     records = loyer_records(tenants)
     records[0]["code_locataire"] = "INCONNU-1"              # unknown tenancy only
@@ -289,12 +321,13 @@ def test_set_based_tenancy_check_keeps_every_anomaly_in_order_and_stages_typed_v
     assert (f.statut, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 1, 2, 1)
     rows = db.session.execute(select(EdiEnregistrement).where(EdiEnregistrement.fichier_id == fid)
                               .order_by(EdiEnregistrement.rang)).scalars().all()
-    assert [(r.accepte, r.code, r.nb_anomalies) for r in rows] == [
-        (False, "LOCATAIRE_INCONNU", 1), (False, "LOCATAIRE_INCONNU", 2), (True, "ENREGISTREMENT_ACCEPTE", 0)]
+    # only the records with anomalies are staged, with their typed values
+    assert [(r.rang, r.accepte, r.code, r.nb_anomalies) for r in rows] == [
+        (1, False, "LOCATAIRE_INCONNU", 1), (2, False, "LOCATAIRE_INCONNU", 2)]
     assert [a["code"] for a in rows[1].anomalies] == ["LOCATAIRE_INCONNU", "MONTANT_INVRAISEMBLABLE"]
     assert "9\u202f000,00 €" in rows[1].libelle and "7999998" in rows[1].libelle
-    assert (rows[2].loyer_cents, rows[2].charges_cents, rows[2].date_effet, rows[2].nb_colocataires) == (
-        52002, 8500, date.today().replace(day=1), 1)
+    assert (rows[0].code_locataire, rows[0].loyer_cents, rows[0].charges_cents, rows[0].date_effet,
+            rows[0].nb_colocataires) == ("INCONNU-1", 52000, 8500, date.today().replace(day=1), 1)
     doc = validate_accuse(accuse_of(api, fid)[0])
     assert [(r.findtext(f"{ACC}Identifiant"), r.findtext(f"{ACC}Code"))
             for r in doc.findall(f"{ACC}Resultat")] == [
@@ -325,7 +358,8 @@ def test_batches_are_applied_as_staged_and_the_watermark_covers_the_file(
 
 def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeypatch):
     """The PostgreSQL apply thread (sessions on a pooled engine): a batch that fails stops the
-    file (the staging side gets the error, nothing after it is applied), a cancelled one is quiet."""
+    file (the reading side gets the error, nothing after it is applied, finishing is refused),
+    a cancelled one is quiet."""
     from datetime import datetime
     from types import SimpleNamespace
 
@@ -334,41 +368,49 @@ def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeyp
     from edi import pipeline
     engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
     monkeypatch.setattr(db.session, "get_bind", lambda *args, **kwargs: engine)
-    applied = []
+    applied, finished = [], []
 
-    def fake_apply(self, upto):
-        if upto == 4:
+    def fake_batch(self, items):
+        if items[0][0] == 3:
             raise ValueError("lot en échec")
-        applied.append(upto)
-        self.done = upto
-    monkeypatch.setattr(pipeline._Applier, "_apply", fake_apply)
-    f = SimpleNamespace(id=1, flux="LOYERS", identifiant_fichier="F", recu_le=datetime(2026, 11, 23))
+        applied.append([rang for rang, _r, _a in items])
+    monkeypatch.setattr(pipeline._Applier, "_batch", fake_batch)
+    monkeypatch.setattr(pipeline._Applier, "_finish", lambda self, lus: finished.append(lus))
+    monkeypatch.setattr(db.session, "commit", lambda: None)
+    f = SimpleNamespace(id=1, flux="LOYERS", identifiant_fichier="F", recu_le=datetime(2026, 11, 23),
+                        mode="PRODUCTION")
     org = SimpleNamespace(code_bailleur="BL1")
+
+    def batch(first):
+        return [(first, {}, []), (first + 1, {}, [])]
 
     applier = pipeline._Applier(f, org)
     assert applier.threaded
-    applier.submit(2)
-    applier.submit(4)
+    applier.submit(batch(1))
+    applier.submit(batch(3))
     with pytest.raises(RuntimeError) as failed:
-        for upto in range(6, 100, 2):  # the error surfaces at a later submission at the latest
-            applier.submit(upto)
+        for first in range(5, 200, 2):  # the error surfaces at a later submission at the latest
+            applier.submit(batch(first))
     assert isinstance(failed.value.__cause__, ValueError)
     with pytest.raises(RuntimeError):
-        applier.close()
-    assert applied == [2]
+        applier.finish(200)
+    assert applied == [[1, 2]] and finished == []
 
     quiet = pipeline._Applier(f, org)
-    quiet.submit(2)
-    quiet.close(cancel=True)
-    assert not quiet.thread.is_alive()
+    quiet.submit(batch(1))
+    quiet.cancel()
+    assert not quiet.thread.is_alive() and finished == []
     engine.dispose()
 
 
 def test_progress_moves_while_batches_are_staged_and_applied():
-    f = EdiFichier(statut="EN_COURS", etape="application", nb_annonce=100, nb_lus=40, nb_acceptes=0,
-                   nb_appliques=20)
-    assert f.progression == 60 + int(34 * 20 / 100)
-    f.nb_acceptes, f.nb_appliques = 80, 80
+    f = EdiFichier(statut="EN_COURS", etape="application", nb_annonce=100, nb_lus=40)
+    assert f.progression == 10 + int(84 * 40 / 100)
+    f.nb_lus = 100
     assert f.progression == 94
-    f.etape, f.nb_lus = "controles", 50   # TEST mode: staged, nothing applied
-    assert f.progression == 35
+    f.etape, f.nb_lus = "controles", 50   # TEST mode: checked, nothing applied
+    assert f.progression == 52
+    f.etape, f.nb_lus = "validation", 0
+    assert f.progression == 10
+    f.etape = "accuse"
+    assert f.progression == 95

@@ -37,9 +37,11 @@ def records(tenants):
 
 
 def rents(tenants):
+    """The dwellings' current rents, as CDAP shows them (latest rent history row)."""
+    from cdap.loyers import current_rent
     from cdap.models import Logement
-    return [db.session.scalar(select(Logement.loyer_cents).where(
-        Logement.allocataire_id == t["allocataire"].id)) for t in tenants]
+    return [current_rent(db.session.scalar(select(Logement).where(
+        Logement.allocataire_id == t["allocataire"].id)))["loyer_cents"] for t in tenants]
 
 
 def assert_rejected(api, fid, code, tenants=None, secret: bytes | None = None):

@@ -1,0 +1,57 @@
+"""The current rent of a dwelling: its latest rent history row (by date d'effet, then id), or
+the rent recorded with the tenancy when it has no history yet.
+
+Landlords' LOYERS files only add history rows; nothing rewrites the dwelling, so a large file
+costs one insert per record. Readers go through `current_rents`.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+
+from .models import Logement, LoyerHistorique
+
+CHUNK = 5000
+
+
+def latest_history(logement_ids: Iterable[int]) -> dict[int, dict]:
+    """logement_id -> {loyer_cents, charges_cents, nb_colocataires, date_effet} of its latest
+    history row, for the dwellings that have one (one indexed query per chunk of ids)."""
+    ids = sorted(set(logement_ids))
+    out: dict[int, dict] = {}
+    H = LoyerHistorique
+    for i in range(0, len(ids), CHUNK):
+        ranked = (select(H.logement_id, H.loyer_cents, H.charges_cents, H.nb_colocataires,
+                         H.date_effet,
+                         func.row_number().over(partition_by=H.logement_id,
+                                                order_by=(H.date_effet.desc(), H.id.desc())).label("n"))
+                  .where(H.logement_id.in_(ids[i:i + CHUNK])).subquery())
+        for lid, loyer, charges, coloc, effet in db.session.execute(
+                select(ranked.c.logement_id, ranked.c.loyer_cents, ranked.c.charges_cents,
+                       ranked.c.nb_colocataires, ranked.c.date_effet).where(ranked.c.n == 1)):
+            out[lid] = {"loyer_cents": loyer, "charges_cents": charges, "nb_colocataires": coloc,
+                        "date_effet": effet}
+    return out
+
+
+def current_rents(logements: Iterable) -> dict[int, dict]:
+    """logement id -> current {loyer_cents, charges_cents, nb_colocataires} for rows that have
+    `id`, `loyer_cents`, `charges_cents` and `nb_colocataires` (ORM objects or result rows)."""
+    logements = list(logements)
+    latest = latest_history(lg.id for lg in logements)
+    out = {}
+    for lg in logements:
+        h = latest.get(lg.id)
+        out[lg.id] = ({"loyer_cents": h["loyer_cents"], "charges_cents": h["charges_cents"],
+                       "nb_colocataires": h["nb_colocataires"]} if h else
+                      {"loyer_cents": lg.loyer_cents, "charges_cents": lg.charges_cents,
+                       "nb_colocataires": lg.nb_colocataires})
+    return out
+
+
+def current_rent(logement: Logement) -> dict:
+    """`current_rents` for one dwelling."""
+    return current_rents([logement])[logement.id]
