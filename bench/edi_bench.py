@@ -170,6 +170,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         sql_times = _time_statements(db.engine) if os.environ.get("EDI_BENCH_SQL") else None
         steps = _time_steps(pipeline)
         org = db.session.get(Organisation, organisation_id)
+        pg_before = _backends_cpu(db)
         t0, cpu0 = time.perf_counter(), time.process_time()
         with open(path, "rb") as data, open(signature, "rb") as sig:
             f = services.receive_file(org, data, Path(path).name, sig, canal="api")
@@ -179,7 +180,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         result = pipeline.process_file(f.id, job)
         t_processed = time.perf_counter() - t1
         f = db.session.get(type(f), f.id, populate_existing=True)
-        pg_cpu = _backends_cpu(db)
+        pg_cpu = _backends_cpu(db, pg_before) if pg_before is not None else None
         if sql_times is not None:
             for statement, (calls, seconds) in sorted(sql_times.items(), key=lambda kv: -kv[1][1])[:15]:
                 print(f"{seconds:8.3f} s {calls:5d} x  {statement}", file=sys.stderr)
@@ -190,26 +191,30 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
                 "accuse_sha256": f.accuse_sha256, "peak_mb": peak_rss_mb()}
 
 
-def _backends_cpu(db) -> float | None:
-    """CPU seconds used by the PostgreSQL backends of this database (the worker's connections,
-    opened during the run; same machine), from /proc."""
+def _backends_cpu(db, since: dict[int, float] | None = None) -> dict[int, float] | float | None:
+    """CPU seconds of the PostgreSQL backends of this database (same machine), from /proc.
+    Without `since`: {pid: seconds} now (a baseline). With it: seconds used since that baseline
+    (a backend that was already there, e.g. the parent's seeding connection, counts only its
+    increase; one opened during the run counts fully)."""
     from sqlalchemy import text
     pids = db.session.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
-    seconds = [proc_cpu.cpu_seconds(pid) for pid in pids]
-    if any(s is None for s in seconds):
+    now = {pid: proc_cpu.cpu_seconds(pid) for pid in pids}
+    if any(s is None for s in now.values()):
         return None
-    return round(sum(seconds), 3)
+    if since is None:
+        return now
+    return round(sum(s - since.get(pid, 0.0) for pid, s in now.items()), 3)
 
 
 def _time_steps(pipeline) -> dict:
-    """Wall time of the pipeline's steps (staging = signature + streaming validation + checks +
-    COPY; application; ACCUSE + closing), by wrapping them."""
+    """Wall time of the pipeline's steps (the single pass = signature + streaming validation,
+    checks and application; within it, the reading and the wait for the last batches to be
+    applied and committed; ACCUSE + closing), by wrapping them."""
     steps: dict[str, float] = {}
     for owner, name, label in (
-            (pipeline, "_stage", "signature_validation_mise_en_attente"),
-            (pipeline, "_stage_records", "dont_mise_en_attente_passe_2"),
-            (pipeline._Applier, "close", "dont_attente_fin_application"),
-            (pipeline, "_apply", "application_restante"),
+            (pipeline, "_stage", "signature_passe_unique"),
+            (pipeline, "_read_records", "dont_lecture_controles"),
+            (pipeline._Applier, "finish", "dont_attente_fin_application"),
             (pipeline, "_finish", "accuse_et_cloture")):
         inner = getattr(owner, name)
 

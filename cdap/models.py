@@ -134,7 +134,11 @@ class LoyerHistorique(db.Model):
     __table_args__ = (UniqueConstraint("code_bailleur", "idempotency_key"),
                       Index("ix_cdap_loyers_historique_courant", "logement_id", "date_effet", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    logement_id: Mapped[int] = mapped_column(ForeignKey("cdap_logements.id", ondelete="CASCADE"))
+    # No foreign key on purpose: rows are only written by INSERT ... SELECT joined to
+    # cdap_logements (the dwelling exists by construction) and dwellings are never deleted
+    # (a tenancy ends with date_sortie); the per-row FK trigger was a third of the database
+    # time of a large LOYERS file (bench/README.md, EDI).
+    logement_id: Mapped[int] = mapped_column(Integer)
     code_bailleur: Mapped[str] = mapped_column(String(20))
     idempotency_key: Mapped[str] = mapped_column(String(120))
     loyer_cents: Mapped[int] = mapped_column(Integer)

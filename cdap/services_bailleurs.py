@@ -201,8 +201,11 @@ _LOYERS_INSERT_PG = text("""
                 CAST(:loyers AS integer[]), CAST(:charges AS integer[]),
                 CAST(:colocs AS integer[]), CAST(:effets AS date[]))
          WITH ORDINALITY AS r(k, code, numero, loyer, charges, coloc, effet, n)
-    JOIN cdap_logements l ON l.code_bailleur = :code_bailleur AND l.code_locataire = r.code
-    JOIN cdap_allocataires a ON a.id = l.allocataire_id AND a.numero = r.numero
+    CROSS JOIN LATERAL (
+        SELECT l.id FROM cdap_logements l
+        JOIN cdap_allocataires a ON a.id = l.allocataire_id
+        WHERE l.code_bailleur = :code_bailleur AND l.code_locataire = r.code AND a.numero = r.numero
+        LIMIT 1) l
     ORDER BY r.n
     ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING
 """)
@@ -210,8 +213,11 @@ _LOYERS_INSERT_PG = text("""
 
 def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) -> int:
     """Set-based apply_loyers: the whole batch goes as one row of arrays (unnest) into one
-    INSERT ... SELECT that joins the tenancies and skips known keys (ON CONFLICT DO NOTHING;
-    first occurrence wins within the batch). One statement per batch, whatever its size."""
+    INSERT ... SELECT that finds each tenancy and skips known keys (ON CONFLICT DO NOTHING;
+    first occurrence wins within the batch). One statement per batch, whatever its size.
+    The tenancy is found by two unique-index lookups per row (LATERAL ... LIMIT 1, the pair
+    identifies at most one dwelling): a hash join would scan every dwelling of the Caf for
+    each batch."""
     params = {
         "code_bailleur": code_bailleur, "source": source[:120], "now": utcnow(),
         "keys": [r["idempotency_key"] for r in rows],

@@ -176,22 +176,16 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
 
 
 def apply_row(flux: str, rec: dict, key: str, date_signalement: date) -> dict:
-    base = {"idempotency_key": key, "code_locataire": rec["code_locataire"],
-            "numero_allocataire": rec["numero_allocataire"]}
-    if flux == "LOYERS":
-        return {**base, "loyer_cents": rec["loyer_cents"], "charges_cents": rec["charges_cents"],
-                "date_effet": rec["date_effet"], "nb_colocataires": rec.get("nb_colocataires")}
-    if flux == "MOUVEMENTS":
-        return {**base, "type": rec["type"], "date_mouvement": rec["date_mouvement"],
-                "loyer_cents": rec.get("loyer_cents"), "charges_cents": rec.get("charges_cents")}
+    """The record as the CDAP service functions take it: the extracted record itself (its keys
+    are the ones they read), given its idempotency key and, for IMPAYES, the reporting date.
+    Mutates and returns `rec` (no copy per record on the bulk path)."""
+    if flux not in ("LOYERS", "MOUVEMENTS", "IMPAYES"):
+        raise ValueError(flux)
+    rec["idempotency_key"] = key
     if flux == "IMPAYES":
-        return {**base, "montant_dette_cents": rec["montant_dette_cents"],
-                "loyer_mensuel_cents": rec["loyer_mensuel_cents"],
-                "date_constitution": rec["date_constitution"],
-                "periode_debut": rec["periode_debut"], "periode_fin": rec["periode_fin"],
-                "plan_apurement": bool(rec.get("plan_apurement")),
-                "date_signalement": date_signalement}
-    raise ValueError(flux)
+        rec["plan_apurement"] = bool(rec.get("plan_apurement"))
+        rec["date_signalement"] = date_signalement
+    return rec
 
 
 def apply(flux: str, code_bailleur: str, rows: list[dict], source: str) -> int:

@@ -356,6 +356,22 @@ RECORD_FIELDS: dict[str, dict[str, tuple[str, Callable[[str], object]]]] = {
 }
 
 
+@cache
+def record_sequence(flow: str, version: str = SCHEMA_VERSION) -> tuple[str, ...]:
+    """Child element names of the flow's record, in the order of its XSD sequence (read from
+    the shipped XSD). A validated record with all of them has them in that order."""
+    spec = FLOWS[flow]
+    doc = etree.parse(str(schema_path(flow, version)),
+                      etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
+    types = doc.xpath(f"//xs:element[@name='{spec.record}']/@type", namespaces=xs)
+    if not types:  # record type declared inline: no fast path
+        return ()
+    type_name = types[0].split(":")[-1]
+    return tuple(doc.xpath(f"/xs:schema/xs:complexType[@name='{type_name}']/xs:sequence/xs:element/@name",
+                           namespaces=xs))
+
+
 def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
            unique_ids: bool = True, validate: bool = True,
            extract: bool = True) -> Iterator[Envelope | dict | None]:
@@ -375,6 +391,11 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
     id_tag = f"{{{ns}}}Identifiant"
     fields = {f"{{{ns}}}{name}": conv for name, conv in RECORD_FIELDS[flow].items()}
     empty = {key: None for key, _conv in RECORD_FIELDS[flow].values()}
+    # Fast path: a validated record with every element of its sequence has them in XSD order,
+    # so its values are read by position, without building each child's tag.
+    sequence = record_sequence(flow) if validate else ()
+    by_position = [RECORD_FIELDS[flow].get(name) for name in sequence[1:]]
+    full = len(sequence) if sequence and sequence[0] == "Identifiant" else -1
     seen: set[str] | None = set() if unique_ids else None
     state = StreamState()
     envelope = None
@@ -397,15 +418,22 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
         record["identifiant"] = None
         record["ligne"] = line
         try:
-            for child in element:
-                tag = child.tag
-                if tag == id_tag:
-                    record["identifiant"] = child.text
-                    continue
-                conv = fields.get(tag)
-                if conv is not None:
-                    key, fn = conv
-                    record[key] = fn(child.text.strip())
+            if len(element) == full:
+                texts = [child.text for child in element]
+                record["identifiant"] = texts[0]
+                for conv, value in zip(by_position, texts[1:]):
+                    if conv is not None:
+                        record[conv[0]] = conv[1](value.strip())
+            else:
+                for child in element:
+                    tag = child.tag
+                    if tag == id_tag:
+                        record["identifiant"] = child.text
+                        continue
+                    conv = fields.get(tag)
+                    if conv is not None:
+                        key, fn = conv
+                        record[key] = fn(child.text.strip())
         except (TypeError, ValueError, AttributeError):
             raise FormatError("NON_CONFORME_SCHEMA", "Valeur non conforme au type attendu.", line) from None
         release(element)

@@ -109,6 +109,23 @@ def test_example_records_of_each_inbound_flow_are_typed():
     assert mouvement["type"] in ("ENTREE", "SORTIE") and isinstance(mouvement["date_mouvement"], date)
 
 
+@pytest.mark.parametrize("flow", formats.INBOUND_FLOWS)
+def test_positional_reading_of_complete_records_gives_the_same_records(flow):
+    """A validated record with every element of its sequence is read by position (fast path);
+    records missing an optional element by tag. Both give what the tag-by-tag reading gives."""
+    slug = formats.FLOWS[flow].slug
+    example = EXAMPLES_DIR / f"{slug}-exemple.xml"
+    sequence = formats.record_sequence(flow)
+    assert sequence[0] == "Identifiant" and len(sequence) == len(formats.RECORD_FIELDS[flow]) + 1
+    by_tag = [r for r in formats.stream(example, flow, validate=False) if isinstance(r, dict)]
+    fast = [r for r in formats.stream(example, flow) if isinstance(r, dict)]
+    assert fast == by_tag and fast
+    root = etree.parse(str(example), etree.XMLParser(remove_comments=True)).getroot()
+    ns = formats.namespace(flow)
+    counts = {len(rec) for rec in root.iter(f"{{{ns}}}{formats.FLOWS[flow].record}")}
+    assert len(sequence) in counts  # the example exercises the fast path
+
+
 def test_wrong_flow_expected_is_refused(write):
     path = write(loyers_xml(1))
     with pytest.raises(FormatError) as exc:
