@@ -70,9 +70,7 @@ class InboundStream:
     def records(self) -> Iterator[dict]:
         from . import formats
         try:
-            for record in self._items:
-                record.pop("ligne", None)
-                yield record
+            yield from self._items
         except formats.FormatError as exc:
             raise _invalid(exc) from None
 

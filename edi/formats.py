@@ -395,7 +395,8 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
     # so its values are read by position, without building each child's tag.
     sequence = record_sequence(flow) if validate else ()
     by_position = [RECORD_FIELDS[flow].get(name) for name in sequence[1:]]
-    full = len(sequence) if sequence and sequence[0] == "Identifiant" else -1
+    full = (len(sequence) if sequence and sequence[0] == "Identifiant" and None not in by_position
+            else -1)
     seen: set[str] | None = set() if unique_ids else None
     state = StreamState()
     envelope = None
@@ -403,7 +404,8 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
     root = f"{{{ns}}}{spec.root}"
     for element in stream_elements(path, (envelope_tag, record_tag), _schema(flow) if validate else None,
                                    max_bytes, state, root=root):
-        if element.tag == envelope_tag:
+        # The envelope comes first (the schema says so); after it, the tag filter leaves records.
+        if (envelope is None or not validate) and element.tag == envelope_tag:
             envelope = _envelope_from_element(element, flow, ns)
             release(element)
             yield envelope
@@ -419,11 +421,10 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
         record["ligne"] = line
         try:
             if len(element) == full:
-                texts = [child.text for child in element]
-                record["identifiant"] = texts[0]
-                for conv, value in zip(by_position, texts[1:]):
-                    if conv is not None:
-                        record[conv[0]] = conv[1](value.strip())
+                texts = iter([child.text for child in element])
+                record["identifiant"] = next(texts)
+                for (key, fn), value in zip(by_position, texts):
+                    record[key] = fn(value.strip())
             else:
                 for child in element:
                     tag = child.tag

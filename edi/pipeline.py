@@ -248,17 +248,17 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
             (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
             if needs_details else None)
         items = []
-        for record in batch:
-            rang += 1
-            identifiant = record["identifiant"]
-            if identifiant in seen:
+        append, add = items.append, seen.add
+        for rang, record in enumerate(batch, rang + 1):
+            known = len(seen)
+            add(record["identifiant"])
+            if len(seen) == known:  # already met: one set lookup per record
                 anomalies = [rules.anomalie(DUPLICATE_RECORD)]
             else:
-                seen.add(identifiant)
                 tenancy = (tenancies.get((record.get("code_locataire"), record.get("numero_allocataire")))
                            if needs_details else rules.TENANCY_UNCHECKED)
                 anomalies = check(record, tenancy, today)
-            items.append((rang, record, anomalies))
+            append((rang, record, anomalies))
         applier.submit(items)
         f.nb_lus = rang
         if applier.threaded:  # inline, the effects share this transaction: no commit before the end

@@ -233,7 +233,11 @@ def error_from_lxml(exc: etree.Error, fallback_line: int | None = None, parser=N
 @dataclass
 class StreamState:
     bytes_read: int = 0
-    last_line: int | None = None
+    last_element: object = None  # the last element yielded; its line is read only on error
+
+    @property
+    def last_line(self) -> int | None:
+        return self.last_element.sourceline if self.last_element is not None else None
 
 
 def _refuse_doctype(element) -> None:
@@ -281,6 +285,20 @@ def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etre
     parser = etree.XMLPullParser(events=("end",), tag=tags + ((root,) if root else ()), **options)
     first = True
     root_closed = False
+    root_element = None  # known from the first element's parent; then an identity test
+
+    def is_root(element) -> bool:
+        nonlocal root_element
+        if root_element is None:
+            parent = element.getparent()
+            if parent is not None:
+                if parent.getparent() is None:  # the document element
+                    root_element = parent
+                return False
+        elif element is not root_element:
+            return False
+        return element.tag == root and element.getparent() is None
+
     with open(path, "rb") as fh:
         head = fh.read(PROLOG_BYTES)
         check_prolog(head)
@@ -301,10 +319,10 @@ def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etre
                 if first:
                     _refuse_doctype(element)
                     first = False
-                if root is not None and element.tag == root and element.getparent() is None:
+                if root is not None and is_root(element):
                     root_closed = True
                     continue
-                state.last_line = element.sourceline
+                state.last_element = element
                 yield element
             chunk = fh.read(CHUNK_SIZE)
     try:
@@ -313,10 +331,10 @@ def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etre
         raise error_from_lxml(exc, state.last_line, parser) from None
     _raise_logged(parser, state)
     for _event, element in parser.read_events():
-        if root is not None and element.tag == root and element.getparent() is None:
+        if root is not None and is_root(element):
             root_closed = True
             continue
-        state.last_line = element.sourceline
+        state.last_element = element
         yield element
     if root is not None and not root_closed:
         raise FormatError("XML_MALFORME", "Document tronqué : l'élément racine n'est pas fermé.",
