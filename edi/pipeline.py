@@ -9,8 +9,9 @@ file go into one transaction, committed only once the whole file has validated, 
 its records' anomalies and the file's "applied" mark (`staging_complet`). The database row is
 the source of truth and every step is restartable: a redelivered job (worker killed) finds
 nothing of an interrupted attempt and starts again, or, if the file was applied, builds the
-ACCUSE only if none is recorded. Memory stays flat: records stream in batches (only the set of
-record identifiers grows with the file). Only the records with anomalies are staged.
+ACCUSE only if none is recorded. Memory stays flat: records stream in batches, the identifiers
+already met are kept by the database (`edi.record_ids`). Only the records with anomalies are
+staged.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from portal.extensions import db
 from portal.models import Organisation, utcnow
 
 from . import rules, storage
+from .record_ids import SeenIdentifiers
 from .services import max_file_bytes
 from .models import (DOUBLON, EN_COURS, FINAL_STATUSES, QUARANTAINE, REJETE, TRAITE,
                      TRAITE_PARTIEL, EdiEnregistrement, EdiFichier)
@@ -230,15 +232,12 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
 def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], today: date,
                   job: jobs.Job | None, applier: "_Applier") -> int:
     """Check the records batch by batch and hand each batch to the applier; returns the number
-    of records read. A record identifier met again is rejected (first occurrence wins): the set
-    of identifiers is the only memory that grows with the file (~90 MB per million records,
-    bounded by EDI_MAX_FILE_MB)."""
+    of records read. Memory stays flat: one batch at a time (plus the applier's queue)."""
     flux = f.flux
     size = batch_size()
     needs_details = flux in rules.NEEDS_TENANCY_DETAILS
     code_bailleur = org.code_bailleur
     check = rules.CHECKS[flux]
-    seen: set[str] = set()
     rang = 0
     while True:
         batch = list(islice(records, size))
@@ -248,17 +247,11 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
             (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
             if needs_details else None)
         items = []
-        append, add = items.append, seen.add
+        append = items.append
         for rang, record in enumerate(batch, rang + 1):
-            known = len(seen)
-            add(record["identifiant"])
-            if len(seen) == known:  # already met: one set lookup per record
-                anomalies = [rules.anomalie(DUPLICATE_RECORD)]
-            else:
-                tenancy = (tenancies.get((record.get("code_locataire"), record.get("numero_allocataire")))
-                           if needs_details else rules.TENANCY_UNCHECKED)
-                anomalies = check(record, tenancy, today)
-            append((rang, record, anomalies))
+            tenancy = (tenancies.get((record.get("code_locataire"), record.get("numero_allocataire")))
+                       if needs_details else rules.TENANCY_UNCHECKED)
+            append((rang, record, check(record, tenancy, today)))
         applier.submit(items)
         f.nb_lus = rang
         if applier.threaded:  # inline, the effects share this transaction: no commit before the end
@@ -287,6 +280,7 @@ class _Applier:
         self.source, self.today = _source(f), f.recu_le.date()
         self.production = f.mode == "PRODUCTION"
         self.applied = 0
+        self.seen: SeenIdentifiers | None = None
         self.batches = 0
         self.error: BaseException | None = None
         bind = db.session.get_bind()
@@ -361,7 +355,14 @@ class _Applier:
     def _batch(self, items: list[tuple[int, dict, list]]) -> None:
         if self.batches == 0:
             _bulk_transaction()
+            self.seen = SeenIdentifiers()  # outside any savepoint: a TEST file keeps it too
         flux = self.flux
+        # A record identifier met again in the file is rejected, for that reason alone.
+        repeated = self.seen.repeated([(rang, record["identifiant"]) for rang, record, _a in items])
+        if repeated:
+            duplicate = [rules.anomalie(DUPLICATE_RECORD)]
+            items = [(rang, record, duplicate if rang in repeated else anomalies)
+                     for rang, record, anomalies in items]
         accepted, rejected = [], []
         for rang, record, anomalies in items:
             if not anomalies or rules.summarise(anomalies)[0]:

@@ -1,0 +1,50 @@
+"""Record identifiers already met in the file being applied: a later occurrence is rejected.
+
+The identifiers of a file are kept in a temporary table of the applying transaction, not in
+the worker's memory (a million identifiers took ~90 MB of Python objects, and the worker's memory
+must not grow with the file). Each batch costs one copy of its (rank, identifier) pairs and two
+set-based statements; PostgreSQL does that work on its own core while the next batch is read.
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from portal.extensions import db
+
+SEEN = "edi_identifiants_vus"
+BATCH = "edi_identifiants_lot"
+
+
+class SeenIdentifiers:
+    """`repeated(pairs)` -> ranks whose identifier appeared at a lower rank of the same file
+    (in this batch or an earlier one). Works in the current session's transaction."""
+
+    def __init__(self) -> None:
+        conn = db.session.connection()
+        self.postgresql = conn.dialect.name == "postgresql"
+        temp = "TEMPORARY TABLE IF NOT EXISTS"
+        drop = " ON COMMIT DROP" if self.postgresql else ""
+        conn.execute(text(f"CREATE {temp} {SEEN} (identifiant VARCHAR PRIMARY KEY, rang INTEGER NOT NULL){drop}"))
+        conn.execute(text(f"CREATE {temp} {BATCH} (rang INTEGER NOT NULL, identifiant VARCHAR NOT NULL){drop}"))
+        conn.execute(text(f"DELETE FROM {SEEN}"))  # a table kept from an earlier file of this transaction
+
+    def repeated(self, pairs: list[tuple[int, str]]) -> set[int]:
+        conn = db.session.connection()
+        conn.execute(text(f"DELETE FROM {BATCH}"))
+        if self.postgresql:
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                with cur.copy(f"COPY {BATCH} (rang, identifiant) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["int4", "varchar"])
+                    for pair in pairs:
+                        copy.write_row(pair)
+            conn.execute(text(f"INSERT INTO {SEEN} (identifiant, rang) SELECT identifiant, rang FROM {BATCH} "
+                              "ORDER BY rang ON CONFLICT (identifiant) DO NOTHING"))
+        else:
+            conn.execute(text(f"INSERT INTO {BATCH} (rang, identifiant) VALUES (:r, :i)"),
+                         [{"r": r, "i": i} for r, i in pairs])
+            conn.execute(text(f"INSERT OR IGNORE INTO {SEEN} (identifiant, rang) "
+                              f"SELECT identifiant, rang FROM {BATCH} ORDER BY rang"))
+        return set(conn.execute(text(
+            f"SELECT b.rang FROM {BATCH} b JOIN {SEEN} s ON s.identifiant = b.identifiant "
+            "WHERE s.rang <> b.rang")).scalars())
