@@ -384,11 +384,11 @@ class _Applier:
             else:
                 self.applied += applied
         found = self._unknown_tenancies(suspects) if suspects else {}
-        with StagingWriter(self.fichier_id, flux) as writer:
-            for rang, record, anomalies in items:
-                if rang in found:
-                    anomalies = found[rang]
-                if anomalies:
+        staged = [(rang, record, found.get(rang, anomalies)) for rang, record, anomalies in items
+                  if anomalies or rang in found]
+        if staged:
+            with StagingWriter(self.fichier_id, flux) as writer:
+                for rang, record, anomalies in staged:
                     writer.add(rang, record, anomalies)
         self.batches += 1
         if self.batches == 1 and self.production:

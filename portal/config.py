@@ -6,6 +6,7 @@ A missing or invalid setting stops the app with a message that names it
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message names it."""
+
+
+def _engine_options(database_url: str, env) -> dict:
+    """Pool options; on PostgreSQL, local buffers for temporary tables sized for the largest EDI
+    file (edi.record_ids keeps a file's record identifiers in one: ~100 MB for a million). They
+    are allocated only by the sessions that use temporary tables, as they use them."""
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        temp_buffers = env.get("PG_TEMP_BUFFERS", "256MB")
+        if not re.fullmatch(r"[0-9]{1,6}(kB|MB|GB)", temp_buffers):
+            raise ConfigError(f"PG_TEMP_BUFFERS : taille PostgreSQL attendue (ex. 256MB), reçu {temp_buffers!r}")
+        options["connect_args"] = {"options": f"-c temp_buffers={temp_buffers}"}
+    return options
 
 
 def _var_dir() -> Path:
@@ -100,7 +114,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "STORAGE_DIR": env.get("STORAGE_DIR", str(var_dir / "storage")),
         "OUTBOX_DIR": env.get("OUTBOX_DIR", str(var_dir / "outbox")),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, env),
         "CELERY_BROKER_URL": broker_url,
         # Sessions: server-side rows referenced by a signed cookie.
         "SESSION_COOKIE_NAME": "__Host-ep_session" if secure_cookies else "ep_session",
