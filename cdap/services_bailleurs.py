@@ -15,6 +15,7 @@ from sqlalchemy import (any_, bindparam, func, insert, or_, select, text,
                         update)
 from sqlalchemy.dialects import postgresql, sqlite
 
+from portal.database import copy_rows
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -200,7 +201,8 @@ _LOYERS_BATCH_DDL = f"""
     CREATE TEMPORARY TABLE IF NOT EXISTS {_LOYERS_BATCH_PG}
         (k varchar(120), code varchar(30), numero varchar(20), loyer integer, charges integer,
          coloc integer, effet date, n integer) ON COMMIT DROP"""
-_LOYERS_BATCH_TYPES = ["varchar", "varchar", "varchar", "int4", "int4", "int4", "date", "int4"]
+_LOYERS_BATCH_COLUMNS = ("k", "code", "numero", "loyer", "charges", "coloc", "effet", "n")
+_LOYERS_BATCH_TYPES = ("varchar", "varchar", "varchar", "int4", "int4", "int4", "date", "int4")
 
 _LOYERS_INSERT_PG = text(f"""
     INSERT INTO cdap_loyers_historique
@@ -224,17 +226,13 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
     occurrence wins within the batch). The tenancy is found by two unique-index lookups per row
     (LATERAL ... LIMIT 1, the pair identifies at most one dwelling): a hash join would scan
     every dwelling of the Caf for each batch."""
-    raw = db.session.connection().connection.driver_connection
-    with raw.cursor() as cur:
-        cur.execute(_LOYERS_BATCH_DDL)
-        cur.execute(f"TRUNCATE {_LOYERS_BATCH_PG}")
-        with cur.copy(f"COPY {_LOYERS_BATCH_PG} FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_LOYERS_BATCH_TYPES)
-            write = copy.write_row
-            for n, r in enumerate(rows, 1):
-                write((r["idempotency_key"], str(r["code_locataire"]), str(r["numero_allocataire"]),
-                       int(r["loyer_cents"]), int(r["charges_cents"]), int(r.get("nb_colocataires") or 0),
-                       r["date_effet"], n))
+    conn = db.session.connection()
+    conn.exec_driver_sql(_LOYERS_BATCH_DDL)
+    conn.exec_driver_sql(f"TRUNCATE {_LOYERS_BATCH_PG}")
+    copy_rows(_LOYERS_BATCH_PG, _LOYERS_BATCH_COLUMNS, _LOYERS_BATCH_TYPES, (
+        (r["idempotency_key"], str(r["code_locataire"]), str(r["numero_allocataire"]),
+         int(r["loyer_cents"]), int(r["charges_cents"]), int(r.get("nb_colocataires") or 0),
+         r["date_effet"], n) for n, r in enumerate(rows, 1)))
     return db.session.execute(_LOYERS_INSERT_PG, {"code_bailleur": code_bailleur,
                                                   "source": source[:120], "now": utcnow()}).rowcount
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from portal.database import copy_rows
 from portal.extensions import db
 
 SEEN = "edi_identifiants_vus"
@@ -32,19 +33,12 @@ class SeenIdentifiers:
         conn = db.session.connection()
         # TRUNCATE on PostgreSQL: a DELETE would leave the dead rows of every earlier batch.
         conn.execute(text(f"{'TRUNCATE' if self.postgresql else 'DELETE FROM'} {BATCH}"))
+        copy_rows(BATCH, ("rang", "identifiant"), ("int4", "varchar"), pairs)
         if self.postgresql:
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cur:
-                with cur.copy(f"COPY {BATCH} (rang, identifiant) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["int4", "varchar"])
-                    for pair in pairs:
-                        copy.write_row(pair)
             added = conn.execute(text(
                 f"INSERT INTO {SEEN} (identifiant, rang) SELECT identifiant, rang FROM {BATCH} "
                 "ORDER BY rang ON CONFLICT (identifiant) DO NOTHING")).rowcount
         else:
-            conn.execute(text(f"INSERT INTO {BATCH} (rang, identifiant) VALUES (:r, :i)"),
-                         [{"r": r, "i": i} for r, i in pairs])
             added = conn.execute(text(f"INSERT OR IGNORE INTO {SEEN} (identifiant, rang) "
                                       f"SELECT identifiant, rang FROM {BATCH} ORDER BY rang")).rowcount
         if added == len(pairs):  # the common case: every identifier is new
