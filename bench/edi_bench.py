@@ -47,6 +47,7 @@ def make_app(workdir: Path, db_url: str):
         "STORAGE_DIR": str(workdir / "var" / "storage"), "DATABASE_URL": db_url,
         "SECRET_KEY": "bench-" + "x" * 40, "JOB_DISPATCH": "manual", "RATELIMIT_ENABLED": "0",
         "EDI_MAX_FILE_MB": "2048", "JOB_LEASE_SECONDS": "3000",
+        **({"EDI_BATCH_SIZE": os.environ["EDI_BATCH_SIZE"]} if os.environ.get("EDI_BATCH_SIZE") else {}),
     })
 
 

@@ -15,6 +15,7 @@ staged.
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import signal
 import threading
 import tempfile
 import traceback
+from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 
 STAGING = EdiEnregistrement.__table__
 DUPLICATE_RECORD = "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
-DEFAULT_BATCH = 10_000
+DEFAULT_BATCH = 5_000
 
 
 class Rejet(Exception):
@@ -213,11 +215,12 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
         _set_step(f, "application" if f.mode == "PRODUCTION" else "controles", job)
         applier = _Applier(f, org)
         try:
-            lus = _read_records(f, org, stream.records(), f.recu_le.date(), job, applier)
-            count_problems = rules.check_record_count(f.nb_annonce, lus)
-            if count_problems:
-                raise Rejet(count_problems)
-            applier.finish(lus)
+            with _cyclic_gc_paused():
+                lus = _read_records(f, org, stream.records(), f.recu_le.date(), job, applier)
+                count_problems = rules.check_record_count(f.nb_annonce, lus)
+                if count_problems:
+                    raise Rejet(count_problems)
+                applier.finish(lus)
         except BaseException:
             applier.cancel()
             raise
@@ -227,6 +230,22 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
                     accuse_statut=exc.accuse_statut) from None
     db.session.refresh(f)  # counts and staging_complet as the applier committed them
     _set_step(f, "application", job)
+
+
+@contextmanager
+def _cyclic_gc_paused():
+    """No automatic cyclic garbage collection during the pass. A record and what is built for
+    it (dict, strings, anomalies) hold no cycle and are freed by reference counting; but the
+    allocations trigger a collection every few hundred records, each traversing the whole
+    worker heap (Flask, SQLAlchemy): about 5 % of the pass. The few cycles made meanwhile are
+    collected after it; memory stays flat (bench: peak of a 1M-record file)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], today: date,

@@ -7,6 +7,7 @@ set-based insert (a second statement finds the repeated ones, when there are som
 """
 from __future__ import annotations
 
+import psycopg
 from sqlalchemy import text
 
 from portal.database import copy_rows
@@ -31,6 +32,8 @@ class SeenIdentifiers:
 
     def repeated(self, pairs: list[tuple[int, str]]) -> set[int]:
         conn = db.session.connection()
+        if self.postgresql and self._all_new(pairs):
+            return set()
         # TRUNCATE on PostgreSQL: a DELETE would leave the dead rows of every earlier batch.
         conn.execute(text(f"{'TRUNCATE' if self.postgresql else 'DELETE FROM'} {BATCH}"))
         copy_rows(BATCH, ("rang", "identifiant"), ("int4", "varchar"), pairs)
@@ -48,3 +51,17 @@ class SeenIdentifiers:
         return set(conn.execute(text(
             f"SELECT b.rang FROM {BATCH} b WHERE (SELECT s.rang FROM {SEEN} s "
             "WHERE s.identifiant = b.identifiant) <> b.rang")).scalars())
+
+    def _all_new(self, pairs: list[tuple[int, str]]) -> bool:
+        """The common case on PostgreSQL: the batch copied straight into the table of seen
+        identifiers, in a savepoint. A repeated identifier breaks its primary key; the savepoint
+        is then rolled back and the batch goes the general way. (Half the server time of the
+        general way, which copies the batch twice.)"""
+        savepoint = db.session.begin_nested()
+        try:
+            copy_rows(SEEN, ("rang", "identifiant"), ("int4", "varchar"), pairs)
+        except psycopg.errors.UniqueViolation:
+            savepoint.rollback()
+            return False
+        savepoint.commit()
+        return True

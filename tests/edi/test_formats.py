@@ -126,6 +126,29 @@ def test_positional_reading_of_complete_records_gives_the_same_records(flow):
     assert len(sequence) in counts  # the example exercises the fast path
 
 
+@pytest.mark.parametrize("flow", formats.INBOUND_FLOWS)
+def test_values_surrounded_by_whitespace_read_as_the_schema_collapses_them(flow, write):
+    """The XSD collapses the whitespace around a number, a date or a boolean; both readings
+    strip it (the positional one converts integers directly, `int` ignoring that whitespace),
+    and blank text between elements (which the parser drops) changes nothing."""
+    slug = formats.FLOWS[flow].slug
+    example = EXAMPLES_DIR / f"{slug}-exemple.xml"
+    expected = [r for r in formats.stream(example, flow) if isinstance(r, dict)]
+    root = etree.parse(str(example), etree.XMLParser(remove_comments=True)).getroot()
+    ns = formats.namespace(flow)
+    collapsed = {f"{{{ns}}}{name}" for name, (_key, conv) in formats.RECORD_FIELDS[flow].items()
+                 if conv is not str}  # numbers, dates, booleans (codes are patterned strings)
+    for record in root.iter(f"{{{ns}}}{formats.FLOWS[flow].record}"):
+        for child in record:
+            if child.tag in collapsed:
+                child.text = f"\n   {child.text}  \t"
+    path = write(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    padded = [r for r in formats.stream(path, flow) if isinstance(r, dict)]
+    by_tag = [r for r in formats.stream(path, flow, validate=False) if isinstance(r, dict)]
+    strip_lines = lambda rs: [{k: v for k, v in r.items() if k != "ligne"} for r in rs]
+    assert strip_lines(padded) == strip_lines(by_tag) == strip_lines(expected) and padded
+
+
 def test_wrong_flow_expected_is_refused(write):
     path = write(loyers_xml(1))
     with pytest.raises(FormatError) as exc:
