@@ -53,6 +53,7 @@ from schemas import SCHEMA_DIR
 from .xmlsafe import (
     DEFAULT_MAX_BYTES,
     FormatError,
+    SiblingReleaser,
     StreamState,
     load_schema,
     register_safe_names,
@@ -417,6 +418,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
             else -1)
     seen: set[str] | None = set() if unique_ids else None
     state = StreamState()
+    release_record = SiblingReleaser()
     envelope = None
     count = 0
     root = f"{{{ns}}}{spec.root}"
@@ -429,7 +431,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
             yield envelope
             continue
         if not extract and envelope is not None:
-            release(element)
+            release_record(element)
             count += 1
             yield None
             continue
@@ -455,7 +457,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
                         record[key] = fn(child.text.strip())
         except (TypeError, ValueError, AttributeError):
             raise FormatError("NON_CONFORME_SCHEMA", "Valeur non conforme au type attendu.", line) from None
-        release(element)
+        release_record(element)
         if envelope is None or record["identifiant"] is None:
             raise FormatError("NON_CONFORME_SCHEMA", "Enregistrement sans enveloppe ou sans identifiant.", line)
         if seen is not None:

@@ -23,6 +23,7 @@ import queue
 import signal
 import threading
 import tempfile
+import time
 import traceback
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 STAGING = EdiEnregistrement.__table__
 DUPLICATE_RECORD = "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
 DEFAULT_BATCH = 5_000
+PROGRESS_SECONDS = 1.0  # progress shown and lease extended at most this often while reading
 
 
 class Rejet(Exception):
@@ -258,6 +260,7 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
     code_bailleur = org.code_bailleur
     check = rules.CHECKS[flux]
     rang = 0
+    progress_at = time.monotonic()
     while True:
         batch = list(islice(records, size))
         if not batch:
@@ -272,10 +275,15 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
                        if needs_details else rules.TENANCY_UNCHECKED)
             append((rang, record, check(record, tenancy, today)))
         applier.submit(items)
-        f.nb_lus = rang
-        if applier.threaded:  # inline, the effects share this transaction: no commit before the end
+        # Progress and lease, at most every PROGRESS_SECONDS: each commit's round trips wait for
+        # the applier thread to hand the GIL back (up to 5 ms each), which cost a fifth of the
+        # reading when it was done for every batch (py-spy, 100k bench). Inline, the effects
+        # share this transaction: nothing is committed before the end.
+        if applier.threaded and time.monotonic() - progress_at >= PROGRESS_SECONDS:
+            f.nb_lus = rang
             _heartbeat(f, job)
             db.session.commit()
+            progress_at = time.monotonic()
         if len(batch) < size:
             break
     return rang

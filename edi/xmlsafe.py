@@ -361,6 +361,28 @@ def release(element) -> None:
             del parent[0]
 
 
+class SiblingReleaser:
+    """`release` for a stream of siblings (the records under the root): each element is cleared
+    at once (its children freed), and the cleared ones are unlinked from their parent together,
+    every `every` elements, by one slice deletion in C, instead of a `getprevious()` test and
+    a deletion per element. Memory stays flat: at most `every` empty elements wait."""
+
+    def __init__(self, every: int = 256):
+        self.every, self.pending = every, 0
+
+    def __call__(self, element) -> None:
+        element.clear()
+        self.pending += 1
+        if self.pending < self.every:
+            return
+        self.pending = 0
+        parent = element.getparent()
+        if parent is not None:
+            index = parent.index(element)  # its previous siblings, all consumed
+            if index:
+                del parent[:index]
+
+
 def load_schema(path: Path, strip_identity_constraints: bool = False) -> etree.XMLSchema:
     """Compile a local XSD (includes resolved from the same folder, never the network).
 
