@@ -57,7 +57,6 @@ from .xmlsafe import (
     StreamState,
     load_schema,
     register_safe_names,
-    release,
     root_tag,
     stream_elements,
 )
@@ -427,7 +426,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
         # The envelope comes first (the schema says so); after it, the tag filter leaves records.
         if (envelope is None or not validate) and element.tag == envelope_tag:
             envelope = _envelope_from_element(element, flow, ns)
-            release(element)
+            release_record(element)
             yield envelope
             continue
         if not extract and envelope is not None:

@@ -2,8 +2,10 @@
 
 The identifiers of a file are kept in a temporary table of the applying transaction, not in
 the worker's memory (a million identifiers took ~90 MB of Python objects, and the worker's memory
-must not grow with the file). Each batch costs one copy of its (rank, identifier) pairs and one
-set-based insert (a second statement finds the repeated ones, when there are some); PostgreSQL does that work on its own core while the next batch is read.
+must not grow with the file). On PostgreSQL a batch of new identifiers costs one copy into that
+table; otherwise (SQLite, or a batch repeating one) one copy into a batch table and one
+set-based insert, plus a statement finding the repeated ones when there are some. PostgreSQL
+does that work on its own core while the next batch is read.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from portal.extensions import db
 
 SEEN = "edi_identifiants_vus"
 BATCH = "edi_identifiants_lot"
+PAIR_COLUMNS, PAIR_TYPES = ("rang", "identifiant"), ("int4", "varchar")
 
 
 class SeenIdentifiers:
@@ -36,7 +39,7 @@ class SeenIdentifiers:
             return set()
         # TRUNCATE on PostgreSQL: a DELETE would leave the dead rows of every earlier batch.
         conn.execute(text(f"{'TRUNCATE' if self.postgresql else 'DELETE FROM'} {BATCH}"))
-        copy_rows(BATCH, ("rang", "identifiant"), ("int4", "varchar"), pairs)
+        copy_rows(BATCH, PAIR_COLUMNS, PAIR_TYPES, pairs)
         if self.postgresql:
             added = conn.execute(text(
                 f"INSERT INTO {SEEN} (identifiant, rang) SELECT identifiant, rang FROM {BATCH} "
@@ -59,7 +62,7 @@ class SeenIdentifiers:
         general way, which copies the batch twice.)"""
         savepoint = db.session.begin_nested()
         try:
-            copy_rows(SEEN, ("rang", "identifiant"), ("int4", "varchar"), pairs)
+            copy_rows(SEEN, PAIR_COLUMNS, PAIR_TYPES, pairs)
         except psycopg.errors.UniqueViolation:
             savepoint.rollback()
             return False

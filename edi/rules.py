@@ -171,7 +171,6 @@ def _amount_ok(value: int | None, maximum: int, minimum: int = 0) -> bool:
 
 
 @lru_cache(maxsize=8)
-@lru_cache(maxsize=8)
 def _max_date(today: date) -> date:
     """Latest plausible date (cached: checked once per record of large files)."""
     return today + timedelta(days=MAX_FUTURE_DAYS)

@@ -270,7 +270,7 @@ def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etre
                     max_bytes: int = DEFAULT_MAX_BYTES, state: StreamState | None = None,
                     root: str | None = None) -> Iterator[etree._Element]:
     """Yield each element whose tag is in ``tags`` when it ends, validating against ``schema``
-    as the bytes go by. The caller must ``clear()`` what it consumed (see ``release``).
+    as the bytes go by. The caller must ``clear()`` what it consumed (see ``SiblingReleaser``).
 
     ``root``: qualified tag of the root element; the document must end with its closing tag
     (a validating push parser does not complain about a truncated document by itself).
@@ -355,20 +355,12 @@ def _raise_logged(parser, state: StreamState) -> None:
                 raise _error_from_log_entry(entry, state.last_line)
 
 
-def release(element) -> None:
-    """Free a consumed element and its already-consumed previous siblings (flat memory)."""
-    element.clear()
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
-
-
 class SiblingReleaser:
-    """`release` for a stream of siblings (the records under the root): each element is cleared
-    at once (its children freed), and the cleared ones are unlinked from their parent together,
-    every `every` elements, by one slice deletion in C, instead of a `getprevious()` test and
-    a deletion per element. Memory stays flat: at most `every` empty elements wait."""
+    """Frees the consumed elements of a stream of siblings (the envelope and records under the
+    root), for flat memory: each element is cleared at once (its children freed), and the
+    cleared ones are unlinked from their parent together, every `every` elements, by one slice
+    deletion in C instead of a `getprevious()` test and a deletion per element. At most `every`
+    empty elements wait."""
 
     def __init__(self, every: int = 256):
         self.every, self.pending = every, 0
