@@ -380,10 +380,11 @@ def start_audit_chain_verification(*, actor: User):
 def verify_audit_chain(*, actor: User | None):
     """Verify the whole audit chain (explicit action of a Caf admin, run by the job above) and
     record the outcome as an audit event, which the audit trail page shows as the latest
-    verification."""
+    verification. The event is written in the caller's transaction: the job commits it together
+    with its DONE mark, so no reader ever sees the outcome while the job still looks running,
+    and an attempt that lost its lease records nothing."""
     report = audit.verify()
     record_event(audit.VERIFICATION_CATEGORY, audit.VERIFICATION_ACTION, actor=actor,
                  ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken_seq,
                  first_broken_id=report.first_broken_id, reason=report.reason or None)
-    db.session.commit()
     return report

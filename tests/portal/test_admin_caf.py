@@ -295,6 +295,28 @@ def test_redelivered_verification_job_just_verifies_again(client, factory, caf_a
     assert all(v.actor_user_id == caf_admin.id for v in verifications())
 
 
+def test_verification_outcome_commits_with_the_job_done_mark(client, caf_admin, run_jobs, monkeypatch):
+    """The outcome and the DONE mark are one commit: an attempt that lost its lease (another
+    delivery took the job over while it walked the chain) records no outcome, and the page never
+    shows a result next to « Vérification en cours »."""
+    from portal import chain, jobs
+    from sqlalchemy import update
+    real_verify = chain.verify_chain
+
+    def taken_over_while_walking(*args, **kwargs):
+        report = real_verify(*args, **kwargs)
+        db.session.execute(update(jobs.Job).where(jobs.Job.kind == "portal.verify_audit_chain")
+                           .values(deliveries=jobs.Job.deliveries + 1))
+        return report
+
+    monkeypatch.setattr(chain, "verify_chain", taken_over_while_walking)
+    assert post(client, VERIFY, page=AUDIT).status_code == 302
+    assert run_jobs("portal.verify_audit_chain") == ["lost"]
+    assert verifications() == []
+    html = client.get(AUDIT).get_data(as_text=True)
+    assert "Vérification en cours" in html and "Aucune vérification enregistrée" in html
+
+
 def test_chain_verification_refused_without_csrf_or_to_other_roles(app, client, factory, caf_admin):
     assert client.post(VERIFY).status_code == 400
     assert client.post(VERIFY, data={"csrf_token": "forge"}).status_code == 400
