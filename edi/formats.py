@@ -53,10 +53,11 @@ from schemas import SCHEMA_DIR
 from .xmlsafe import (
     DEFAULT_MAX_BYTES,
     FormatError,
-    SiblingReleaser,
+    RELEASE_EVERY,
     StreamState,
     load_schema,
     register_safe_names,
+    release_consumed,
     root_tag,
     stream_elements,
 )
@@ -417,7 +418,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
             else -1)
     seen: set[str] | None = set() if unique_ids else None
     state = StreamState()
-    release_record = SiblingReleaser()
+    release_mask = RELEASE_EVERY - 1
     envelope = None
     count = 0
     root = f"{{{ns}}}{spec.root}"
@@ -426,12 +427,13 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
         # The envelope comes first (the schema says so); after it, the tag filter leaves records.
         if (envelope is None or not validate) and element.tag == envelope_tag:
             envelope = _envelope_from_element(element, flow, ns)
-            release_record(element)
+            element.clear()  # unlinked with the first records
             yield envelope
             continue
         if not extract and envelope is not None:
-            release_record(element)
             count += 1
+            if not count & release_mask:
+                release_consumed(element)
             yield None
             continue
         line = element.sourceline
@@ -456,7 +458,6 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
                         record[key] = fn(child.text.strip())
         except (TypeError, ValueError, AttributeError):
             raise FormatError("NON_CONFORME_SCHEMA", "Valeur non conforme au type attendu.", line) from None
-        release_record(element)
         if envelope is None or record["identifiant"] is None:
             raise FormatError("NON_CONFORME_SCHEMA", "Enregistrement sans enveloppe ou sans identifiant.", line)
         if seen is not None:
@@ -466,6 +467,8 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
                                   "plusieurs fois dans le fichier.", line)
             seen.add(record["identifiant"])
         count += 1
+        if not count & release_mask:
+            release_consumed(element)
         yield record
     if envelope is None:
         raise FormatError("NON_CONFORME_SCHEMA", "Enveloppe absente.")

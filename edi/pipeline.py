@@ -217,7 +217,7 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
         _set_step(f, "application" if f.mode == "PRODUCTION" else "controles", job)
         applier = _Applier(f, org)
         try:
-            with _cyclic_gc_paused():
+            with _cyclic_gc_paused(), _loaded_across_commits():
                 lus = _read_records(f, org, stream.records(), f.recu_le.date(), job, applier)
                 count_problems = rules.check_record_count(f.nb_annonce, lus)
                 if count_problems:
@@ -248,6 +248,22 @@ def _cyclic_gc_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+@contextmanager
+def _loaded_across_commits():
+    """The pass's progress commits leave the file and the job loaded: expired by each commit,
+    they were reloaded by the next heartbeat (two SELECTs, each round trip also waiting for the
+    applier thread to hand the GIL back). Only this attempt writes them meanwhile; the lease is
+    fenced by the delivery counter in the UPDATE itself, and the file is refreshed after the
+    pass."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expire
 
 
 def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], today: date,

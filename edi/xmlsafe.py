@@ -270,7 +270,7 @@ def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etre
                     max_bytes: int = DEFAULT_MAX_BYTES, state: StreamState | None = None,
                     root: str | None = None) -> Iterator[etree._Element]:
     """Yield each element whose tag is in ``tags`` when it ends, validating against ``schema``
-    as the bytes go by. The caller must ``clear()`` what it consumed (see ``SiblingReleaser``).
+    as the bytes go by. The caller must release what it consumed (see ``release_consumed``).
 
     ``root``: qualified tag of the root element; the document must end with its closing tag
     (a validating push parser does not complain about a truncated document by itself).
@@ -355,27 +355,19 @@ def _raise_logged(parser, state: StreamState) -> None:
                 raise _error_from_log_entry(entry, state.last_line)
 
 
-class SiblingReleaser:
-    """Frees the consumed elements of a stream of siblings (the envelope and records under the
-    root), for flat memory: each element is cleared at once (its children freed), and the
-    cleared ones are unlinked from their parent together, every `every` elements, by one slice
-    deletion in C instead of a `getprevious()` test and a deletion per element. At most `every`
-    empty elements wait."""
+RELEASE_EVERY = 256  # a power of two: callers test `count & (RELEASE_EVERY - 1)`
 
-    def __init__(self, every: int = 256):
-        self.every, self.pending = every, 0
 
-    def __call__(self, element) -> None:
-        element.clear()
-        self.pending += 1
-        if self.pending < self.every:
-            return
-        self.pending = 0
-        parent = element.getparent()
-        if parent is not None:
-            index = parent.index(element)  # its previous siblings, all consumed
-            if index:
-                del parent[:index]
+def release_consumed(element) -> None:
+    """Unlink the previous siblings of `element` (the envelope and records already consumed
+    under the root) from their parent by one slice deletion in C: libxml2 frees them with
+    their children. Streaming readers call it every RELEASE_EVERY elements, for flat memory
+    (at most that many consumed elements wait) without a call per element."""
+    parent = element.getparent()
+    if parent is not None:
+        index = parent.index(element)
+        if index:
+            del parent[:index]
 
 
 def load_schema(path: Path, strip_identity_constraints: bool = False) -> etree.XMLSchema:
