@@ -414,3 +414,51 @@ def test_progress_moves_while_batches_are_staged_and_applied():
     assert f.progression == 10
     f.etape = "accuse"
     assert f.progression == 95
+
+
+def test_progress_commits_extend_the_lease_without_reloading_the_file(
+        app, api_client, edi_token, landlord, signer, tenants, monkeypatch):
+    """While the threaded applier works, the reading side commits its progress (records read,
+    the file's and the job's leases) from what it holds: no SELECT of the file or the job
+    between batches, and the committed values are those of the pass."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import event
+
+    from edi import pipeline, rules
+    from portal import jobs
+    from portal.models import utcnow
+    api = api_client(edi_token)
+    data = build_xml("LOYERS", landlord, loyer_records(tenants))
+    f = db.session.get(EdiFichier, upload(api, data, signer.sign(data)))
+    job = jobs.claim(f.job_id)
+    f.flux, f.bail_expire_le = "LOYERS", None  # as the envelope check sets it
+    db.session.commit()
+    lease = app.config["JOB_LEASE_SECONDS"]
+    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 2)
+    monkeypatch.setattr(pipeline, "PROGRESS_SECONDS", 0)
+    monkeypatch.setitem(rules.CHECKS, "LOYERS", lambda record, tenancy, today: [])
+    submitted = []
+    applier = SimpleNamespace(threaded=True, submit=lambda items: submitted.append([r for r, _rec, _a in items]))
+    records = iter([{"identifiant": f"L{i}"} for i in range(1, 6)])
+    statements = []
+
+    def capture(conn, cursor, statement, *args):
+        statements.append(statement.lstrip().split(None, 1)[0].upper())
+    for loaded in (f, job, landlord):  # as the pass starts: loaded once after the last step's commit
+        db.session.refresh(loaded)
+    bind = db.session.get_bind()
+    event.listen(bind, "before_cursor_execute", capture)
+    try:
+        with pipeline._loaded_across_commits():
+            lus = pipeline._read_records(f, landlord, records, date.today(), job, applier)
+    finally:
+        event.remove(bind, "before_cursor_execute", capture)
+    assert lus == 5 and submitted == [[1, 2], [3, 4], [5]]
+    assert "SELECT" not in statements, statements
+    assert statements.count("UPDATE") >= 3  # progress after each batch
+    assert db.session().expire_on_commit  # restored after the pass
+    stored = db.session.get(EdiFichier, f.id, populate_existing=True)
+    stored_job = db.session.get(jobs.Job, job.id, populate_existing=True)
+    assert stored.nb_lus == 5 and stored.bail_expire_le is not None
+    assert stored_job.lease_expires_at >= utcnow() + timedelta(seconds=lease / 2)
