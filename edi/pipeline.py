@@ -275,10 +275,12 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
     needs_details = flux in rules.NEEDS_TENANCY_DETAILS
     code_bailleur = org.code_bailleur
     check = rules.CHECKS[flux]
+    announced = f.nb_annonce
     rang = 0
     progress_at = time.monotonic()
     while True:
-        batch = list(islice(records, size))
+        wanted = tail_batch_size(size, rang, announced) if applier.threaded else size
+        batch = list(islice(records, wanted))
         if not batch:
             break
         tenancies = (adapters.lookup_tenancies(code_bailleur, {
@@ -300,9 +302,19 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
             _heartbeat(f, job)
             db.session.commit()
             progress_at = time.monotonic()
-        if len(batch) < size:
+        if len(batch) < wanted:
             break
     return rang
+
+
+def tail_batch_size(size: int, read: int, announced: int | None) -> int:
+    """Records to read for the next batch: `size`, except for the last `size` records that the
+    envelope announces, read by quarters. The applier thread then ends the file a quarter of a
+    batch after the reading does, instead of a whole batch (≈ 0.2 s of PostgreSQL per 5,000
+    LOYERS). A wrong count only changes the batching: the file is refused for it anyway."""
+    if announced is None or announced - read > size:
+        return size
+    return max(size // 4, 1)
 
 
 class _Applier:

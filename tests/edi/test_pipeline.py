@@ -432,15 +432,15 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
     data = build_xml("LOYERS", landlord, loyer_records(tenants))
     f = db.session.get(EdiFichier, upload(api, data, signer.sign(data)))
     job = jobs.claim(f.job_id)
-    f.flux, f.bail_expire_le = "LOYERS", None  # as the envelope check sets it
+    f.flux, f.nb_annonce, f.bail_expire_le = "LOYERS", 7, None  # as the envelope check sets them
     db.session.commit()
     lease = app.config["JOB_LEASE_SECONDS"]
-    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 2)
+    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 4)
     monkeypatch.setattr(pipeline, "PROGRESS_SECONDS", 0)
     monkeypatch.setitem(rules.CHECKS, "LOYERS", lambda record, tenancy, today: [])
     submitted = []
     applier = SimpleNamespace(threaded=True, submit=lambda items: submitted.append([r for r, _rec, _a in items]))
-    records = iter([{"identifiant": f"L{i}"} for i in range(1, 6)])
+    records = iter([{"identifiant": f"L{i}"} for i in range(1, 8)])
     statements = []
 
     def capture(conn, cursor, statement, *args):
@@ -454,11 +454,22 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
             lus = pipeline._read_records(f, landlord, records, date.today(), job, applier)
     finally:
         event.remove(bind, "before_cursor_execute", capture)
-    assert lus == 5 and submitted == [[1, 2], [3, 4], [5]]
+    # The last full batch's worth of announced records goes by quarters (tail_batch_size).
+    assert lus == 7 and submitted == [[1, 2, 3, 4], [5], [6], [7]]
     assert "SELECT" not in statements, statements
-    assert statements.count("UPDATE") >= 3  # progress after each batch
+    assert statements.count("UPDATE") >= 4  # progress after each batch
     assert db.session().expire_on_commit  # restored after the pass
     stored = db.session.get(EdiFichier, f.id, populate_existing=True)
     stored_job = db.session.get(jobs.Job, job.id, populate_existing=True)
-    assert stored.nb_lus == 5 and stored.bail_expire_le is not None
+    assert stored.nb_lus == 7 and stored.bail_expire_le is not None
     assert stored_job.lease_expires_at >= utcnow() + timedelta(seconds=lease / 2)
+
+
+def test_the_announced_last_batch_is_read_by_quarters():
+    from edi.pipeline import tail_batch_size
+    assert [tail_batch_size(5000, read, 100_000) for read in (0, 94_999, 95_000, 98_750, 100_000)] == [
+        5000, 5000, 1250, 1250, 1250]
+    assert tail_batch_size(5000, 0, None) == 5000          # no count announced
+    assert tail_batch_size(5000, 0, 3000) == 1250          # a small file: quarters throughout
+    assert tail_batch_size(3, 0, 2) == 1                   # never an empty batch
+    assert tail_batch_size(5000, 200_000, 100_000) == 1250  # more records than announced: still read
