@@ -418,7 +418,6 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
             else -1)
     seen: set[str] | None = set() if unique_ids else None
     state = StreamState()
-    release_mask = RELEASE_EVERY - 1
     envelope = None
     count = 0
     root = f"{{{ns}}}{spec.root}"
@@ -432,7 +431,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
             continue
         if not extract and envelope is not None:
             count += 1
-            if not count & release_mask:
+            if not count % RELEASE_EVERY:
                 release_consumed(element)
             yield None
             continue
@@ -467,7 +466,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
                                   "plusieurs fois dans le fichier.", line)
             seen.add(record["identifiant"])
         count += 1
-        if not count & release_mask:
+        if not count % RELEASE_EVERY:
             release_consumed(element)
         yield record
     if envelope is None:

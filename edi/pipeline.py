@@ -163,7 +163,7 @@ def _set_step(f: EdiFichier, etape: str, job: jobs.Job | None = None) -> None:
 
 def _heartbeat(f: EdiFichier, job: jobs.Job | None) -> None:
     """Extend the job's lease while a long file is being processed (fenced by the delivery
-    counter when portal.jobs offers it: a taken-over attempt stops here with LeaseLost)."""
+    counter: a taken-over attempt stops here with LeaseLost)."""
     if job is None:
         return
     seconds = current_app.config["JOB_LEASE_SECONDS"]
@@ -171,12 +171,7 @@ def _heartbeat(f: EdiFichier, job: jobs.Job | None) -> None:
     if f.bail_expire_le is not None and f.bail_expire_le - now > timedelta(seconds=seconds / 2):
         return
     f.bail_expire_le = now + timedelta(seconds=seconds)
-    extend = getattr(jobs, "extend_lease", None)
-    if extend is not None:
-        extend(job, seconds)
-    else:
-        db.session.execute(update(jobs.Job).where(jobs.Job.id == job.id)
-                           .values(lease_expires_at=f.bail_expire_le))
+    jobs.extend_lease(job, seconds)
 
 
 def _verify_signature(f: EdiFichier, org: Organisation) -> None:

@@ -355,7 +355,7 @@ def _raise_logged(parser, state: StreamState) -> None:
                 raise _error_from_log_entry(entry, state.last_line)
 
 
-RELEASE_EVERY = 256  # a power of two: callers test `count & (RELEASE_EVERY - 1)`
+RELEASE_EVERY = 256
 
 
 def release_consumed(element) -> None:
