@@ -43,6 +43,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import IO
 
@@ -59,6 +61,7 @@ from .xmlsafe import (
     register_safe_names,
     release_consumed,
     root_tag,
+    stream_element_batches,
     stream_elements,
 )
 
@@ -375,6 +378,49 @@ def _positional(conv: tuple[str, Callable[[str], object]] | None):
     return key, _strip_then(fn)
 
 
+def _column(conv: tuple[str, Callable[[str], object]]):
+    """(key, converter of a column of raw texts): the positional converter mapped in C."""
+    key, fn = conv
+    if fn is str:
+        return key, lambda texts: map(str.strip, texts)
+    if fn is int:
+        return key, lambda texts: map(int, texts)
+    return key, lambda texts: map(fn, map(str.strip, texts))
+
+
+# The first text of every child of the first $n elements under a node: one call into libxml2
+# for a whole chunk of records, plain str, no Python proxy per child (a third of the cost of
+# reading them one child at a time, callgrind).
+_CHILD_TEXTS = etree.XPath("*[position() <= $n]/*/text()[1]", smart_strings=False)
+_SOURCELINE = attrgetter("sourceline")
+
+
+def _read_columns(batch: list, full: int, columns: list, empty: dict) -> list[dict] | None:
+    """The records of `batch` (consecutive validated records under the root), or None if one
+    of them lacks an element or a value: the caller then reads them one by one (and reports
+    the faulty one with its line). Releases the records consumed before the batch."""
+    n = len(batch)
+    if list(map(len, batch)).count(full) != n:
+        return None
+    release_consumed(batch[0])
+    parent = batch[0].getparent()
+    if parent is None or parent[n - 1] is not batch[-1]:  # not a run of siblings
+        return None
+    texts = _CHILD_TEXTS(parent, n=n)
+    if len(texts) != n * full:  # an empty element (no text node) somewhere
+        return None
+    keys = ["identifiant"] + [key for key, _fn in columns] + ["ligne"]
+    values = [texts[0::full]] + [conv(texts[i::full]) for i, (_key, conv) in enumerate(columns, 1)]
+    values.append(map(_SOURCELINE, batch))
+    for key in empty.keys() - set(keys):  # a field outside the sequence (none today)
+        keys.append(key)
+        values.append(repeat(None))
+    try:
+        return list(map(dict, map(zip, repeat(keys), zip(*values))))
+    except (TypeError, ValueError):
+        return None
+
+
 @cache
 def record_sequence(flow: str, version: str = SCHEMA_VERSION) -> tuple[str, ...]:
     """Child element names of the flow's record, in the order of its XSD sequence (read from
@@ -416,25 +462,15 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
     by_position = [_positional(RECORD_FIELDS[flow].get(name)) for name in sequence[1:]]
     full = (len(sequence) if sequence and sequence[0] == "Identifiant" and None not in by_position
             else -1)
+    # Faster still, a whole chunk of such records at a time (see _read_columns).
+    columns = ([_column(RECORD_FIELDS[flow][name]) for name in sequence[1:]] if full > 0 else None)
     seen: set[str] | None = set() if unique_ids else None
     state = StreamState()
     envelope = None
     count = 0
     root = f"{{{ns}}}{spec.root}"
-    for element in stream_elements(path, (envelope_tag, record_tag), _schema(flow) if validate else None,
-                                   max_bytes, state, root=root):
-        # The envelope comes first (the schema says so); after it, the tag filter leaves records.
-        if (envelope is None or not validate) and element.tag == envelope_tag:
-            envelope = _envelope_from_element(element, flow, ns)
-            element.clear()  # unlinked with the first records
-            yield envelope
-            continue
-        if not extract and envelope is not None:
-            count += 1
-            if not count % RELEASE_EVERY:
-                release_consumed(element)
-            yield None
-            continue
+
+    def read_one(element) -> dict:
         line = element.sourceline
         record = dict(empty)
         record["identifiant"] = None
@@ -459,16 +495,53 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
             raise FormatError("NON_CONFORME_SCHEMA", "Valeur non conforme au type attendu.", line) from None
         if envelope is None or record["identifiant"] is None:
             raise FormatError("NON_CONFORME_SCHEMA", "Enregistrement sans enveloppe ou sans identifiant.", line)
-        if seen is not None:
-            if record["identifiant"] in seen:
-                raise FormatError("IDENTIFIANT_DUPLIQUE",
-                                  f"L'identifiant d'enregistrement {record['identifiant']} apparaît "
-                                  "plusieurs fois dans le fichier.", line)
-            seen.add(record["identifiant"])
-        count += 1
-        if not count % RELEASE_EVERY:
-            release_consumed(element)
-        yield record
+        return record
+
+    def check_unique(record: dict) -> None:
+        if record["identifiant"] in seen:
+            raise FormatError("IDENTIFIANT_DUPLIQUE",
+                              f"L'identifiant d'enregistrement {record['identifiant']} apparaît "
+                              "plusieurs fois dans le fichier.", record["ligne"])
+        seen.add(record["identifiant"])
+
+    for batch in stream_element_batches(path, (envelope_tag, record_tag), _schema(flow) if validate else None,
+                                        max_bytes, state, root=root):
+        # After the envelope of a validated file, the tag filter leaves only records: the
+        # batch is read at once, or record by record when it is not a run of full records.
+        if envelope is not None and validate:
+            if not extract:
+                release_consumed(batch[0])
+                count += len(batch)
+                yield from repeat(None, len(batch))
+                continue
+            records = _read_columns(batch, full, columns, empty) if columns else None
+            if records is not None:
+                if seen is not None:
+                    for record in records:
+                        check_unique(record)
+                count += len(records)
+                yield from records
+                continue
+        for element in batch:
+            # The envelope comes first (the schema says so); without a schema, wherever it is.
+            if (envelope is None or not validate) and element.tag == envelope_tag:
+                envelope = _envelope_from_element(element, flow, ns)
+                element.clear()  # unlinked with the first records
+                yield envelope
+                continue
+            if not extract and envelope is not None:
+                count += 1
+                if not count % RELEASE_EVERY:
+                    release_consumed(element)
+                yield None
+                continue
+            record = read_one(element)
+            if seen is not None:
+                check_unique(record)
+            count += 1
+            if not count % RELEASE_EVERY:
+                release_consumed(element)
+            yield record
     if envelope is None:
         raise FormatError("NON_CONFORME_SCHEMA", "Enveloppe absente.")
     if count != envelope.record_count:

@@ -269,8 +269,20 @@ def root_tag(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> str
 def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etree.XMLSchema | None,
                     max_bytes: int = DEFAULT_MAX_BYTES, state: StreamState | None = None,
                     root: str | None = None) -> Iterator[etree._Element]:
-    """Yield each element whose tag is in ``tags`` when it ends, validating against ``schema``
+    """Yield each element whose tag is in ``tags`` when it ends: ``stream_element_batches``
+    one element at a time (same arguments, same contract)."""
+    for batch in stream_element_batches(path, tags, schema, max_bytes, state, root):
+        yield from batch
+
+
+def stream_element_batches(path: str | os.PathLike, tags: tuple[str, ...],
+                           schema: etree.XMLSchema | None, max_bytes: int = DEFAULT_MAX_BYTES,
+                           state: StreamState | None = None,
+                           root: str | None = None) -> Iterator[list[etree._Element]]:
+    """Yield, for each chunk of the file fed to the parser, the list of elements whose tag is
+    in ``tags`` that ended in it (document order, never empty), validating against ``schema``
     as the bytes go by. The caller must release what it consumed (see ``release_consumed``).
+    A whole chunk at a time lets a reader extract many elements with one call into libxml2.
 
     ``root``: qualified tag of the root element; the document must end with its closing tag
     (a validating push parser does not complain about a truncated document by itself).
@@ -305,6 +317,17 @@ def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etre
             return False
         return element.tag == root and element.getparent() is None
 
+    def ended() -> list:
+        """The elements that ended in the chunk just fed, the root left out (it ends last)."""
+        nonlocal root_closed
+        batch = [element for _event, element in parser.read_events()]
+        if batch and root is not None and is_root(batch[-1]):
+            root_closed = True
+            batch.pop()
+        if batch:
+            state.last_element = batch[-1]
+        return batch
+
     with open(path, "rb") as fh:
         head = fh.read(PROLOG_BYTES)
         check_prolog(head)
@@ -321,27 +344,21 @@ def stream_elements(path: str | os.PathLike, tags: tuple[str, ...], schema: etre
             except etree.XMLSyntaxError as exc:
                 raise error_from_lxml(exc, state.last_line, parser) from None
             _raise_logged(parser, state)
-            for _event, element in parser.read_events():
+            batch = ended()
+            if batch:
                 if first:
-                    _refuse_doctype(element)
+                    _refuse_doctype(batch[0])
                     first = False
-                if root is not None and is_root(element):
-                    root_closed = True
-                    continue
-                state.last_element = element
-                yield element
+                yield batch
             chunk = fh.read(CHUNK_SIZE)
     try:
         parser.close()
     except etree.XMLSyntaxError as exc:
         raise error_from_lxml(exc, state.last_line, parser) from None
     _raise_logged(parser, state)
-    for _event, element in parser.read_events():
-        if root is not None and is_root(element):
-            root_closed = True
-            continue
-        state.last_element = element
-        yield element
+    batch = ended()
+    if batch:
+        yield batch
     if root is not None and not root_closed:
         raise FormatError("XML_MALFORME", "Document tronqué : l'élément racine n'est pas fermé.",
                           state.last_line)

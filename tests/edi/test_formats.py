@@ -149,6 +149,79 @@ def test_values_surrounded_by_whitespace_read_as_the_schema_collapses_them(flow,
     assert strip_lines(padded) == strip_lines(by_tag) == strip_lines(expected) and padded
 
 
+def full_loyers_xml(records: int, *, ids=None, dates=None, sparse=()) -> bytes:
+    """LOYERS records with every element of the sequence (the chunk-at-a-time reading), except
+    the ranks in `sparse`, which lack their optional NombreColocataires."""
+    ids = ids or [f"L{i:05d}" for i in range(records)]
+    dates = dates or {}
+    records_xml = "".join(
+        f"<Loyer><Identifiant>{rid}</Identifiant><CodeAgence>AG{i % 7}</CodeAgence>"
+        f"<CodeLocataire>LOC{i:06d}</CodeLocataire><NumeroAllocataire>{8000000 + i}</NumeroAllocataire>"
+        f"<LoyerCentimes>{40000 + i}</LoyerCentimes><ChargesCentimes> {i % 90} </ChargesCentimes>"
+        f"<DateEffet>{dates.get(i, '2026-07-01')}</DateEffet>"
+        + ("" if i in sparse else f"<NombreColocataires>{1 + i % 3}</NombreColocataires>")
+        + "</Loyer>\n"
+        for i, rid in enumerate(ids))
+    head, _sep, tail = loyers_xml(0, count=len(ids)).decode().rpartition("</Loyers>")
+    return (head + records_xml + "</Loyers>" + tail).encode()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Feed the parser 1 KB at a time: a small file then spans many chunks."""
+    from edi import xmlsafe
+    monkeypatch.setattr(xmlsafe, "PROLOG_BYTES", 1024)
+    monkeypatch.setattr(xmlsafe, "CHUNK_SIZE", 1024)
+
+
+def test_records_read_a_chunk_at_a_time_are_the_records_read_one_by_one(write, small_chunks, monkeypatch):
+    """Full records are read a whole chunk at a time (one XPath call); a chunk holding a record
+    without its optional element is read record by record. Same dicts either way, lines
+    included, and the records consumed before each chunk are released (flat memory)."""
+    path = write(full_loyers_xml(600, sparse={5, 300}))
+    sizes, chunked = [], []
+    texts, read_columns = formats._CHILD_TEXTS, formats._read_columns
+    monkeypatch.setattr(formats, "_CHILD_TEXTS", lambda node, n: sizes.append(len(node)) or texts(node, n=n))
+    monkeypatch.setattr(formats, "_read_columns",
+                        lambda *a: chunked.append(read_columns(*a)) or chunked[-1])
+    fast = [r for r in formats.stream(path) if isinstance(r, dict)]
+    by_tag = [r for r in formats.stream(path, validate=False) if isinstance(r, dict)]
+    assert fast == by_tag and len(fast) == 600
+    assert fast[300]["nb_colocataires"] is None and fast[301]["nb_colocataires"] == 2
+    assert fast[7]["charges_cents"] == 7 and fast[599]["ligne"] == 607
+    read_by_chunk = [batch for batch in chunked if batch is not None]
+    assert len(read_by_chunk) > 50 and None in chunked  # both ways were taken
+    assert max(sizes) <= 6  # ≈ 4 records a 1 KB chunk, plus the one being parsed
+
+
+def test_a_chunk_whose_values_do_not_convert_is_left_to_the_record_by_record_reading():
+    """The XSD leaves no such value today; if one came through (2026-07-01Z is an xs:date,
+    not an ISO date), the chunk is read record by record, which reports its line."""
+    sequence = formats.record_sequence("LOYERS")
+    columns = [formats._column(formats.RECORD_FIELDS["LOYERS"][name]) for name in sequence[1:]]
+    empty = {key: None for key, _conv in formats.RECORD_FIELDS["LOYERS"].values()}
+
+    def batch(xml: bytes) -> list:
+        root = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True))
+        return root.findall(f"{{{NS}}}Loyer")
+
+    good = formats._read_columns(batch(full_loyers_xml(3)), len(sequence), columns, empty)
+    assert [r["date_effet"] for r in good] == [date(2026, 7, 1)] * 3
+    assert good[2] == {**empty, "identifiant": "L00002", "code_agence": "AG2", "code_locataire": "LOC000002",
+                       "numero_allocataire": "8000002", "loyer_cents": 40002, "charges_cents": 2,
+                       "date_effet": date(2026, 7, 1), "nb_colocataires": 3, "ligne": 10}
+    bad = batch(full_loyers_xml(3, dates={1: "2026-07-01Z"}))
+    assert formats._read_columns(bad, len(sequence), columns, empty) is None
+
+
+def test_duplicate_record_id_across_chunks_is_refused_with_its_line(write, small_chunks):
+    ids = [f"L{i:05d}" for i in range(200)]
+    ids[180] = ids[20]
+    with pytest.raises(FormatError) as exc:
+        list(formats.iter_records(write(full_loyers_xml(200, ids=ids))))
+    assert exc.value.code == "IDENTIFIANT_DUPLIQUE" and exc.value.line == 188
+
+
 def test_wrong_flow_expected_is_refused(write):
     path = write(loyers_xml(1))
     with pytest.raises(FormatError) as exc:
