@@ -175,22 +175,30 @@ def sanitize(message: str) -> str:
     return message
 
 
+def _after(fallback_line: int | None) -> str:
+    """Where an error without a line of its own lies: after the last element read. libxml2's
+    streaming validator gives no line, and that element may be a whole parser chunk before the
+    fault: stated as a line, it would point at a valid record."""
+    return f" (après la ligne {fallback_line})" if fallback_line else ""
+
+
 def _error_from_log_entry(entry, fallback_line: int | None = None) -> FormatError:
     domain = getattr(entry, "domain_name", "") or ""
     type_name = getattr(entry, "type_name", "") or ""
-    line = entry.line or fallback_line or None
+    line = entry.line or None
+    after = "" if line else _after(fallback_line)
     if "Excessive depth" in entry.message or type_name == "ERR_RESOURCE_LIMIT":
         return FormatError("PROFONDEUR_EXCESSIVE",
-                           "Imbrication d'éléments trop profonde.", line)
+                           "Imbrication d'éléments trop profonde" + after + ".", line)
     if domain.startswith("SCHEMAS") or type_name.startswith("SCHEMAV"):
         return FormatError("NON_CONFORME_SCHEMA",
-                           "Non conforme au schéma : " + sanitize(entry.message), line)
+                           "Non conforme au schéma : " + sanitize(entry.message) + after, line)
     if "Entity" in entry.message or "entity" in entry.message or type_name.startswith("ERR_UNDECLARED_ENTITY"):
-        return FormatError("ENTITE_INTERDITE", "Les entités XML sont interdites.", line)
+        return FormatError("ENTITE_INTERDITE", "Les entités XML sont interdites" + after + ".", line)
     # Well-formedness messages quote tag names without quotes: never echo them, describe instead.
     reason = _WELLFORMEDNESS_REASONS.get(type_name, "syntaxe XML invalide")
     column = getattr(entry, "column", 0)
-    where = f" (colonne {column})" if column else ""
+    where = f" (colonne {column})" if column and line else after
     return FormatError("XML_MALFORME", f"XML mal formé : {reason}{where}.", line)
 
 
@@ -225,8 +233,8 @@ def error_from_lxml(exc: etree.Error, fallback_line: int | None = None, parser=N
         return _error_from_log_entry(entries[0], fallback_line)
     text = str(exc)
     if "Excessive depth" in text:
-        return FormatError("PROFONDEUR_EXCESSIVE", "Imbrication d'éléments trop profonde.", fallback_line)
-    return FormatError("XML_MALFORME", "XML mal formé : syntaxe XML invalide.", fallback_line)
+        return FormatError("PROFONDEUR_EXCESSIVE", f"Imbrication d'éléments trop profonde{_after(fallback_line)}.")
+    return FormatError("XML_MALFORME", f"XML mal formé : syntaxe XML invalide{_after(fallback_line)}.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,8 +368,8 @@ def stream_element_batches(path: str | os.PathLike, tags: tuple[str, ...],
     if batch:
         yield batch
     if root is not None and not root_closed:
-        raise FormatError("XML_MALFORME", "Document tronqué : l'élément racine n'est pas fermé.",
-                          state.last_line)
+        raise FormatError("XML_MALFORME",
+                          f"Document tronqué : l'élément racine n'est pas fermé{_after(state.last_line)}.")
 
 
 def _raise_logged(parser, state: StreamState) -> None:

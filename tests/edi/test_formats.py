@@ -222,6 +222,17 @@ def test_duplicate_record_id_across_chunks_is_refused_with_its_line(write, small
     assert exc.value.code == "IDENTIFIANT_DUPLIQUE" and exc.value.line == 188
 
 
+def test_a_schema_error_without_a_line_says_after_which_line_it_lies(write, small_chunks):
+    """libxml2's streaming validator gives schema errors no line: the reader says the fault lies
+    after the last element read (which may be a chunk before it), never that line itself."""
+    path = write(full_loyers_xml(200, dates={150: "2026-13-01"}))  # the record of line 158
+    with pytest.raises(FormatError) as exc:
+        list(formats.iter_records(path))
+    assert exc.value.code == "NON_CONFORME_SCHEMA" and exc.value.line is None
+    after = int(exc.value.message.rsplit("(après la ligne ", 1)[1].rstrip(")"))
+    assert 150 <= after < 158
+
+
 def test_wrong_flow_expected_is_refused(write):
     path = write(loyers_xml(1))
     with pytest.raises(FormatError) as exc:
