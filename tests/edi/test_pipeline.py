@@ -14,10 +14,6 @@ from portal.extensions import db
 from .flow_fixtures import *  # noqa: F401,F403
 from .flow_fixtures import build_xml, multipart
 
-# The formats, signatures and certificate registry are edicrypto's part of the EDI issue.
-pytest.importorskip("edi.certificates", reason="edi.certificates (edicrypto) pas encore intégré")
-pytest.importorskip("edi.formats", reason="edi.formats (edicrypto) pas encore intégré")
-
 ACC = "{urn:caf:extranet:edi:accuse:1}"
 
 

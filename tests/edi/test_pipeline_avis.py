@@ -13,8 +13,6 @@ from portal.extensions import db
 
 from .flow_fixtures import *  # noqa: F401,F403
 
-pytest.importorskip("edi.certificates.service", reason="edi.certificates (edicrypto) pas encore intégré")
-
 AV = "{urn:caf:extranet:edi:avis-paiement:1}"
 
 

@@ -18,8 +18,6 @@ from portal.extensions import db
 from .flow_fixtures import *  # noqa: F401,F403
 from .flow_fixtures import Signer, build_xml
 
-pytest.importorskip("edi.certificates.service", reason="edi.certificates (edicrypto) pas encore intégré")
-
 
 def upload(api, data: bytes, signature: bytes | None):
     form = {"fichier": (io.BytesIO(data), "f.xml"),

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.worker  # committed data: no per-test rolled-back transaction
-pytest.importorskip("edi.certificates.service", reason="edi.certificates (edicrypto) pas encore intégré")
 
 
 @pytest.fixture(scope="module")

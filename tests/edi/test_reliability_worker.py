@@ -11,9 +11,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from tests import live
+
 pytestmark = pytest.mark.worker
-live = pytest.importorskip("tests.live", reason="tests/live.py (jobs) pas encore intégré")
-pytest.importorskip("edi.certificates.service", reason="edi.certificates (edicrypto) pas encore intégré")
 
 N = 5  # records per file; EDI_BATCH_SIZE=2 -> three apply batches
 SEQUENCE = itertools.count(1)  # each file of the module continues the landlord's sequence
