@@ -396,13 +396,12 @@ _SOURCELINE = attrgetter("sourceline")
 
 
 def _read_columns(batch: list, full: int, columns: list, empty: dict) -> list[dict] | None:
-    """The records of `batch` (consecutive validated records under the root), or None if one
-    of them lacks an element or a value: the caller then reads them one by one (and reports
-    the faulty one with its line). Releases the records consumed before the batch."""
+    """The records of `batch` (consecutive validated records under the root, those before it
+    released), or None if one of them lacks an element or a value: the caller then reads them
+    one by one (and reports the faulty one with its line)."""
     n = len(batch)
     if list(map(len, batch)).count(full) != n:
         return None
-    release_consumed(batch[0])
     parent = batch[0].getparent()
     if parent is None or parent[n - 1] is not batch[-1]:  # not a run of siblings
         return None
@@ -509,8 +508,8 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
         # After the envelope of a validated file, the tag filter leaves only records: the
         # batch is read at once, or record by record when it is not a run of full records.
         if envelope is not None and validate:
+            release_consumed(batch[0])
             if not extract:
-                release_consumed(batch[0])
                 count += len(batch)
                 yield from repeat(None, len(batch))
                 continue
