@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Iterable
 
+import psycopg
 from sqlalchemy import (any_, bindparam, func, insert, or_, select, text,
                         update)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from portal.database import copy_rows
 from portal.extensions import db
@@ -204,7 +206,7 @@ _LOYERS_BATCH_DDL = f"""
 _LOYERS_BATCH_COLUMNS = ("k", "code", "numero", "loyer", "charges", "coloc", "effet", "n")
 _LOYERS_BATCH_TYPES = ("varchar", "varchar", "varchar", "int4", "int4", "int4", "date", "int4")
 
-_LOYERS_INSERT_PG = text(f"""
+_LOYERS_INSERT_PG = f"""
     INSERT INTO cdap_loyers_historique
         (logement_id, code_bailleur, idempotency_key, loyer_cents, charges_cents,
          nb_colocataires, date_effet, source, created_at)
@@ -216,16 +218,24 @@ _LOYERS_INSERT_PG = text(f"""
         WHERE l.code_bailleur = :code_bailleur AND l.code_locataire = r.code AND a.numero = r.numero
         LIMIT 1) l
     ORDER BY r.n
-    ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING
-""")
+"""
+_LOYERS_INSERT_PG_FIRST_TIME = text(_LOYERS_INSERT_PG)
+_LOYERS_INSERT_PG_REPLAY = text(_LOYERS_INSERT_PG + """
+    ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING""")
 
 
 def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) -> int:
     """Set-based apply_loyers: the batch is copied (binary COPY) into a temporary table, then
-    one INSERT ... SELECT finds each tenancy and skips known keys (ON CONFLICT DO NOTHING; first
-    occurrence wins within the batch). The tenancy is found by two unique-index lookups per row
-    (LATERAL ... LIMIT 1, the pair identifies at most one dwelling): a hash join would scan
-    every dwelling of the Caf for each batch."""
+    one INSERT ... SELECT finds each tenancy. The tenancy is found by two unique-index lookups
+    per row (LATERAL ... LIMIT 1, the pair identifies at most one dwelling): a hash join would
+    scan every dwelling of the Caf for each batch.
+
+    Keys already applied are skipped by ON CONFLICT DO NOTHING (first occurrence wins within
+    the batch), but only when there are some: the plain INSERT is tried first, in a savepoint,
+    and a unique violation sends the batch the ON CONFLICT way. A batch of new keys, the common
+    case, is then a plain insertion: speculative insertion cost PostgreSQL a third more server
+    time per row (EDI bench, 5,000 LOYERS: 92-130 ms against 67-69 ms). A concurrent replay
+    still cannot fail: it waits for the other transaction, violates, and skips."""
     conn = db.session.connection()
     conn.exec_driver_sql(_LOYERS_BATCH_DDL)
     conn.exec_driver_sql(f"TRUNCATE {_LOYERS_BATCH_PG}")
@@ -233,8 +243,14 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
         (r["idempotency_key"], str(r["code_locataire"]), str(r["numero_allocataire"]),
          int(r["loyer_cents"]), int(r["charges_cents"]), int(r.get("nb_colocataires") or 0),
          r["date_effet"], n) for n, r in enumerate(rows, 1)))
-    return db.session.execute(_LOYERS_INSERT_PG, {"code_bailleur": code_bailleur,
-                                                  "source": source[:120], "now": utcnow()}).rowcount
+    params = {"code_bailleur": code_bailleur, "source": source[:120], "now": utcnow()}
+    try:
+        with conn.begin_nested():  # a savepoint of the caller's transaction, not a commit
+            return conn.execute(_LOYERS_INSERT_PG_FIRST_TIME, params).rowcount
+    except IntegrityError as exc:
+        if not isinstance(exc.orig, psycopg.errors.UniqueViolation):
+            raise
+    return conn.execute(_LOYERS_INSERT_PG_REPLAY, params).rowcount
 
 
 def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:

@@ -107,6 +107,27 @@ def test_apply_loyers_duplicate_key_within_batch_counts_once():
     assert current_rent(lg)["loyer_cents"] == 41000
 
 
+def test_apply_loyers_batch_mixing_applied_and_new_keys_applies_the_new_ones_first_wins():
+    """A replayed key must not stop the batch: the new keys of it are applied, once, and a key
+    repeated within the batch keeps its first occurrence (on PostgreSQL: the plain insertion
+    fails on the applied key and the batch goes the ON CONFLICT way)."""
+    a = make_allocataire(numero="1000013")
+    lg = make_logement(a, CB, "LOC000013")
+    first = _loyer("M:1", 41000, 5100, date(2026, 1, 1), "LOC000013", "1000013")
+    assert sb.apply_loyers(CB, [first], "s") == 1
+    batch = [first,
+             _loyer("M:2", 42000, 5200, date(2026, 2, 1), "LOC000013", "1000013"),
+             _loyer("M:3", 43000, 5300, date(2026, 3, 1), "LOC000013", "1000013"),
+             _loyer("M:3", 99000, 9900, date(2026, 3, 1), "LOC000013", "1000013")]
+    assert sb.apply_loyers(CB, batch, "s") == 2
+    history = db.session.execute(select(LoyerHistorique.idempotency_key, LoyerHistorique.loyer_cents)
+                                 .where(LoyerHistorique.logement_id == lg.id)
+                                 .order_by(LoyerHistorique.idempotency_key)).all()
+    assert history == [("M:1", 41000), ("M:2", 42000), ("M:3", 43000)]
+    assert current_rent(lg)["loyer_cents"] == 43000
+    assert sb.apply_loyers(CB, batch, "s") == 0
+
+
 def _mvt(key, type_, day, code="LOC000020", numero="1000020", **extra):
     return {"idempotency_key": key, "code_locataire": code, "numero_allocataire": numero,
             "type": type_, "date_mouvement": day, **extra}
