@@ -1,4 +1,4 @@
-"""Public functions the EDI service calls (docs: /work/helpers/INTERFACES.md).
+"""Public functions the EDI service calls (through edi.adapters, its only seam to CDAP).
 
 All amounts are integer cents, dates `datetime.date`. Every function runs in the caller's
 transaction (never commits) and is set-based: a batch of rows costs a handful of queries,

@@ -1,4 +1,4 @@
-"""The functions EDI calls (INTERFACES.md): set-based, idempotent per key, never commit."""
+"""The functions EDI calls (cdap.services_bailleurs): set-based, idempotent per key, never commit."""
 from datetime import date
 
 from sqlalchemy import event, func, select
