@@ -11,13 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Iterable
 
-import psycopg
 from sqlalchemy import (any_, bindparam, func, insert, or_, select, text,
                         update)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
-from portal.database import copy_rows
+from portal.database import copy_rows, unless_unique_violation
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -247,13 +245,9 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
          int(r["loyer_cents"]), int(r["charges_cents"]), int(r.get("nb_colocataires") or 0),
          r["date_effet"], n) for n, r in enumerate(rows, 1)))
     params = {"code_bailleur": code_bailleur, "source": source[:120], "now": utcnow()}
-    try:
-        with conn.begin_nested():  # a savepoint of the caller's transaction, not a commit
-            return conn.execute(_LOYERS_INSERT_PG_FIRST_TIME, params).rowcount
-    except IntegrityError as exc:
-        if not isinstance(exc.orig, psycopg.errors.UniqueViolation):
-            raise
-    return conn.execute(_LOYERS_INSERT_PG_REPLAY, params).rowcount
+    inserted, count = unless_unique_violation(
+        lambda: conn.execute(_LOYERS_INSERT_PG_FIRST_TIME, params).rowcount)
+    return count if inserted else conn.execute(_LOYERS_INSERT_PG_REPLAY, params).rowcount
 
 
 def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:

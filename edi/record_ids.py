@@ -9,10 +9,9 @@ does that work on its own core while the next batch is read.
 """
 from __future__ import annotations
 
-import psycopg
 from sqlalchemy import text
 
-from portal.database import copy_rows
+from portal.database import copy_rows, unless_unique_violation
 from portal.extensions import db
 
 SEEN = "edi_identifiants_vus"
@@ -60,11 +59,5 @@ class SeenIdentifiers:
         identifiers, in a savepoint. A repeated identifier breaks its primary key; the savepoint
         is then rolled back and the batch goes the general way. (Half the server time of the
         general way, which copies the batch twice.)"""
-        savepoint = db.session.begin_nested()
-        try:
-            copy_rows(SEEN, PAIR_COLUMNS, PAIR_TYPES, pairs)
-        except psycopg.errors.UniqueViolation:
-            savepoint.rollback()
-            return False
-        savepoint.commit()
-        return True
+        copied, _none = unless_unique_violation(lambda: copy_rows(SEEN, PAIR_COLUMNS, PAIR_TYPES, pairs))
+        return copied

@@ -1,6 +1,12 @@
 """Engine tuning per backend, and bulk loading within a transaction."""
+from typing import Callable, TypeVar
+
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+T = TypeVar("T")
 
 
 def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
@@ -48,3 +54,22 @@ def copy_rows(table: str, columns: tuple[str, ...], types: tuple[str, ...], rows
     rows = list(rows)
     if rows:
         conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})", rows)
+
+
+def unless_unique_violation(attempt: Callable[[], T]) -> tuple[bool, T | None]:
+    """Run `attempt` in a savepoint of the session's connection (a savepoint, not a commit:
+    the caller's transaction goes on). (True, its result), or (False, None) when it broke a
+    unique index: the savepoint is rolled back and the caller takes its general, slower way.
+    For bulk fast paths whose common case has no conflict (a plain INSERT or COPY where the
+    general way needs ON CONFLICT or a second copy). Any other error propagates."""
+    from .extensions import db
+    conn = db.session.connection()
+    try:
+        with conn.begin_nested():
+            return True, attempt()
+    except psycopg.errors.UniqueViolation:  # raised as is by a driver-level COPY
+        return False, None
+    except IntegrityError as exc:  # wrapped by SQLAlchemy around a statement
+        if isinstance(exc.orig, psycopg.errors.UniqueViolation):
+            return False, None
+        raise
