@@ -166,6 +166,12 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
     }
 
 
+def known_allocataires(numeros: Iterable[str]) -> set[str]:
+    """The numéros of these that are allocataires of the Caf: an ENTREE of one of them into a
+    dwelling its landlord has not reported yet opens the tenancy (apply_mouvements)."""
+    return set(_allocataire_ids(str(n) for n in numeros))
+
+
 def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
     """Record each new rent row in the history; the dwelling's current rent is its latest row
     (cdap.loyers), so nothing else is written. Rows of unknown tenancies and keys already

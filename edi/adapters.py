@@ -173,6 +173,10 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
     return _cdap().lookup_tenancies(code_bailleur, pairs)
 
 
+def known_allocataires(numeros: Iterable[str]) -> set[str]:
+    return _cdap().known_allocataires(numeros)
+
+
 def apply_row(flux: str, rec: dict, key: str, date_signalement: date) -> dict:
     """The record as the CDAP service functions take it: the extracted record itself (its keys
     are the ones they read), given its idempotency key and, for IMPAYES, the reporting date.

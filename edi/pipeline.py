@@ -278,9 +278,7 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
         batch = list(islice(records, wanted))
         if not batch:
             break
-        tenancies = (adapters.lookup_tenancies(code_bailleur, {
-            (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
-            if needs_details else None)
+        tenancies = _tenancies_of(flux, code_bailleur, batch) if needs_details else None
         items = []
         append = items.append
         for rang, record in enumerate(batch, rang + 1):
@@ -300,6 +298,21 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
         if len(batch) < wanted:
             break
     return rang
+
+
+def _tenancies_of(flux: str, code_bailleur: str, batch: list[dict]) -> dict:
+    """The landlord's tenancies that the batch's records name, for the checks that need their
+    details. An ENTREE of a known allocataire into a dwelling the Caf does not know yet is how
+    a landlord reports a new tenant: it maps to rules.NOUVEAU_BAIL (the entry opens the tenancy)."""
+    pairs = {(r.get("code_locataire"), r.get("numero_allocataire")) for r in batch}
+    tenancies = adapters.lookup_tenancies(code_bailleur, pairs)
+    if flux == "MOUVEMENTS":
+        arrivals = {(r.get("code_locataire"), r.get("numero_allocataire")) for r in batch
+                    if r.get("type") == "ENTREE"} - tenancies.keys()
+        if arrivals:
+            known = adapters.known_allocataires(numero for _code, numero in arrivals)
+            tenancies.update((pair, rules.NOUVEAU_BAIL) for pair in arrivals if pair[1] in known)
+    return tenancies
 
 
 def tail_batch_size(size: int, read: int, announced: int | None) -> int:

@@ -48,6 +48,7 @@ CODES: dict[str, tuple[str, str]] = {
     "MODE_TEST": (INFO, "Fichier de test : contrôles effectués, rien n'a été appliqué"),
     # Record level
     "LOCATAIRE_INCONNU": (ERREUR, "Allocataire inconnu ou non locataire de ce bailleur"),
+    "ALLOCATAIRE_INCONNU": (ERREUR, "Numéro allocataire inconnu de la Caf"),
     "MONTANT_INVRAISEMBLABLE": (ERREUR, "Montant invraisemblable"),
     "DATE_INVRAISEMBLABLE": (ERREUR, "Date invraisemblable"),
     "COLOCATAIRES_INVRAISEMBLABLE": (ERREUR, "Nombre de colocataires invraisemblable"),
@@ -201,11 +202,19 @@ def check_loyer(rec: dict, tenancy: dict | None, today: date) -> list[Anomalie]:
 
 
 def check_mouvement(rec: dict, tenancy: dict | None, today: date) -> list[Anomalie]:
+    """`tenancy`: the pair's tenancy; NOUVEAU_BAIL for an ENTREE of a known allocataire into a
+    dwelling of this landlord that the Caf does not know yet (the entry opens it); None when the
+    pair is unknown and, for an ENTREE, the allocataire too."""
     out = []
     kind = rec.get("type")
     d = rec.get("date_mouvement")
+    if tenancy is NOUVEAU_BAIL and kind != "ENTREE":
+        tenancy = None
     if tenancy is None:
-        out.append(anomalie("LOCATAIRE_INCONNU", _who(rec)))
+        if kind == "ENTREE":
+            out.append(anomalie("ALLOCATAIRE_INCONNU", f"allocataire {rec.get('numero_allocataire') or '?'}"))
+        else:
+            out.append(anomalie("LOCATAIRE_INCONNU", _who(rec)))
     if not _date_ok(d, today):
         out.append(anomalie("DATE_INVRAISEMBLABLE", f"date du mouvement {_d(d)}"))
     for key, maximum in (("loyer_cents", LOYER_MAX_CENTS), ("charges_cents", CHARGES_MAX_CENTS)):
@@ -290,6 +299,7 @@ ACCEPTED = (True, "ENREGISTREMENT_ACCEPTE", CODES["ENREGISTREMENT_ACCEPTE"][1], 
 # the checks with tenancy=None for the records that are not a tenancy of the landlord).
 NEEDS_TENANCY_DETAILS = frozenset({"MOUVEMENTS", "IMPAYES"})
 TENANCY_UNCHECKED: dict = {}
+NOUVEAU_BAIL: dict = {}  # an entry opening a tenancy: no dates of its own to be coherent with
 
 
 def file_outcome(nb_lus: int, nb_acceptes: int, nb_rejetes: int) -> str:

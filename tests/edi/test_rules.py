@@ -196,3 +196,13 @@ def test_check_loyer_fast_path_agrees_with_the_detailed_checks(over):
     assert codes(rules.check_loyer(rec, {}, TODAY)) == detailed
     assert codes(rules.check_loyer(rec, None, TODAY)) == ["LOCATAIRE_INCONNU", *detailed]
     assert rules.summarise([])[0] is True
+
+
+def test_an_entry_into_a_dwelling_the_caf_does_not_know_yet_opens_it():
+    rec = {"code_locataire": "LOC9", "numero_allocataire": "1234567", "type": "ENTREE",
+           "date_mouvement": date(2026, 11, 1)}
+    assert codes(rules.check_mouvement(rec, rules.NOUVEAU_BAIL, TODAY)) == []
+    assert codes(rules.check_mouvement(rec, None, TODAY)) == ["ALLOCATAIRE_INCONNU"]
+    exit_ = dict(rec, type="SORTIE")
+    assert codes(rules.check_mouvement(exit_, rules.NOUVEAU_BAIL, TODAY)) == ["LOCATAIRE_INCONNU"]
+    assert codes(rules.check_mouvement(exit_, None, TODAY)) == ["LOCATAIRE_INCONNU"]
