@@ -71,7 +71,6 @@ __all__ = [
     "FLOWS",
     "INBOUND_FLOWS",
     "OUTBOUND_FLOWS",
-    "RECORD_CODES",
     "SEVERITIES",
     "AccuseData",
     "AvisPaiementData",
@@ -174,30 +173,8 @@ FILE_ERROR_CODES = {
     "NOMBRE_ENREGISTREMENTS_INCORRECT": "Le nombre d'enregistrements ne correspond pas à l'enveloppe.",
     "DATE_CREATION_FUTURE": "La date de création du fichier est dans le futur.",
     "DATE_CREATION_ANCIENNE": "La date de création du fichier est trop ancienne.",
-    # Envelope rules that need the database (checked by the intake, reported the same way):
-    "DESTINATAIRE_INCONNU": "Le destinataire de l'enveloppe n'est pas la Caf.",
-    "DOUBLON_CONTENU": "Ce fichier (même contenu) a déjà été reçu.",
-    "DOUBLON_IDENTIFIANT": "Un fichier de même identifiant a déjà été accepté pour cet émetteur.",
-    "SEQUENCE_INCORRECTE": "Le numéro de séquence n'est pas celui attendu.",
-    "ERREUR_TECHNIQUE": "Erreur technique à la Caf : le fichier peut être renvoyé tel quel.",
 }
 
-# Per-record codes of the ACCUSE (Resultat/Code) — (libellé, gravité). The intake's business
-# rules use these codes; schemas/README.md publishes the list for vendors.
-RECORD_CODES: dict[str, tuple[str, str]] = {
-    "ENREGISTREMENT_ACCEPTE": ("Enregistrement accepté et pris en compte.", "INFORMATION"),
-    "ENREGISTREMENT_TEST": ("Mode TEST : enregistrement valide, rien n'a été appliqué.", "INFORMATION"),
-    "ALLOCATAIRE_INCONNU": ("Numéro allocataire inconnu de la Caf.", "ERREUR"),
-    "LOCATAIRE_INCONNU": ("L'allocataire n'est pas locataire de ce bailleur (code locataire).", "ERREUR"),
-    "MONTANT_INVRAISEMBLABLE": ("Montant hors des bornes plausibles.", "ERREUR"),
-    "DATE_INVRAISEMBLABLE": ("Date hors des bornes plausibles.", "ERREUR"),
-    "PERIODE_INCOHERENTE": ("La fin de période précède son début.", "ERREUR"),
-    "IMPAYE_NON_CONSTITUE": ("La dette n'atteint pas deux fois le loyer mensuel net (CCH R824-1).", "ERREUR"),
-    "IMPAYE_SIGNALE_TARDIVEMENT": ("Impayé signalé plus de deux mois après sa constitution (CCH R824-4).",
-                                   "AVERTISSEMENT"),
-    "MOUVEMENT_INCOHERENT": ("Mouvement incompatible avec la situation du logement.", "ERREUR"),
-    "DEJA_APPLIQUE": ("Enregistrement déjà pris en compte (même identifiant), ignoré.", "INFORMATION"),
-}
 
 
 # --------------------------------------------------------------------------------------------

@@ -57,7 +57,6 @@ CODES: dict[str, tuple[str, str]] = {
     "IMPAYE_SIGNALE_TARDIVEMENT": (AVERTISSEMENT, "Impayé signalé plus de deux mois après sa constitution (R824-4)"),
     "LOYER_DIFFERENT": (AVERTISSEMENT, "Loyer mensuel déclaré différent du loyer connu"),
     "MOUVEMENT_INCOHERENT": (ERREUR, "Mouvement incohérent avec le bail connu"),
-    "ERREUR_INTERNE": (ERREUR, "Erreur interne lors du traitement"),
 }
 
 # Plausibility bounds (cents, dates)

@@ -61,7 +61,6 @@ SIGNATURE_CODES = {
     "CERTIFICAT_HORS_PERIODE": "Le certificat est hors de sa période d'utilisation enregistrée.",
     "CHAINE_NON_CONFIANCE": "Le certificat ne remonte pas à une autorité de certification de confiance.",
     "USAGE_NON_AUTORISE": "Le certificat n'a pas l'usage « signature numérique » (digitalSignature).",
-    "EMETTEUR_DIFFERENT": "L'émetteur déclaré dans le fichier n'est pas l'organisation qui l'envoie.",
 }
 
 ALLOWED_DIGESTS = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, url_for
 
 from .service import (  # noqa: F401  (public API for the intake)
-    CertificateError, check_sender, check_signer, register_certificate, verify_file_signature,
+    CertificateError, check_signer, register_certificate, verify_file_signature,
 )
 
 

@@ -10,7 +10,6 @@ For the intake pipeline (``edi`` worker):
     ``code``). ``result.registered`` is the ``RegisteredCertificate``.
 
 ``check_signer(organisation, signer_cert, at) -> RegisteredCertificate``
-``check_sender(envelope, organisation)``  -> raises SignatureError("EMETTEUR_DIFFERENT")
 
 State changes (views and the demo seeder call them; each writes an audit entry, none commits):
 ``register_certificate``, ``approve_certificate``, ``reject_certificate``,
@@ -248,15 +247,6 @@ def check_signer(organisation: Organisation, signer_cert: x509.Certificate,
                              f"Le certificat est enregistré pour la période du {cert.usage_from:%d/%m/%Y} "
                              f"au {cert.usage_until:%d/%m/%Y}.")
     return cert
-
-
-def check_sender(envelope, organisation: Organisation) -> None:
-    """The envelope's sender (code bailleur + SIREN) must be the sending organisation."""
-    siren = (organisation.siret or "")[:9]
-    if envelope.sender_code != organisation.code_bailleur or envelope.sender_siren != siren:
-        raise SignatureError("EMETTEUR_DIFFERENT",
-                             f"L'enveloppe déclare l'émetteur {envelope.sender_code} / {envelope.sender_siren}, "
-                             f"le fichier est envoyé par {organisation.code_bailleur} / {siren}.")
 
 
 def verify_file_signature(data_path, signature_der: bytes | None, organisation: Organisation,

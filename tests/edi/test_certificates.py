@@ -1,5 +1,5 @@
 """Registered signing certificates: upload, approval, windows, revocation, expiry, and the
-signature checks the intake uses (verify_file_signature / check_signer / check_sender)."""
+signature checks the intake uses (verify_file_signature / check_signer)."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,6 @@ from sqlalchemy import select
 from edi import pki
 from edi.certificates import service
 from edi.certificates.models import RegisteredCertificate
-from edi.formats import read_envelope
 from edi.signature import SignatureError, load_certificates, load_private_key, sign_detached
 from portal.audit import AuditEntry
 from portal.extensions import db
@@ -177,16 +176,6 @@ def test_usage_windows_allow_rollover(landlord, caf_admin, issue, tmp_path):
     assert exc.value.code == "CERTIFICAT_HORS_PERIODE"
     assert service.verify_file_signature(p_new, der_new, org, at=now + timedelta(days=7)).registered is new
     assert service.has_successor(old) and not service.has_successor(new)
-
-
-def test_check_sender(landlord):
-    org, _, _ = landlord
-    env = read_envelope(EXAMPLES_DIR / "loyers-exemple.xml")  # BL080001 / 381568394
-    with pytest.raises(SignatureError) as exc:
-        service.check_sender(env, org)
-    assert exc.value.code == "EMETTEUR_DIFFERENT"
-    org.code_bailleur = "BL080001"
-    service.check_sender(env, org)
 
 
 def test_expiry_warnings_sent_once_unless_successor(landlord, caf_admin, issue):

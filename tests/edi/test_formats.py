@@ -401,11 +401,19 @@ def test_avis_paiement_totals_and_validity(tmp_path):
     assert records[0]["montant_cents"] == 25000 and records[0]["date_paiement"] == date(2026, 11, 25)
 
 
-def test_readme_lists_every_code():
+def test_readme_lists_exactly_the_codes_an_accuse_can_carry():
+    """The vendors' specification publishes every code the platform emits, and no other: the
+    readers' format codes, the signature codes and the business rules' codes."""
+    import re
+
+    from edi import rules
     from edi.signature import SIGNATURE_CODES
     readme = (SCHEMA_DIR / "README.md").read_text()
-    for code in [*formats.FILE_ERROR_CODES, *formats.RECORD_CODES, *SIGNATURE_CODES, *formats.FILE_STATUSES]:
-        assert f"`{code}`" in readme, code
+    tables = readme[readme.index("### Codes de rejet du fichier"):readme.index("### AVIS_PAIEMENT")]
+    published = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", tables, flags=re.MULTILINE))
+    assert published == {*formats.FILE_ERROR_CODES, *SIGNATURE_CODES, *rules.CODES}
+    for statut in formats.FILE_STATUSES:
+        assert f"| `{statut}` |" in readme, statut
 
 
 def test_examples_use_the_cdap_demo_tenants_of_picardie_habitat():
