@@ -24,6 +24,7 @@ DECLARATION_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "integer"}, "equipement_id": {"type": "integer"}, "annee": {"type": "integer"},
     "type": {"type": "string", "enum": list(DECLARATION_TYPES)}, "statut": {"type": "string"},
     "echeance": {"type": "string", "format": "date"}, "en_retard": {"type": "boolean"},
+    "avant_ouverture": {"type": "boolean", "description": "première transmission avant l'ouverture de la campagne"},
     "donnees": {"type": "object"}, "justifications": {"type": "object"},
     "droit": {"type": ["number", "null"]}, "versions": {"type": "array"}, "acomptes": {"type": "array"},
     "regularisation": {"type": ["object", "null"]}}}
@@ -65,15 +66,22 @@ def _check_data(equipement_type: str, donnees) -> dict:
     return donnees
 
 
+def _refused(exc: ActionRefused, title: str = "Refusé") -> ApiError:
+    """A refused state change as problem+json, with its field messages when it has some."""
+    return ApiError(exc.status, title, exc.message, **({"errors": dict(exc.problems)} if exc.problems else {}))
+
+
 def represent(decl: Declaration) -> dict:
     return {
         "id": decl.id, "equipement_id": decl.equipement_id, "annee": decl.annee, "type": decl.type,
         "statut": decl.status, "statut_libelle": decl.status_label,
         "echeance": decl.echeance.isoformat() if decl.echeance else None, "en_retard": decl.late,
+        "avant_ouverture": decl.anticipee,
         "donnees": decl.data, "justifications": decl.justifications,
         "droit": decl.droit,
         "versions": [{"numero": v.numero, "transmise_le": v.created_at.isoformat() + "Z", "empreinte": v.content_hash,
-                      "droit": v.montant, "en_retard": v.late, "via": v.via} for v in decl.versions],
+                      "droit": v.montant, "en_retard": v.late, "avant_ouverture": v.anticipee, "via": v.via}
+                     for v in decl.versions],
         "acomptes": [{"numero": a.numero, "date_prevue": a.date_prevue.isoformat(), "montant": float(a.montant),
                       "etat": a.status} for a in decl.acomptes],
         "regularisation": None if decl.regularisation is None else {
@@ -146,7 +154,7 @@ def api_create():
             services.save_draft(decl, merged, body.get("justifications") if isinstance(body.get("justifications"), dict) else None, _actor())
     except ActionRefused as exc:
         db.session.rollback()
-        raise ApiError(exc.status, "Refusé", exc.message) from None
+        raise _refused(exc) from None
     db.session.commit()
     response = jsonify(represent(decl))
     response.status_code = 201
@@ -184,7 +192,8 @@ def api_update(did):
         services.save_draft(decl, {**decl.data, **donnees},
                             None if justifications is None else {**decl.justifications, **justifications}, _actor())
     except ActionRefused as exc:
-        raise ApiError(exc.status, "Refusé", exc.message) from None
+        db.session.rollback()
+        raise _refused(exc) from None
     db.session.commit()
     return jsonify(represent(decl))
 
@@ -232,7 +241,7 @@ def api_transmit(did):
         version = services.transmit(decl, _actor(), via="api")
     except ActionRefused as exc:
         db.session.rollback()
-        extra = {}
+        extra = {"errors": dict(exc.problems)} if exc.problems else {}
         if exc.evaluation is not None:
             extra = {"errors": {**exc.evaluation.parsed.messages, **exc.problems},
                      "controles": [c.as_dict() for c in exc.evaluation.controles]}
@@ -240,6 +249,7 @@ def api_transmit(did):
     db.session.commit()
     response = jsonify({"numero": version.numero, "empreinte": version.content_hash,
                         "transmise_le": version.created_at.isoformat() + "Z", "en_retard": version.late,
+                        "avant_ouverture": version.anticipee,
                         "droit": version.montant, "declaration": represent(decl)})
     response.status_code = 201
     return response

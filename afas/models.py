@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text,
-                        UniqueConstraint, event)
+                        UniqueConstraint, event, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -119,6 +119,11 @@ class Declaration(db.Model):
     def titre(self) -> str:
         return f"{self.type_label} {self.annee}"
 
+    @property
+    def anticipee(self) -> bool:
+        """First transmitted before its campaign opened (flagged like `late`)."""
+        return bool(self.versions and self.versions[0].anticipee)
+
 
 def content_hash(payload: dict) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -141,17 +146,22 @@ class DeclarationVersion(db.Model):
     droit: Mapped[dict] = mapped_column(JSON)                   # DroitResult.as_dict()
     bareme_annee: Mapped[int] = mapped_column(Integer)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Transmitted before the campaign window opened (flagged, not refused; see services.transmit).
+    anticipee: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     content_hash: Mapped[str] = mapped_column(String(64))
 
     declaration: Mapped[Declaration] = relationship(back_populates="versions")
     user: Mapped[User | None] = relationship()
 
     def hashed_payload(self) -> dict:
-        return {"declaration_id": self.declaration_id, "numero": self.numero,
-                "created_at": self.created_at.isoformat(timespec="microseconds"),
-                "user_id": self.user_id, "data": self.data, "controles": self.controles,
-                "justifications": self.justifications, "droit": self.droit,
-                "bareme_annee": self.bareme_annee, "late": self.late}
+        payload = {"declaration_id": self.declaration_id, "numero": self.numero,
+                   "created_at": self.created_at.isoformat(timespec="microseconds"),
+                   "user_id": self.user_id, "data": self.data, "controles": self.controles,
+                   "justifications": self.justifications, "droit": self.droit,
+                   "bareme_annee": self.bareme_annee, "late": self.late}
+        if self.anticipee:  # only when set: the hashes of earlier versions stay valid
+            payload["anticipee"] = True
+        return payload
 
     def compute_hash(self) -> str:
         return content_hash(self.hashed_payload())

@@ -14,6 +14,20 @@ def latin(text) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+def timing(version) -> str:
+    """Where the transmission stands against its campaign window (flags set by services.transmit:
+    a new version after a correction asked by the Caf keeps the first transmission's timing)."""
+    if version.late:
+        text = "transmise APRÈS l'échéance (en retard)"
+    elif version.anticipee:
+        text = "transmise AVANT l'ouverture de la campagne (hors fenêtre, signalée)"
+    else:
+        text = "dans les délais"
+    if version.numero > 1:
+        return f"nouvelle version à la demande de la Caf ; première transmission {text}"
+    return text
+
+
 def build_receipt(decl, version) -> bytes:
     pdf = FPDF()
     pdf.set_title(latin(f"Accusé de réception - {decl.titre}"))
@@ -34,7 +48,7 @@ def build_receipt(decl, version) -> bytes:
         ("Transmise par", version.user.full_name if version.user else "-"),
         ("Canal", "API" if version.via == "api" else "portail"),
         ("Échéance", decl.echeance.strftime("%d/%m/%Y") if decl.echeance else "-"),
-        ("Délai", "transmise APRÈS l'échéance (en retard)" if version.late else "dans les délais"),
+        ("Délai", timing(version)),
         ("Droit estimé", f"{version.montant:,.2f} EUR".replace(",", " ").replace(".", ",") if version.montant is not None else "-"),
         ("Barème", (version.droit or {}).get("bareme", "")),
         ("Empreinte SHA-256", version.content_hash),

@@ -18,6 +18,7 @@ from .droit import regularisation as compute_regularisation, schedule_acomptes
 from .models import (Acompte, BaremeAnnee, Campagne, Declaration, DeclarationEvent, DeclarationMessage,
                      DeclarationVersion, Equipement, Regularisation)
 from .schema import ALL_LABELS, DECLARATION_TYPES, EDITABLE_STATUSES, fields_for
+from .validation import format_number, parse_boolean
 
 MAX_MESSAGE = 5000
 MAX_JUSTIFICATION = 2000
@@ -216,13 +217,22 @@ def _clean_text(text: str) -> str:
 
 
 def _clean_justifications(raw: dict | None) -> dict:
-    """Keep one text per known point de contrôle code (2 000 characters at most)."""
+    """Keep one text per known point de contrôle code. A text over 2 000 characters is refused
+    (422, one message per field `justification_<code>`), never cut."""
     from .controles import RULES
-    out = {}
+    out, problems = {}, {}
     for k, v in (raw or {}).items():
         text = _clean_text(str(v or "")).strip()
         if text and k in RULES:
-            out[k] = text[:MAX_JUSTIFICATION]
+            if len(text) > MAX_JUSTIFICATION:
+                problems[f"justification_{k}"] = (
+                    f"Justification trop longue : {format_number(len(text))} caractères, "
+                    f"{format_number(MAX_JUSTIFICATION)} au plus. Raccourcissez-la.")
+            out[k] = text
+    if problems:
+        codes = ", ".join(key[len("justification_"):] for key in problems)
+        raise ActionRefused(f"Justification trop longue ({codes}) : {format_number(MAX_JUSTIFICATION)} caractères "
+                            "au plus par justification.", 422, problems=problems)
     return out
 
 
@@ -232,19 +242,24 @@ def _check_editable(decl: Declaration) -> None:
 
 
 def save_draft(decl: Declaration, raw: dict, justifications: dict | None, actor) -> Evaluation:
-    """Keep what was typed (even invalid: nothing is lost) and return the evaluation."""
+    """Keep what was typed (even invalid: nothing is lost) and return the evaluation. A yes/no
+    field is stored as read by `parse_boolean` (what the API validated); a value that is not a
+    yes/no answer is kept as typed, so the checks report it instead of reading « non ». A
+    justification over the limit refuses the whole save (`ActionRefused`, 422)."""
     _check_editable(decl)
+    cleaned = None if justifications is None else _clean_justifications(justifications)
     known = {f.key: f for f in fields_for(decl.equipement.type)}
     data = {}
     for key, f in known.items():
         value = raw.get(key)
         if f.kind == "booleen":
-            data[key] = value if isinstance(value, bool) else str(value or "").strip().lower() in ("on", "oui", "1", "true")
+            answer = parse_boolean(value)
+            data[key] = answer if answer is not None else str(value)[:60]
         elif value is not None:
             data[key] = value if isinstance(value, (int, float)) else str(value)[:60]
     decl.data = data
-    if justifications is not None:
-        decl.justifications = _clean_justifications(justifications)
+    if cleaned is not None:
+        decl.justifications = cleaned
     decl.updated_at = utcnow()
     db.session.flush()
     return evaluate_declaration(decl)
@@ -252,10 +267,19 @@ def save_draft(decl: Declaration, raw: dict, justifications: dict | None, actor)
 
 def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = None) -> DeclarationVersion:
     """Re-run every check on the server; refuse on a bloquant or an unjustified alerte; freeze
-    an immutable, hashed version; flag a late first transmission."""
+    an immutable, hashed version. A first transmission outside the campaign window is flagged:
+    late (after the deadline) or early (before the opening). A réel is refused while its
+    exercice is not over (there are no actuals yet). A new version sent after a correction the
+    Caf asked for keeps the timing of the first transmission: it is not a late transmission."""
     if decl.status not in EDITABLE_STATUSES:
         raise ActionRefused("Cette déclaration a déjà été transmise." if decl.status == "transmise"
                             else f"La déclaration est « {decl.status_label.lower()} » : elle ne peut pas être transmise.")
+    now = now or utcnow()
+    camp = ensure_campagne(decl.annee, decl.type)
+    if decl.type == "reel" and now.date() <= date(decl.annee, 12, 31):
+        raise ActionRefused(f"Le réel {decl.annee} déclare les chiffres de l'exercice écoulé : il ne peut pas être "
+                            f"transmis avant la fin de l'exercice {decl.annee}. La campagne ouvre le "
+                            f"{camp.ouverture:%d/%m/%Y} (échéance le {camp.echeance:%d/%m/%Y}).")
     evaluation = evaluate_declaration(decl)
     if evaluation.bloquants:
         raise ActionRefused(f"Transmission impossible : {len(evaluation.bloquants)} point(s) bloquant(s) à corriger.",
@@ -265,16 +289,17 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
         raise ActionRefused(f"Transmission impossible : justifiez {len(missing)} alerte(s) "
                             f"({', '.join(c.code for c in missing)}).", 422, evaluation,
                             {f"justification_{c.code}": "Justification obligatoire pour cette alerte." for c in missing})
-    now = now or utcnow()
-    camp = ensure_campagne(decl.annee, decl.type)
-    late = now.date() > camp.echeance
-    early = now.date() < camp.ouverture
+    first = decl.versions[0] if decl.versions else None
+    if first is None:
+        late, early = now.date() > camp.echeance, now.date() < camp.ouverture
+    else:  # a correction asked by the Caf: the timing is that of the first transmission
+        late, early = bool(decl.late), bool(first.anticipee)
     alert_codes = [c.code for c in evaluation.alertes]
     version = DeclarationVersion(
         declaration_id=decl.id, numero=len(decl.versions) + 1, created_at=now, user_id=getattr(actor, "id", None),
         via=via, data=evaluation.parsed.values, controles=[c.as_dict() for c in evaluation.controles],
         justifications={k: v for k, v in decl.justifications.items() if k in alert_codes},
-        droit=evaluation.droit.as_dict(), bareme_annee=get_bareme(decl.annee).annee, late=late)
+        droit=evaluation.droit.as_dict(), bareme_annee=get_bareme(decl.annee).annee, late=late, anticipee=early)
     version.content_hash = version.compute_hash()
     decl.versions.append(version)
     previous = decl.status
@@ -337,6 +362,29 @@ def paid_acomptes_total(equipement_id: int, annee: int) -> float:
     return float(total or 0)
 
 
+def _acomptes_plan(decl: Declaration, droit: float) -> tuple[list, float]:
+    """The acomptes a validated `droit` would schedule (70 % cap, minus what was already paid this
+    year) and that amount already paid. Shared by the validation and the live estimate."""
+    paid = paid_acomptes_total(decl.equipement_id, decl.annee)
+    plan = [e for e in schedule_acomptes(droit, decl.annee, get_bareme(decl.annee), deja_verse=paid) if e.montant > 0]
+    return plan, paid
+
+
+def payment_estimate(decl: Declaration, evaluation: Evaluation) -> dict | None:
+    """What the estimated droit implies, as the validation would compute it: the acomptes of a
+    prévisionnel or actualisé, the régularisation of a réel. None while the droit is unknown."""
+    droit = evaluation.droit.montant
+    if droit is None:
+        return None
+    taux = f"{float(get_bareme(decl.annee)['acomptes']['taux_max']) * 100:g} %"
+    if decl.type == "reel":
+        reg = compute_regularisation(droit, paid_acomptes_total(decl.equipement_id, decl.annee))
+        return {"nature": "regularisation", "taux": taux, **reg}
+    plan, paid = _acomptes_plan(decl, droit)
+    return {"nature": "acomptes", "taux": taux, "acomptes": plan, "deja_verse": paid,
+            "total": round(sum(e.montant for e in plan), 2)}
+
+
 def _schedule(decl: Declaration, agent, droit: float) -> list[Acompte]:
     """(Re)schedule the year's acomptes: 70 % cap of `droit`, minus what was already paid."""
     b = get_bareme(decl.annee)
@@ -348,12 +396,10 @@ def _schedule(decl: Declaration, agent, droit: float) -> list[Acompte]:
     db.session.flush()
     for other_id in replaced - {decl.id}:
         _settle_if_done(db.session.get(Declaration, other_id))
-    paid = paid_acomptes_total(decl.equipement_id, decl.annee)
     start = (db.session.scalar(select(func.max(Acompte.numero)).where(Acompte.declaration_id == decl.id)) or 0)
     created = []
-    for e in schedule_acomptes(droit, decl.annee, b, deja_verse=paid):
-        if e.montant <= 0:
-            continue
+    plan, paid = _acomptes_plan(decl, droit)
+    for e in plan:
         a = Acompte(declaration_id=decl.id, equipement_id=decl.equipement_id, annee=decl.annee,
                     numero=start + e.numero, montant=e.montant, date_prevue=e.date_prevue, status="programme")
         db.session.add(a)
@@ -453,7 +499,9 @@ def expected_declarations(organisation_id: int, on: date | None = None) -> list[
     for eq in equipements:
         for c in camps:
             decl = find_declaration(eq.id, c.annee, c.type_declaration)
-            transmitted = decl is not None and decl.status not in EDITABLE_STATUSES
+            # Once transmitted (even reopened for a correction the Caf asked for), the flag of
+            # the first transmission; before that, whether the deadline has passed.
+            transmitted = decl is not None and bool(decl.versions)
             late = (decl.late if transmitted else on > c.echeance)
             out.append(Expected(eq, c, decl, late, c.ouverture <= on <= c.echeance, on < c.ouverture))
     return out

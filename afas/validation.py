@@ -58,18 +58,28 @@ def normalise_text(raw: str) -> str:
     return re.sub(r"[\s\u00a0\u202f']", "", text)
 
 
+def parse_boolean(raw) -> bool | None:
+    """The one reading of a yes/no answer (API validation, draft save, form display): `True`,
+    `False` (nothing given: an unticked checkbox), or `None` when `raw` is not a recognised
+    yes/no value — which is an error, never a silent « non »."""
+    if isinstance(raw, bool):
+        return raw
+    if raw is None:
+        return False
+    word = str(raw).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
 def parse_value(f: Field, raw) -> tuple[object, FieldError | None]:
     if f.kind == "booleen":
-        if isinstance(raw, bool):
-            return raw, None
-        if raw is None:
-            return False, None
-        word = str(raw).strip().lower()
-        if word in TRUE_WORDS:
-            return True, None
-        if word in FALSE_WORDS:
-            return False, None
-        return None, FieldError(f.key, "invalide", "Répondez par oui ou non.")
+        answer = parse_boolean(raw)
+        if answer is None:
+            return None, FieldError(f.key, "invalide", "Répondez par oui ou non.")
+        return answer, None
     if raw is None:
         return None, None
     if isinstance(raw, bool):

@@ -80,7 +80,8 @@ def _justifications_from_form() -> dict:
 
 
 def _live_context(decl: Declaration, evaluation, justifications: dict) -> dict:
-    return {"decl": decl, "ev": evaluation, "justifications": justifications, "rules": RULES}
+    return {"decl": decl, "ev": evaluation, "justifications": justifications, "rules": RULES,
+            "paiements": services.payment_estimate(decl, evaluation)}
 
 
 @bp.get("/static/<path:filename>")
@@ -161,6 +162,7 @@ def _render_declaration(decl: Declaration, evaluation=None, justifications=None,
         "afas/declaration.html", decl=decl, eq=decl.equipement, editable=editable, ev=evaluation,
         justifications=justifications, raw=raw if raw is not None else decl.data, groups=form_groups(decl.equipement.type),
         diff=diff, campagne=camp, rules=RULES, form_errors=form_errors or {},
+        paiements=services.payment_estimate(decl, evaluation) if editable else None,
         today=services.today()), status
 
 
@@ -182,6 +184,11 @@ def save(did):
     try:
         evaluation = services.save_draft(decl, raw, justifications, current_user)
     except ActionRefused as exc:
+        db.session.rollback()
+        if exc.problems:  # e.g. a justification too long: nothing saved, the typing is shown again
+            flash(exc.message + " Rien n'a été enregistré.", "error")
+            return _render_declaration(decl, justifications=justifications, raw=raw, status=exc.status,
+                                       form_errors=exc.problems)
         flash(exc.message, "error")
         return redirect(url_for("afas.declaration", did=did))
     db.session.commit()
@@ -195,7 +202,9 @@ def save(did):
                                        form_errors=exc.problems)
         db.session.commit()
         flash(f"Déclaration transmise (version {version.numero}, empreinte {version.content_hash[:12]}…)"
-              + (" — transmise après l'échéance : elle est signalée en retard." if version.late else "."), "success")
+              + (" — transmise après l'échéance : elle est signalée en retard." if version.late and version.numero == 1
+               else " — transmise avant l'ouverture de la campagne : elle est signalée." if version.anticipee
+               and version.numero == 1 else "."), "success")
         return redirect(url_for("afas.declaration", did=did))
     if evaluation.parsed.errors:
         flash(f"Brouillon enregistré. {len(evaluation.parsed.errors)} champ(s) à corriger avant la transmission.",
@@ -405,4 +414,4 @@ def home_panel(user):
         return None
     expected = services.expected_declarations(user.organisation_id)
     return "afas/home_panel.html", {"expected": expected, "late": [e for e in expected if e.late and not
-                                                                   (e.declaration and e.declaration.status not in EDITABLE_STATUSES)]}
+                                                                   (e.declaration and e.declaration.versions)]}
