@@ -7,9 +7,19 @@ from flask import current_app, g, jsonify, request
 from portal.access import api_scope
 from portal.api import ApiError, bp, openapi, problem
 from portal.extensions import db
+from portal.models import utcnow
 
-from . import services
+from . import atypical, services
 from .policy import POLICY, motifs_for
+
+
+SUSPENDED_TITLE = "Habilitation suspendue"
+
+
+def _suspended(until) -> ApiError:
+    return ApiError(403, SUSPENDED_TITLE,
+                    "Usage atypique détecté : l'habilitation CDAP de ce jeton est suspendue jusqu'au "
+                    f"{until:%d/%m/%Y %H:%M} UTC. La Caf a été prévenue.")
 
 
 def _actor() -> services.Actor:
@@ -19,6 +29,10 @@ def _actor() -> services.Actor:
     profile = token.cdap_profile
     if profile not in POLICY or contrat is None or profile not in (contrat.cdap_profiles or []):
         raise ApiError(403, "Accès refusé", "Ce jeton ne porte aucun profil CDAP autorisé par le contrat.")
+    # Same policy as the pages (a suspended habilitation gives no access): nothing is journaled.
+    until = atypical.token_suspended_until(token.id)
+    if until is not None:
+        raise _suspended(until)
     return services.Actor(profile=profile, organisation_id=org.id, code_bailleur=org.code_bailleur,
                           territoire=org.territoire, api_token_id=token.id)
 
@@ -74,7 +88,7 @@ def api_consult():
         settings=current_app.config["CDAP_SETTINGS"], request_id=g.get("request_id"))
     db.session.commit()
     if result.suspended:
-        return problem(403, "Accès suspendu", "Usage atypique détecté : l'accès est suspendu.")
+        raise _suspended(atypical.token_suspended_until(actor.api_token_id) or utcnow())
     if result.found:
         return jsonify(dossier=result.view, request_id=g.get("request_id"))
     if result.errors:

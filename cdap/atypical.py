@@ -5,9 +5,15 @@
   CDAP_NIGHT_END_HOUR) above CDAP_NIGHT_ALERT / CDAP_NIGHT_SUSPEND;
 - introuvables: not-found (or out of scope) attempts in a row above CDAP_NOTFOUND_ALERT /
   CDAP_NOTFOUND_SUSPEND.
-An alert (one per user, kind, level and day) is written for the Caf admins (alerts page and
-an email in the outbox). Beyond the second threshold the user's CDAP habilitation is suspended
-for CDAP_SUSPENSION_HOURS and their sessions are revoked. API tokens (no user) get alerts only.
+An alert (one per actor, kind, level and day) is written for the Caf admins (alerts page and
+an email in the outbox). Beyond the second threshold the actor is suspended for
+CDAP_SUSPENSION_HOURS: a user's CDAP habilitation (and their sessions are revoked); an API
+token, which has no habilitation of its own, is suspended itself (`TokenSuspension`): the API
+answers 403 "habilitation suspendue" until the end of the suspension. Same policy, same journal.
+
+`check` runs *before* the attempt's journal row is written (`pending`: the attempt's outcome,
+counted with the rows already there), so that the row records what the actor really got: when
+this attempt triggers the suspension, a refusal with no data shown (outcome "suspended").
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from portal.audit import record_event
 from portal.extensions import db
 from portal.models import Habilitation, OutboxMessage, User, utcnow
 
-from .models import AtypicalAlert, ConsultationJournal
+from .models import AtypicalAlert, ConsultationJournal, TokenSuspension
 
 PARIS = ZoneInfo("Europe/Paris")
 KINDS = {"volume": "Volume journalier", "nuit": "Consultations de nuit",
@@ -56,21 +62,27 @@ def _bounded_count(actor, since: datetime, limit: int) -> int:
     return db.session.scalar(select(func.count()).select_from(inner))
 
 
-def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None) -> list[AtypicalAlert]:
-    """Evaluate the rules for this actor (after its latest journal row); return new alerts."""
+def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None,
+          pending: str | None = None) -> list[AtypicalAlert]:
+    """Evaluate the rules for this actor; return new alerts. `pending`: the outcome of the
+    attempt being made, not journaled yet (counted as the latest row); None: the rules are
+    evaluated on the journal as it is (after the actor's latest row)."""
     now = now or utcnow()
     actor = _actor_filter(user_id, api_token_id)
+    extra = 1 if pending is not None else 0
     found: list[tuple[str, int, int, int]] = []  # kind, count, alert, suspend
     day_start = datetime.combine(now.date(), time())
-    volume = _bounded_count(actor, day_start, settings["CDAP_DAILY_SUSPEND"])
+    volume = _bounded_count(actor, day_start, settings["CDAP_DAILY_SUSPEND"]) + extra
     found.append(("volume", volume, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
     start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
     if start is not None:
-        night = _bounded_count(actor, start, settings["CDAP_NIGHT_SUSPEND"])
+        night = _bounded_count(actor, start, settings["CDAP_NIGHT_SUSPEND"]) + extra
         found.append(("nuit", night, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))
     last = db.session.scalars(select(ConsultationJournal.outcome).where(actor)
                               .order_by(ConsultationJournal.seq.desc())
                               .limit(settings["CDAP_NOTFOUND_SUSPEND"] + 1)).all()
+    if pending is not None:
+        last = [pending, *last]
     streak = 0
     for outcome in last:
         if outcome not in MISS:
@@ -94,8 +106,12 @@ def check(*, user_id, api_token_id, organisation_id, settings: dict, now: dateti
         alert = AtypicalAlert(at=now, user_id=user_id, api_token_id=api_token_id,
                               organisation_id=organisation_id, kind=kind, level=level, day=now.date(),
                               count=count, threshold=threshold, details={})
-        if level == "suspension" and user_id is not None:
-            alert.suspended_until = suspend_user(user_id, kind, settings["CDAP_SUSPENSION_HOURS"], now)
+        if level == "suspension":
+            if user_id is not None:
+                alert.suspended_until = suspend_user(user_id, kind, settings["CDAP_SUSPENSION_HOURS"], now)
+            else:
+                alert.suspended_until = suspend_token(api_token_id, organisation_id, kind,
+                                                      settings["CDAP_SUSPENSION_HOURS"], now)
         db.session.add(alert)
         db.session.flush()
         notify_admins(alert)
@@ -117,11 +133,45 @@ def suspend_user(user_id: int, kind: str, hours: int, now: datetime) -> datetime
     return until
 
 
+def suspend_token(api_token_id: int, organisation_id: int | None, kind: str, hours: int,
+                  now: datetime) -> datetime:
+    until = now + timedelta(hours=hours)
+    row = db.session.get(TokenSuspension, api_token_id)
+    if row is None:
+        row = TokenSuspension(api_token_id=api_token_id)
+        db.session.add(row)
+    row.organisation_id = organisation_id
+    row.suspended_until = max(until, row.suspended_until) if row.suspended_until else until
+    row.motif = f"Usage atypique du CDAP ({KINDS[kind]}) : suspension automatique"
+    row.updated_at = now
+    record_event("cdap", "habilitation_suspendue", actor=None, organisation_id=organisation_id,
+                 target=f"api_token:{api_token_id}", motif=kind, jusqu_au=until.isoformat(timespec="minutes"))
+    return until
+
+
+def token_suspended_until(api_token_id: int, now: datetime | None = None) -> datetime | None:
+    """End of the token's CDAP suspension if one is in force, else None."""
+    now = now or utcnow()
+    until = db.session.scalar(select(TokenSuspension.suspended_until)
+                              .where(TokenSuspension.api_token_id == api_token_id))
+    return until if until is not None and until > now else None
+
+
+def lift_token_suspension(api_token_id: int) -> bool:
+    row = db.session.get(TokenSuspension, api_token_id)
+    if row is None or row.suspended_until is None:
+        return False
+    row.suspended_until = None
+    row.updated_at = utcnow()
+    return True
+
+
 def notify_admins(alert: AtypicalAlert) -> None:
     from flask import current_app
     admins = db.session.scalars(select(User.email).where(User.role == "caf_admin", User.disabled_at.is_(None))).all()
     who = f"utilisateur n° {alert.user_id}" if alert.user_id else f"jeton d'API n° {alert.api_token_id}"
-    action = (f"L'habilitation CDAP est suspendue jusqu'au {alert.suspended_until:%d/%m/%Y %H:%M} UTC."
+    what = "L'habilitation CDAP est suspendue" if alert.user_id else "L'accès CDAP de ce jeton d'API est suspendu"
+    action = (f"{what} jusqu'au {alert.suspended_until:%d/%m/%Y %H:%M} UTC."
               if alert.suspended_until else "Aucune suspension à ce stade.")
     base = current_app.config.get("PUBLIC_BASE_URL", "")
     for email in admins:

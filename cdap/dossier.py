@@ -29,10 +29,16 @@ def _pick(rule: SectionRule, values: dict) -> dict:
     return {f: _iso(values[f]) for f in rule.fields if f in values}
 
 
-def _since(rule: SectionRule, today: date) -> date | None:
+def _window(rule: SectionRule, today: date) -> tuple[date, date] | None:
+    """[first, end) months of "the last N months": exactly the N completed months before the
+    current one. The current month does not count and is not shown: the Caf's extract holds
+    closed months (a month's benefits are paid early the next month, cdap.generator), so its
+    row, when there is one, is not final yet. In December 2026, 12 months run from December
+    2025 to November 2026. None: no limit (the whole history)."""
     if rule.months is None:
         return None
-    return add_months(date(today.year, today.month, 1), -rule.months)
+    current = date(today.year, today.month, 1)
+    return add_months(current, -rule.months), current
 
 
 def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | None = None,
@@ -75,9 +81,9 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
         rule = rules["quotient_familial"]
         query = select(QuotientFamilial.mois, QuotientFamilial.qf).where(
             QuotientFamilial.allocataire_id == allocataire_id)
-        since = _since(rule, today)
-        if since:
-            query = query.where(QuotientFamilial.mois >= since)
+        window = _window(rule, today)
+        if window:
+            query = query.where(QuotientFamilial.mois >= window[0], QuotientFamilial.mois < window[1])
         view["quotient_familial"] = [_pick(rule, {"mois": m.strftime("%Y-%m"), "qf": qf})
                                      for m, qf in run(query.order_by(QuotientFamilial.mois))]
     if "droits" in rules:
@@ -97,9 +103,9 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
             query = query.where(Paiement.prestation.in_(sorted(AIDES_LOGEMENT)))
         elif rule.rows == "bailleur_propre":
             query = query.where(Paiement.beneficiaire == "bailleur", Paiement.code_bailleur == (code_bailleur or ""))
-        since = _since(rule, today)
-        if since:
-            query = query.where(Paiement.mois >= since)
+        window = _window(rule, today)
+        if window:
+            query = query.where(Paiement.mois >= window[0], Paiement.mois < window[1])
         view["paiements"] = [_pick(rule, {"mois": p.mois.strftime("%Y-%m"), "prestation": p.prestation,
                                           "montant": p.montant_cents, "date_paiement": p.date_paiement,
                                           "beneficiaire": p.beneficiaire})
@@ -121,7 +127,7 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
                          .order_by(H.logement_id, H.date_effet.desc())):
                 history[h.logement_id].append({"date_effet": h.date_effet.isoformat(), "loyer": h.loyer_cents,
                                                "charges": h.charges_cents})
-        rents = (current_rents(logements)
+        rents = (current_rents(logements, today)
                  if {"loyer", "charges", "nb_colocataires"} & set(rule.fields) and logements else {})
         rows = []
         for lg in logements:
@@ -129,7 +135,9 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
             values = {"code_bailleur": lg.code_bailleur, "code_locataire": lg.code_locataire,
                       "loyer": rent.get("loyer_cents"), "charges": rent.get("charges_cents"),
                       "nb_colocataires": rent.get("nb_colocataires"), "date_entree": lg.date_entree,
-                      "date_sortie": lg.date_sortie, "tiers_payant": lg.tiers_payant,
+                      "date_sortie": lg.date_sortie,
+                      # ends on the exit date, even an exit the landlord announced in advance
+                      "tiers_payant": lg.tiers_payant and not (lg.date_sortie and lg.date_sortie <= today),
                       "historique_loyers": history[lg.id]}
             rows.append(_pick(rule, values))
         view["logement"] = rows

@@ -1,9 +1,37 @@
-"""GDPR access answer as PDF (fpdf2, pure Python): who consulted an allocataire's file."""
+"""GDPR access answer (who consulted an allocataire's file) as PDF (fpdf2, pure Python) and CSV.
+
+Every cell of a spreadsheet export (CSV here; any future XLSX too) goes through `safe_cell`:
+free text typed by partners (the consultation comment) must not run as a formula in the
+spreadsheet of the Caf agent who opens the export (CSV / formula injection)."""
 from __future__ import annotations
+
+import csv
+import io
 
 from fpdf import FPDF
 
 from portal.models import utcnow
+
+# A spreadsheet reads a cell starting with one of these as a formula (tab and carriage return
+# too: some programs strip them and then read what follows).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """The cell as text, neutralised the standard way (OWASP): a leading single quote when it
+    starts with a formula trigger, so the spreadsheet shows it as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def csv_export(header: list[str], rows: list[list]) -> str:
+    """CSV (semicolon, UTF-8 with BOM for Excel) with every cell passed through `safe_cell`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow([safe_cell(c) for c in header])
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row])
+    return "\ufeff" + buffer.getvalue()
 
 
 def _latin1(text: str) -> str:

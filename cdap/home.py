@@ -3,7 +3,8 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 
-from .models import ImpayeQueueItem
+from .models import Allocataire, ImpayeQueueItem
+from .services import in_territory
 
 
 def panel(user):
@@ -12,5 +13,6 @@ def panel(user):
         return None
     query = select(func.count()).select_from(ImpayeQueueItem).where(ImpayeQueueItem.statut == "nouveau")
     if hab.cdap_profile != "agent_caf":
-        query = query.where(ImpayeQueueItem.departement == (user.organisation.territoire or "--"))
+        query = (query.join(Allocataire, Allocataire.id == ImpayeQueueItem.allocataire_id)
+                 .where(in_territory(user.organisation.territoire)))
     return "cdap/home_panel.html", {"cdap_new_impayes": db.session.scalar(query)}

@@ -24,6 +24,8 @@ OUTCOMES = {
     "out_of_scope": "Hors périmètre",
     "refused_motif": "Refusé : motif manquant",
     "invalid_input": "Refusé : saisie invalide",
+    # the attempt that crossed a suspension threshold of the atypical-use rules: nothing shown
+    "suspended": "Refusé : habilitation suspendue",
 }
 # What a partner sees: "hors périmètre" is never disclosed outside the Caf.
 PARTNER_OUTCOMES = {**OUTCOMES, "out_of_scope": OUTCOMES["not_found"]}

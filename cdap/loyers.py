@@ -1,11 +1,13 @@
-"""The current rent of a dwelling: its latest rent history row (by date d'effet, then id), or
-the rent recorded with the tenancy when it has no history yet.
+"""The current rent of a dwelling: its latest rent history row in effect (date d'effet reached;
+latest by date d'effet, then id), or the rent recorded with the tenancy when none is in effect yet.
+A rent a landlord announces for a later date becomes current on that date.
 
 Landlords' LOYERS files only add history rows; nothing rewrites the dwelling, so a large file
 costs one insert per record. Readers go through `current_rents`.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Iterable
 
 from sqlalchemy import func, select
@@ -17,10 +19,12 @@ from .models import Logement, LoyerHistorique
 CHUNK = 5000
 
 
-def latest_history(logement_ids: Iterable[int]) -> dict[int, dict]:
+def latest_history(logement_ids: Iterable[int], today: date | None = None) -> dict[int, dict]:
     """logement_id -> {loyer_cents, charges_cents, nb_colocataires, date_effet} of its latest
-    history row, for the dwellings that have one (one indexed query per chunk of ids)."""
+    history row in effect on `today`, for the dwellings that have one (one indexed query per
+    chunk of ids)."""
     ids = sorted(set(logement_ids))
+    today = today or date.today()
     out: dict[int, dict] = {}
     H = LoyerHistorique
     for i in range(0, len(ids), CHUNK):
@@ -28,7 +32,7 @@ def latest_history(logement_ids: Iterable[int]) -> dict[int, dict]:
                          H.date_effet,
                          func.row_number().over(partition_by=H.logement_id,
                                                 order_by=(H.date_effet.desc(), H.id.desc())).label("n"))
-                  .where(H.logement_id.in_(ids[i:i + CHUNK])).subquery())
+                  .where(H.logement_id.in_(ids[i:i + CHUNK]), H.date_effet <= today).subquery())
         for lid, loyer, charges, coloc, effet in db.session.execute(
                 select(ranked.c.logement_id, ranked.c.loyer_cents, ranked.c.charges_cents,
                        ranked.c.nb_colocataires, ranked.c.date_effet).where(ranked.c.n == 1)):
@@ -37,11 +41,11 @@ def latest_history(logement_ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
-def current_rents(logements: Iterable) -> dict[int, dict]:
+def current_rents(logements: Iterable, today: date | None = None) -> dict[int, dict]:
     """logement id -> current {loyer_cents, charges_cents, nb_colocataires} for rows that have
     `id`, `loyer_cents`, `charges_cents` and `nb_colocataires` (ORM objects or result rows)."""
     logements = list(logements)
-    latest = latest_history(lg.id for lg in logements)
+    latest = latest_history((lg.id for lg in logements), today)
     out = {}
     for lg in logements:
         h = latest.get(lg.id)
@@ -52,6 +56,6 @@ def current_rents(logements: Iterable) -> dict[int, dict]:
     return out
 
 
-def current_rent(logement: Logement) -> dict:
+def current_rent(logement: Logement, today: date | None = None) -> dict:
     """`current_rents` for one dwelling."""
-    return current_rents([logement])[logement.id]
+    return current_rents([logement], today)[logement.id]

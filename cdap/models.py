@@ -197,13 +197,16 @@ QUEUE_STATUTS = {
 
 
 class ImpayeQueueItem(db.Model):
-    """An item of the social workers' "impayé de loyer" queue (one per signalement)."""
+    """An item of the social workers' "impayé de loyer" queue (one per signalement).
+
+    Its territory is the allocataire's *current* département (joined, never copied: after a
+    move re-imported from the Caf's extract the item follows the allocataire; cdap_0005)."""
     __tablename__ = "cdap_file_impayes"
-    __table_args__ = (Index("ix_cdap_file_impayes_dep_statut", "departement", "statut"),)
+    __table_args__ = (Index("ix_cdap_file_impayes_allocataire_statut", "allocataire_id", "statut"),
+                      Index("ix_cdap_file_impayes_statut_echeance", "statut", "echeance"))
     id: Mapped[int] = mapped_column(primary_key=True)
     impaye_id: Mapped[int] = mapped_column(ForeignKey("cdap_impayes.id", ondelete="CASCADE"), unique=True)
     allocataire_id: Mapped[int] = mapped_column(ForeignKey("cdap_allocataires.id", ondelete="CASCADE"))
-    departement: Mapped[str] = mapped_column(String(3))
     statut: Mapped[str] = mapped_column(String(16), default="nouveau")
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     echeance: Mapped[date] = mapped_column(Date)  # plan d'apurement expected by then
@@ -266,3 +269,18 @@ class AtypicalAlert(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
     user = relationship("User", foreign_keys=[user_id])
+
+
+class TokenSuspension(db.Model):
+    """CDAP suspension of an API token by the atypical-use rules (cdap_0004).
+
+    A token has no habilitation of its own: it is the organisation's software acting under the
+    token's CDAP profile, so the token itself is what gets suspended (its creator, usually the
+    partner admin, is not the one consulting). While `suspended_until` is in the future the API
+    answers 403 "habilitation suspendue"; a Caf admin lifts it from the alerts page."""
+    __tablename__ = "cdap_suspensions_jetons"
+    api_token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
+    suspended_until: Mapped[datetime | None] = mapped_column(DateTime)
+    motif: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -66,7 +66,11 @@ SCOPES = ("all", "territoire", "locataires")
 class SectionRule:
     fields: tuple[str, ...]
     rows: str = "all"          # which rows: all | a_charge | aides_logement | bailleur_propre
-    months: int | None = None  # history depth for dated rows (None: everything)
+    # History depth for dated rows (None: everything): "the last N months" are exactly the N
+    # completed months before the current one, which does not count (the Caf's extract holds
+    # closed months): in December 2026, 12 months run from December 2025 to November 2026
+    # (cdap.dossier._window).
+    months: int | None = None
 
 
 @dataclass(frozen=True)

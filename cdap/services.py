@@ -97,8 +97,12 @@ def find_in_scope(actor: Actor, numero: str, nom: str, today: date) -> tuple[int
 def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str = "",
             channel: str = "web", secret: str, settings: dict, request_id: str | None = None,
             today: date | None = None) -> ConsultationResult:
-    """Validate, look up within scope, journal the attempt, check atypical use, and return
-    the profile's view when found. The caller commits."""
+    """Validate, look up within scope, check atypical use, journal the attempt, and return the
+    profile's view when found. The caller commits.
+
+    The atypical-use rules are evaluated with this attempt counted but before its journal row
+    is written: when this very attempt triggers the suspension, nothing is shown (the file is
+    not even read) and the row says so (outcome "suspended", no data category)."""
     today = today or date.today()
     numero, nom = (numero or "").strip(), (nom or "").strip()
     motif, commentaire = (motif or "").strip(), (commentaire or "").strip()
@@ -106,7 +110,7 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
         raise ValueError("profil CDAP inconnu")
     refusal, errors = validate_request(actor.profile, numero, nom, motif, commentaire)
     ref = journal.reference(numero, secret) if is_valid_numero(numero) else None
-    view = None
+    allocataire_id = None
     if refusal:
         outcome = refusal
     else:
@@ -117,17 +121,19 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
             outcome = "out_of_scope"
         else:
             outcome = "found"
-            view = build_view(allocataire_id, actor.profile, code_bailleur=actor.code_bailleur, today=today)
+    alerts = atypical.check(user_id=actor.user_id, api_token_id=actor.api_token_id,
+                            organisation_id=actor.organisation_id, settings=settings, pending=outcome)
+    suspended = any(a.suspended_until for a in alerts)
+    view = None
+    if suspended:
+        outcome, errors = "suspended", {}  # the habilitation is suspended from now on: nothing is shown
+    elif outcome == "found":
+        view = build_view(allocataire_id, actor.profile, code_bailleur=actor.code_bailleur, today=today)
     row = journal.record(
         user_id=actor.user_id, api_token_id=actor.api_token_id, organisation_id=actor.organisation_id,
         profile=actor.profile, reference=ref, categories=categories(actor.profile) if view else [],
         motif=motif if motif in MOTIFS else None, commentaire=commentaire if not refusal else None,
         channel=channel, outcome=outcome, request_id=request_id)
-    alerts = atypical.check(user_id=actor.user_id, api_token_id=actor.api_token_id,
-                            organisation_id=actor.organisation_id, settings=settings)
-    suspended = any(a.suspended_until for a in alerts)
-    if suspended:
-        view = None  # the habilitation is suspended from now on: nothing more is shown
     return ConsultationResult(outcome=outcome, view=view, errors=errors, journal_id=row.id, suspended=suspended)
 
 
@@ -141,11 +147,23 @@ QUEUE_TRANSITIONS = {
 }
 
 
+def in_territory(territoire: str | None):
+    """Predicate (on a query joined to Allocataire): the allocataire lives in `territoire` now.
+    The queue follows the allocataire's current département, never a copy taken when the
+    signalement arrived."""
+    return Allocataire.departement == territoire if territoire else false()
+
+
+def item_in_territory(item: ImpayeQueueItem, territoire: str | None) -> bool:
+    return bool(territoire) and item.allocataire.departement == territoire
+
+
 def queue_items(territoire: str | None, *, statut: str | None = None, all_territories: bool = False):
     query = (select(ImpayeQueueItem).join(SignalementImpaye, SignalementImpaye.id == ImpayeQueueItem.impaye_id)
+             .join(Allocataire, Allocataire.id == ImpayeQueueItem.allocataire_id)
              .order_by(ImpayeQueueItem.echeance, ImpayeQueueItem.id))
     if not all_territories:
-        query = query.where(ImpayeQueueItem.departement == (territoire or "--"))
+        query = query.where(in_territory(territoire))
     if statut:
         query = query.where(ImpayeQueueItem.statut == statut)
     else:
@@ -173,6 +191,12 @@ def change_queue_item(item: ImpayeQueueItem, action: str, user) -> bool:
     return True
 
 
+def lift_token_suspension(api_token_id: int, admin) -> bool:
+    lifted = atypical.lift_token_suspension(api_token_id)
+    record_event("cdap", "suspension_levee", actor=admin, target=f"api_token:{api_token_id}")
+    return lifted
+
+
 def lift_suspension(user_id: int, admin) -> int:
     habs = db.session.scalars(select(Habilitation).where(
         Habilitation.user_id == user_id, Habilitation.service == "CDAP",
@@ -185,4 +209,4 @@ def lift_suspension(user_id: int, admin) -> int:
 
 
 __all__ = ["Actor", "ConsultationResult", "consult", "NOT_FOUND_MESSAGE", "queue_items",
-           "change_queue_item", "lift_suspension"]
+           "change_queue_item", "lift_suspension", "lift_token_suspension"]

@@ -95,16 +95,10 @@ def _new_rows(model, code_bailleur: str, rows: list[dict]) -> list[dict]:
     return out
 
 
-def _allocataire_ids(numeros: Iterable[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(numeros))):
-        out.update(db.session.execute(
-            select(Allocataire.numero, Allocataire.id).where(_one_of(Allocataire.numero, chunk))).all())
-    return out
-
-
 def _tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-    """(code_locataire, numero) -> logement row dict, for this landlord's tenancies."""
+    """(code_locataire, numero) -> logement row dict, for this landlord's tenancies. Tiers payant
+    is as on `today`: it ends on the date of the tenancy's exit, even one recorded in advance."""
+    today = date.today()
     wanted = {(str(c), str(n)) for c, n in pairs}
     out: dict[tuple[str, str], dict] = {}
     ordered = sorted(wanted)
@@ -122,7 +116,8 @@ def _tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tup
             if (code, numero) in wanted:
                 out[(code, numero)] = {
                     "logement_id": lid, "allocataire_id": aid, "loyer_cents": loyer,
-                    "charges_cents": charges, "tiers_payant": bool(tp), "date_entree": entree,
+                    "charges_cents": charges, "tiers_payant": bool(tp) and (sortie is None or sortie > today),
+                    "date_entree": entree,
                     "date_sortie": sortie, "nb_colocataires": coloc,
                 }
     if out:  # the current rent is the latest history row, when there is one
@@ -164,12 +159,6 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
         }
         for key, t in found.items()
     }
-
-
-def known_allocataires(numeros: Iterable[str]) -> set[str]:
-    """The numéros of these that are allocataires of the Caf: an ENTREE of one of them into a
-    dwelling its landlord has not reported yet opens the tenancy (apply_mouvements)."""
-    return set(_allocataire_ids(str(n) for n in numeros))
 
 
 def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
@@ -257,34 +246,20 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
 
 
 def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
-    """ENTREE creates or reopens the tenancy; SORTIE sets date_sortie and ends tiers payant.
-    Rows are applied in their order; a SORTIE for an unknown tenancy, or an ENTREE for an
-    unknown allocataire, is ignored. Returns rows newly applied."""
+    """ENTREE reopens the tenancy (or sets its entry date and, when given, its rent); SORTIE sets
+    date_sortie, and tiers payant ends on that date (at once for a past date; readers of a
+    tenancy whose exit date has come treat it as ended, see _tenancies). Rows are applied in
+    their order. A row for a tenancy the Caf does not know is ignored: a landlord's declaration
+    alone never creates a tenancy, which would open the person's CDAP file to that landlord.
+    Returns rows newly applied."""
     if not rows:
         return 0
     new = _new_rows(Mouvement, code_bailleur, rows)
     if not new:
         return 0
     now = utcnow()
-    alloc_ids = _allocataire_ids(str(r["numero_allocataire"]) for r in new)
-    new = [r for r in new if str(r["numero_allocataire"]) in alloc_ids]
-    pairs = {(str(r["code_locataire"]), str(r["numero_allocataire"])) for r in new}
-    tenancies = _tenancies(code_bailleur, pairs)
-    # Create the tenancies that a first ENTREE opens.
-    to_create = {}
-    for r in new:
-        key = (str(r["code_locataire"]), str(r["numero_allocataire"]))
-        if key not in tenancies and r["type"] == "ENTREE" and key not in to_create:
-            to_create[key] = {
-                "allocataire_id": alloc_ids[key[1]], "code_bailleur": code_bailleur,
-                "code_locataire": key[0], "loyer_cents": int(r.get("loyer_cents") or 0),
-                "charges_cents": int(r.get("charges_cents") or 0), "nb_colocataires": 0,
-                "date_entree": r["date_mouvement"], "date_sortie": None, "tiers_payant": False,
-                "updated_at": now,
-            }
-    if to_create:
-        db.session.execute(_insert_ignore(Logement), list(to_create.values()))
-        tenancies = _tenancies(code_bailleur, pairs)
+    today = date.today()
+    tenancies = _tenancies(code_bailleur, {(str(r["code_locataire"]), str(r["numero_allocataire"])) for r in new})
     state: dict[int, dict] = {}
     movements, moved_with_rent = [], []
     for r in new:
@@ -303,7 +278,9 @@ def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
             if r.get("charges_cents") is not None:
                 s["b_charges"] = int(r["charges_cents"])
         elif r["type"] == "SORTIE":
-            s["b_sortie"], s["b_tp"] = r["date_mouvement"], False
+            s["b_sortie"] = r["date_mouvement"]
+            if r["date_mouvement"] <= today:
+                s["b_tp"] = False
         else:
             continue
         movements.append({
@@ -372,14 +349,14 @@ def open_queue_items(code_bailleur: str, keys: list[str]) -> int:
     now = utcnow()
     for chunk in _chunks(sorted(set(keys))):
         result = db.session.execute(
-            select(SignalementImpaye.id, SignalementImpaye.allocataire_id, Allocataire.departement,
+            select(SignalementImpaye.id, SignalementImpaye.allocataire_id,
                    SignalementImpaye.date_limite_plan, SignalementImpaye.plan_apurement)
             .join(Allocataire, Allocataire.id == SignalementImpaye.allocataire_id)
             .outerjoin(ImpayeQueueItem, ImpayeQueueItem.impaye_id == SignalementImpaye.id)
             .where(SignalementImpaye.code_bailleur == code_bailleur,
                    _one_of(SignalementImpaye.idempotency_key, chunk), ImpayeQueueItem.id.is_(None)))
-        for sid, aid, dep, limite, plan in result:
-            items.append({"impaye_id": sid, "allocataire_id": aid, "departement": dep,
+        for sid, aid, limite, plan in result:
+            items.append({"impaye_id": sid, "allocataire_id": aid,
                           "statut": "plan_apurement" if plan else "nouveau", "echeance": limite,
                           "created_at": now, "updated_at": now})
     if items:
@@ -410,11 +387,14 @@ def tiers_payant_payments(code_bailleur: str, year: int, month: int) -> list[dic
     ]
 
 
-def landlord_codes() -> list[str]:
-    """code_bailleur of every landlord having tiers-payant tenants."""
+def landlord_codes(year: int, month: int) -> list[str]:
+    """code_bailleur of every landlord paid in tiers payant that month (whether or not its
+    tenants are still in tiers payant today)."""
     return list(db.session.scalars(
-        select(Logement.code_bailleur).where(Logement.tiers_payant.is_(True))
-        .distinct().order_by(Logement.code_bailleur)))
+        select(Paiement.code_bailleur).where(Paiement.mois == date(year, month, 1),
+                                             Paiement.beneficiaire == "bailleur",
+                                             Paiement.code_bailleur.is_not(None))
+        .distinct().order_by(Paiement.code_bailleur)))
 
 
 __all__ = ["lookup_tenancies", "apply_loyers", "apply_mouvements", "record_impayes",

@@ -2,8 +2,6 @@
 queue, atypical-use alerts. Views are thin: the service layer decides what is shown."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
@@ -66,7 +64,7 @@ def consultation_form():
     item_id = request.args.get("impaye", type=int)
     if item_id and actor.profile in QUEUE_PROFILES:
         item = db.session.get(ImpayeQueueItem, item_id)
-        if item is not None and (actor.profile == "agent_caf" or item.departement == actor.territoire):
+        if item is not None and (actor.profile == "agent_caf" or services.item_in_territory(item, actor.territoire)):
             form.numero.data = item.allocataire.numero
             form.nom.data = item.allocataire.nom
     return render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile])
@@ -212,12 +210,10 @@ def _export_numero() -> str:
 @requires({"caf_agent", "caf_admin"})
 def allocataire_journal_csv():
     numero = _export_numero()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow([label for _, label in GDPR_COLUMNS])
-    for row in _gdpr_rows(numero):
-        writer.writerow([row[key] for key, _ in GDPR_COLUMNS])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+    from .exports import csv_export
+    body = csv_export([label for _, label in GDPR_COLUMNS],
+                      [[row[key] for key, _ in GDPR_COLUMNS] for row in _gdpr_rows(numero)])
+    return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="consultations-{numero}.csv"'})
 
 
@@ -258,7 +254,7 @@ def queue_action(item_id: int, action: str):
     actor = _queue_actor()
     item = db.session.get(ImpayeQueueItem, item_id)
     if item is None or action not in services.QUEUE_TRANSITIONS or (
-            actor.profile != "agent_caf" and item.departement != actor.territoire):
+            actor.profile != "agent_caf" and not services.item_in_territory(item, actor.territoire)):
         abort(404)
     if services.change_queue_item(item, action, current_user):
         db.session.commit()
@@ -286,6 +282,8 @@ def lift(alert_id: int):
         abort(404)
     if alert.user_id:
         services.lift_suspension(alert.user_id, current_user)
+    elif alert.api_token_id:
+        services.lift_token_suspension(alert.api_token_id, current_user)
     alert.acknowledged_at = utcnow()
     alert.acknowledged_by_id = current_user.id
     db.session.commit()

@@ -109,6 +109,15 @@ def grantable(org: Organisation) -> dict[str, list[str]]:
     return out
 
 
+def suspension_in_force(user: User, service: str, now: datetime | None = None) -> datetime | None:
+    """End of a suspension in force on one of the user's habilitations for `service`, revoked
+    ones included (revoking a habilitation does not lift its suspension), else None."""
+    now = now or utcnow()
+    ends = [h.suspended_until for h in user.habilitations
+            if h.service == service and h.suspended_until is not None and h.suspended_until > now]
+    return max(ends) if ends else None
+
+
 def grant_habilitation(user: User, *, actor: User, service: str, cdap_profile: str | None) -> Habilitation:
     allowed = grantable(user.organisation)
     if service not in allowed:
@@ -121,6 +130,19 @@ def grant_habilitation(user: User, *, actor: User, service: str, cdap_profile: s
         cdap_profile = None
     if user.disabled_at is not None:
         raise AdminError("Ce compte est désactivé.")
+    until = suspension_in_force(user, service)
+    if until is not None:
+        # Revoking the suspended habilitation then granting a new one must not undo a
+        # suspension decided by the Caf (or by its atypical-use rules).
+        end = "jusqu'à nouvel ordre" if until >= INDEFINITE else f"jusqu'au {until:%d/%m/%Y à %H:%M} (UTC)"
+        record_event("habilitation", "habilitation_grant_refused", actor=actor,
+                     organisation_id=user.organisation_id, target=f"user:{user.id}", service=service,
+                     cdap_profile=cdap_profile, reason="suspension_en_cours",
+                     suspended_until=until.isoformat(timespec="minutes"))
+        db.session.commit()  # the refused attempt stays in the audit trail
+        raise AdminError(f"L'habilitation {service} de cet utilisateur est suspendue par la Caf {end} : "
+                         "aucune nouvelle habilitation ne peut lui être accordée pour ce service avant "
+                         "la fin de la suspension. Seule la Caf peut la lever.", "service")
     if any(h.service == service and h.revoked_at is None for h in user.habilitations):
         raise AdminError("Cet utilisateur a déjà une habilitation pour ce service : retirez-la "
                          "d'abord pour en changer.", "service")
@@ -136,12 +158,16 @@ def grant_habilitation(user: User, *, actor: User, service: str, cdap_profile: s
 
 
 def revoke_habilitation(hab: Habilitation, *, actor: User) -> None:
+    """Revoke; a suspension in force stays on the revoked habilitation (suspended_until is kept)
+    and keeps any new habilitation for the service from being granted until it ends."""
     if hab.revoked_at is None:
         hab.revoked_at = utcnow()
         sessions.revoke_all_sessions(hab.user_id)
+        suspended = hab.suspended_until is not None and hab.suspended_until > hab.revoked_at
         record_event("habilitation", "habilitation_revoked", actor=actor,
                      organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
-                     habilitation_id=hab.id, service=hab.service)
+                     habilitation_id=hab.id, service=hab.service,
+                     suspended_until=hab.suspended_until.isoformat(timespec="minutes") if suspended else None)
     db.session.commit()
 
 

@@ -1,7 +1,7 @@
 """The functions EDI calls (cdap.services_bailleurs): set-based, idempotent per key, never commit."""
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from cdap import services_bailleurs as sb
 from cdap.loyers import current_rent, current_rents
@@ -134,14 +134,14 @@ def _mvt(key, type_, day, code="LOC000020", numero="1000020", **extra):
 
 
 def test_apply_mouvements_entree_sortie_reopen():
-    make_allocataire(numero="1000020")
+    a = make_allocataire(numero="1000020")
+    lg = make_logement(a, CB, "LOC000020", loyer=45000, date_entree=date(2025, 12, 20))
     n = sb.apply_mouvements(CB, [_mvt("M1", "ENTREE", date(2026, 1, 1), loyer_cents=48000, charges_cents=6000)], "MVT")
     assert n == 1
-    lg = db.session.scalar(select(Logement).where(Logement.code_locataire == "LOC000020"))
+    db.session.refresh(lg)
     assert lg.date_entree == date(2026, 1, 1) and lg.date_sortie is None and lg.loyer_cents == 48000
     assert current_rent(lg)["loyer_cents"] == 48000  # the ENTREE's rent is in the history
-    lg.tiers_payant = True
-    db.session.flush()
+    assert lg.tiers_payant is True
     assert sb.apply_mouvements(CB, [_mvt("M2", "SORTIE", date(2026, 6, 30))], "MVT") == 1
     db.session.refresh(lg)
     assert lg.date_sortie == date(2026, 6, 30) and lg.tiers_payant is False
@@ -159,6 +159,39 @@ def test_apply_mouvements_ignores_unknown():
     assert sb.apply_mouvements(CB, [_mvt("X2", "SORTIE", date(2026, 1, 1), numero="1000021")], "s") == 0
 
 
+def test_an_entree_never_creates_a_tenancy_nor_opens_the_file_to_the_landlord():
+    """A landlord's declaration alone must not make someone its tenant (CDAP scope)."""
+    make_allocataire(numero="1000022")
+    assert sb.apply_mouvements(CB, [_mvt("X3", "ENTREE", date(2026, 1, 1), numero="1000022")], "s") == 0
+    assert db.session.scalar(select(func.count()).select_from(Logement)) == 0
+    assert sb.lookup_tenancies(CB, [("LOC000020", "1000022")]) == {}
+
+
+def test_a_sortie_ends_tiers_payant_on_its_date_even_recorded_in_advance():
+    a = make_allocataire(numero="1000023")
+    lg = make_logement(a, CB, "LOC000023", tiers_payant=True)
+    later = date.today() + timedelta(days=40)
+    assert sb.apply_mouvements(CB, [_mvt("S1", "SORTIE", later, code="LOC000023", numero="1000023")], "s") == 1
+    db.session.refresh(lg)
+    assert (lg.date_sortie, lg.tiers_payant) == (later, True)  # until the exit date
+    assert sb.lookup_tenancies(CB, [("LOC000023", "1000023")])[("LOC000023", "1000023")]["tiers_payant"] is True
+    lg.date_sortie = date.today()  # the day comes
+    db.session.flush()
+    assert sb.lookup_tenancies(CB, [("LOC000023", "1000023")])[("LOC000023", "1000023")]["tiers_payant"] is False
+
+
+def test_a_rent_announced_for_a_later_date_becomes_current_on_that_date():
+    a = make_allocataire(numero="1000024")
+    lg = make_logement(a, CB, "LOC000024", loyer=50000)
+    later = date.today() + timedelta(days=30)
+    rows = [{"idempotency_key": "R1", "code_locataire": "LOC000024", "numero_allocataire": "1000024",
+             "loyer_cents": 52000, "charges_cents": 8000, "nb_colocataires": 1, "date_effet": later}]
+    assert sb.apply_loyers(CB, rows, "s") == 1
+    assert current_rent(lg)["loyer_cents"] == 50000
+    assert sb.lookup_tenancies(CB, [("LOC000024", "1000024")])[("LOC000024", "1000024")]["loyer_cents"] == 50000
+    assert current_rent(lg, today=later)["loyer_cents"] == 52000
+
+
 def _impaye(key, code="LOC000030", numero="1000030", **extra):
     return {"idempotency_key": key, "code_locataire": code, "numero_allocataire": numero,
             "montant_dette_cents": 120000, "loyer_mensuel_cents": 55000,
@@ -174,7 +207,7 @@ def test_record_impayes_opens_queue_item_once():
     s = db.session.scalar(select(SignalementImpaye).where(SignalementImpaye.idempotency_key == "I1"))
     assert s.date_limite_plan == date(2027, 2, 28)  # constitution + 6 months, end of month
     item = db.session.scalar(select(ImpayeQueueItem).where(ImpayeQueueItem.impaye_id == s.id))
-    assert item.statut == "nouveau" and item.departement == "80" and item.echeance == date(2027, 2, 28)
+    assert item.statut == "nouveau" and item.allocataire.departement == "80" and item.echeance == date(2027, 2, 28)
     assert sb.record_impayes(CB, [_impaye("I1")], "IMPAYES F") == 0
     assert db.session.scalar(select(func.count()).select_from(ImpayeQueueItem)
                              .where(ImpayeQueueItem.allocataire_id == a.id)) == 1
@@ -197,8 +230,11 @@ def test_tiers_payant_payments_and_landlord_codes():
     assert sb.tiers_payant_payments(CB, 2026, 10) == [{
         "code_locataire": "LOC000040", "numero_allocataire": "1000040", "nom": "Lefèvre Anne",
         "montant_cents": 31000, "date_paiement": date(2026, 10, 25), "prestation": "APL"}]
-    codes = sb.landlord_codes()
-    assert CB in codes and "BL990003" not in codes
+    assert sb.landlord_codes(2026, 10) == [CB]
+    # Paid that month, even though no tenant is in tiers payant any more: its notice is due.
+    db.session.execute(update(Logement).values(tiers_payant=False, date_sortie=date(2026, 10, 31)))
+    assert sb.landlord_codes(2026, 10) == [CB]
+    assert sb.landlord_codes(2026, 11) == []
 
 
 def test_functions_never_commit(app):

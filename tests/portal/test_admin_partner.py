@@ -209,3 +209,56 @@ def test_demo_seeder_shows_a_habilitation_to_review(app, factory):
     user = factory.user(org, email="gestionnaire@amiens.example", habilitations={"AFAS": None})
     assert seed_demo() == 1 and user.habilitations[0].needs_review
     assert seed_demo() == 0  # idempotent
+
+
+def _caf_suspends(factory, hab, until):
+    from portal.admin import services
+    caf_admin = factory.user(factory.caf(), role="caf_admin")
+    services.suspend_habilitation(hab, actor=caf_admin, motif="Usage atypique", until=until)
+
+
+def test_revoke_then_grant_does_not_undo_a_caf_suspension(client, factory, org, admin):
+    """A partner admin cannot lift a suspension decided by the Caf by revoking the suspended
+    habilitation and granting a new one: the grant is refused, the suspension stays."""
+    operator = factory.user(org, role="bailleur_operator", habilitations={"CDAP": "bailleur", "EDI": None})
+    hab = next(h for h in operator.habilitations if h.service == "CDAP")
+    until = utcnow() + timedelta(hours=20)
+    _caf_suspends(factory, hab, until)
+    assert post(client, f"/administration/habilitations/{hab.id}/retirer").status_code == 302
+    db.session.refresh(hab)
+    assert hab.revoked_at is not None and hab.suspended_until == until  # revoking lifts nothing
+
+    page = f"/administration/utilisateurs/{operator.id}"
+    url = f"/administration/utilisateurs/{operator.id}/habilitations"
+    refused = post(client, url, {"hab-service": "CDAP", "hab-cdap_profile": "bailleur"}, page=page)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "suspendue par la Caf" in html and until.strftime("%d/%m/%Y") in html
+    db.session.expire_all()
+    operator = db.session.get(User, operator.id)
+    assert [h for h in operator.habilitations if h.service == "CDAP" and h.revoked_at is None] == []
+    assert operator.habilitation("CDAP") is None
+    assert ["habilitation_revoked", "habilitation_grant_refused"] == [
+        a for a in audit_actions(admin) if a.startswith("habilitation_")]
+    revoked = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "habilitation_revoked")).one()
+    assert revoked.details["suspended_until"] == until.isoformat(timespec="minutes")
+    # Other services are not concerned.
+    assert operator.habilitation("EDI") is not None
+
+    # Once the suspension is over, the admin may grant a new habilitation.
+    hab = db.session.get(type(hab), hab.id)
+    hab.suspended_until = utcnow() - timedelta(minutes=1)
+    db.session.flush()
+    assert post(client, url, {"hab-service": "CDAP", "hab-cdap_profile": "bailleur"}, page=page).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, operator.id).habilitation("CDAP").cdap_profile == "bailleur"
+
+
+def test_indefinite_caf_suspension_blocks_a_new_grant(client, factory, org, admin):
+    from portal.admin import services
+    operator = factory.user(org, role="bailleur_operator", habilitations={"EDI": None})
+    hab = operator.habilitations[0]
+    _caf_suspends(factory, hab, None)  # until further notice
+    services.revoke_habilitation(hab, actor=admin)
+    with pytest.raises(services.AdminError, match="jusqu'à nouvel ordre") as error:
+        services.grant_habilitation(operator, actor=admin, service="EDI", cdap_profile=None)
+    assert error.value.field == "service"
