@@ -28,10 +28,6 @@ def caf_identity() -> tuple[str, str]:
     return _config("EDI_CAF_CODE", "CAF80"), _config("EDI_CAF_SIREN", "534889877")
 
 
-def caf_code() -> str:
-    return caf_identity()[0]
-
-
 def verify_signature(data_path: Path, signature_der: bytes, organisation,
                      at: datetime) -> tuple[str, str] | None:
     """None when the detached CMS signature is valid for this organisation at `at` (receipt
@@ -87,9 +83,10 @@ class InboundStream:
         return count
 
 
+# Reasons that make the ACCUSE say NON_CONFORME (not XML valid against the XSD); the envelope
+# rules' reasons (the record count among them) say REJETE, as the specification's table does.
 SCHEMA_CODES = {"NON_CONFORME_SCHEMA", "ESPACE_DE_NOMS_INCONNU", "FLUX_INATTENDU",
-                "ENVELOPPE_INCOHERENTE", "IDENTIFIANT_DUPLIQUE", "XML_MALFORME",
-                "NOMBRE_ENREGISTREMENTS_INCORRECT"}
+                "ENVELOPPE_INCOHERENTE", "IDENTIFIANT_DUPLIQUE", "XML_MALFORME"}
 
 
 def _invalid(exc) -> InvalidInbound:
@@ -126,7 +123,7 @@ def write_accuse(out: BinaryIO, f, org, statut: str, results: Iterator[dict], re
         records_accepted=f.nb_acceptes, records_rejected=f.nb_rejetes,
         records_warning=f.nb_avertissements,
         results=(formats.RecordResult(record_id=r["identifiant"], code=r["code"], label=r["libelle"],
-                                      severity=r["severite"], line=None) for r in results),
+                                      severity=r["severite"], line=r.get("ligne")) for r in results),
         result_count=result_count,
         file_reasons=[formats.FileReason(code=m["code"], label=m["libelle"], line=m.get("ligne"))
                       for m in (f.motifs or [])],
@@ -173,10 +170,6 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
     return _cdap().lookup_tenancies(code_bailleur, pairs)
 
 
-def known_allocataires(numeros: Iterable[str]) -> set[str]:
-    return _cdap().known_allocataires(numeros)
-
-
 def apply_row(flux: str, rec: dict, key: str, date_signalement: date) -> dict:
     """The record as the CDAP service functions take it: the extracted record itself (its keys
     are the ones they read), given its idempotency key and, for IMPAYES, the reporting date.
@@ -197,8 +190,8 @@ def apply(flux: str, code_bailleur: str, rows: list[dict], source: str) -> int:
     return fn(code_bailleur, rows, source)
 
 
-def landlord_codes() -> list[str]:
-    return _cdap().landlord_codes()
+def landlord_codes(annee: int, mois: int) -> list[str]:
+    return _cdap().landlord_codes(annee, mois)
 
 
 def tiers_payant_payments(code_bailleur: str, annee: int, mois: int) -> list[dict]:

@@ -160,7 +160,7 @@ def edi_file_anomalies(fichier_id: int):
     rows, total = queries.anomalies(f.id, code=request.args.get("code"),
                                     severite=request.args.get("gravite"), page=page, per_page=200)
     return {"synthese": queries.anomaly_summary(f.id), "total": total, "page": page,
-            "enregistrements": [{"ligne": r.rang, "identifiant": r.identifiant,
+            "enregistrements": [{"rang": r.rang, "ligne": r.ligne, "identifiant": r.identifiant,
                                  "code_locataire": r.code_locataire, "accepte": r.accepte,
                                  "anomalies": r.anomalies} for r in rows]}
 

@@ -25,9 +25,10 @@ def avis_identifier(code_bailleur: str, annee: int, mois: int) -> str:
 
 
 def schedule_month(annee: int, mois: int) -> int:
-    """Create one job per landlord having tiers-payant tenants (skips notices already built)."""
+    """Create one job per landlord paid in tiers payant that month (skips notices already
+    built)."""
     count = 0
-    for code in adapters.landlord_codes():
+    for code in adapters.landlord_codes(annee, mois):
         org = db.session.scalar(select(Organisation).where(Organisation.code_bailleur == code))
         if org is None:
             continue

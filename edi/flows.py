@@ -45,7 +45,7 @@ def seed_demo_avis() -> int:
     today = date.today()
     annee, mois = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     created = 0
-    for code in adapters.landlord_codes():
+    for code in adapters.landlord_codes(annee, mois):
         org = db.session.scalar(select(Organisation).where(Organisation.code_bailleur == code))
         if org is None or db.session.scalar(select(EdiAvisPaiement.id).where(
                 EdiAvisPaiement.organisation_id == org.id, EdiAvisPaiement.annee == annee,

@@ -7,8 +7,8 @@ The raw bytes live in content-addressed, write-once storage (edi.storage) under 
 Duplicate detection is race-free through two nullable unique keys on the row:
 - `cle_contenu` = "<organisation id>:<sha256>", taken at upload by the first copy of a content;
 - `cle_identifiant` = "<organisation id>:<file identifier>", taken once the file validated.
-A technical rejection (signature, XML safety, schema, envelope) or a TEST-mode file releases
-both keys, so the same content / identifier may be sent again.
+A rejection (technical: signature, XML safety, schema, envelope; or no record accepted) or a
+TEST-mode file releases both keys, so the same content / identifier may be sent again.
 """
 from __future__ import annotations
 
@@ -156,6 +156,7 @@ class EdiEnregistrement(db.Model):
     fichier_id: Mapped[int] = mapped_column(ForeignKey("edi_fichiers.id", ondelete="CASCADE"),
                                             primary_key=True)
     rang: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based position in the file
+    ligne: Mapped[int | None] = mapped_column(Integer)  # line of its start tag in the file
     identifiant: Mapped[str] = mapped_column(String(64))
     code_locataire: Mapped[str | None] = mapped_column(String(40))
     numero_allocataire: Mapped[str | None] = mapped_column(String(20))

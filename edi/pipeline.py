@@ -278,7 +278,9 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
         batch = list(islice(records, wanted))
         if not batch:
             break
-        tenancies = _tenancies_of(flux, code_bailleur, batch) if needs_details else None
+        tenancies = (adapters.lookup_tenancies(code_bailleur, {
+            (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
+            if needs_details else None)
         items = []
         append = items.append
         for rang, record in enumerate(batch, rang + 1):
@@ -298,21 +300,6 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
         if len(batch) < wanted:
             break
     return rang
-
-
-def _tenancies_of(flux: str, code_bailleur: str, batch: list[dict]) -> dict:
-    """The landlord's tenancies that the batch's records name, for the checks that need their
-    details. An ENTREE of a known allocataire into a dwelling the Caf does not know yet is how
-    a landlord reports a new tenant: it maps to rules.NOUVEAU_BAIL (the entry opens the tenancy)."""
-    pairs = {(r.get("code_locataire"), r.get("numero_allocataire")) for r in batch}
-    tenancies = adapters.lookup_tenancies(code_bailleur, pairs)
-    if flux == "MOUVEMENTS":
-        arrivals = {(r.get("code_locataire"), r.get("numero_allocataire")) for r in batch
-                    if r.get("type") == "ENTREE"} - tenancies.keys()
-        if arrivals:
-            known = adapters.known_allocataires(numero for _code, numero in arrivals)
-            tenancies.update((pair, rules.NOUVEAU_BAIL) for pair in arrivals if pair[1] in known)
-    return tenancies
 
 
 def tail_batch_size(size: int, read: int, announced: int | None) -> int:
@@ -499,13 +486,14 @@ def _check_envelope(f: EdiFichier, org: Organisation, env: dict) -> None:
     db.session.commit()  # keep the envelope for the ACCUSE even if the file is rejected
     if f.flux not in rules.CHECKS:
         raise Rejet([rules.anomalie("FLUX_INATTENDU", f"un fichier {f.flux} ne s'envoie pas à la Caf")])
-    if f.mode == "PRODUCTION":
-        _check_identifier_free(f)
+    # A TEST file meets every check a PRODUCTION one would (identifier already accepted,
+    # sequence number), against the PRODUCTION files: it claims nothing and never counts as one.
+    _check_identifier_free(f)
     siren = (org.siret or "")[:9] or None
+    caf_code, caf_siren = adapters.caf_identity()
     problems = rules.check_envelope(env, code_bailleur=org.code_bailleur, siren=siren,
-                                    received_at=f.recu_le,
-                                    derniere_sequence=_last_sequence(f) if f.mode == "PRODUCTION" else None,
-                                    receveur_attendu=adapters.caf_code())
+                                    received_at=f.recu_le, derniere_sequence=_last_sequence(f),
+                                    receveur_attendu=caf_code, receveur_siren_attendu=caf_siren)
     errors = [p for p in problems if p.severite == rules.ERREUR]
     f.motifs = [p.as_dict() for p in problems]
     if errors:
@@ -557,7 +545,7 @@ STAGED_VALUES = {
                 "periode_debut", "periode_fin", "plan_apurement"),
 }
 VALUE_COLUMNS = {"type": "type_mouvement"}
-COMMON_COLUMNS = ("fichier_id", "rang", "identifiant", "code_locataire", "numero_allocataire",
+COMMON_COLUMNS = ("fichier_id", "rang", "ligne", "identifiant", "code_locataire", "numero_allocataire",
                   "accepte", "severite", "code", "libelle", "anomalies", "nb_anomalies")
 
 
@@ -594,7 +582,7 @@ class StagingWriter:
         else:
             found = "[]" if self.postgresql else []
         get = record.get
-        row = (self.fichier_id, rang, get("identifiant") or str(rang), get("code_locataire"),
+        row = (self.fichier_id, rang, get("ligne"), get("identifiant") or str(rang), get("code_locataire"),
                get("numero_allocataire"), accepted, severite, code, libelle, found,
                len(anomalies), *[get(k) for k in self.keys])
         if self._copy is not None:
@@ -641,17 +629,17 @@ def iter_results(fichier_id: int, size: int = 5000) -> Iterator[dict]:
     last = 0
     while True:
         batch = db.session.execute(
-            select(STAGING.c.rang, STAGING.c.identifiant, STAGING.c.anomalies)
+            select(STAGING.c.rang, STAGING.c.ligne, STAGING.c.identifiant, STAGING.c.anomalies)
             .where(STAGING.c.fichier_id == fichier_id, STAGING.c.nb_anomalies > 0,
                    STAGING.c.rang > last)
             .order_by(STAGING.c.rang).limit(size)).all()
         if not batch:
             return
-        for rang, identifiant, anomalies in batch:
+        for rang, ligne, identifiant, anomalies in batch:
             if isinstance(anomalies, str):
                 anomalies = json.loads(anomalies)
             for a in anomalies:
-                yield {"rang": rang, "identifiant": identifiant, "code": a["code"],
+                yield {"rang": rang, "ligne": ligne, "identifiant": identifiant, "code": a["code"],
                        "libelle": a["libelle"], "severite": a["severite"]}
         last = batch[-1][0]
 
@@ -697,8 +685,10 @@ def _close(f: EdiFichier, statut: str) -> dict:
     f.etape = "termine"
     f.fin_traitement = utcnow()
     f.bail_expire_le = None
-    if f.mode == "TEST":
-        f.cle_contenu = None  # a vendor may send its test file again
+    if f.mode == "TEST" or statut == REJETE:
+        # A vendor may send its test file again; a file none of whose records was accepted
+        # applied nothing and was never "accepted": its identifier (and content) may come back.
+        f.cle_contenu = None
         f.cle_identifiant = None
     record_event("edi", "fichier_traite", organisation_id=f.organisation_id,
                  target=f"edi_fichier:{f.id}", statut=statut, flux=f.flux,

@@ -48,7 +48,6 @@ CODES: dict[str, tuple[str, str]] = {
     "MODE_TEST": (INFO, "Fichier de test : contrôles effectués, rien n'a été appliqué"),
     # Record level
     "LOCATAIRE_INCONNU": (ERREUR, "Allocataire inconnu ou non locataire de ce bailleur"),
-    "ALLOCATAIRE_INCONNU": (ERREUR, "Numéro allocataire inconnu de la Caf"),
     "MONTANT_INVRAISEMBLABLE": (ERREUR, "Montant invraisemblable"),
     "DATE_INVRAISEMBLABLE": (ERREUR, "Date invraisemblable"),
     "COLOCATAIRES_INVRAISEMBLABLE": (ERREUR, "Nombre de colocataires invraisemblable"),
@@ -121,7 +120,8 @@ def echeance_plan_apurement(date_constitution: date) -> date:
 
 def check_envelope(env: dict, *, code_bailleur: str | None, siren: str | None,
                    received_at: datetime, derniere_sequence: int | None,
-                   receveur_attendu: str | None = None) -> list[Anomalie]:
+                   receveur_attendu: str | None = None,
+                   receveur_siren_attendu: str | None = None) -> list[Anomalie]:
     """Envelope rules known at the start of the file (the record count is checked at the end
     with `check_record_count`). `env` keys: emetteur, destinataire, date_creation (naive UTC
     datetime), numero_sequence."""
@@ -135,6 +135,10 @@ def check_envelope(env: dict, *, code_bailleur: str | None, siren: str | None,
         out.append(anomalie("EMETTEUR_INCORRECT", f"SIREN « {emetteur_siren[:20]} » au lieu de « {siren} »"))
     if receveur_attendu and env.get("destinataire") and env["destinataire"] != receveur_attendu:
         out.append(anomalie("DESTINATAIRE_INCORRECT", f"attendu « {receveur_attendu} »"))
+    elif (receveur_siren_attendu and env.get("destinataire_siren") is not None
+          and env["destinataire_siren"] != receveur_siren_attendu):
+        out.append(anomalie("DESTINATAIRE_INCORRECT",
+                            f"SIREN « {env['destinataire_siren'][:20]} » au lieu de « {receveur_siren_attendu} »"))
     created = env.get("date_creation")
     if created is not None:
         if created > received_at + CREATION_WINDOW_FUTURE:
@@ -201,23 +205,16 @@ def check_loyer(rec: dict, tenancy: dict | None, today: date) -> list[Anomalie]:
 
 
 def check_mouvement(rec: dict, tenancy: dict | None, today: date) -> list[Anomalie]:
-    """`tenancy`: the pair's tenancy; NOUVEAU_BAIL for an ENTREE of a known allocataire into a
-    dwelling of this landlord that the Caf does not know yet (the entry opens it); None when the
-    pair is unknown and, for an ENTREE, the allocataire too."""
     out = []
     kind = rec.get("type")
     d = rec.get("date_mouvement")
-    if tenancy is NOUVEAU_BAIL and kind != "ENTREE":
-        tenancy = None
     if tenancy is None:
-        if kind == "ENTREE":
-            out.append(anomalie("ALLOCATAIRE_INCONNU", f"allocataire {rec.get('numero_allocataire') or '?'}"))
-        else:
-            out.append(anomalie("LOCATAIRE_INCONNU", _who(rec)))
+        out.append(anomalie("LOCATAIRE_INCONNU", _who(rec)))
     if not _date_ok(d, today):
         out.append(anomalie("DATE_INVRAISEMBLABLE", f"date du mouvement {_d(d)}"))
-    for key, maximum in (("loyer_cents", LOYER_MAX_CENTS), ("charges_cents", CHARGES_MAX_CENTS)):
-        if rec.get(key) is not None and not _amount_ok(rec[key], maximum):
+    # The rent an entry states becomes the current rent: same bounds as a LOYERS record's.
+    for key, maximum, minimum in (("loyer_cents", LOYER_MAX_CENTS, 1), ("charges_cents", CHARGES_MAX_CENTS, 0)):
+        if rec.get(key) is not None and not _amount_ok(rec[key], maximum, minimum=minimum):
             out.append(anomalie("MONTANT_INVRAISEMBLABLE", f"{key.split('_')[0]} de {fmt_euros(rec[key])}"))
     if tenancy is not None and d is not None:
         entree, sortie = tenancy.get("date_entree"), tenancy.get("date_sortie")
@@ -298,7 +295,6 @@ ACCEPTED = (True, "ENREGISTREMENT_ACCEPTE", CODES["ENREGISTREMENT_ACCEPTE"][1], 
 # the checks with tenancy=None for the records that are not a tenancy of the landlord).
 NEEDS_TENANCY_DETAILS = frozenset({"MOUVEMENTS", "IMPAYES"})
 TENANCY_UNCHECKED: dict = {}
-NOUVEAU_BAIL: dict = {}  # an entry opening a tenancy: no dates of its own to be coherent with
 
 
 def file_outcome(nb_lus: int, nb_acceptes: int, nb_rejetes: int) -> str:

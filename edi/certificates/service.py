@@ -300,12 +300,13 @@ def expiring_certificates(now: datetime | None = None, days: int = EXPIRY_WARNIN
 
 
 def has_successor(cert: RegisteredCertificate, now: datetime | None = None) -> bool:
-    """Another approved certificate of the same organisation usable after this one ends."""
+    """Another approved certificate of the same organisation usable after this one ends (one
+    still awaiting the Caf's approval is no successor yet: files signed with it are refused)."""
     now = _naive(now) if now else utcnow()
     others = db.session.scalars(select(RegisteredCertificate).where(
         RegisteredCertificate.organisation_id == cert.organisation_id,
         RegisteredCertificate.id != cert.id, RegisteredCertificate.revoked_at.is_(None),
-        RegisteredCertificate.rejected_at.is_(None)))
+        RegisteredCertificate.rejected_at.is_(None), RegisteredCertificate.approved_at.is_not(None)))
     return any(o.end_of_use > cert.end_of_use and o.usage_from <= cert.end_of_use for o in others)
 
 

@@ -192,6 +192,16 @@ def test_expiry_warnings_sent_once_unless_successor(landlord, caf_admin, issue):
     assert service.send_expiry_warnings() == 0  # successor registered
 
 
+def test_a_successor_awaiting_approval_does_not_silence_the_expiry_warning(landlord, caf_admin, issue):
+    org, admin, _ = landlord
+    _key, _cert, reg = registered(org, admin, caf_admin, issue, days=10)
+    _k2, _c2, pending = registered(org, admin, caf_admin, issue, approve=False, days=400)
+    assert not service.has_successor(reg)
+    assert service.send_expiry_warnings() == 1
+    service.approve_certificate(pending, actor=caf_admin)
+    assert service.has_successor(reg)
+
+
 def test_demo_seeder_registers_picardie_habitat(app):
     from edi.certificates.demo import seed_demo_certificate
     from portal.demo import seed_demo

@@ -112,7 +112,32 @@ def test_partial_file_lists_every_rejected_record_in_the_accuse(
     anomalies = api.get(f"/api/v1/edi/fichiers/{fid}/anomalies?code=LOCATAIRE_INCONNU").get_json()
     assert anomalies["total"] == 1 and anomalies["enregistrements"][0]["identifiant"] == "L2"
     assert {s["code"]: s["nombre"] for s in anomalies["synthese"]} == {
-        "LOCATAIRE_INCONNU": 1, "MONTANT_INVRAISEMBLABLE": 1}
+        "LOCATAIRE_INCONNU": 1, "MONTANT_INVRAISEMBLABLE": 1, "DATE_INVRAISEMBLABLE": 1}
+    # Every code of a record is counted and filterable, not only its first one.
+    second = api.get(f"/api/v1/edi/fichiers/{fid}/anomalies?code=DATE_INVRAISEMBLABLE").get_json()
+    assert [r["identifiant"] for r in second["enregistrements"]] == ["L3"]
+
+
+def test_each_anomaly_gives_the_line_of_its_record_in_the_file(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, client, login, operator):
+    api = api_client(edi_token)
+    records = loyer_records(tenants)
+    records[1]["numero_allocataire"] = "7999999"
+    records[2]["loyer_cents"] = 0
+    data = build_xml("LOYERS", landlord, records)
+    lines = {rec["identifiant"]: n for n, line in enumerate(data.decode().splitlines(), 1)
+             for rec in records if f"<Identifiant>{rec['identifiant']}</Identifiant>" in line}
+    assert lines == {"L1": 4, "L2": 5, "L3": 6}
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    doc = validate_accuse(accuse_of(api, fid)[0])
+    assert [(r.findtext(f"{ACC}Identifiant"), r.findtext(f"{ACC}Ligne")) for r in doc.findall(f"{ACC}Resultat")] == [
+        ("L2", "5"), ("L3", "6")]
+    listed = api.get(f"/api/v1/edi/fichiers/{fid}/anomalies").get_json()["enregistrements"]
+    assert [(r["identifiant"], r["rang"], r["ligne"]) for r in listed] == [("L2", 2, 5), ("L3", 3, 6)]
+    login(operator)
+    page = client.get(f"/edi/fichiers/{fid}").get_data(as_text=True)
+    assert "<td>5</td><td>L2</td>" in page and "<td>6</td><td>L3</td>" in page
 
 
 def test_impaye_opens_an_item_in_the_social_workers_queue(
@@ -182,6 +207,45 @@ def test_same_file_identifier_already_accepted_is_a_duplicate(
     assert doc.findtext(f"{ACC}DoublonDe/{ACC}IdentifiantFichier") == "F-9"
 
 
+def test_a_test_file_meets_the_identifier_and_sequence_checks_of_a_production_one(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    """TEST mode is the vendor's recette: what PRODUCTION would refuse, TEST refuses too."""
+    api = api_client(edi_token)
+    accepted = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="P-5", sequence=5)
+    upload(api, accepted, signer.sign(accepted))
+    run_jobs()
+    old_sequence = build_xml("LOYERS", landlord, loyer_records(tenants, loyer_cents=53000),
+                             file_id="T-1", sequence=3, mode="TEST")
+    reused = build_xml("LOYERS", landlord, loyer_records(tenants, loyer_cents=54000),
+                       file_id="P-5", sequence=6, mode="TEST")
+    a = upload(api, old_sequence, signer.sign(old_sequence))
+    b = upload(api, reused, signer.sign(reused))
+    run_jobs()
+    fa, fb = db.session.get(EdiFichier, a), db.session.get(EdiFichier, b)
+    assert fa.statut == "REJETE" and [m["code"] for m in fa.motifs] == ["SEQUENCE_INCORRECTE"]
+    assert fb.statut == "DOUBLON"
+    # Neither counts as a PRODUCTION file: the next real one follows P-5.
+    follow = build_xml("LOYERS", landlord, loyer_records(tenants, loyer_cents=55000), file_id="P-6", sequence=6)
+    c = upload(api, follow, signer.sign(follow))
+    run_jobs()
+    assert db.session.get(EdiFichier, c).statut == "TRAITE"
+    assert [cdap_rent(t) for t in tenants] == [55000] * 3
+
+
+def test_a_file_none_of_whose_records_was_accepted_may_be_sent_again_under_its_identifier(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
+    api = api_client(edi_token)
+    wrong = build_xml("LOYERS", landlord, loyer_records(tenants, loyer_cents=0), file_id="F-R")
+    a = upload(api, wrong, signer.sign(wrong))
+    run_jobs()
+    assert db.session.get(EdiFichier, a).statut == "REJETE"
+    fixed = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-R")
+    b = upload(api, fixed, signer.sign(fixed))
+    run_jobs()
+    assert db.session.get(EdiFichier, b).statut == "TRAITE"
+    assert [cdap_rent(t) for t in tenants] == [52000, 52001, 52002]
+
+
 def test_same_content_is_a_duplicate_pointing_to_the_first(
         app, api_client, edi_token, landlord, signer, tenants, run_jobs):
     api = api_client(edi_token)
@@ -206,7 +270,7 @@ def test_identifier_of_a_technically_rejected_file_may_be_sent_again(
     assert fa.statut == "REJETE" and fa.rejet_technique
     assert [m["code"] for m in fa.motifs] == ["NOMBRE_ENREGISTREMENTS_INCORRECT"]
     doc = validate_accuse(accuse_of(api, a)[0])
-    assert doc.findtext(f"{ACC}Statut/{ACC}Code") == "NON_CONFORME"
+    assert doc.findtext(f"{ACC}Statut/{ACC}Code") == "REJETE"  # an envelope rule, not the schema
     fixed = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-R")
     b = upload(api, fixed, signer.sign(fixed))
     run_jobs()

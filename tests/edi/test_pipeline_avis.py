@@ -66,6 +66,20 @@ def test_monthly_job_builds_one_signed_notice_per_landlord_once(
     assert client.get(f"/edi/avis-paiement/{avis.id}/fichier").data == xml.data
 
 
+def test_a_landlord_paid_that_month_gets_its_notice_even_once_its_tenants_have_left(
+        app, payments, landlord, tenants, run_jobs):
+    from sqlalchemy import update
+
+    from cdap.models import Logement
+    from edi.tasks import schedule_avis_paiement
+    db.session.execute(update(Logement).values(tiers_payant=False, date_sortie=date(2026, 10, 31)))
+    db.session.commit()
+    assert schedule_avis_paiement.run(2026, 11) == 0  # nothing paid to it in November
+    assert schedule_avis_paiement.run(2026, 10) == 1
+    assert run_jobs() == ["done"]
+    assert db.session.scalar(select(EdiAvisPaiement.nb_paiements)) == 3
+
+
 def test_other_landlord_cannot_download_the_notice(factory, app, payments, landlord, run_jobs,
                                                    api_client, other_landlord):
     from edi.tasks import schedule_avis_paiement

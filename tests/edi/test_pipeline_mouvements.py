@@ -19,74 +19,78 @@ def _logements(numero_allocataire: str):
                               .where(Allocataire.numero == numero_allocataire)).all()
 
 
-def _movements(tenants, newcomer_numero: str, day: date) -> list[dict]:
-    return [
-        {"identifiant": "M1", "code_locataire": tenants[0]["code_locataire"],
-         "numero_allocataire": tenants[0]["numero_allocataire"], "type": "SORTIE", "date_mouvement": day},
-        {"identifiant": "M2", "code_locataire": "LOC000900", "numero_allocataire": newcomer_numero,
-         "type": "ENTREE", "date_mouvement": day, "loyer_cents": 47000, "charges_cents": 6000},
-        {"identifiant": "M3", "code_locataire": "LOC000901", "numero_allocataire": "7299999",
-         "type": "ENTREE", "date_mouvement": day},
-    ]
+def _results(api, fid):
+    doc = validate_accuse(accuse_of(api, fid)[0])
+    return [(r.findtext(f"{ACC}Identifiant"), r.findtext(f"{ACC}Code")) for r in doc.findall(f"{ACC}Resultat")]
 
 
-def test_entries_and_exits_are_applied_and_an_entry_opens_the_new_tenants_tenancy(
+def test_exits_and_returns_are_applied_and_an_entry_never_makes_someone_a_tenant(
         app, api_client, edi_token, landlord, signer, tenants, run_jobs):
     from cdap.loyers import current_rent
     from tests.cdap.conftest import make_allocataire
-    newcomer = make_allocataire(numero="7200001", nom="Nouveau")
+    [returning] = _logements(tenants[1]["numero_allocataire"])
+    returning.date_sortie, returning.tiers_payant = date(2025, 6, 30), False
+    stranger = make_allocataire(numero="7200001", nom="Inconnu")
+    db.session.commit()
     api = api_client(edi_token)
     day = date.today() - timedelta(days=5)
-    data = build_xml("MOUVEMENTS", landlord, _movements(tenants, newcomer.numero, day), file_id="MVT-1")
+    records = [
+        {"identifiant": "M1", "code_locataire": tenants[0]["code_locataire"],
+         "numero_allocataire": tenants[0]["numero_allocataire"], "type": "SORTIE", "date_mouvement": day},
+        {"identifiant": "M2", "code_locataire": tenants[1]["code_locataire"],
+         "numero_allocataire": tenants[1]["numero_allocataire"], "type": "ENTREE", "date_mouvement": day,
+         "loyer_cents": 47000, "charges_cents": 6000},
+        {"identifiant": "M3", "code_locataire": "LOC000900", "numero_allocataire": stranger.numero,
+         "type": "ENTREE", "date_mouvement": day},
+        {"identifiant": "M4", "code_locataire": "LOC000901", "numero_allocataire": "7299999",
+         "type": "ENTREE", "date_mouvement": day},
+    ]
+    data = build_xml("MOUVEMENTS", landlord, records, file_id="MVT-1")
     fid = upload(api, data, signer.sign(data))
     assert run_jobs() == ["done"]
 
     f = db.session.get(EdiFichier, fid)
-    assert (f.statut, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 2, 1, 2)
-    # The exit ends the tenancy and its tiers payant at its date.
+    assert (f.statut, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 2, 2, 2)
     [left] = _logements(tenants[0]["numero_allocataire"])
-    assert (left.date_sortie, left.tiers_payant) == (day, False)
-    # The entry of a known allocataire opens the tenancy, with the rent it reports.
-    [opened] = _logements(newcomer.numero)
-    assert (opened.code_bailleur, opened.code_locataire) == (landlord.code_bailleur, "LOC000900")
-    assert (opened.date_entree, opened.date_sortie, opened.tiers_payant) == (day, None, False)
-    assert (current_rent(opened)["loyer_cents"], current_rent(opened)["charges_cents"]) == (47000, 6000)
-    # An entry of someone the Caf does not know opens nothing and says why.
-    doc = validate_accuse(accuse_of(api, fid)[0])
-    results = [(r.findtext(f"{ACC}Identifiant"), r.findtext(f"{ACC}Code"), r.findtext(f"{ACC}Libelle"))
-               for r in doc.findall(f"{ACC}Resultat")]
-    assert results == [("M3", "ALLOCATAIRE_INCONNU", "Numéro allocataire inconnu de la Caf : allocataire 7299999")]
-    assert _logements("7299999") == []
+    assert (left.date_sortie, left.tiers_payant) == (day, False)  # the exit ends tiers payant
+    [back] = _logements(tenants[1]["numero_allocataire"])
+    assert (back.date_entree, back.date_sortie) == (day, None)
+    assert current_rent(back)["loyer_cents"] == 47000
+    # An entry of someone the Caf does not know as this landlord's tenant changes nothing, and
+    # the answer does not tell a known numéro (M3) from an unknown one (M4).
+    assert _results(api, fid) == [("M3", "LOCATAIRE_INCONNU"), ("M4", "LOCATAIRE_INCONNU")]
+    assert _logements(stranger.numero) == [] and _logements("7299999") == []
 
 
-def test_a_test_mode_entry_is_checked_like_a_real_one_and_opens_nothing(
+def test_an_exit_announced_in_advance_keeps_tiers_payant_until_its_date(
         app, api_client, edi_token, landlord, signer, tenants, run_jobs):
-    from tests.cdap.conftest import make_allocataire
-    newcomer = make_allocataire(numero="7200002", nom="Essai")
+    api = api_client(edi_token)
+    later = date.today() + timedelta(days=60)
+    records = [{"identifiant": "S1", "code_locataire": tenants[2]["code_locataire"],
+                "numero_allocataire": tenants[2]["numero_allocataire"], "type": "SORTIE",
+                "date_mouvement": later}]
+    data = build_xml("MOUVEMENTS", landlord, records, file_id="MVT-F")
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    assert db.session.get(EdiFichier, fid).statut == "TRAITE"
+    [leaving] = _logements(tenants[2]["numero_allocataire"])
+    assert (leaving.date_sortie, leaving.tiers_payant) == (later, True)
+
+
+def test_a_test_mode_file_is_checked_like_a_real_one_and_changes_nothing(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
     api = api_client(edi_token)
     day = date.today() - timedelta(days=5)
-    data = build_xml("MOUVEMENTS", landlord, _movements(tenants, newcomer.numero, day),
-                     file_id="MVT-T", mode="TEST")
+    records = [{"identifiant": "T1", "code_locataire": tenants[0]["code_locataire"],
+                "numero_allocataire": tenants[0]["numero_allocataire"], "type": "SORTIE",
+                "date_mouvement": day},
+               {"identifiant": "T2", "code_locataire": "LOC000950", "numero_allocataire": "7299998",
+                "type": "ENTREE", "date_mouvement": day}]
+    data = build_xml("MOUVEMENTS", landlord, records, file_id="MVT-T", mode="TEST")
     fid = upload(api, data, signer.sign(data))
     run_jobs()
     f = db.session.get(EdiFichier, fid)
-    assert (f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == (2, 1, 0)
-    assert _logements(newcomer.numero) == []
+    assert (f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == (1, 1, 0)
+    assert _results(api, fid) == [("T2", "LOCATAIRE_INCONNU")]
     [kept] = _logements(tenants[0]["numero_allocataire"])
     assert (kept.date_sortie, kept.tiers_payant) == (None, True)
-
-
-def test_an_exit_of_a_tenancy_the_caf_does_not_know_is_rejected(
-        app, api_client, edi_token, landlord, signer, tenants, run_jobs):
-    from tests.cdap.conftest import make_allocataire
-    stranger = make_allocataire(numero="7200003", nom="Ailleurs")
-    api = api_client(edi_token)
-    records = [{"identifiant": "S1", "code_locataire": "LOC000950", "numero_allocataire": stranger.numero,
-                "type": "SORTIE", "date_mouvement": date.today() - timedelta(days=3)}]
-    data = build_xml("MOUVEMENTS", landlord, records, file_id="MVT-S")
-    fid = upload(api, data, signer.sign(data))
-    run_jobs()
-    assert db.session.get(EdiFichier, fid).statut == "REJETE"
-    doc = validate_accuse(accuse_of(api, fid)[0])
-    assert [r.findtext(f"{ACC}Code") for r in doc.findall(f"{ACC}Resultat")] == ["LOCATAIRE_INCONNU"]
-    assert _logements(stranger.numero) == []

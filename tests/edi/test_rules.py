@@ -154,6 +154,14 @@ def test_envelope_rules(over, last, code):
     assert codes(problems) == [code]
 
 
+@pytest.mark.parametrize("over", [{"destinataire": "CAF02"}, {"destinataire_siren": "999999999"}])
+def test_the_receiver_must_be_the_caf_by_code_and_by_siren(over):
+    problems = rules.check_envelope(env(**{"destinataire_siren": "534889877", **over}), code_bailleur="BL080001",
+                                    siren="381568394", received_at=RECEIVED, derniere_sequence=3,
+                                    receveur_attendu="CAF80", receveur_siren_attendu="534889877")
+    assert codes(problems) == ["DESTINATAIRE_INCORRECT"]
+
+
 def test_record_count_mismatch():
     assert codes(rules.check_record_count(10, 9)) == ["NOMBRE_ENREGISTREMENTS_INCORRECT"]
     assert rules.check_record_count(10, 10) == []
@@ -198,11 +206,19 @@ def test_check_loyer_fast_path_agrees_with_the_detailed_checks(over):
     assert rules.summarise([])[0] is True
 
 
-def test_an_entry_into_a_dwelling_the_caf_does_not_know_yet_opens_it():
+
+def test_an_entry_stating_a_zero_rent_is_implausible():
+    rec = {"code_locataire": "LOC1", "numero_allocataire": "1234567", "type": "ENTREE",
+           "date_mouvement": date(2026, 11, 1), "loyer_cents": 0, "charges_cents": 0}
+    left = dict(TENANCY, date_sortie=date(2025, 6, 30))
+    assert codes(rules.check_mouvement(rec, left, TODAY)) == ["MONTANT_INVRAISEMBLABLE"]
+
+
+def test_an_entry_only_names_a_tenancy_the_caf_knows():
+    """A landlord cannot make someone its tenant by declaring an entry (that would open the
+    person's CDAP file to it); and the answer does not say whether the numéro exists."""
     rec = {"code_locataire": "LOC9", "numero_allocataire": "1234567", "type": "ENTREE",
            "date_mouvement": date(2026, 11, 1)}
-    assert codes(rules.check_mouvement(rec, rules.NOUVEAU_BAIL, TODAY)) == []
-    assert codes(rules.check_mouvement(rec, None, TODAY)) == ["ALLOCATAIRE_INCONNU"]
-    exit_ = dict(rec, type="SORTIE")
-    assert codes(rules.check_mouvement(exit_, rules.NOUVEAU_BAIL, TODAY)) == ["LOCATAIRE_INCONNU"]
-    assert codes(rules.check_mouvement(exit_, None, TODAY)) == ["LOCATAIRE_INCONNU"]
+    assert codes(rules.check_mouvement(rec, None, TODAY)) == ["LOCATAIRE_INCONNU"]
+    left = dict(TENANCY, date_entree=date(2020, 1, 1), date_sortie=date(2025, 6, 30))
+    assert codes(rules.check_mouvement(rec, left, TODAY)) == []  # back in a dwelling it left
