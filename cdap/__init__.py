@@ -15,6 +15,11 @@ def register(app: Flask) -> None:
     app.config["CDAP_SETTINGS"] = settings.load(app.config)
     app.config["CDAP_JOURNAL_RETENTION_MONTHS"] = app.config["CDAP_SETTINGS"]["CDAP_JOURNAL_RETENTION_MONTHS"]
 
+    from portal.admin.services import register_token_check
+
+    from .atypical import organisation_token_suspension
+    register_token_check(app, "CDAP", lambda org: organisation_token_suspension(org.id))
+
     from . import api  # noqa: F401  (adds its routes to portal.api.bp before the shell registers it)
     from .views import bp
     app.register_blueprint(bp)

@@ -157,6 +157,18 @@ def token_suspended_until(api_token_id: int, now: datetime | None = None) -> dat
     return until if until is not None and until > now else None
 
 
+def organisation_token_suspension(organisation_id: int, now: datetime | None = None) -> str | None:
+    """Why the organisation may not create a new CDAP token, or None: one of its tokens is
+    suspended (revoking it and creating another must not undo the Caf's suspension)."""
+    now = now or utcnow()
+    until = db.session.scalar(select(func.max(TokenSuspension.suspended_until)).where(
+        TokenSuspension.organisation_id == organisation_id, TokenSuspension.suspended_until > now))
+    if until is None:
+        return None
+    return (f"Un jeton CDAP de votre organisation est suspendu par la Caf jusqu'au {until:%d/%m/%Y à %H:%M} "
+            "(usage atypique) : aucun nouveau jeton CDAP avant la fin ou la levée de la suspension.")
+
+
 def lift_token_suspension(api_token_id: int) -> bool:
     row = db.session.get(TokenSuspension, api_token_id)
     if row is None or row.suspended_until is None:

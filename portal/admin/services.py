@@ -5,6 +5,7 @@ message (and the form field it concerns)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -209,6 +210,12 @@ def lift_habilitation_suspension(hab: Habilitation, *, actor: User) -> None:
 
 # --- API tokens ------------------------------------------------------------------------------
 
+def register_token_check(app, scope: str, check: Callable[[Organisation], str | None]) -> None:
+    """A domain refuses new tokens of its scope for an organisation while `check(org)` gives a
+    reason (French, shown to the partner admin); called from the domain's register()."""
+    app.extensions.setdefault("api_token_checks", {})[scope] = check
+
+
 def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[str],
                      cdap_profile: str | None, days: int) -> tuple[ApiToken, str]:
     """Returns the token and its raw value, which is shown once and never stored."""
@@ -229,6 +236,14 @@ def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[s
             raise AdminError("Un jeton CDAP demande un profil prévu par le contrat.", "cdap_profile")
     else:
         cdap_profile = None
+    for scope in scopes:
+        check = current_app.extensions.get("api_token_checks", {}).get(scope)
+        reason = check(org) if check else None
+        if reason:
+            record_event("token", "api_token_refused", actor=actor, organisation_id=org.id,
+                         scope=scope, motif=reason)
+            db.session.commit()
+            raise AdminError(reason, "scopes")
     max_days = current_app.config["API_TOKEN_MAX_DAYS"]
     if not 1 <= days <= max_days:
         raise AdminError(f"La durée de validité va de 1 à {max_days} jours.", "days")

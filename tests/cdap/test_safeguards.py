@@ -97,6 +97,29 @@ def test_token_suspension_ends_or_is_lifted_by_the_caf(world, api_client, factor
         == f"api_token:{token.id}"
 
 
+def test_revoking_a_suspended_token_and_creating_another_does_not_undo_the_suspension(
+        world, api_client, factory, low_thresholds):
+    from portal.admin.services import AdminError, create_api_token, revoke_api_token
+    token, raw = factory.api_token(world.cd80, world.partner_admin, scopes=("CDAP",),
+                                   cdap_profile="travailleur_social")
+    api = api_client(raw)
+    for i in range(3):
+        _miss(api, i)
+    revoke_api_token(token, actor=world.partner_admin)
+    with pytest.raises(AdminError, match="suspendu par la Caf"):
+        create_api_token(world.cd80, actor=world.partner_admin, nom="Autre logiciel", scopes=["CDAP"],
+                         cdap_profile="travailleur_social", days=30)
+    refused = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "api_token_refused"))
+    assert refused is not None and refused.organisation_id == world.cd80.id
+    # Once the suspension ends, the organisation may create one again.
+    from cdap.models import TokenSuspension
+    db.session.get(TokenSuspension, token.id).suspended_until = utcnow() - timedelta(seconds=1)
+    db.session.flush()
+    new, _raw = create_api_token(world.cd80, actor=world.partner_admin, nom="Autre logiciel", scopes=["CDAP"],
+                                 cdap_profile="travailleur_social", days=30)
+    assert new.id != token.id
+
+
 # --- 3. the attempt that triggers the suspension is journaled as a refusal ------------------------
 
 def test_suspending_attempt_is_journaled_as_refused_without_data(world, login, client, app):
