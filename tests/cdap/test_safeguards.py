@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from cdap.dossier import build_view
-from cdap.models import AtypicalAlert, ConsultationJournal, ImpayeQueueItem, Paiement, QuotientFamilial
+from cdap.models import (Allocataire, AtypicalAlert, ConsultationJournal, ImpayeQueueItem, Paiement,
+                         QuotientFamilial)
 from cdap.services_bailleurs import add_months
 from portal.audit import AuditEntry
 from portal.extensions import db
@@ -220,7 +221,7 @@ def test_impaye_queue_follows_the_allocataire_after_a_move(world, login, client,
     db.session.flush()
     db.session.expire_all()
     item = db.session.scalar(select(ImpayeQueueItem).join(ImpayeQueueItem.allocataire)
-                             .where(ImpayeQueueItem.statut == "nouveau"))
+                             .where(ImpayeQueueItem.statut == "nouveau", Allocataire.numero == "8000001"))
     # The old territory no longer sees it, nor acts on it, nor counts it on its home page.
     assert 'data-numero="8000001"' not in client.get("/cdap/impayes").get_data(as_text=True)
     assert client.post(f"/cdap/impayes/{item.id}/prendre",
