@@ -116,3 +116,15 @@ def consult(client, numero, nom, motif, commentaire="", path="/cdap/consultation
     token = csrf_token(client, "/cdap/consultation")
     return client.post(path, data={"numero": numero, "nom": nom, "motif": motif,
                                    "commentaire": commentaire, "csrf_token": token})
+
+
+@pytest.fixture
+def low_thresholds(app):
+    """Atypical-use thresholds low enough for a test to cross them in a few consultations."""
+    settings = app.config["CDAP_SETTINGS"]
+    saved = dict(settings)
+    settings.update({"CDAP_NOTFOUND_ALERT": 2, "CDAP_NOTFOUND_SUSPEND": 3, "CDAP_DAILY_ALERT": 4,
+                     "CDAP_DAILY_SUSPEND": 6})
+    yield settings
+    settings.clear()
+    settings.update(saved)

@@ -128,17 +128,6 @@ def test_gdpr_export_lists_every_profile(world, login, client, factory):
     assert client.post("/cdap/journal/allocataire.csv", data={"numero": "8000001"}).status_code == 400
 
 
-@pytest.fixture
-def low_thresholds(app):
-    settings = app.config["CDAP_SETTINGS"]
-    saved = dict(settings)
-    settings.update({"CDAP_NOTFOUND_ALERT": 2, "CDAP_NOTFOUND_SUSPEND": 3, "CDAP_DAILY_ALERT": 4,
-                     "CDAP_DAILY_SUSPEND": 6})
-    yield settings
-    settings.clear()
-    settings.update(saved)
-
-
 def test_not_found_burst_alerts_then_suspends(world, login, client, low_thresholds):
     user = world.users["travailleur_social"]
     login(user)

@@ -23,17 +23,6 @@ from .conftest import consult, make_allocataire
 API = "/api/v1/cdap/consultations"
 
 
-@pytest.fixture
-def low_thresholds(app):
-    settings = app.config["CDAP_SETTINGS"]
-    saved = dict(settings)
-    settings.update({"CDAP_NOTFOUND_ALERT": 2, "CDAP_NOTFOUND_SUSPEND": 3, "CDAP_DAILY_ALERT": 4,
-                     "CDAP_DAILY_SUSPEND": 6})
-    yield settings
-    settings.clear()
-    settings.update(saved)
-
-
 def _miss(api, i):
     return api.post(API, json={"numero_allocataire": f"{7000000 + i}", "nom": "X",
                                "motif": "accompagnement_social"})
