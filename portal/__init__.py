@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from .config import load_config
 
 DOMAINS = ("afas", "cdap", "edi", "dashboards")
 
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,36}")  # the journals keep 36 characters
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__)
@@ -60,7 +63,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     @app.before_request
     def _request_id():
-        g.request_id = request.headers.get("X-Request-Id", "")[:36] or str(uuid.uuid4())
+        # A correlation id from the reverse proxy is kept (it ties the logs together); anything
+        # else than a plain token, which would land as is in the audit and CDAP journals, is
+        # replaced by our own.
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
 
     from .access import enforce_access
     app.before_request(enforce_access)

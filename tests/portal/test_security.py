@@ -234,3 +234,15 @@ def test_session_cookie_flags_on_the_wire(client, factory):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
     assert "Domain" not in cookie and "Expires" not in cookie  # host-only session cookie
+
+
+@pytest.mark.parametrize("given, kept", [
+    ("edge-7f3a9c21-aa01", True), ("a" * 36, True),
+    ("x" * 37, False), ("short", False), ("id with spaces", False), ("<script>", False), ("", False)])
+def test_a_client_request_id_is_kept_only_when_it_is_a_plain_token(app, given, kept):
+    """It lands in the audit and CDAP journals: only a plain correlation token is trusted."""
+    from flask import g
+    with app.test_request_context("/", headers={"X-Request-Id": given} if given else {}):
+        app.preprocess_request()
+        assert (g.request_id == given) is kept
+        assert re.fullmatch(r"[A-Za-z0-9._-]{8,36}", g.request_id)
