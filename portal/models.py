@@ -217,7 +217,12 @@ class Habilitation(db.Model):
         now = now or utcnow()
         if self.revoked_at is not None:
             return False
-        return self.suspended_until is None or self.suspended_until <= now
+        return not self.is_suspended(now)
+
+    def is_suspended(self, now: datetime | None = None) -> bool:
+        """A suspension in force, revoked or not (revoking does not lift it: it still keeps a new
+        habilitation for the service from being granted, and only the Caf lifts it)."""
+        return self.suspended_until is not None and self.suspended_until > (now or utcnow())
 
     @property
     def needs_review(self) -> bool:

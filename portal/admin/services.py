@@ -114,8 +114,7 @@ def suspension_in_force(user: User, service: str, now: datetime | None = None) -
     """End of a suspension in force on one of the user's habilitations for `service`, revoked
     ones included (revoking a habilitation does not lift its suspension), else None."""
     now = now or utcnow()
-    ends = [h.suspended_until for h in user.habilitations
-            if h.service == service and h.suspended_until is not None and h.suspended_until > now]
+    ends = [h.suspended_until for h in user.habilitations if h.service == service and h.is_suspended(now)]
     return max(ends) if ends else None
 
 

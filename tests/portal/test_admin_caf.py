@@ -402,3 +402,22 @@ def test_caf_home_panel_counts_suspended_organisations(client, factory, caf_admi
     db.session.flush()
     html = client.get("/accueil").get_data(as_text=True)
     assert f"Organisations suspendues : <strong>{before + 1}</strong>" in html
+
+
+def test_the_caf_lifts_a_suspension_kept_on_a_revoked_habilitation(client, factory, caf_admin):
+    """Revoking does not lift a suspension; the Caf still sees it on the user's page and lifts it
+    there, after which the partner admin may grant the service again."""
+    from portal.admin import services
+    org = factory.organisation("conseil_departemental", services={"CDAP": ["travailleur_social"]})
+    partner_admin = factory.user(org, role="partner_admin")
+    operator = factory.user(org, role="travailleur_social", habilitations={"CDAP": "travailleur_social"})
+    hab = operator.habilitations[0]
+    services.suspend_habilitation(hab, actor=caf_admin, motif="Usage atypique", until=None)
+    services.revoke_habilitation(hab, actor=partner_admin)
+    page = f"/administration/utilisateurs/{operator.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert "Retirée le" in html and "Suspension en cours" in html and "Lever la suspension" in html
+    assert post(client, f"/caf/administration/habilitations/{hab.id}/lever", page=page).status_code == 302
+    db.session.refresh(hab)
+    assert not hab.is_suspended()
+    services.grant_habilitation(operator, actor=partner_admin, service="CDAP", cdap_profile="travailleur_social")
