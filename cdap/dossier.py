@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.extensions import db
 
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, Logement, LoyerHistorique, Membre, Paiement,
-                     QuotientFamilial, SignalementImpaye)
+                     QuotientFamilial, SignalementImpaye, tiers_payant_en_cours)
 from .loyers import current_rents
 from .policy import POLICY, SECTIONS, SectionRule
 from .services_bailleurs import add_months
@@ -136,8 +136,7 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
                       "loyer": rent.get("loyer_cents"), "charges": rent.get("charges_cents"),
                       "nb_colocataires": rent.get("nb_colocataires"), "date_entree": lg.date_entree,
                       "date_sortie": lg.date_sortie,
-                      # ends on the exit date, even an exit the landlord announced in advance
-                      "tiers_payant": lg.tiers_payant and not (lg.date_sortie and lg.date_sortie <= today),
+                      "tiers_payant": tiers_payant_en_cours(lg.tiers_payant, lg.date_sortie, today),
                       "historique_loyers": history[lg.id]}
             rows.append(_pick(rule, values))
         view["logement"] = rows

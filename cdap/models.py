@@ -105,6 +105,12 @@ class Paiement(db.Model):
     code_bailleur: Mapped[str | None] = mapped_column(String(20))  # when paid to the landlord
 
 
+def tiers_payant_en_cours(tiers_payant: bool, date_sortie: date | None, today: date) -> bool:
+    """Tiers payant as on `today`: it ends on the tenancy's exit date, even an exit the landlord
+    recorded in advance (the stored flag is only turned off once that date has come)."""
+    return bool(tiers_payant) and (date_sortie is None or date_sortie > today)
+
+
 class Logement(db.Model):
     __tablename__ = "cdap_logements"
     __table_args__ = (

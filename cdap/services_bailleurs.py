@@ -21,7 +21,7 @@ from portal.models import utcnow
 
 from .loyers import latest_history
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, ImpayeQueueItem, Logement,
-                     LoyerHistorique, Mouvement, Paiement, SignalementImpaye)
+                     LoyerHistorique, Mouvement, Paiement, SignalementImpaye, tiers_payant_en_cours)
 
 CHUNK = 1000
 
@@ -116,7 +116,7 @@ def _tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tup
             if (code, numero) in wanted:
                 out[(code, numero)] = {
                     "logement_id": lid, "allocataire_id": aid, "loyer_cents": loyer,
-                    "charges_cents": charges, "tiers_payant": bool(tp) and (sortie is None or sortie > today),
+                    "charges_cents": charges, "tiers_payant": tiers_payant_en_cours(tp, sortie, today),
                     "date_entree": entree,
                     "date_sortie": sortie, "nb_colocataires": coloc,
                 }
