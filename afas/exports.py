@@ -8,6 +8,8 @@ import io
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from portal.spreadsheets import neutralise_formula
+
 from .controles import RULES
 from .schema import ALL_FIELD_KEYS, ALL_LABELS
 
@@ -70,9 +72,7 @@ def _safe(value):
     """Neutralise spreadsheet formulas in text cells (CSV/formula injection) and drop the control
     characters a spreadsheet cannot hold."""
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            return "'" + value
+        return neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
     return value
 
 

@@ -2,7 +2,7 @@
 
 Every cell of a spreadsheet export (CSV here; any future XLSX too) goes through `safe_cell`:
 free text typed by partners (the consultation comment) must not run as a formula in the
-spreadsheet of the Caf agent who opens the export (CSV / formula injection)."""
+spreadsheet of the Caf agent who opens the export (portal.spreadsheets)."""
 from __future__ import annotations
 
 import csv
@@ -11,17 +11,12 @@ import io
 from fpdf import FPDF
 
 from portal.models import utcnow
-
-# A spreadsheet reads a cell starting with one of these as a formula (tab and carriage return
-# too: some programs strip them and then read what follows).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+from portal.spreadsheets import neutralise_formula
 
 
 def safe_cell(value) -> str:
-    """The cell as text, neutralised the standard way (OWASP): a leading single quote when it
-    starts with a formula trigger, so the spreadsheet shows it as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    """The cell as text, a formula neutralised (portal.spreadsheets)."""
+    return neutralise_formula("" if value is None else str(value))
 
 
 def csv_export(header: list[str], rows: list[list]) -> str:
