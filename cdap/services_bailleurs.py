@@ -245,13 +245,37 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
     return count if inserted else conn.execute(_LOYERS_INSERT_PG_REPLAY, params).rowcount
 
 
+def tenancy_after_mouvement(tenancy: dict, rec: dict, today: date) -> dict:
+    """The tenancy (dict with date_entree, date_sortie, tiers_payant, loyer_cents, charges_cents)
+    as an ENTREE or SORTIE leaves it, as a new dict. ENTREE reopens it from its date, with the
+    rent and charges it states; SORTIE sets the exit date, and tiers payant ends at once for an
+    exit date that has come (readers treat a later one as ending it on that date). The one rule
+    of what a movement does: applying it (apply_mouvements) and checking the file's following
+    movements against it (EDI) both use it."""
+    after = dict(tenancy)
+    day = rec["date_mouvement"]
+    if rec["type"] == "ENTREE":
+        after["date_entree"], after["date_sortie"] = day, None
+        if rec.get("loyer_cents") is not None:
+            after["loyer_cents"] = int(rec["loyer_cents"])
+        if rec.get("charges_cents") is not None:
+            after["charges_cents"] = int(rec["charges_cents"])
+    elif rec["type"] == "SORTIE":
+        after["date_sortie"] = day
+        if day <= today:
+            after["tiers_payant"] = False
+    else:
+        raise ValueError(f"type de mouvement inconnu : {rec['type']!r}")
+    return after
+
+
+_TENANCY_STATE = ("date_entree", "date_sortie", "tiers_payant", "loyer_cents", "charges_cents")
+
+
 def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
-    """ENTREE reopens the tenancy (or sets its entry date and, when given, its rent); SORTIE sets
-    date_sortie, and tiers payant ends on that date (at once for a past date; readers of a
-    tenancy whose exit date has come treat it as ended, see _tenancies). Rows are applied in
-    their order. A row for a tenancy the Caf does not know is ignored: a landlord's declaration
-    alone never creates a tenancy, which would open the person's CDAP file to that landlord.
-    Returns rows newly applied."""
+    """Apply each movement in its order (tenancy_after_mouvement). A row for a tenancy the Caf
+    does not know is ignored: a landlord's declaration alone never creates a tenancy, which
+    would open the person's CDAP file to that landlord. Returns rows newly applied."""
     if not rows:
         return 0
     new = _new_rows(Mouvement, code_bailleur, rows)
@@ -263,28 +287,13 @@ def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
     state: dict[int, dict] = {}
     movements, moved_with_rent = [], []
     for r in new:
-        key = (str(r["code_locataire"]), str(r["numero_allocataire"]))
-        t = tenancies.get(key)
+        t = tenancies.get((str(r["code_locataire"]), str(r["numero_allocataire"])))
         if t is None:
             continue
-        s = state.setdefault(t["logement_id"], {
-            "b_id": t["logement_id"], "b_entree": t["date_entree"], "b_sortie": t["date_sortie"],
-            "b_tp": t["tiers_payant"], "b_loyer": t["loyer_cents"], "b_charges": t["charges_cents"],
-        })
-        if r["type"] == "ENTREE":
-            s["b_entree"], s["b_sortie"] = r["date_mouvement"], None
-            if r.get("loyer_cents") is not None:
-                s["b_loyer"] = int(r["loyer_cents"])
-            if r.get("charges_cents") is not None:
-                s["b_charges"] = int(r["charges_cents"])
-        elif r["type"] == "SORTIE":
-            s["b_sortie"] = r["date_mouvement"]
-            if r["date_mouvement"] <= today:
-                s["b_tp"] = False
-        else:
-            continue
+        lid = t["logement_id"]
+        state[lid] = tenancy_after_mouvement(state.get(lid) or {k: t[k] for k in _TENANCY_STATE}, r, today)
         movements.append({
-            "logement_id": t["logement_id"], "code_bailleur": code_bailleur,
+            "logement_id": lid, "code_bailleur": code_bailleur,
             "idempotency_key": r["idempotency_key"], "type": r["type"],
             "date_mouvement": r["date_mouvement"], "source": source[:120], "created_at": now,
         })
@@ -306,7 +315,9 @@ def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
         .values(date_entree=bindparam("b_entree"), date_sortie=bindparam("b_sortie"),
                 tiers_payant=bindparam("b_tp"), loyer_cents=bindparam("b_loyer"),
                 charges_cents=bindparam("b_charges"), updated_at=bindparam("b_now")),
-        [{**s, "b_now": now} for s in state.values()],
+        [{"b_id": lid, "b_entree": s["date_entree"], "b_sortie": s["date_sortie"], "b_tp": s["tiers_payant"],
+          "b_loyer": s["loyer_cents"], "b_charges": s["charges_cents"], "b_now": now}
+         for lid, s in state.items()],
     )
     return len(movements)
 

@@ -170,6 +170,10 @@ def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> di
     return _cdap().lookup_tenancies(code_bailleur, pairs)
 
 
+def tenancy_after_mouvement(tenancy: dict, rec: dict, today: date) -> dict:
+    return _cdap().tenancy_after_mouvement(tenancy, rec, today)
+
+
 def apply_row(flux: str, rec: dict, key: str, date_signalement: date) -> dict:
     """The record as the CDAP service functions take it: the extracted record itself (its keys
     are the ones they read), given its idempotency key and, for IMPAYES, the reporting date.

@@ -267,9 +267,8 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
     of records read. Memory stays flat: one batch at a time (plus the applier's queue)."""
     flux = f.flux
     size = batch_size()
-    needs_details = flux in rules.NEEDS_TENANCY_DETAILS
-    code_bailleur = org.code_bailleur
-    check = rules.CHECKS[flux]
+    # Flows whose checks need the tenancy's details are checked where they are applied.
+    check = None if flux in rules.NEEDS_TENANCY_DETAILS else rules.CHECKS[flux]
     announced = f.nb_annonce
     rang = 0
     progress_at = time.monotonic()
@@ -278,15 +277,10 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
         batch = list(islice(records, wanted))
         if not batch:
             break
-        tenancies = (adapters.lookup_tenancies(code_bailleur, {
-            (r.get("code_locataire"), r.get("numero_allocataire")) for r in batch})
-            if needs_details else None)
         items = []
         append = items.append
         for rang, record in enumerate(batch, rang + 1):
-            tenancy = (tenancies.get((record.get("code_locataire"), record.get("numero_allocataire")))
-                       if needs_details else rules.TENANCY_UNCHECKED)
-            append((rang, record, check(record, tenancy, today)))
+            append((rang, record, check(record, rules.TENANCY_UNCHECKED, today) if check else None))
         applier.submit(items)
         # Progress and lease, at most every PROGRESS_SECONDS: each commit's round trips wait for
         # the applier thread to hand the GIL back (up to 5 ms each), which cost a fifth of the
@@ -319,10 +313,11 @@ class _Applier:
     (staging table), including the unknown tenancies that applying reveals. `finish` marks the
     file applied and commits it all; `cancel` rolls it all back.
 
-    On PostgreSQL with a pooled engine it works in a thread with its own session (its own
-    connection): the thread mostly waits on PostgreSQL, which then applies batch n on one core
-    while this process parses batch n+1 on the other. Elsewhere (SQLite, or a session bound to
-    one connection as in the tests) it works inline, in the caller's transaction."""
+    For LOYERS on PostgreSQL with a pooled engine it works in a thread with its own session (its
+    own connection): the thread mostly waits on PostgreSQL, which then applies batch n on one
+    core while this process parses batch n+1 on the other. Elsewhere (MOUVEMENTS and IMPAYES,
+    SQLite, or a session bound to one connection as in the tests) it works inline, in the
+    caller's transaction."""
 
     def __init__(self, f: EdiFichier, org: Organisation):
         self.fichier_id, self.flux, self.code_bailleur = f.id, f.flux, org.code_bailleur
@@ -334,7 +329,12 @@ class _Applier:
         self.batches = 0
         self.error: BaseException | None = None
         bind = db.session.get_bind()
-        self.threaded = bind.dialect.name == "postgresql" and isinstance(bind, Engine)
+        # MOUVEMENTS and IMPAYES are checked against the tenancies as the file's earlier batches
+        # left them: applied inline, in the transaction whose lookups see those batches' effects
+        # (a thread's uncommitted work is invisible to the reading connection). Their files are
+        # small; LOYERS, the large ones, are checked without the database.
+        self.threaded = (bind.dialect.name == "postgresql" and isinstance(bind, Engine)
+                         and f.flux not in rules.NEEDS_TENANCY_DETAILS)
         if self.threaded:
             # Bounded: reading waits (and keeps heartbeating the lease between batches) when
             # applying lags more than two batches behind.
@@ -409,6 +409,8 @@ class _Applier:
         flux = self.flux
         # A record identifier met again in the file is rejected, for that reason alone.
         repeated = self.seen.repeated([(rang, record["identifiant"]) for rang, record, _a in items])
+        if flux in rules.NEEDS_TENANCY_DETAILS:
+            items = self._check_in_order(items, repeated)
         if repeated:
             duplicate = [rules.anomalie(DUPLICATE_RECORD)]
             items = [(rang, record, duplicate if rang in repeated else anomalies)
@@ -443,6 +445,28 @@ class _Applier:
         self.batches += 1
         if self.batches == 1 and self.production:
             crash_point("mid_apply")
+
+    def _check_in_order(self, items: list[tuple[int, dict, None]], repeated: set[int]) -> list[tuple[int, dict, list]]:
+        """The checks of a flow that needs the tenancy's details, in the records' order: each
+        accepted movement updates the tenancy that the batch's following records are checked
+        against (as applying will), so that a tenant who leaves and comes back in one file is
+        no incoherence. A record whose identifier repeats changes nothing (rejected for that).
+        A TEST file's batches are rolled back one by one: its movements see those of the same
+        batch (5,000 records by default), not those of earlier batches."""
+        flux, today = self.flux, self.today
+        tenancies = adapters.lookup_tenancies(self.code_bailleur, {
+            (r.get("code_locataire"), r.get("numero_allocataire")) for _rang, r, _a in items})
+        check = rules.CHECKS[flux]
+        checked = []
+        for rang, record, _unchecked in items:
+            key = (record.get("code_locataire"), record.get("numero_allocataire"))
+            tenancy = tenancies.get(key)
+            anomalies = check(record, tenancy, today)
+            if (flux == "MOUVEMENTS" and tenancy is not None and rang not in repeated
+                    and rules.summarise(anomalies)[0]):
+                tenancies[key] = adapters.tenancy_after_mouvement(tenancy, record, today)
+            checked.append((rang, record, anomalies))
+        return checked
 
     def _unknown_tenancies(self, records: list[tuple[int, dict]]) -> dict[int, list]:
         """Of these records, those whose pair is not a tenancy of this landlord (one set-based

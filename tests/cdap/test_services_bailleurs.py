@@ -1,6 +1,7 @@
 """The functions EDI calls (cdap.services_bailleurs): set-based, idempotent per key, never commit."""
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import event, func, select, update
 
 from cdap import services_bailleurs as sb
@@ -251,3 +252,20 @@ def test_functions_never_commit(app):
     finally:
         event.remove(db.session, "after_commit", listener)
     assert commits == []
+
+
+def test_what_a_movement_does_to_a_tenancy():
+    today = date(2026, 12, 2)
+    t = {"date_entree": date(2020, 1, 1), "date_sortie": None, "tiers_payant": True,
+         "loyer_cents": 50000, "charges_cents": 8000, "logement_id": 7}
+    gone = sb.tenancy_after_mouvement(t, {"type": "SORTIE", "date_mouvement": date(2026, 11, 30)}, today)
+    assert (gone["date_sortie"], gone["tiers_payant"], gone["logement_id"]) == (date(2026, 11, 30), False, 7)
+    assert t["date_sortie"] is None  # a new dict
+    leaving = sb.tenancy_after_mouvement(t, {"type": "SORTIE", "date_mouvement": date(2027, 1, 31)}, today)
+    assert (leaving["date_sortie"], leaving["tiers_payant"]) == (date(2027, 1, 31), True)
+    back = sb.tenancy_after_mouvement(gone, {"type": "ENTREE", "date_mouvement": date(2026, 12, 1),
+                                          "loyer_cents": 47000, "charges_cents": None}, today)
+    assert (back["date_entree"], back["date_sortie"], back["loyer_cents"], back["charges_cents"]) == (
+        date(2026, 12, 1), None, 47000, 8000)
+    with pytest.raises(ValueError):
+        sb.tenancy_after_mouvement(t, {"type": "MUTATION", "date_mouvement": today}, today)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from edi.models import EdiFichier
@@ -94,3 +95,32 @@ def test_a_test_mode_file_is_checked_like_a_real_one_and_changes_nothing(
     assert _results(api, fid) == [("T2", "LOCATAIRE_INCONNU")]
     [kept] = _logements(tenants[0]["numero_allocataire"])
     assert (kept.date_sortie, kept.tiers_payant) == (None, True)
+
+
+@pytest.mark.parametrize("batch", [1, 5000], ids=["one-record-batches", "one-batch"])
+def test_movements_of_one_file_are_checked_in_their_order(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, monkeypatch, batch):
+    """Each movement is checked against the tenancy as the file's earlier movements left it,
+    whatever the batching: a tenant who leaves and comes back in one file is no incoherence, a
+    second exit at another date is."""
+    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", batch)
+    api = api_client(edi_token)
+    left, back = date.today() - timedelta(days=40), date.today() - timedelta(days=10)
+    t0, t1 = tenants[0], tenants[1]
+
+    def movement(ident, tenant, kind, day):
+        return {"identifiant": ident, "code_locataire": tenant["code_locataire"],
+                "numero_allocataire": tenant["numero_allocataire"], "type": kind, "date_mouvement": day}
+
+    records = [movement("O1", t0, "SORTIE", left), movement("O2", t0, "ENTREE", back),
+               movement("O3", t1, "SORTIE", left), movement("O4", t1, "SORTIE", back)]
+    data = build_xml("MOUVEMENTS", landlord, records, file_id="MVT-O")
+    fid = upload(api, data, signer.sign(data))
+    assert run_jobs() == ["done"]
+    f = db.session.get(EdiFichier, fid)
+    assert (f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == (3, 1, 3)
+    assert _results(api, fid) == [("O4", "MOUVEMENT_INCOHERENT")]
+    [returned] = _logements(t0["numero_allocataire"])
+    assert (returned.date_entree, returned.date_sortie) == (back, None)
+    [gone] = _logements(t1["numero_allocataire"])
+    assert (gone.date_sortie, gone.tiers_payant) == (left, False)
