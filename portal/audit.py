@@ -45,7 +45,12 @@ def current_request_id() -> str | None:
 
 def record_event(category: str, action: str, *, actor=None, organisation_id: int | None = None,
                  target: str | None = None, **details) -> AuditEntry:
-    """Append a security event to the audit chain, in the caller's transaction."""
+    """Append a security event to the audit chain, in the caller's transaction. Within an API
+    call, the entry names the token (`jeton_api`, its id): the action was a program's, under
+    that token, not its creator's at the keyboard."""
+    token = g.get("api_token") if has_request_context() else None
+    if token is not None:
+        details = {**details, "jeton_api": token.id}
     for key in details:
         if any(word in key.lower() for word in FORBIDDEN_DETAIL_KEYS):
             raise ValueError(f"le détail d'audit {key!r} ressemble à un secret : refusé")

@@ -118,3 +118,16 @@ def test_operations_are_documented_in_openapi(client):
                  "/edi/avis-paiement/{avis_id}"):
         assert path in paths, path
     assert "post" in paths["/edi/fichiers"] and "get" in paths["/edi/fichiers"]
+
+
+def test_an_upload_by_api_is_audited_under_its_token(api_client, edi_token):
+    from portal.api import hash_token
+    from portal.audit import AuditEntry
+    from portal.models import ApiToken
+    response = api_client(edi_token).post("/api/v1/edi/fichiers", data=multipart(XML),
+                                          content_type="multipart/form-data")
+    assert response.status_code == 202
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(edi_token)))
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "fichier_recu")).one()
+    assert entry.target == f"edi_fichier:{response.get_json()['id']}"
+    assert entry.details["jeton_api"] == token_id and entry.details["canal"] == "api"
