@@ -63,10 +63,12 @@ def _declare(eq, annee, type_, data, manager, agent=None, validate=False):
                       for c in evaluation.alertes}
     services.save_draft(decl, data, justifications, manager)
     camp = services.ensure_campagne(annee, type_)
-    services.transmit(decl, manager, now=datetime.combine(camp.ouverture + timedelta(days=10), datetime.min.time()).replace(hour=10))
+    sent = datetime.combine(camp.ouverture + timedelta(days=10), datetime.min.time()).replace(hour=10)
+    services.transmit(decl, manager, now=sent)
     if validate and agent is not None:
-        services.take_in_charge(decl, agent)
-        services.validate(decl, agent)
+        # Instructed within the week: a prévisionnel is validated before its 1 March instalment.
+        services.take_in_charge(decl, agent, now=sent + timedelta(days=2))
+        services.validate(decl, agent, now=sent + timedelta(days=7))
     return decl
 
 

@@ -236,24 +236,44 @@ class Echeance:
     numero: int
     date_prevue: date
     montant: float
+    rattrapage: bool = False   # the share of instalments whose date had passed, paid on the day
 
 
 def schedule_acomptes(droit_previsionnel: float, exercice: int, bareme: Bareme,
-                      deja_verse: float = 0.0) -> list[Echeance]:
-    """Acomptes on a droit prévisionnel: at most `taux_max` (70 %) of it, split over the
-    barème's instalments (two by default: 1 March and 2 October). `deja_verse` is subtracted
-    (re-scheduling after an actualisé); the last instalment takes the rounding cents."""
+                      deja_verse: float = 0.0, on: date | None = None) -> list[Echeance]:
+    """The acomptes still to pay on a droit, scheduled on day `on` (default today).
+
+    Each of the barème's instalments (two by default: 1 March and 2 October) targets its `part`
+    of `taux_max` (70 %) of the droit, the last one taking the rounding cents. Re-based on this
+    droit, the instalments dated on or before `on` become one catch-up dated `on`: their targets
+    minus `deja_verse` (what was already paid this year). What was paid beyond them comes off
+    the next instalments, in order. Never dated before `on`, never negative or zero: an
+    overpayment is left to the régularisation of the réel. The total is always
+    max(0, 70 % of the droit − deja_verse).
+
+    Pure (data in, échéances out; the services pass the day: the validation day, or today for
+    the live estimate) so that both schedule alike and the rule is tested without a database."""
+    on = on or date.today()
     spec = bareme["acomptes"]
-    total = max(0.0, cents(max(0.0, droit_previsionnel) * float(spec["taux_max"]) - deja_verse))
-    out: list[Echeance] = []
-    remaining = total
-    echeances = spec["echeances"]
-    for i, e in enumerate(echeances, start=1):
-        amount = remaining if i == len(echeances) else cents(total * float(e["part"]))
-        amount = min(amount, remaining)
+    total = cents(max(0.0, droit_previsionnel) * float(spec["taux_max"]))
+    instalments = sorted((date(exercice, int(e["mois"]), int(e["jour"])), float(e["part"]))
+                         for e in spec["echeances"])
+    targets, remaining = [], total
+    for i, (day, part) in enumerate(instalments, start=1):
+        amount = remaining if i == len(instalments) else min(cents(total * part), remaining)
         remaining = cents(remaining - amount)
-        out.append(Echeance(i, date(exercice, int(e["mois"]), int(e["jour"])), cents(amount)))
-    return out
+        targets.append((day, amount))
+    paid = cents(max(0.0, deja_verse))
+    due_by_now = cents(sum(amount for day, amount in targets if day <= on))
+    plan = [(on, cents(due_by_now - paid), True)]       # the catch-up (nothing when none is past)
+    excess = cents(max(0.0, paid - due_by_now))           # paid beyond the past instalments
+    for day, amount in targets:
+        if day > on:
+            taken = min(amount, excess)
+            excess = cents(excess - taken)
+            plan.append((day, cents(amount - taken), False))
+    kept = [(day, amount, catch_up) for day, amount, catch_up in plan if amount > 0]
+    return [Echeance(i, day, amount, catch_up) for i, (day, amount, catch_up) in enumerate(kept, start=1)]
 
 
 def regularisation(droit_reel: float, acomptes_verses: float) -> dict:

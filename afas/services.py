@@ -333,11 +333,11 @@ def post_message(decl: Declaration, author, body: str) -> DeclarationMessage:
 
 # -- Caf actions -----------------------------------------------------------------------------
 
-def take_in_charge(decl: Declaration, agent) -> None:
+def take_in_charge(decl: Declaration, agent, now: datetime | None = None) -> None:
     if decl.status != "transmise":
         raise ActionRefused("Seule une déclaration transmise peut être prise en charge.")
     decl.status, decl.agent_id = "en_instruction", agent.id
-    _event(decl, "prise_en_charge", agent, "transmise", "en_instruction")
+    _event(decl, "prise_en_charge", agent, "transmise", "en_instruction", at=now)
 
 
 def request_correction(decl: Declaration, agent, message: str) -> None:
@@ -362,11 +362,12 @@ def paid_acomptes_total(equipement_id: int, annee: int) -> float:
     return float(total or 0)
 
 
-def _acomptes_plan(decl: Declaration, droit: float) -> tuple[list, float]:
-    """The acomptes a validated `droit` would schedule (70 % cap, minus what was already paid this
-    year) and that amount already paid. Shared by the validation and the live estimate."""
+def _acomptes_plan(decl: Declaration, droit: float, on: date | None = None) -> tuple[list, float]:
+    """The acomptes a `droit` validated on day `on` (default today) would schedule (70 % cap,
+    re-based instalment by instalment on what was already paid this year, never dated before
+    `on`) and that amount already paid. Shared by the validation and the live estimate."""
     paid = paid_acomptes_total(decl.equipement_id, decl.annee)
-    plan = [e for e in schedule_acomptes(droit, decl.annee, get_bareme(decl.annee), deja_verse=paid) if e.montant > 0]
+    plan = schedule_acomptes(droit, decl.annee, get_bareme(decl.annee), deja_verse=paid, on=on or today())
     return plan, paid
 
 
@@ -385,8 +386,9 @@ def payment_estimate(decl: Declaration, evaluation: Evaluation) -> dict | None:
             "total": round(sum(e.montant for e in plan), 2)}
 
 
-def _schedule(decl: Declaration, agent, droit: float) -> list[Acompte]:
-    """(Re)schedule the year's acomptes: 70 % cap of `droit`, minus what was already paid."""
+def _schedule(decl: Declaration, agent, droit: float, now: datetime) -> list[Acompte]:
+    """(Re)schedule the year's acomptes on the validation day `now`: 70 % cap of `droit`, re-based
+    on what was already paid; an instalment whose date has passed is due that day."""
     b = get_bareme(decl.annee)
     replaced = set()
     for a in db.session.scalars(select(Acompte).where(Acompte.equipement_id == decl.equipement_id,
@@ -398,32 +400,35 @@ def _schedule(decl: Declaration, agent, droit: float) -> list[Acompte]:
         _settle_if_done(db.session.get(Declaration, other_id))
     start = (db.session.scalar(select(func.max(Acompte.numero)).where(Acompte.declaration_id == decl.id)) or 0)
     created = []
-    plan, paid = _acomptes_plan(decl, droit)
+    plan, paid = _acomptes_plan(decl, droit, on=now.date())
     for e in plan:
         a = Acompte(declaration_id=decl.id, equipement_id=decl.equipement_id, annee=decl.annee,
                     numero=start + e.numero, montant=e.montant, date_prevue=e.date_prevue, status="programme")
         db.session.add(a)
         created.append(a)
     db.session.flush()
-    _event(decl, "acomptes_programmes", agent, decl.status, decl.status,
+    _event(decl, "acomptes_programmes", agent, decl.status, decl.status, at=now,
            acomptes=[{"date": a.date_prevue.isoformat(), "montant": float(a.montant)} for a in created],
            deja_verse=paid, plafond=f"{float(b['acomptes']['taux_max']) * 100:g} %")
     return created
 
 
-def validate(decl: Declaration, agent) -> None:
-    """Validate the last version. Prévisionnel: schedule acomptes (70 % cap, two instalments).
+def validate(decl: Declaration, agent, now: datetime | None = None) -> None:
+    """Validate the last version on `now` (default: now). Prévisionnel: schedule acomptes (70 %
+    cap, two instalments; the share of an instalment whose date has passed is due that day).
     Actualisé: re-base the remaining acomptes. Réel: compute the régularisation."""
     if decl.status not in ("transmise", "en_instruction"):
         raise ActionRefused("Seule une déclaration transmise ou en instruction peut être validée.")
+    now = now or utcnow()
     previous = decl.status
     decl.status = "validee"
-    decl.validated_at, decl.validated_by_id = utcnow(), agent.id
+    decl.validated_at, decl.validated_by_id = now, agent.id
     decl.agent_id = decl.agent_id or agent.id
-    _event(decl, "validee", agent, previous, "validee", version=decl.last_version.numero, droit=decl.last_version.montant)
+    _event(decl, "validee", agent, previous, "validee", at=now, version=decl.last_version.numero,
+           droit=decl.last_version.montant)
     droit = float(decl.last_version.montant or 0)
     if decl.type == "previsionnel" or decl.type.startswith("actualise"):
-        _schedule(decl, agent, droit)
+        _schedule(decl, agent, droit, now)
     elif decl.type == "reel":
         for a in db.session.scalars(select(Acompte).where(Acompte.equipement_id == decl.equipement_id,
                                                           Acompte.annee == decl.annee, Acompte.status == "programme")):
@@ -431,10 +436,10 @@ def validate(decl: Declaration, agent) -> None:
         paid = paid_acomptes_total(decl.equipement_id, decl.annee)
         reg = compute_regularisation(droit, paid)
         row = decl.regularisation or Regularisation(declaration_id=decl.id)
-        row.droit_reel, row.acomptes_verses, row.solde, row.computed_at = reg["droit_reel"], reg["acomptes_verses"], reg["solde"], utcnow()
+        row.droit_reel, row.acomptes_verses, row.solde, row.computed_at = reg["droit_reel"], reg["acomptes_verses"], reg["solde"], now
         db.session.add(row)
         db.session.flush()
-        _event(decl, "regularisation_calculee", agent, "validee", "validee", droit_reel=reg["droit_reel"],
+        _event(decl, "regularisation_calculee", agent, "validee", "validee", at=now, droit_reel=reg["droit_reel"],
                acomptes_verses=reg["acomptes_verses"], solde=reg["solde"], sens=reg["sens"])
 
 

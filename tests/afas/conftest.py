@@ -32,7 +32,7 @@ def afas_world(factory):
     prev = services.create_declaration(creche, 2025, "previsionnel", manager)
     services.save_draft(prev, eaje(), {}, manager)
     services.transmit(prev, manager, now=datetime(2025, 1, 10, 9, 0))
-    services.validate(prev, agent)
+    services.validate(prev, agent, now=datetime(2025, 1, 20, 14, 0))
     services.pay_due_acomptes(on=date(2025, 12, 31))
     db.session.flush()
     return SimpleNamespace(caf=caf, agent=agent, admin_caf=admin_caf, org=org, manager=manager,

@@ -116,20 +116,85 @@ def test_missing_inputs_give_no_amount_but_say_what_is_missing():
     assert result.manquants == ["Heures réalisées (actes)"]
 
 
+JANUARY, JULY, NOVEMBER = date(2025, 1, 20), date(2025, 7, 10), date(2025, 11, 12)
+
+
 def test_acomptes_70_percent_in_two_instalments():
-    echeances = schedule_acomptes(295920.00, 2025, bareme(2025))
+    echeances = schedule_acomptes(295920.00, 2025, bareme(2025), on=JANUARY)
     assert [e.montant for e in echeances] == [103572.00, 103572.00]
     assert [e.date_prevue for e in echeances] == [date(2025, 3, 1), date(2025, 10, 2)]
 
 
 def test_acomptes_cents_are_not_lost():
-    echeances = schedule_acomptes(100.01, 2025, bareme(2025))
+    echeances = schedule_acomptes(100.01, 2025, bareme(2025), on=JANUARY)
     assert round(sum(e.montant for e in echeances), 2) == 70.01
 
 
 def test_acomptes_after_partial_payment():
-    echeances = schedule_acomptes(300000, 2025, bareme(2025), deja_verse=100000)
+    echeances = schedule_acomptes(300000, 2025, bareme(2025), deja_verse=100000, on=JANUARY)
     assert round(sum(e.montant for e in echeances), 2) == 110000.00
+
+
+def plan(echeances):
+    return [(e.numero, e.date_prevue, e.montant) for e in echeances]
+
+
+def test_acomptes_before_1_march_keep_the_two_fixed_instalments():
+    for on in (date(2024, 12, 20), JANUARY, date(2025, 2, 28)):
+        assert plan(schedule_acomptes(300000, 2025, bareme(2025), on=on)) == [
+            (1, date(2025, 3, 1), 105000.00), (2, date(2025, 10, 2), 105000.00)]
+
+
+def test_acomptes_rebased_after_an_increased_actualise():
+    # Droit 300 000 € → 105 000 € paid on 1 March; actualisé in July at 360 000 €: 35 % of it
+    # (126 000 €) should have been paid by now → 21 000 € today, then 126 000 € on 2 October.
+    echeances = schedule_acomptes(360000, 2025, bareme(2025), deja_verse=105000, on=JULY)
+    assert plan(echeances) == [(1, JULY, 21000.00), (2, date(2025, 10, 2), 126000.00)]
+    assert round(105000 + sum(e.montant for e in echeances), 2) == 252000.00   # 70 % of 360 000
+
+
+def test_acomptes_rebased_after_a_decreased_actualise():
+    # 240 000 €: 84 000 € were due by now, 105 000 € paid → no catch-up; the 21 000 € paid too
+    # much come off the October instalment (84 000 − 21 000).
+    echeances = schedule_acomptes(240000, 2025, bareme(2025), deja_verse=105000, on=JULY)
+    assert plan(echeances) == [(1, date(2025, 10, 2), 63000.00)]
+    assert round(105000 + sum(e.montant for e in echeances), 2) == 168000.00   # 70 % of 240 000
+
+
+def test_acomptes_on_the_day_of_an_instalment_pay_it_that_day():
+    echeances = schedule_acomptes(300000, 2025, bareme(2025), on=date(2025, 3, 1))
+    assert plan(echeances) == [(1, date(2025, 3, 1), 105000.00), (2, date(2025, 10, 2), 105000.00)]
+
+
+def test_late_previsionnel_catches_up_on_its_validation_day():
+    echeances = schedule_acomptes(300000, 2025, bareme(2025), on=date(2025, 4, 15))
+    assert plan(echeances) == [(1, date(2025, 4, 15), 105000.00), (2, date(2025, 10, 2), 105000.00)]
+
+
+def test_acomptes_after_2_october_are_one_instalment_on_the_day():
+    echeances = schedule_acomptes(360000, 2025, bareme(2025), deja_verse=210000, on=NOVEMBER)
+    assert plan(echeances) == [(1, NOVEMBER, 42000.00)]
+    assert plan(schedule_acomptes(300000, 2025, bareme(2025), on=NOVEMBER)) == [(1, NOVEMBER, 210000.00)]
+    later = date(2026, 5, 4)   # validated after the exercice: still never dated before the day
+    assert plan(schedule_acomptes(300000, 2025, bareme(2025), deja_verse=105000, on=later)) == [(1, later, 105000.00)]
+
+
+def test_overpaid_acomptes_schedule_nothing():
+    for on in (JANUARY, JULY, NOVEMBER):
+        assert schedule_acomptes(240000, 2025, bareme(2025), deja_verse=210000, on=on) == []
+        assert schedule_acomptes(0, 2025, bareme(2025), deja_verse=105000, on=on) == []
+    assert schedule_acomptes(0, 2025, bareme(2025), on=JANUARY) == []
+
+
+def test_rebased_acomptes_are_exact_to_the_cent():
+    # 70 % of 123 456,79 € = 86 419,753 → 86 419,75 €; the cents go to the last instalment.
+    for on in (JANUARY, JULY, NOVEMBER):
+        for paid in (0, 0.01, 20000.33, 43209.87, 43209.88, 86419.74):
+            echeances = schedule_acomptes(123456.79, 2025, bareme(2025), deja_verse=paid, on=on)
+            assert all(e.montant > 0 and e.montant == round(e.montant, 2) for e in echeances)
+            assert all(e.date_prevue >= on for e in echeances)
+            assert round(paid + sum(e.montant for e in echeances), 2) == 86419.75
+            assert [e.numero for e in echeances] == list(range(1, len(echeances) + 1))
 
 
 def test_regularisation_both_ways():

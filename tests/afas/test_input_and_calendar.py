@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from afas import services
-from afas.droit import regularisation, schedule_acomptes
+from afas.droit import eur, regularisation, schedule_acomptes
 from afas.models import Declaration
 from afas.receipt import build_receipt
 from afas.services import ActionRefused
@@ -217,16 +217,23 @@ def test_correction_after_the_deadline_is_not_late(client, login, afas_world):
 
 # -- 5. the live estimate shows the acomptes and the régularisation --------------------------
 
-def test_live_estimate_shows_acomptes_and_regularisation(client, login, afas_world):
+def test_live_estimate_shows_acomptes_and_regularisation(client, login, afas_world, monkeypatch):
     w = afas_world
+    monkeypatch.setattr(services, "today", lambda: date(2026, 1, 15))   # before the 1 March instalment
     login(w.manager)
     did = new_draft(client, w.alsh, 2026, "previsionnel")
     token = csrf(client, f"/afas/declarations/{did}")
     hx = {"HX-Request": "true", "X-CSRFToken": token}
     html = client.post(f"/afas/declarations/{did}/apercu", data=form(alsh(), token), headers=hx).get_data(as_text=True)
     droit = services.evaluate_declaration(fresh(did), alsh()).droit.montant
-    plan = schedule_acomptes(droit, 2026, bareme(2026))
-    assert f'data-total="{sum(e.montant for e in plan):.2f}"' in html and "Acompte 2 le" in html
+    plan = schedule_acomptes(droit, 2026, bareme(2026), on=date(2026, 1, 15))
+    assert f'data-total="{sum(e.montant for e in plan):.2f}"' in html
+    assert "Acompte 1 le 01/03/2026" in html and "Acompte 2 le 02/10/2026" in html
+    # Typed in July: the 1 March share is paid when the Caf validates, not on a past date.
+    monkeypatch.setattr(services, "today", lambda: date(2026, 7, 10))
+    html = client.post(f"/afas/declarations/{did}/apercu", data=form(alsh(), token), headers=hx).get_data(as_text=True)
+    assert f'data-total="{sum(e.montant for e in plan):.2f}"' in html and "01/03/2026" not in html
+    assert f"Acompte 1 à la validation : {eur(plan[0].montant)}" in html and "Acompte 2 le 02/10/2026" in html
     reel = new_draft(client, w.creche, 2025, "reel")  # the prévisionnel's two acomptes were paid
     data = eaje(heures_realisees="70000")
     html = client.post(f"/afas/declarations/{reel}/apercu", data=form(data, token), headers=hx).get_data(as_text=True)

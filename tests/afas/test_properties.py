@@ -1,8 +1,11 @@
-"""Hypothesis: the droit is never negative, never above its formula's cap; checks are deterministic."""
+"""Hypothesis: the droit is never negative, never above its formula's cap; checks are deterministic;
+acomptes are never dated before the day they are scheduled and never pay more than 70 %."""
+from datetime import date
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from afas.controles import evaluate
-from afas.droit import compute_droit
+from afas.droit import compute_droit, schedule_acomptes
 from afas.schema import fields_for
 from afas.validation import parse_declaration
 
@@ -60,3 +63,15 @@ def test_arbitrary_input_never_crashes(raw):
     assert ev.droit.montant is None or ev.droit.montant >= 0
     for key, message in ev.parsed.messages.items():
         assert message
+
+
+@SETTINGS
+@given(st.floats(min_value=0, max_value=1e7).map(lambda x: round(x, 2)),
+       st.floats(min_value=0, max_value=1e7).map(lambda x: round(x, 2)),
+       st.dates(min_value=date(2024, 11, 1), max_value=date(2026, 6, 30)))
+def test_acomptes_never_before_their_day_and_exactly_70_percent(droit, paid, on):
+    echeances = schedule_acomptes(droit, 2025, BAREMES[2025], deja_verse=paid, on=on)
+    assert all(e.date_prevue >= on and e.montant > 0 and e.montant == round(e.montant, 2) for e in echeances)
+    assert len({e.date_prevue for e in echeances}) == len(echeances)
+    total = round(droit * 0.7, 2)
+    assert round(sum(e.montant for e in echeances), 2) == max(0.0, round(total - paid, 2))

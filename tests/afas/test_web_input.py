@@ -151,7 +151,7 @@ def test_actualise_rebases_the_remaining_acomptes(afas_world):
     prev = services.create_declaration(w.creche, 2026, "previsionnel", w.manager)
     services.save_draft(prev, eaje_data(), {}, w.manager)
     services.transmit(prev, w.manager, now=datetime(2026, 1, 5, 9, 0))
-    services.validate(prev, w.agent)
+    services.validate(prev, w.agent, now=datetime(2026, 1, 12, 10, 0))
     services.pay_due_acomptes(on=date(2026, 3, 2))             # first instalment paid
     first = float(prev.acomptes[0].montant)
     actu = services.create_declaration(w.creche, 2026, "actualise_juin", w.manager)
@@ -160,13 +160,58 @@ def test_actualise_rebases_the_remaining_acomptes(afas_world):
     evaluation = services.save_draft(actu, data, {}, w.manager)
     services.save_draft(actu, data, {c.code: "Baisse d'activité." for c in evaluation.alertes}, w.manager)
     services.transmit(actu, w.manager, now=datetime(2026, 6, 20, 9, 0))
-    services.validate(actu, w.agent)
+    services.validate(actu, w.agent, now=datetime(2026, 6, 25, 11, 0))
     assert prev.acomptes[1].status == "annule" and prev.status == "payee"
     new = [a for a in actu.acomptes if a.status == "programme"]
     target = round(actu.droit * 0.70 - first, 2)
     assert round(sum(float(a.montant) for a in new), 2) == target
-    assert all(a.date_prevue.year == 2026 for a in new)
+    assert all(date(2026, 6, 25) <= a.date_prevue <= date(2026, 12, 31) for a in new)
     assert db.session.query(Acompte).filter_by(equipement_id=w.creche.id, annee=2026, status="programme").count() == len(new)
+
+
+def test_acomptes_are_never_dated_before_their_validation(afas_world):
+    """A prévisionnel validated in January, an actualisé (droit up) validated in July: the part
+    of the droit actualisé that should have been paid by then is paid on the validation day,
+    never before, and over the year the Caf pays exactly 70 % of the last validated droit. A
+    prévisionnel validated late (April) pays its 1 March share on its validation day."""
+    from afas.models import Acompte
+    from .helpers import eaje as eaje_data
+    w = afas_world
+    prev = services.create_declaration(w.creche, 2026, "previsionnel", w.manager)
+    services.save_draft(prev, eaje_data(), {}, w.manager)
+    services.transmit(prev, w.manager, now=datetime(2026, 1, 5, 9, 0))
+    services.validate(prev, w.agent, now=datetime(2026, 1, 20, 14, 0))
+    late = services.create_declaration(w.alsh, 2026, "previsionnel", w.manager)
+    services.save_draft(late, alsh(), {}, w.manager)
+    services.transmit(late, w.manager, now=datetime(2026, 1, 8, 9, 0))
+    services.validate(late, w.agent, now=datetime(2026, 4, 15, 16, 0))
+    services.pay_due_acomptes(on=date(2026, 4, 15))
+    actu = services.create_declaration(w.creche, 2026, "actualise_juin", w.manager)
+    data = eaje_data(heures_realisees=80000, heures_facturees=83000, participations_familiales=120000)
+    evaluation = services.save_draft(actu, data, {}, w.manager)
+    services.save_draft(actu, data, {c.code: "Hausse d'activité." for c in evaluation.alertes}, w.manager)
+    services.transmit(actu, w.manager, now=datetime(2026, 6, 20, 9, 0))
+    services.validate(actu, w.agent, now=datetime(2026, 7, 6, 15, 0))
+    assert actu.droit > prev.droit
+    services.pay_due_acomptes(on=date(2026, 7, 6))
+    services.pay_due_acomptes(on=date(2026, 12, 31))
+
+    def rows(eq):
+        return db.session.scalars(select(Acompte).where(Acompte.equipement_id == eq.id, Acompte.annee == 2026)
+                                  .order_by(Acompte.date_prevue, Acompte.id)).all()
+    for a in rows(w.creche) + rows(w.alsh):
+        assert a.date_prevue >= db.session.get(Declaration, a.declaration_id).validated_at.date()
+    d, d2 = prev.droit, actu.droit
+
+    def half(droit):   # 35 % of the droit: half of its 70 %, in cents
+        return round(round(0.7 * droit, 2) / 2, 2)
+    paid = [(a.date_prevue, float(a.montant)) for a in rows(w.creche) if a.status == "verse"]
+    assert paid == [(date(2026, 3, 1), half(d)), (date(2026, 7, 6), round(half(d2) - half(d), 2)),
+                    (date(2026, 10, 2), round(round(0.7 * d2, 2) - half(d2), 2))]
+    assert services.paid_acomptes_total(w.creche.id, 2026) == round(0.70 * d2, 2)
+    assert [(a.date_prevue, a.status) for a in rows(w.alsh)] == [(date(2026, 4, 15), "verse"), (date(2026, 10, 2), "verse")]
+    assert services.paid_acomptes_total(w.alsh.id, 2026) == round(0.70 * late.droit, 2)
+    assert actu.status == "payee" and late.status == "payee"
 
 
 def test_exports_neutralise_formulas_and_control_characters(afas_world):
