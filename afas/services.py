@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.audit import record_event
+from portal.audit import current_api_token, record_event
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -178,6 +178,9 @@ def prefill_source(equipement: Equipement, annee: int, type_: str) -> Declaratio
 
 
 def _event(decl: Declaration, action: str, actor, status_from=None, status_to=None, at=None, **details) -> None:
+    token = current_api_token()
+    if token is not None:  # the timeline tells a program's action from its token creator's
+        details["via_api"] = token.nom
     db.session.add(DeclarationEvent(declaration_id=decl.id, at=at or utcnow(), actor_id=getattr(actor, "id", None),
                                     action=action, status_from=status_from, status_to=status_to, details=details))
     record_event("afas", action, actor=actor, organisation_id=decl.equipement.organisation_id,

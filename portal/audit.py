@@ -43,12 +43,18 @@ def current_request_id() -> str | None:
     return getattr(g, "request_id", None) if has_request_context() else None
 
 
+def current_api_token():
+    """The API token the current request came with (`portal.api` sets it), or None: outside a
+    request, or a browser's request."""
+    return g.get("api_token") if has_request_context() else None
+
+
 def record_event(category: str, action: str, *, actor=None, organisation_id: int | None = None,
                  target: str | None = None, **details) -> AuditEntry:
     """Append a security event to the audit chain, in the caller's transaction. Within an API
     call, the entry names the token (`jeton_api`, its id): the action was a program's, under
     that token, not its creator's at the keyboard."""
-    token = g.get("api_token") if has_request_context() else None
+    token = current_api_token()
     if token is not None:
         details = {**details, "jeton_api": token.id}
     for key in details:

@@ -96,3 +96,28 @@ def test_openapi_documents_afas(client):
                  "/afas/declarations/{id}/controles", "/afas/declarations/{id}/transmission"):
         assert path in paths
     assert "put" in paths["/afas/declarations/{id}"]
+
+
+def test_a_transmission_by_api_says_so_in_the_timeline_and_the_audit(factory, api_client, afas_world, client, login):
+    from sqlalchemy import select
+
+    from portal.audit import AuditEntry
+    from portal.extensions import db
+    token, raw = factory.api_token(afas_world.org, afas_world.manager, scopes=("AFAS",))
+    api = api_client(raw)
+    did = api.post("/api/v1/afas/declarations", json={"equipement_id": afas_world.alsh.id, "annee": 2026,
+                                                      "type": "previsionnel", "donnees": alsh()}).get_json()["id"]
+    sent = api.post(f"/api/v1/afas/declarations/{did}/transmission",
+                    json={"justifications": {"EXCEDENT": "Subvention exceptionnelle de la commune."}})
+    assert sent.status_code == 201
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.target == f"declaration:{did}",
+                                                        AuditEntry.action == "transmise")).one()
+    assert entry.actor_user_id == afas_world.manager.id and entry.details["jeton_api"] == token.id
+    login(afas_world.manager)
+    page = client.get(f"/afas/declarations/{did}").get_data(as_text=True)
+    timeline = page[page.index('data-testid="afas-timeline"'):]
+    transmitted = timeline[timeline.index('data-action="transmise"'):].split("</li>")[0]
+    assert f"par {afas_world.manager.full_name}, par l'API (jeton « jeton de test »)" in " ".join(transmitted.split())
+    # A declaration transmitted otherwise than by the API says nothing of the kind.
+    other = client.get(f"/afas/declarations/{afas_world.prev.id}").get_data(as_text=True)
+    assert 'data-action="transmise"' in other and "par l'API" not in other
