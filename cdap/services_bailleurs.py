@@ -9,6 +9,7 @@ idempotency_key); a key already applied is skipped, so replaying a batch changes
 from __future__ import annotations
 
 from datetime import date
+from itertools import repeat
 from typing import Iterable
 
 from sqlalchemy import (any_, bindparam, func, insert, or_, select, text,
@@ -168,7 +169,10 @@ def apply_loyers(code_bailleur: str, rows: list[dict], source: str) -> int:
     if not rows:
         return 0
     if _is_postgresql():
-        return _apply_loyers_postgresql(code_bailleur, rows, source)
+        return _apply_loyers_postgresql(code_bailleur, (
+            (r["idempotency_key"], str(r["code_locataire"]), str(r["numero_allocataire"]),
+             int(r["loyer_cents"]), int(r["charges_cents"]), int(r.get("nb_colocataires") or 0),
+             r["date_effet"], n) for n, r in enumerate(rows, 1)), source)
     tenancies = _tenancies(code_bailleur, [(r["code_locataire"], r["numero_allocataire"]) for r in rows])
     rows = [r for r in rows if (str(r["code_locataire"]), str(r["numero_allocataire"])) in tenancies]
     new = _new_rows(LoyerHistorique, code_bailleur, rows)
@@ -217,7 +221,29 @@ _LOYERS_INSERT_PG_REPLAY = text(_LOYERS_INSERT_PG + """
     ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING""")
 
 
-def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) -> int:
+LOYERS_COLUMNS = ("idempotency_key", "code_locataire", "numero_allocataire", "loyer_cents",
+                  "charges_cents", "nb_colocataires", "date_effet")
+
+
+def apply_loyers_columns(code_bailleur: str, columns: dict[str, list], source: str) -> int:
+    """apply_loyers for rows given column by column (`LOYERS_COLUMNS`, equal lengths; codes and
+    numéros as str, amounts and counts as int, dates as date, a count may be None): the bulk
+    path of a large EDI file, which then builds no dict per row."""
+    if not columns["idempotency_key"]:
+        return 0
+    if _is_postgresql():
+        colocs = columns["nb_colocataires"]
+        if None in colocs:
+            colocs = [n or 0 for n in colocs]
+        return _apply_loyers_postgresql(code_bailleur, zip(
+            columns["idempotency_key"], columns["code_locataire"], columns["numero_allocataire"],
+            columns["loyer_cents"], columns["charges_cents"], colocs, columns["date_effet"],
+            range(1, len(colocs) + 1)), source)
+    rows = list(map(dict, map(zip, repeat(LOYERS_COLUMNS), zip(*(columns[k] for k in LOYERS_COLUMNS)))))
+    return apply_loyers(code_bailleur, rows, source)
+
+
+def _apply_loyers_postgresql(code_bailleur: str, lot: Iterable[tuple], source: str) -> int:
     """Set-based apply_loyers: the batch is copied (binary COPY) into a temporary table, then
     one INSERT ... SELECT finds each tenancy. The tenancy is found by two unique-index lookups
     per row (LATERAL ... LIMIT 1, the pair identifies at most one dwelling): a hash join would
@@ -235,10 +261,7 @@ def _apply_loyers_postgresql(code_bailleur: str, rows: list[dict], source: str) 
     conn = db.session.connection()
     conn.exec_driver_sql(_LOYERS_BATCH_DDL)
     conn.exec_driver_sql(f"TRUNCATE {_LOYERS_BATCH_PG}")
-    copy_rows(_LOYERS_BATCH_PG, _LOYERS_BATCH_COLUMNS, _LOYERS_BATCH_TYPES, (
-        (r["idempotency_key"], str(r["code_locataire"]), str(r["numero_allocataire"]),
-         int(r["loyer_cents"]), int(r["charges_cents"]), int(r.get("nb_colocataires") or 0),
-         r["date_effet"], n) for n, r in enumerate(rows, 1)))
+    copy_rows(_LOYERS_BATCH_PG, _LOYERS_BATCH_COLUMNS, _LOYERS_BATCH_TYPES, lot)
     params = {"code_bailleur": code_bailleur, "source": source[:120], "now": utcnow()}
     inserted, count = unless_unique_violation(
         lambda: conn.execute(_LOYERS_INSERT_PG_FIRST_TIME, params).rowcount)

@@ -44,10 +44,11 @@ def verify_signature(data_path: Path, signature_der: bytes, organisation,
 class InboundStream:
     """Envelope first (read when opened), then the records, streamed with XSD validation."""
 
-    def __init__(self, path: Path, max_bytes: int, validate: bool = True, extract: bool = True):
+    def __init__(self, path: Path, max_bytes: int, validate: bool = True, extract: bool = True,
+                 columns: bool = False):
         from . import formats
         self._items = formats.stream(path, max_bytes=max_bytes, unique_ids=False,
-                                     validate=validate, extract=extract)
+                                     validate=validate, extract=extract, columns=columns)
         try:
             env = next(self._items)
         except StopIteration:  # pragma: no cover - stream always yields or raises
@@ -63,7 +64,9 @@ class InboundStream:
             "version_schema": env.schema_version,
         }
 
-    def records(self) -> Iterator[dict]:
+    def records(self) -> Iterator:
+        """The record dicts, and with `columns` the blocks of records read at once
+        (edi.formats.RecordColumns)."""
         from . import formats
         try:
             yield from self._items
@@ -95,9 +98,10 @@ def _invalid(exc) -> InvalidInbound:
                           "NON_CONFORME" if exc.code in SCHEMA_CODES else "REJETE")
 
 
-def open_inbound(path: Path, max_bytes: int, validate: bool = True, extract: bool = True) -> InboundStream:
+def open_inbound(path: Path, max_bytes: int, validate: bool = True, extract: bool = True,
+                 columns: bool = False) -> InboundStream:
     """`validate=False` only for a file a complete validating pass already accepted."""
-    return InboundStream(path, max_bytes, validate=validate, extract=extract)
+    return InboundStream(path, max_bytes, validate=validate, extract=extract, columns=columns)
 
 
 def _utc(value: datetime) -> datetime:
@@ -192,6 +196,18 @@ def apply(flux: str, code_bailleur: str, rows: list[dict], source: str) -> int:
     fn = {"LOYERS": sb.apply_loyers, "MOUVEMENTS": sb.apply_mouvements,
           "IMPAYES": sb.record_impayes}[flux]
     return fn(code_bailleur, rows, source)
+
+
+def apply_loyers_blocks(code_bailleur: str, blocks: list, key_prefix: str, source: str) -> int:
+    """The LOYERS records of `blocks` (edi.formats.RecordColumns), each given its idempotency key
+    (`key_prefix` + its identifier), applied as apply would, column by column."""
+    sb = _cdap()
+    columns: dict[str, list] = {key: [] for key in sb.LOYERS_COLUMNS}
+    for block in blocks:
+        columns["idempotency_key"].extend(map(key_prefix.__add__, block.column("identifiant")))
+        for key in sb.LOYERS_COLUMNS[1:]:
+            columns[key].extend(block.column(key))
+    return sb.apply_loyers_columns(code_bailleur, columns, source)
 
 
 def landlord_codes(annee: int, mois: int) -> list[str]:

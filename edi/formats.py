@@ -15,7 +15,9 @@ Public API (used by the intake pipeline):
     ``"identifiant"`` and ``"ligne"``), releasing each element once yielded (flat memory).
 
 ``stream(path, flow=None, ...) -> Iterator[Envelope | dict]``
-    Same single pass, yielding the ``Envelope`` first, then the record dicts.
+    Same single pass, yielding the ``Envelope`` first, then the record dicts; with
+    ``columns=True``, a run of complete records read at once comes as one ``RecordColumns``
+    (the same records column by column: the intake's bulk path builds no dict per record).
 
     **Validation is only complete when the iterator is exhausted without raising.** libxml2
     reports most schema errors as soon as the chunk holding them is parsed (raised here at once)
@@ -372,7 +374,32 @@ _CHILD_TEXTS = etree.XPath("*[position() <= $n]/*/text()[1]", smart_strings=Fals
 _SOURCELINE = attrgetter("sourceline")
 
 
-def _read_columns(batch: list, full: int, columns: list, empty: dict) -> list[dict] | None:
+class RecordColumns:
+    """A run of consecutive complete records, column by column: `keys` (those of the record
+    dicts, "identifiant" first, "ligne" last) and one list of typed values per key. What a bulk
+    consumer reads without building a dict per record; `records()` gives the dicts."""
+
+    __slots__ = ("keys", "values")
+
+    def __init__(self, keys: tuple[str, ...], values: list[list]):
+        self.keys, self.values = keys, values
+
+    def __len__(self) -> int:
+        return len(self.values[0])
+
+    def column(self, key: str) -> list:
+        return self.values[self.keys.index(key)]
+
+    def records(self) -> list[dict]:
+        return list(map(dict, map(zip, repeat(self.keys), zip(*self.values))))
+
+    def split(self, n: int) -> tuple["RecordColumns", "RecordColumns"]:
+        """The first `n` records, and the rest."""
+        return (RecordColumns(self.keys, [v[:n] for v in self.values]),
+                RecordColumns(self.keys, [v[n:] for v in self.values]))
+
+
+def _read_columns(batch: list, full: int, columns: list, empty: dict) -> RecordColumns | None:
     """The records of `batch` (consecutive validated records under the root, those before it
     released), or None if one of them lacks an element or a value: the caller then reads them
     one by one (and reports the faulty one with its line)."""
@@ -386,15 +413,15 @@ def _read_columns(batch: list, full: int, columns: list, empty: dict) -> list[di
     if len(texts) != n * full:  # an empty element (no text node) somewhere
         return None
     keys = ["identifiant"] + [key for key, _fn in columns] + ["ligne"]
-    values = [texts[0::full]] + [conv(texts[i::full]) for i, (_key, conv) in enumerate(columns, 1)]
-    values.append(map(_SOURCELINE, batch))
-    for key in empty.keys() - set(keys):  # a field outside the sequence (none today)
-        keys.append(key)
-        values.append(repeat(None))
     try:
-        return list(map(dict, map(zip, repeat(keys), zip(*values))))
+        values = [texts[0::full]] + [list(conv(texts[i::full])) for i, (_key, conv) in enumerate(columns, 1)]
     except (TypeError, ValueError):
         return None
+    values.append(list(map(_SOURCELINE, batch)))
+    for key in empty.keys() - set(keys):  # a field outside the sequence (none today)
+        keys.append(key)
+        values.append([None] * n)
+    return RecordColumns(tuple(keys), values)
 
 
 @cache
@@ -414,9 +441,13 @@ def record_sequence(flow: str, version: str = SCHEMA_VERSION) -> tuple[str, ...]
 
 
 def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
-           unique_ids: bool = True, validate: bool = True,
-           extract: bool = True) -> Iterator[Envelope | dict | None]:
+           unique_ids: bool = True, validate: bool = True, extract: bool = True,
+           columns: bool = False) -> Iterator[Envelope | dict | RecordColumns | None]:
     """One pass over the file: yield the ``Envelope``, then one dict per record.
+
+    ``columns=True`` (with ``unique_ids=False``): a run of complete records read at once comes as
+    one ``RecordColumns`` instead of its dicts (same records, same order, mixed with the dicts of
+    records read one by one).
 
     See the module docstring: stage what you receive, commit only once this is exhausted.
     ``unique_ids``: check record-id uniqueness here (a set of the ids: ~100 MB for 1 M records);
@@ -439,8 +470,9 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
     full = (len(sequence) if sequence and sequence[0] == "Identifiant" and None not in by_position
             else -1)
     # Faster still, a whole chunk of such records at a time (see _read_columns).
-    columns = ([_column(RECORD_FIELDS[flow][name]) for name in sequence[1:]] if full > 0 else None)
+    converters = ([_column(RECORD_FIELDS[flow][name]) for name in sequence[1:]] if full > 0 else None)
     seen: set[str] | None = set() if unique_ids else None
+    as_columns = columns and seen is None
     state = StreamState()
     envelope = None
     count = 0
@@ -490,12 +522,16 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
                 count += len(batch)
                 yield from repeat(None, len(batch))
                 continue
-            records = _read_columns(batch, full, columns, empty) if columns else None
-            if records is not None:
+            block = _read_columns(batch, full, converters, empty) if converters else None
+            if block is not None:
+                count += len(block)
+                if as_columns:
+                    yield block
+                    continue
+                records = block.records()
                 if seen is not None:
                     for record in records:
                         check_unique(record)
-                count += len(records)
                 yield from records
                 continue
         for element in batch:

@@ -27,7 +27,6 @@ import time
 import traceback
 from contextlib import contextmanager
 from datetime import date, timedelta
-from itertools import islice
 from pathlib import Path
 from typing import Iterator
 
@@ -205,7 +204,7 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
     path = storage.path_for(f.sha256)
     try:
         # Refuses unsafe XML (DOCTYPE, entities, depth), non-XML and oversize input at once.
-        stream = adapters.open_inbound(path, max_bytes=max_file_bytes())
+        stream = adapters.open_inbound(path, max_bytes=max_file_bytes(), columns=True)
         _check_envelope(f, org, stream.envelope)
         if f.mode == "PRODUCTION":
             _claim_identifier(f)  # before anything is applied
@@ -261,26 +260,43 @@ def _loaded_across_commits():
         session.expire_on_commit = expire
 
 
-def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], today: date,
+def _read_records(f: EdiFichier, org: Organisation, records: Iterator, today: date,
                   job: jobs.Job | None, applier: "_Applier") -> int:
     """Check the records batch by batch and hand each batch to the applier; returns the number
-    of records read. Memory stays flat: one batch at a time (plus the applier's queue)."""
+    of records read. Memory stays flat: one batch at a time (plus the applier's queue).
+
+    A batch is a list of (rang, record, anomalies). A block of complete LOYERS records read at
+    once (`formats.RecordColumns`) whose values are all plausible stays one item, (rang of its
+    first record, the block, None): no dict and no check call per record on the bulk path of a
+    large file. Any other record is a dict with its anomalies (None for a flow checked when
+    applied)."""
     flux = f.flux
     size = batch_size()
     # Flows whose checks need the tenancy's details are checked where they are applied.
     check = None if flux in rules.NEEDS_TENANCY_DETAILS else rules.CHECKS[flux]
-    announced = f.nb_annonce
+    bulk = flux == "LOYERS"
+    takes = _Takes(records)
     rang = 0
     progress_at = time.monotonic()
     while True:
-        wanted = tail_batch_size(size, rang, announced) if applier.threaded else size
-        batch = list(islice(records, wanted))
-        if not batch:
+        wanted = tail_batch_size(size, rang, f.nb_annonce) if applier.threaded else size
+        pieces, count = takes.take(wanted)
+        if not count:
             break
         items = []
         append = items.append
-        for rang, record in enumerate(batch, rang + 1):
-            append((rang, record, check(record, rules.TENANCY_UNCHECKED, today) if check else None))
+        for piece in pieces:
+            if type(piece) is not dict:
+                if bulk and rules.loyers_plausible(piece, today):
+                    append((rang + 1, piece, None))
+                    rang += len(piece)
+                    continue
+                for record in piece.records():
+                    rang += 1
+                    append((rang, record, check(record, rules.TENANCY_UNCHECKED, today) if check else None))
+                continue
+            rang += 1
+            append((rang, piece, check(piece, rules.TENANCY_UNCHECKED, today) if check else None))
         applier.submit(items)
         # Progress and lease, at most every PROGRESS_SECONDS: each commit's round trips wait for
         # the applier thread to hand the GIL back (up to 5 ms each), which cost a fifth of the
@@ -291,9 +307,46 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator[dict], tod
             _heartbeat(f, job)
             db.session.commit()
             progress_at = time.monotonic()
-        if len(batch) < wanted:
+        if count < wanted:
             break
     return rang
+
+
+class _Takes:
+    """Exactly `n` records at a time from the stream of record dicts and blocks of records
+    (`formats.RecordColumns`): a block that straddles two batches is split."""
+
+    def __init__(self, records: Iterator):
+        self.records, self.rest = records, None
+
+    def take(self, n: int) -> tuple[list, int]:
+        pieces, count = [], 0
+        while count < n:
+            piece = self.rest if self.rest is not None else next(self.records, None)
+            self.rest = None
+            if piece is None:
+                break
+            if type(piece) is not dict:
+                if count + len(piece) > n:
+                    piece, self.rest = piece.split(n - count)
+                count += len(piece)
+            else:
+                count += 1
+            pieces.append(piece)
+        return pieces, count
+
+
+def _expand(rang: int, block) -> list[tuple[int, dict, list]]:
+    """The items of a block of plausible records, one per record (no anomaly)."""
+    return [(r, record, []) for r, record in enumerate(block.records(), rang)]
+
+
+def _one_per_record(items: list[tuple], expanded: dict | None = None) -> list[tuple]:
+    """`items` with each block replaced by its records' items (`expanded`: those already made,
+    by the block's first rank)."""
+    expanded = expanded or {}
+    return [e for item in items for e in ((item,) if type(item[1]) is dict
+                                          else expanded.get(item[0]) or _expand(item[0], item[1]))]
 
 
 def tail_batch_size(size: int, read: int, announced: int | None) -> int:
@@ -408,36 +461,57 @@ class _Applier:
             self.seen = SeenIdentifiers()  # outside any savepoint: a TEST file keeps it too
         flux = self.flux
         # A record identifier met again in the file is rejected, for that reason alone.
-        repeated = self.seen.repeated([(rang, record["identifiant"]) for rang, record, _a in items])
+        pairs, has_blocks = [], False
+        for rang, record, _a in items:
+            if type(record) is dict:
+                pairs.append((rang, record["identifiant"]))
+            else:
+                has_blocks = True
+                pairs.extend(zip(range(rang, rang + len(record)), record.column("identifiant")))
+        repeated = self.seen.repeated(pairs)
+        if repeated and has_blocks:  # record by record again
+            items = _one_per_record(items)
         if flux in rules.NEEDS_TENANCY_DETAILS:
             items = self._check_in_order(items, repeated)
         if repeated:
             duplicate = [rules.anomalie(DUPLICATE_RECORD)]
             items = [(rang, record, duplicate if rang in repeated else anomalies)
                      for rang, record, anomalies in items]
-        accepted, rejected = [], []
+        accepted, rejected, blocks = [], [], []
         for rang, record, anomalies in items:
-            if not anomalies or rules.summarise(anomalies)[0]:
+            if type(record) is not dict:
+                blocks.append((rang, record))
+            elif not anomalies or rules.summarise(anomalies)[0]:
                 accepted.append((rang, record))
             elif anomalies[0].code != DUPLICATE_RECORD:  # a repeated identifier is its own reason
                 rejected.append((rang, record))
         # Tenancies are checked by applying (LOYERS): a record rejected beforehand, or a batch
         # applying fewer rows than it had, has its tenancy looked up, for complete anomaly lists.
         suspects = [] if flux in rules.NEEDS_TENANCY_DETAILS else list(rejected)
-        if accepted:
-            rows = [adapters.apply_row(flux, record, self.key_prefix + record["identifiant"], self.today)
-                    for _rang, record in accepted]
+        if accepted or blocks:
             savepoint = None if self.production else db.session.begin_nested()
-            applied = adapters.apply(flux, self.code_bailleur, rows, self.source)
-            if applied < len(rows) and flux not in rules.NEEDS_TENANCY_DETAILS:
-                suspects += accepted
+            applied = 0
+            if accepted:
+                rows = [adapters.apply_row(flux, record, self.key_prefix + record["identifiant"], self.today)
+                        for _rang, record in accepted]
+                applied = adapters.apply(flux, self.code_bailleur, rows, self.source)
+                if applied < len(rows) and flux not in rules.NEEDS_TENANCY_DETAILS:
+                    suspects += accepted
+            if blocks:
+                in_blocks = adapters.apply_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
+                                                         self.key_prefix, self.source)
+                applied += in_blocks
+                if in_blocks < sum(len(b) for _r, b in blocks):  # some tenancy unknown: find which
+                    expanded = {rang: _expand(rang, block) for rang, block in blocks}
+                    items = _one_per_record(items, expanded)
+                    suspects += [(rang, record) for records in expanded.values() for rang, record, _a in records]
             if savepoint is not None:
                 savepoint.rollback()
             else:
                 self.applied += applied
         found = self._unknown_tenancies(suspects) if suspects else {}
         staged = [(rang, record, found.get(rang, anomalies)) for rang, record, anomalies in items
-                  if anomalies or rang in found]
+                  if type(record) is dict and (anomalies or rang in found)]
         if staged:
             with StagingWriter(self.fichier_id, flux) as writer:
                 for rang, record, anomalies in staged:

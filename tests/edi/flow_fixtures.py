@@ -45,7 +45,7 @@ NS = {"LOYERS": ("Loyers", "Loyer", "urn:caf:extranet:edi:loyers:1"),
       "IMPAYES": ("Impayes", "Impaye", "urn:caf:extranet:edi:impayes:1"),
       "MOUVEMENTS": ("Mouvements", "Mouvement", "urn:caf:extranet:edi:mouvements:1")}
 FIELDS = {
-    "LOYERS": [("CodeLocataire", "code_locataire"), ("NumeroAllocataire", "numero_allocataire"),
+    "LOYERS": [("CodeAgence", "code_agence"), ("CodeLocataire", "code_locataire"), ("NumeroAllocataire", "numero_allocataire"),
                ("LoyerCentimes", "loyer_cents"), ("ChargesCentimes", "charges_cents"),
                ("DateEffet", "date_effet"), ("NombreColocataires", "nb_colocataires")],
     "IMPAYES": [("CodeLocataire", "code_locataire"), ("NumeroAllocataire", "numero_allocataire"),

@@ -207,8 +207,9 @@ def test_a_chunk_whose_values_do_not_convert_is_left_to_the_record_by_record_rea
         formats.release_consumed(records[0])  # the envelope, as the reader does before a chunk
         return records
 
-    good = formats._read_columns(batch(full_loyers_xml(3)), len(sequence), columns, empty)
-    assert [r["date_effet"] for r in good] == [date(2026, 7, 1)] * 3
+    block = formats._read_columns(batch(full_loyers_xml(3)), len(sequence), columns, empty)
+    assert len(block) == 3 and block.column("date_effet") == [date(2026, 7, 1)] * 3
+    good = block.records()
     assert good[2] == {**empty, "identifiant": "L00002", "code_agence": "AG2", "code_locataire": "LOC000002",
                        "numero_allocataire": "8000002", "loyer_cents": 40002, "charges_cents": 2,
                        "date_effet": date(2026, 7, 1), "nb_colocataires": 3, "ligne": 10}

@@ -17,6 +17,18 @@ from .flow_fixtures import build_xml, multipart
 ACC = "{urn:caf:extranet:edi:accuse:1}"
 
 
+@pytest.fixture(autouse=True, params=["64 Ko", "1 Ko"])
+def chunk_size(request, monkeypatch):
+    """Each test twice: with the parser fed 64 KB at a time (a test file is one chunk, read
+    record by record after its envelope) and 1 KB at a time (the records of the chunks after the
+    first are read a block at a time, the bulk path of a large file)."""
+    if request.param == "1 Ko":
+        from edi import xmlsafe
+        monkeypatch.setattr(xmlsafe, "PROLOG_BYTES", 1024)
+        monkeypatch.setattr(xmlsafe, "CHUNK_SIZE", 1024)
+    return request.param
+
+
 def upload(api, data: bytes, signature: bytes, name="fichier.xml"):
     response = api.post("/api/v1/edi/fichiers", data=multipart(data, signature, name),
                         content_type="multipart/form-data")
@@ -27,7 +39,7 @@ def upload(api, data: bytes, signature: bytes, name="fichier.xml"):
 def loyer_records(tenants, **over):
     recs = []
     for i, t in enumerate(tenants):
-        rec = {"identifiant": f"L{i + 1}", "code_locataire": t["code_locataire"],
+        rec = {"identifiant": f"L{i + 1}", "code_agence": "AG1", "code_locataire": t["code_locataire"],
                "numero_allocataire": t["numero_allocataire"], "loyer_cents": 52000 + i,
                "charges_cents": 8500, "date_effet": date.today().replace(day=1), "nb_colocataires": 1}
         rec.update(over)
@@ -533,3 +545,28 @@ def test_the_announced_last_batch_is_read_by_quarters():
     assert tail_batch_size(5000, 0, 3000) == 1250          # a small file: quarters throughout
     assert tail_batch_size(3, 0, 2) == 1                   # never an empty batch
     assert tail_batch_size(5000, 200_000, 100_000) == 1250  # more records than announced: still read
+
+
+def test_batches_take_exactly_their_count_from_records_and_blocks():
+    """Blocks of records read at once are split where a batch ends: every batch but the last
+    has exactly its size, and the records come in their order, each once."""
+    from edi.formats import RecordColumns
+    from edi.pipeline import _Takes
+
+    def block(first, n):
+        ids = [f"L{i}" for i in range(first, first + n)]
+        return RecordColumns(("identifiant", "ligne"), [ids, list(range(first, first + n))])
+
+    stream = iter([{"identifiant": "L0", "ligne": 0}, block(1, 5), {"identifiant": "L6", "ligne": 6},
+                   block(7, 2), block(9, 4)])
+    takes, seen, sizes = _Takes(stream), [], []
+    while True:
+        pieces, count = takes.take(3)
+        if not count:
+            break
+        sizes.append(count)
+        for piece in pieces:
+            seen += [piece] if type(piece) is dict else piece.records()
+    assert sizes == [3, 3, 3, 3, 1]
+    assert [r["identifiant"] for r in seen] == [f"L{i}" for i in range(13)]
+    assert [r["ligne"] for r in seen] == list(range(13))

@@ -1,9 +1,11 @@
 """Pure EDI business rules (no app, no database)."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from edi import rules
+from edi.formats import RecordColumns
 
 TODAY = date(2026, 11, 23)
 TENANCY = {"loyer_cents": 50000, "charges_cents": 8000, "tiers_payant": True,
@@ -222,3 +224,30 @@ def test_an_entry_only_names_a_tenancy_the_caf_knows():
     assert codes(rules.check_mouvement(rec, None, TODAY)) == ["LOCATAIRE_INCONNU"]
     left = dict(TENANCY, date_entree=date(2020, 1, 1), date_sortie=date(2025, 6, 30))
     assert codes(rules.check_mouvement(rec, left, TODAY)) == []  # back in a dwelling it left
+
+
+# -- the bulk check of a block of LOYERS records --------------------------------------------
+
+BLOCK_DAY = date(2026, 12, 2)
+# Each field within its bounds, at a bound, or just past one (or absent).
+_EDGES = {
+    "loyer_cents": [52000, 1, rules.LOYER_MAX_CENTS, 0, rules.LOYER_MAX_CENTS + 1, None],
+    "charges_cents": [8000, 0, rules.CHARGES_MAX_CENTS, -1, rules.CHARGES_MAX_CENTS + 1, None],
+    "date_effet": [date(2026, 7, 1), rules.MIN_DATE, rules._max_date(BLOCK_DAY), date(1999, 12, 31),
+                   rules._max_date(BLOCK_DAY) + timedelta(days=1), None],
+    "nb_colocataires": [1, rules.COLOCATAIRES_MAX, None, 0, rules.COLOCATAIRES_MAX + 1],
+}
+_PLAUSIBLE = {key: values[0] for key, values in _EDGES.items()}
+# A record plausible but for (at most) one field at an edge.
+_record = st.sampled_from(sorted(_EDGES)).flatmap(
+    lambda key: st.sampled_from(_EDGES[key]).map(lambda value: {**_PLAUSIBLE, key: value}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_record, max_size=6))
+def test_a_block_is_plausible_exactly_when_each_of_its_records_is(records):
+    keys = ("identifiant", "loyer_cents", "charges_cents", "date_effet", "nb_colocataires", "ligne")
+    rows = [{"identifiant": f"L{i}", **r, "ligne": i + 2} for i, r in enumerate(records)]
+    block = RecordColumns(keys, [[row[k] for row in rows] for k in keys])
+    expected = all(rules.check_loyer(row, rules.TENANCY_UNCHECKED, BLOCK_DAY) == [] for row in rows)
+    assert rules.loyers_plausible(block, BLOCK_DAY) is expected
