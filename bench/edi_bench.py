@@ -132,7 +132,8 @@ def write_file(path: Path, n: int, layout: str = "indente", run: int = 1,
     layout "indente": as the shipped examples (schemas/examples/, which vendors start from) lay
     a file out, one element per line, indented, with an agency code and a dated record
     identifier (≈ 390 bytes a record); "compact": one record per line, shortest values
-    (≈ 320 bytes a record). Same records either way."""
+    (≈ 320 bytes a record); "compact-sans-agence": the same without the optional CodeAgence
+    (a landlord without agencies). Same records either way."""
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     agencies = ("AMIENS-NORD", "AMIENS-SUD", "ABBEVILLE", "PERONNE", "MONTDIDIER", "DOULLENS", "ALBERT")
     with open(path, "w", encoding="utf-8", buffering=1 << 20) as out:
@@ -145,8 +146,9 @@ def write_file(path: Path, n: int, layout: str = "indente", run: int = 1,
                   "<VersionSchema>1</VersionSchema></Enveloppe>\n")
         for i in range(1, n + 1):
             loyer, charges = 52000 + (i + run) % 997, 8000 + i % 13
-            if layout == "compact":
-                out.write(f"<Loyer><Identifiant>L{i:07d}</Identifiant><CodeAgence>AG{i % 7}</CodeAgence>"
+            if layout in ("compact", "compact-sans-agence"):
+                agence = "" if layout == "compact-sans-agence" else f"<CodeAgence>AG{i % 7}</CodeAgence>"
+                out.write(f"<Loyer><Identifiant>L{i:07d}</Identifiant>{agence}"
                           f"<CodeLocataire>LOC{i:07d}</CodeLocataire><NumeroAllocataire>{1000000 + i:07d}"
                           f"</NumeroAllocataire><LoyerCentimes>{loyer}</LoyerCentimes>"
                           f"<ChargesCentimes>{charges}</ChargesCentimes><DateEffet>2026-07-01</DateEffet>"
@@ -317,7 +319,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--layout", choices=("indente", "compact"), default="indente",
+    parser.add_argument("--layout", choices=("indente", "compact", "compact-sans-agence"), default="indente",
                         help="mise en page du fichier (voir write_file)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="mesures alternées lxml seul / bout en bout ; on retient les médianes")

@@ -399,26 +399,71 @@ class RecordColumns:
                 RecordColumns(self.keys, [v[n:] for v in self.values]))
 
 
-def _read_columns(batch: list, full: int, columns: list, empty: dict) -> RecordColumns | None:
+class _Layout:
+    """How to read, column by column, a chunk of records that all have the same elements: their
+    number, the converter of each column after the identifier, and (when an optional element is
+    left out) one count per element that proves every record of the chunk has it."""
+
+    def __init__(self, tags: tuple[str, ...], keys: list[str], converters: list, counters: list):
+        self.size, self.keys, self.converters, self.counters = len(tags), keys, converters, counters
+
+
+class _Layouts:
+    """The layouts met in a file, by the tags of a chunk's first record: the whole XSD sequence,
+    or the sequence less some optional elements (a landlord without agencies never sends
+    CodeAgence). The schema bounds them (at most one per subset of the optional elements)."""
+
+    def __init__(self, flow: str, ns: str, sequence: tuple[str, ...]):
+        self.flow, self.ns, self.sequence = flow, ns, sequence
+        self.names = {f"{{{ns}}}{name}": name for name in sequence}
+        self.cache: dict[tuple, _Layout | None] = {}
+
+    def of(self, record) -> _Layout | None:
+        tags = tuple(child.tag for child in record)
+        if tags not in self.cache:
+            self.cache[tags] = self._make(tags)
+        return self.cache[tags]
+
+    def _make(self, tags: tuple) -> _Layout | None:
+        names = [self.names.get(tag) for tag in tags]
+        if not names or names[0] != "Identifiant" or None in names:
+            return None
+        fields = RECORD_FIELDS[self.flow]
+        if any(name not in fields for name in names[1:]):
+            return None
+        counters = [] if len(names) == len(self.sequence) else [
+            etree.XPath(f"count(*[position() <= $n]/e:{name})", namespaces={"e": self.ns}) for name in names[1:]]
+        return _Layout(tags, ["identifiant"] + [fields[name][0] for name in names[1:]] + ["ligne"],
+                       [_column(fields[name]) for name in names[1:]], counters)
+
+
+def _read_columns(batch: list, layout: _Layout | None, empty: dict) -> RecordColumns | None:
     """The records of `batch` (consecutive validated records under the root, those before it
-    released), or None if one of them lacks an element or a value: the caller then reads them
-    one by one (and reports the faulty one with its line)."""
-    n = len(batch)
-    if list(map(len, batch)).count(full) != n:
+    released), when they all have the elements of `layout`; else None, and the caller reads them
+    one by one (and reports a faulty one with its line)."""
+    if layout is None:
+        return None
+    n, size = len(batch), layout.size
+    if list(map(len, batch)).count(size) != n:
         return None
     parent = batch[0].getparent()
     if parent is None or parent[n - 1] is not batch[-1]:  # not a run of siblings
         return None
+    # Same number of elements as the first record, and each of its elements in every record:
+    # the same elements everywhere (the schema allows each at most once, in its order).
+    for counter in layout.counters:
+        if counter(parent, n=n) != n:
+            return None
     texts = _CHILD_TEXTS(parent, n=n)
-    if len(texts) != n * full:  # an empty element (no text node) somewhere
+    if len(texts) != n * size:  # an empty element (no text node) somewhere
         return None
-    keys = ["identifiant"] + [key for key, _fn in columns] + ["ligne"]
+    keys = list(layout.keys)
     try:
-        values = [texts[0::full]] + [list(conv(texts[i::full])) for i, (_key, conv) in enumerate(columns, 1)]
+        values = [texts[0::size]] + [list(conv(texts[i::size])) for i, (_key, conv) in enumerate(layout.converters, 1)]
     except (TypeError, ValueError):
         return None
     values.append(list(map(_SOURCELINE, batch)))
-    for key in empty.keys() - set(keys):  # a field outside the sequence (none today)
+    for key in empty.keys() - set(keys):  # a field left out, or outside the sequence
         keys.append(key)
         values.append([None] * n)
     return RecordColumns(tuple(keys), values)
@@ -469,8 +514,8 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
     by_position = [_positional(RECORD_FIELDS[flow].get(name)) for name in sequence[1:]]
     full = (len(sequence) if sequence and sequence[0] == "Identifiant" and None not in by_position
             else -1)
-    # Faster still, a whole chunk of such records at a time (see _read_columns).
-    converters = ([_column(RECORD_FIELDS[flow][name]) for name in sequence[1:]] if full > 0 else None)
+    # Faster still, a whole chunk of records with the same elements at a time (_read_columns).
+    layouts = _Layouts(flow, ns, sequence) if sequence and sequence[0] == "Identifiant" else None
     seen: set[str] | None = set() if unique_ids else None
     as_columns = columns and seen is None
     state = StreamState()
@@ -522,7 +567,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
                 count += len(batch)
                 yield from repeat(None, len(batch))
                 continue
-            block = _read_columns(batch, full, converters, empty) if converters else None
+            block = _read_columns(batch, layouts.of(batch[0]), empty) if layouts else None
             if block is not None:
                 count += len(block)
                 if as_columns:

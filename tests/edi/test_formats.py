@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -194,11 +195,37 @@ def test_records_read_a_chunk_at_a_time_are_the_records_read_one_by_one(write, s
     assert max(sizes) <= 6  # ≈ 4 records a 1 KB chunk, plus the one being parsed
 
 
+def test_records_that_all_leave_out_an_optional_element_are_read_a_chunk_at_a_time(write, small_chunks, monkeypatch):
+    """A landlord without agencies never sends CodeAgence: its chunks are still read at once,
+    with the same dicts as the record-by-record reading; a chunk whose records leave out
+    different optional elements (as many elements each) is read record by record."""
+    xml = full_loyers_xml(300).decode()
+    xml = re.sub(r"<CodeAgence>[^<]*</CodeAgence>", "", xml)
+    path = write(xml.encode())
+    chunked, read_columns = [], formats._read_columns
+    monkeypatch.setattr(formats, "_read_columns", lambda *a: chunked.append(read_columns(*a)) or chunked[-1])
+    fast = [r for r in formats.stream(path) if isinstance(r, dict)]
+    assert fast == [r for r in formats.stream(path, validate=False) if isinstance(r, dict)]
+    assert len(fast) == 300 and fast[299]["code_agence"] is None and fast[299]["nb_colocataires"] == 3
+    blocks = [b for b in chunked if b is not None]
+    assert len(blocks) > 40 and all(b.column("code_agence") == [None] * len(b) for b in blocks)
+
+    layouts = formats._Layouts("LOYERS", NS, formats.record_sequence("LOYERS"))
+    empty = {key: None for key, _conv in formats.RECORD_FIELDS["LOYERS"].values()}
+    mixed = full_loyers_xml(4, sparse={1, 3}).decode()  # 1 and 3 without NombreColocataires
+    mixed = re.sub(r"(<Identifiant>L0000[02]</Identifiant>)<CodeAgence>[^<]*</CodeAgence>", r"\1", mixed)
+    root = etree.fromstring(mixed.encode(), etree.XMLParser(remove_blank_text=True))
+    records = root.findall(f"{{{NS}}}Loyer")
+    formats.release_consumed(records[0])
+    assert {len(r) for r in records} == {7}
+    assert formats._read_columns(records, layouts.of(records[0]), empty) is None
+    assert formats._read_columns(records[:1], layouts.of(records[0]), empty) is not None
+
+
 def test_a_chunk_whose_values_do_not_convert_is_left_to_the_record_by_record_reading():
     """The XSD leaves no such value today; if one came through (2026-07-01Z is an xs:date,
     not an ISO date), the chunk is read record by record, which reports its line."""
-    sequence = formats.record_sequence("LOYERS")
-    columns = [formats._column(formats.RECORD_FIELDS["LOYERS"][name]) for name in sequence[1:]]
+    layouts = formats._Layouts("LOYERS", NS, formats.record_sequence("LOYERS"))
     empty = {key: None for key, _conv in formats.RECORD_FIELDS["LOYERS"].values()}
 
     def batch(xml: bytes) -> list:
@@ -207,14 +234,15 @@ def test_a_chunk_whose_values_do_not_convert_is_left_to_the_record_by_record_rea
         formats.release_consumed(records[0])  # the envelope, as the reader does before a chunk
         return records
 
-    block = formats._read_columns(batch(full_loyers_xml(3)), len(sequence), columns, empty)
+    records = batch(full_loyers_xml(3))
+    block = formats._read_columns(records, layouts.of(records[0]), empty)
     assert len(block) == 3 and block.column("date_effet") == [date(2026, 7, 1)] * 3
     good = block.records()
     assert good[2] == {**empty, "identifiant": "L00002", "code_agence": "AG2", "code_locataire": "LOC000002",
                        "numero_allocataire": "8000002", "loyer_cents": 40002, "charges_cents": 2,
                        "date_effet": date(2026, 7, 1), "nb_colocataires": 3, "ligne": 10}
     bad = batch(full_loyers_xml(3, dates={1: "2026-07-01Z"}))
-    assert formats._read_columns(bad, len(sequence), columns, empty) is None
+    assert formats._read_columns(bad, layouts.of(bad[0]), empty) is None
 
 
 def test_duplicate_record_id_across_chunks_is_refused_with_its_line(write, small_chunks):
