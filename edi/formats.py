@@ -16,8 +16,9 @@ Public API (used by the intake pipeline):
 
 ``stream(path, flow=None, ...) -> Iterator[Envelope | dict]``
     Same single pass, yielding the ``Envelope`` first, then the record dicts; with
-    ``columns=True``, a run of complete records read at once comes as one ``RecordColumns``
-    (the same records column by column: the intake's bulk path builds no dict per record).
+    ``columns=True``, a run of records with the same elements read at once comes as one
+    ``RecordColumns`` (the same records column by column: the intake's bulk path builds no dict
+    per record).
 
     **Validation is only complete when the iterator is exhausted without raising.** libxml2
     reports most schema errors as soon as the chunk holding them is parsed (raised here at once)
@@ -490,9 +491,9 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
            columns: bool = False) -> Iterator[Envelope | dict | RecordColumns | None]:
     """One pass over the file: yield the ``Envelope``, then one dict per record.
 
-    ``columns=True`` (with ``unique_ids=False``): a run of complete records read at once comes as
-    one ``RecordColumns`` instead of its dicts (same records, same order, mixed with the dicts of
-    records read one by one).
+    ``columns=True`` (with ``unique_ids=False``): a run of records with the same elements read at
+    once comes as one ``RecordColumns`` instead of its dicts (same records, same order, mixed with
+    the dicts of records read one by one).
 
     See the module docstring: stage what you receive, commit only once this is exhausted.
     ``unique_ids``: check record-id uniqueness here (a set of the ids: ~100 MB for 1 M records);

@@ -265,10 +265,10 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator, today: da
     """Check the records batch by batch and hand each batch to the applier; returns the number
     of records read. Memory stays flat: one batch at a time (plus the applier's queue).
 
-    A batch is a list of (rang, record, anomalies). A block of complete LOYERS records read at
-    once (`formats.RecordColumns`) whose values are all plausible stays one item, (rang of its
-    first record, the block, None): no dict and no check call per record on the bulk path of a
-    large file. Any other record is a dict with its anomalies (None for a flow checked when
+    A batch is a list of (rang, record, anomalies). A block of LOYERS records with the same
+    elements read at once (`formats.RecordColumns`) whose values are all plausible stays one
+    item, (rang of its first record, the block, None): no dict and no check call per record on
+    the bulk path of a large file. Any other record is a dict with its anomalies (None for a flow checked when
     applied)."""
     flux = f.flux
     size = batch_size()

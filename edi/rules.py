@@ -206,7 +206,7 @@ def check_loyer(rec: dict, tenancy: dict | None, today: date) -> list[Anomalie]:
 
 def loyers_plausible(block, today: date) -> bool:
     """True when check_loyer's fast path holds for every record of `block` (an
-    edi.formats.RecordColumns of complete LOYERS records, tenancy checked when applying): every
+    edi.formats.RecordColumns of LOYERS records, tenancy checked when applying): every
     amount, date and count within its bounds. Checked with min and max over each column, in C,
     instead of a call per record; False sends the block record by record through check_loyer."""
     if not len(block):
