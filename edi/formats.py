@@ -376,9 +376,10 @@ _SOURCELINE = attrgetter("sourceline")
 
 
 class RecordColumns:
-    """A run of consecutive complete records, column by column: `keys` (those of the record
-    dicts, "identifiant" first, "ligne" last) and one list of typed values per key. What a bulk
-    consumer reads without building a dict per record; `records()` gives the dicts."""
+    """A run of consecutive records with the same elements, column by column: `keys` (those of
+    the record dicts, "identifiant" first) and one list of values per key (None for a field the
+    records leave out). What a bulk consumer reads without building a dict per record;
+    `records()` gives the dicts."""
 
     __slots__ = ("keys", "values")
 
@@ -402,11 +403,12 @@ class RecordColumns:
 
 class _Layout:
     """How to read, column by column, a chunk of records that all have the same elements: their
-    number, the converter of each column after the identifier, and (when an optional element is
-    left out) one count per element that proves every record of the chunk has it."""
+    number (`size`), the converter of each column after the identifier, the record keys (those
+    read, "ligne", then those left out), and (when an optional element is left out) one count
+    per element that proves every record of the chunk has it."""
 
-    def __init__(self, tags: tuple[str, ...], keys: list[str], converters: list, counters: list):
-        self.size, self.keys, self.converters, self.counters = len(tags), keys, converters, counters
+    def __init__(self, size: int, keys: tuple[str, ...], converters: list, counters: list):
+        self.size, self.keys, self.converters, self.counters = size, keys, converters, counters
 
 
 class _Layouts:
@@ -434,11 +436,13 @@ class _Layouts:
             return None
         counters = [] if len(names) == len(self.sequence) else [
             etree.XPath(f"count(*[position() <= $n]/e:{name})", namespaces={"e": self.ns}) for name in names[1:]]
-        return _Layout(tags, ["identifiant"] + [fields[name][0] for name in names[1:]] + ["ligne"],
-                       [_column(fields[name]) for name in names[1:]], counters)
+        read = ["identifiant"] + [fields[name][0] for name in names[1:]] + ["ligne"]
+        left_out = [key for key, _conv in fields.values() if key not in read]
+        return _Layout(len(names), tuple(read + left_out), [_column(fields[name]) for name in names[1:]],
+                       counters)
 
 
-def _read_columns(batch: list, layout: _Layout | None, empty: dict) -> RecordColumns | None:
+def _read_columns(batch: list, layout: _Layout | None) -> RecordColumns | None:
     """The records of `batch` (consecutive validated records under the root, those before it
     released), when they all have the elements of `layout`; else None, and the caller reads them
     one by one (and reports a faulty one with its line)."""
@@ -458,16 +462,13 @@ def _read_columns(batch: list, layout: _Layout | None, empty: dict) -> RecordCol
     texts = _CHILD_TEXTS(parent, n=n)
     if len(texts) != n * size:  # an empty element (no text node) somewhere
         return None
-    keys = list(layout.keys)
     try:
         values = [texts[0::size]] + [list(conv(texts[i::size])) for i, (_key, conv) in enumerate(layout.converters, 1)]
     except (TypeError, ValueError):
         return None
     values.append(list(map(_SOURCELINE, batch)))
-    for key in empty.keys() - set(keys):  # a field left out, or outside the sequence
-        keys.append(key)
-        values.append([None] * n)
-    return RecordColumns(tuple(keys), values)
+    values += [[None] * n for _key in layout.keys[len(values):]]  # the fields left out
+    return RecordColumns(layout.keys, values)
 
 
 @cache
@@ -568,7 +569,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
                 count += len(batch)
                 yield from repeat(None, len(batch))
                 continue
-            block = _read_columns(batch, layouts.of(batch[0]), empty) if layouts else None
+            block = _read_columns(batch, layouts.of(batch[0])) if layouts else None
             if block is not None:
                 count += len(block)
                 if as_columns:

@@ -268,8 +268,8 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator, today: da
     A batch is a list of (rang, record, anomalies). A block of LOYERS records with the same
     elements read at once (`formats.RecordColumns`) whose values are all plausible stays one
     item, (rang of its first record, the block, None): no dict and no check call per record on
-    the bulk path of a large file. Any other record is a dict with its anomalies (None for a flow checked when
-    applied)."""
+    the bulk path of a large file. Any other record is a dict with its anomalies (None for a
+    flow checked when applied)."""
     flux = f.flux
     size = batch_size()
     # Flows whose checks need the tenancy's details are checked where they are applied.
@@ -291,12 +291,12 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator, today: da
                     append((rang + 1, piece, None))
                     rang += len(piece)
                     continue
-                for record in piece.records():
-                    rang += 1
-                    append((rang, record, check(record, rules.TENANCY_UNCHECKED, today) if check else None))
-                continue
-            rang += 1
-            append((rang, piece, check(piece, rules.TENANCY_UNCHECKED, today) if check else None))
+                records_of_piece = piece.records()
+            else:
+                records_of_piece = (piece,)
+            for record in records_of_piece:
+                rang += 1
+                append((rang, record, check(record, rules.TENANCY_UNCHECKED, today) if check else None))
         applier.submit(items)
         # Progress and lease, at most every PROGRESS_SECONDS: each commit's round trips wait for
         # the applier thread to hand the GIL back (up to 5 ms each), which cost a fifth of the

@@ -211,15 +211,14 @@ def test_records_that_all_leave_out_an_optional_element_are_read_a_chunk_at_a_ti
     assert len(blocks) > 40 and all(b.column("code_agence") == [None] * len(b) for b in blocks)
 
     layouts = formats._Layouts("LOYERS", NS, formats.record_sequence("LOYERS"))
-    empty = {key: None for key, _conv in formats.RECORD_FIELDS["LOYERS"].values()}
     mixed = full_loyers_xml(4, sparse={1, 3}).decode()  # 1 and 3 without NombreColocataires
     mixed = re.sub(r"(<Identifiant>L0000[02]</Identifiant>)<CodeAgence>[^<]*</CodeAgence>", r"\1", mixed)
     root = etree.fromstring(mixed.encode(), etree.XMLParser(remove_blank_text=True))
     records = root.findall(f"{{{NS}}}Loyer")
     formats.release_consumed(records[0])
     assert {len(r) for r in records} == {7}
-    assert formats._read_columns(records, layouts.of(records[0]), empty) is None
-    assert formats._read_columns(records[:1], layouts.of(records[0]), empty) is not None
+    assert formats._read_columns(records, layouts.of(records[0])) is None
+    assert formats._read_columns(records[:1], layouts.of(records[0])) is not None
 
 
 def test_a_chunk_whose_values_do_not_convert_is_left_to_the_record_by_record_reading():
@@ -235,14 +234,14 @@ def test_a_chunk_whose_values_do_not_convert_is_left_to_the_record_by_record_rea
         return records
 
     records = batch(full_loyers_xml(3))
-    block = formats._read_columns(records, layouts.of(records[0]), empty)
+    block = formats._read_columns(records, layouts.of(records[0]))
     assert len(block) == 3 and block.column("date_effet") == [date(2026, 7, 1)] * 3
     good = block.records()
     assert good[2] == {**empty, "identifiant": "L00002", "code_agence": "AG2", "code_locataire": "LOC000002",
                        "numero_allocataire": "8000002", "loyer_cents": 40002, "charges_cents": 2,
                        "date_effet": date(2026, 7, 1), "nb_colocataires": 3, "ligne": 10}
     bad = batch(full_loyers_xml(3, dates={1: "2026-07-01Z"}))
-    assert formats._read_columns(bad, layouts.of(bad[0]), empty) is None
+    assert formats._read_columns(bad, layouts.of(bad[0])) is None
 
 
 def test_duplicate_record_id_across_chunks_is_refused_with_its_line(write, small_chunks):
