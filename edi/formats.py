@@ -59,6 +59,7 @@ from .xmlsafe import (
     DEFAULT_MAX_BYTES,
     FormatError,
     RELEASE_EVERY,
+    check_document_end,
     StreamState,
     load_schema,
     register_safe_names,
@@ -267,6 +268,7 @@ def _flow_of(path, expected: str | None, max_bytes: int) -> tuple[str, str]:
                           f"<Loyers xmlns=\"{namespace('LOYERS')}\">.", 1)
     if expected is not None and flow != expected:
         raise FormatError("FLUX_INATTENDU", f"Fichier {flow} reçu alors qu'un fichier {expected} est attendu.", 1)
+    check_document_end(path, tag)
     return flow, ns
 
 
@@ -643,6 +645,7 @@ class ValidationReport:
     envelope: Envelope | None
     records: int
     errors: list[FormatError] = field(default_factory=list)
+    warnings: list[FormatError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -650,8 +653,13 @@ class ValidationReport:
 
 
 def validate_file(path: str | os.PathLike, flow: str | None = None, now: datetime | None = None,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> ValidationReport:
-    """Schema, record count, unique ids and creation time: everything that needs no database."""
+                  max_bytes: int = DEFAULT_MAX_BYTES, *,
+                  freshness_as_warning: bool = False) -> ValidationReport:
+    """Schema, record count, unique ids and creation time: everything that needs no database.
+
+    The creation-time window is a rule of *reception* (a file dated a year ago is refused when
+    it arrives); offline, ``freshness_as_warning`` reports it as a warning, so a shipped example
+    or an archived file still validates on any day."""
     report = ValidationReport(envelope=None, records=0)
     try:
         for item in stream(path, flow, max_bytes=max_bytes):
@@ -662,7 +670,8 @@ def validate_file(path: str | os.PathLike, flow: str | None = None, now: datetim
     except FormatError as exc:
         report.errors.append(exc)
     if report.envelope is not None:
-        report.errors.extend(check_envelope(report.envelope, now))
+        problems = check_envelope(report.envelope, now)
+        (report.warnings if freshness_as_warning else report.errors).extend(problems)
     return report
 
 

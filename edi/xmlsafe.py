@@ -16,7 +16,12 @@ Every file goes through the same gate before any schema or business logic sees i
    every chunk), and libxml2 stops any document at depth 256 (``PROFONDEUR_EXCESSIVE``);
 5. parsing is **streamed**: the file is fed to an ``lxml.etree.XMLPullParser`` (the push-parser
    behind ``etree.iterparse``, here with ``schema=...`` for streaming XSD validation) in chunks
-   of :data:`CHUNK_SIZE`; the caller clears each element once consumed, so memory stays flat.
+   of :data:`CHUNK_SIZE`; the caller clears each element once consumed, so memory stays flat;
+6. **completeness** is established from the bytes, not from the parser alone: a validating push
+   parser does not report a premature end on every lxml build (6.2 even reports an end event
+   for the unclosed root when it is closed), so a document is complete only when the root's end
+   tag was parsed while the bytes were fed *and* the last bytes read are that end tag followed
+   by nothing but whitespace, comments and processing instructions (``document_end_error``).
 
 Error messages never echo file content: libxml2 messages are reduced to names that appear in our
 own schemas, any other quoted value is replaced by ``[valeur]``.
@@ -118,6 +123,8 @@ def check_prolog(head: bytes) -> None:
                 if match and match.group(1).lower() not in (b"utf-8", b"utf8"):
                     raise FormatError("ENCODAGE_NON_SUPPORTE", "Le fichier doit être encodé en UTF-8.")
             pos = end + 2
+        elif n < PROLOG_BYTES and b"<!--".startswith(head[pos:]):  # the whole file: "<!" or "<!-"
+            raise FormatError("XML_MALFORME", "Document tronqué avant l'élément racine.", 1)
         elif head.startswith(b"<!--", pos):
             end = head.find(b"-->", pos + 4)
             if end < 0:
@@ -238,6 +245,67 @@ def error_from_lxml(exc: etree.Error, fallback_line: int | None = None, parser=N
 
 
 # --------------------------------------------------------------------------------------------
+# Completeness of a document, from its last bytes
+# --------------------------------------------------------------------------------------------
+
+# How many trailing bytes are kept to check the end of a document: the root's end tag plus
+# what XML allows after it (whitespace, comments, PIs). A longer epilogue is refused.
+TAIL_BYTES = 4096
+_TRAILING_SPACE = b" \t\r\n"
+_NAME = rb"(?:([A-Za-z_][A-Za-z0-9._-]*):)?([A-Za-z_][A-Za-z0-9._-]*)"
+_END_TAG = re.compile(rb"</" + _NAME + rb"[ \t\r\n]*>\Z")
+_EMPTY_TAG = re.compile(rb"<" + _NAME + rb"(?:[ \t\r\n][^<>]*)?/>\Z")  # an empty root: <Loyers/>
+
+
+def document_end_error(tail: bytes, root_local: str, prefix: str | None = None) -> str | None:
+    """Why ``tail`` (the last bytes of a document) does not end the document whose root element
+    is named ``root_local`` (with ``prefix``, when known), or None when it does.
+
+    Pure byte check, independent of the parser build: after the root's end tag XML allows only
+    whitespace, comments and processing instructions (the ``Misc`` production)."""
+    end = len(tail)
+    while True:
+        while end and tail[end - 1] in _TRAILING_SPACE:
+            end -= 1
+        if tail.endswith(b"-->", 0, end):
+            start = tail.rfind(b"<!--", 0, end - 3)
+            if start < 0 or b"--" in tail[start + 4:end - 3]:
+                return "commentaire final incomplet"
+            end = start
+        elif tail.endswith(b"?>", 0, end):
+            start = tail.rfind(b"<?", 0, end - 2)
+            if start < 0:
+                return "instruction de traitement finale incomplète"
+            end = start
+        else:
+            break
+    start = tail.rfind(b"<", 0, end)
+    tag = _EMPTY_TAG if tail.endswith(b"/>", 0, end) else _END_TAG
+    match = tag.match(tail, start, end) if start >= 0 else None
+    if match is None or match.group(2) != root_local.encode():
+        return "l'élément racine n'est pas fermé"
+    if prefix is not None and (match.group(1) or b"").decode() != prefix:
+        return "l'élément racine n'est pas fermé"
+    return None
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def check_document_end(path: str | os.PathLike, root: str) -> None:
+    """Refuse at once (``XML_MALFORME``) a file whose last bytes do not close the root element
+    ``root`` (qualified tag): a truncated upload fails before any of it is read or applied."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        fh.seek(max(0, size - TAIL_BYTES))
+        tail = fh.read(TAIL_BYTES)
+    reason = document_end_error(tail, _local(root))
+    if reason:
+        raise FormatError("XML_MALFORME", f"Document tronqué : {reason}.")
+
+
+# --------------------------------------------------------------------------------------------
 # Streaming
 # --------------------------------------------------------------------------------------------
 
@@ -292,8 +360,11 @@ def stream_element_batches(path: str | os.PathLike, tags: tuple[str, ...],
     as the bytes go by. The caller must release what it consumed (see ``release_consumed``).
     A whole chunk at a time lets a reader extract many elements with one call into libxml2.
 
-    ``root``: qualified tag of the root element; the document must end with its closing tag
-    (a validating push parser does not complain about a truncated document by itself).
+    ``root``: qualified tag of the root element; the document must end with its closing tag,
+    parsed from the bytes fed (not merely reported when the parser is closed: lxml 6.2 reports
+    the end of every open element then) and found again in the last bytes consumed
+    (``document_end_error``): a validating push parser does not complain about a truncated
+    document by itself.
 
     Errors found by the validator are raised as soon as the chunk containing them has been fed
     (checked through the parser's error log); some libxml2 schema errors are only reported when
@@ -310,7 +381,9 @@ def stream_element_batches(path: str | os.PathLike, tags: tuple[str, ...],
         options["schema"] = schema
     parser = etree.XMLPullParser(events=("end",), tag=tags + ((root,) if root else ()), **options)
     first = True
-    root_closed = False
+    root_closed = False  # the root's end tag was parsed while feeding the bytes
+    feeding = True
+    tail = b""  # the last bytes consumed, to check the document's end from the bytes
     root_element = None  # known from the first element's parent; then an identity test
 
     def is_root(element) -> bool:
@@ -330,7 +403,7 @@ def stream_element_batches(path: str | os.PathLike, tags: tuple[str, ...],
         nonlocal root_closed
         batch = [element for _event, element in parser.read_events()]
         if batch and root is not None and is_root(batch[-1]):
-            root_closed = True
+            root_closed = root_closed or feeding
             batch.pop()
         if batch:
             state.last_element = batch[-1]
@@ -347,6 +420,7 @@ def stream_element_batches(path: str | os.PathLike, tags: tuple[str, ...],
             if state.bytes_read > max_bytes:
                 raise FormatError("FICHIER_TROP_VOLUMINEUX",
                                   f"Le fichier dépasse la taille maximale autorisée ({max_bytes} octets).")
+            tail = (tail + chunk)[-TAIL_BYTES:] if root is not None else tail
             try:
                 parser.feed(chunk)
             except etree.XMLSyntaxError as exc:
@@ -359,17 +433,21 @@ def stream_element_batches(path: str | os.PathLike, tags: tuple[str, ...],
                     first = False
                 yield batch
             chunk = fh.read(CHUNK_SIZE)
+    feeding = False
     try:
         parser.close()
     except etree.XMLSyntaxError as exc:
         raise error_from_lxml(exc, state.last_line, parser) from None
     _raise_logged(parser, state)
+    if root is not None:
+        reason = ("l'élément racine n'est pas fermé" if not root_closed
+                  else document_end_error(tail, _local(root),
+                                          root_element.prefix if root_element is not None else None))
+        if reason:
+            raise FormatError("XML_MALFORME", f"Document tronqué : {reason}{_after(state.last_line)}.")
     batch = ended()
     if batch:
         yield batch
-    if root is not None and not root_closed:
-        raise FormatError("XML_MALFORME",
-                          f"Document tronqué : l'élément racine n'est pas fermé{_after(state.last_line)}.")
 
 
 def _raise_logged(parser, state: StreamState) -> None:
