@@ -1,6 +1,6 @@
 """`portal edi ...`: offline tooling for landlords' software vendors and operators.
 
-    portal edi validate FILE [--flux LOYERS]         schema + envelope rules needing no database
+    portal edi validate FILE [--flux LOYERS] [--at D] schema + envelope rules needing no database
     portal edi sign FILE --key K --cert C [--out P]  writes FILE.p7s (detached CMS, DER, SHA-256)
     portal edi verify FILE FILE.p7s [--ca CA.pem]    signature + chain (given CA or trust anchors)
     portal edi exemple FLUX [-o FILE]                an example file dated now, with a new identifier
@@ -33,15 +33,26 @@ def _fail(lines: list[str]) -> None:
 @click.option("--flux", "flow", type=click.Choice(["LOYERS", "IMPAYES", "MOUVEMENTS", "ACCUSE", "AVIS_PAIEMENT"]),
               default=None, help="Flux attendu (par défaut : déduit de l'espace de noms).")
 @click.option("--max-mo", type=int, default=1024, show_default=True, help="Taille maximale (Mo).")
-def validate_command(file: Path, flow, max_mo):
-    """Validate FILE: XSD, envelope, record count, unique ids, creation time."""
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]),
+              default=None,
+              help="Vérifier la date de création comme le ferait la réception à cet instant (UTC) : "
+                   "hors fenêtre, le fichier est non conforme. Sans cette option, la fenêtre de "
+                   "réception n'est qu'un avertissement.")
+def validate_command(file: Path, flow, max_mo, at):
+    """Validate FILE: XSD, envelope, record count, unique ids (and the creation-time window of
+    reception: a warning, or an error with --at)."""
     from .formats import validate_file
     if not file.exists():
         _fail([f"FICHIER_ILLISIBLE : fichier introuvable ({file})"])
-    report = validate_file(file, flow, now=datetime.now(UTC), max_bytes=max_mo * 1024 * 1024)
+    now = at.replace(tzinfo=UTC) if at else datetime.now(UTC)
+    report = validate_file(file, flow, now=now, max_bytes=max_mo * 1024 * 1024,
+                           freshness_as_warning=at is None)
     if not report.ok:
         _fail([f"{file} : NON CONFORME"] + [
             f"  {e.code}{f' (ligne {e.line})' if e.line else ''} : {e.message}" for e in report.errors])
+    for warning in report.warnings:
+        click.echo(f"  avertissement {warning.code} : {warning.message} (refusé à la réception ; "
+                   "--at pour le vérifier à une date donnée)", err=True)
     env = report.envelope
     click.echo(f"{file} : conforme — flux {env.flow} v{env.schema_version}, {report.records} enregistrement(s), "
                f"émetteur {env.sender_code} / {env.sender_siren}, fichier {env.file_id} "

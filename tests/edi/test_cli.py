@@ -39,7 +39,8 @@ def test_validate_fresh_example_ok(runner, tmp_path, flow):
 
 
 def test_validate_reports_reasons_and_fails(runner, tmp_path):
-    old = runner.invoke(args=["edi", "validate", str(EXAMPLES_DIR / "loyers-exemple.xml")])
+    old = runner.invoke(args=["edi", "validate", str(EXAMPLES_DIR / "loyers-exemple.xml"),
+                              "--at", "2099-01-01"])
     assert old.exit_code == 1 and "DATE_CREATION_ANCIENNE" in old.output
     bad = tmp_path / "bad.xml"
     bad.write_bytes(fresh(runner, tmp_path).read_bytes().replace(
@@ -98,3 +99,20 @@ def test_demo_pki_and_demo_signing_with_openssl(runner, tmp_path, app):
     result = runner.invoke(args=["edi", "verify", str(data), str(sig)])  # configured anchors = demo CA
     assert result.exit_code == 0, result.output
     assert "Picardie Habitat" in result.output
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES_DIR.glob("*.xml")), ids=lambda p: p.name)
+def test_every_shipped_example_validates_today_and_in_a_year(runner, example):
+    """The reception window is a warning offline: a vendor's first command succeeds on any day."""
+    from datetime import UTC, datetime, timedelta
+
+    from edi import formats
+    result = runner.invoke(args=["edi", "validate", str(example)])
+    assert result.exit_code == 0, result.output
+    assert "conforme" in result.output
+    for now in (datetime.now(UTC), datetime.now(UTC) + timedelta(days=366)):
+        report = formats.validate_file(example, now=now, freshness_as_warning=True)
+        assert report.ok, report.errors
+    in_a_year = (datetime.now(UTC) + timedelta(days=366)).strftime("%Y-%m-%d")
+    late = runner.invoke(args=["edi", "validate", str(example), "--at", in_a_year])
+    assert late.exit_code == 1 and "DATE_CREATION_ANCIENNE" in late.output
