@@ -27,6 +27,9 @@ def configure(app) -> None:
         if not app.config["TESTING"]:
             root.addHandler(handler)
             root.setLevel(logging.INFO)
+    # Alembic announces each of its plugins at INFO when imported (7 lines on every `portal …`
+    # command): not what a user asked for. Migration progress (alembic.runtime.migration) stays.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for h in app.logger.handlers:
         h.addFilter(RedactSecrets())
     logging.getLogger("werkzeug").addFilter(RedactSecrets())

@@ -33,6 +33,15 @@ stop() {
     fi
   done
   wait 2>/dev/null
+  # The last connection to close a SQLite database in WAL mode folds the log back and deletes
+  # its -wal/-shm files: open and close each one once, so none outlives a clean stop.
+  for database in "$VAR"/*.sqlite; do
+    [ -e "$database" ] || continue
+    "$VENV/bin/python" -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=30)
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+c.close()' "$database" 2>/dev/null || echo "Base $database : point de contrôle WAL impossible." >&2
+  done
   echo "Arrêté ($(date +%T))." >&2
 }
 trap 'stop; exit 0' INT  # Ctrl-C is the normal way to stop
