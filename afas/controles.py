@@ -1,4 +1,4 @@
-"""Points de contrôle of a declaration (domain.md §2). Pure: (data, barème, history) -> results.
+"""Points de contrôle of a declaration (docs/domaine.md §2). Pure: (data, barème, history) -> results.
 
 Each rule has a stable code, a severity — *bloquant* (must be fixed before transmission) or
 *alerte* (must be justified in words) — and a French message stating the actual figures and the

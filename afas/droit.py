@@ -1,4 +1,4 @@
-"""Droit (Caf funding) of a declaration, acomptes and régularisation — domain.md §2. Pure.
+"""Droit (Caf funding) of a declaration, acomptes and régularisation — docs/domaine.md §2. Pure.
 
     EAJE (PSU): (taux × min(prix de revient horaire, plafond) × heures réalisées
                  − participations familiales) × taux régime général  + bonus mixité sociale

@@ -1,4 +1,4 @@
-"""What an AFAS declaration contains, by équipement type (domain.md §2). Pure data, no Flask.
+"""What an AFAS declaration contains, by équipement type (docs/domaine.md §2). Pure data, no Flask.
 
 Each field has a stable key (used in forms, JSON API, exports and frozen versions), a French
 label, a kind that drives parsing, and an upper bound beyond which a value is "absurde".

@@ -653,7 +653,7 @@ def staged_columns(flux: str) -> tuple[str, ...]:
 
 class StagingWriter:
     """Writes staged rows: one COPY per batch on PostgreSQL, rows sent as they are added
-    (performance-notes: COPY ≈ 4x executemany); an executemany INSERT elsewhere.
+    (docs/performance.md §2: COPY ≈ 4x executemany); an executemany INSERT elsewhere.
     Anomalies are JSON-encoded only for the records that have some."""
 
     def __init__(self, fichier_id: int, flux: str):

@@ -69,7 +69,7 @@ PARTNER_ROLES = frozenset(
 )
 ALL_ROLES = CAF_ROLES | PARTNER_ROLES
 
-# CDAP profiles (domain.md §3); the contract lists which ones an organisation may use.
+# CDAP profiles (docs/domaine.md §3); the contract lists which ones an organisation may use.
 CDAP_PROFILES = {
     "quotient_familial": "Quotient familial",
     "bailleur": "Bailleur",

@@ -1,4 +1,4 @@
-"""One test per formula of domain.md §2, with the edges (thresholds, zero hours, 107/120 % band)."""
+"""One test per formula of docs/domaine.md §2, with the edges (thresholds, zero hours, 107/120 % band)."""
 from datetime import date
 
 import pytest
