@@ -14,7 +14,7 @@ from celery.schedules import crontab
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-from . import jobs
+from . import jobs, registry
 from .config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def make_celery(app: Flask) -> Celery:
             "reconcile-jobs": {"task": "portal.reconcile_jobs",
                                "schedule": float(app.config["JOB_RECONCILE_SECONDS"])},
             "purge-audit": {"task": "portal.purge_audit", "schedule": crontab(hour=3, minute=15)},
-            **app.config.get("CELERY_BEAT_SCHEDULE", {}),
+            **registry.of(app).beat,  # the domains' (portal.registry.Domain.beat)
         },
     )
 
