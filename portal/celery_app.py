@@ -91,20 +91,22 @@ def make_celery(app: Flask) -> Celery:
         },
     )
 
-    @celery.task(name=jobs.RUN_JOB_TASK, bind=True, max_retries=10)
+    # shared=False: these close over this app; another app built in the same process (tests)
+    # must not hand them its own.
+    @celery.task(name=jobs.RUN_JOB_TASK, bind=True, max_retries=10, shared=False)
     def run_job(self, job_id: int) -> str:
         try:
             return jobs.run(int(job_id))
         except OperationalError as exc:  # database unreachable or locked (SQLite): later
             raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from None
 
-    @celery.task(name="portal.reconcile_jobs")
+    @celery.task(name="portal.reconcile_jobs", shared=False)
     def reconcile_jobs() -> int:
         sent = jobs.reconcile()
         clean_embedded_broker(app.config["CELERY_BROKER_URL"])
         return len(sent)
 
-    @celery.task(name="portal.purge_audit")
+    @celery.task(name="portal.purge_audit", shared=False)
     def purge_audit() -> int:
         from . import audit
         from .extensions import db
