@@ -11,7 +11,8 @@ def register(app: Flask) -> None:
 
     from portal.registry import Domain, Nav, Service, contribute
 
-    from . import api, dashboard, demo, models, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import dashboard, demo
     from .cli import afas_cli
     from .views import bp, home_panel
 

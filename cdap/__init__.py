@@ -13,7 +13,8 @@ def register(app: Flask) -> None:
 
     from portal.registry import Domain, Nav, Service, contribute
 
-    from . import api, dashboard, demo, home, models, settings, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import dashboard, demo, home, settings
     from .atypical import organisation_token_suspension
     from .cli import cdap_group
     from .policy import POLICY

@@ -12,9 +12,10 @@ def register(app: Flask) -> None:
 
     from portal.registry import Domain, Nav, Service, contribute
 
-    from . import api, certificates, dashboard, flows, models, tasks  # noqa: F401  (tables, API routes, job handlers)
-    from .certificates import demo as certificates_demo
+    from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import certificates, dashboard, flows
     from .certificates import models as certificates_models, tasks as certificates_tasks  # noqa: F401
+    from .certificates import demo as certificates_demo
     from .certificates.views import bp as certificates_bp
     from .cli import edi_cli
     from .views import bp
