@@ -71,6 +71,7 @@ run: install assets seed
 # must never pass for a green one.
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test: install-dev assets lint
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \

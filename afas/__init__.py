@@ -1,4 +1,6 @@
-"""AFAS service. `register(app)` is the only thing the portal shell calls."""
+"""AFAS service: partners' activity declarations, their instruction by the Caf, droits and
+acomptes. `register(app)` is the only thing the portal shell calls: it declares everything AFAS
+brings in one `portal.registry.Domain`."""
 from pathlib import Path
 
 from flask import Flask
@@ -7,24 +9,30 @@ from flask import Flask
 def register(app: Flask) -> None:
     from celery.schedules import crontab
 
-    from portal.database import register_migrations
-    from portal.demo import add_demo_seeder
-    from portal.layout import add_nav
+    from portal.registry import Domain, Nav, Service, contribute
 
-    from . import api, models, tasks  # noqa: F401  (tables, API routes on portal.api.bp, tasks)
+    from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import dashboard, demo
     from .cli import afas_cli
-    from .demo import seed
     from .views import bp, home_panel
 
-    register_migrations(app, Path(__file__).parent / "migrations" / "versions")
-    app.register_blueprint(bp)
-    add_nav(app, "Déclarations AFAS", "afas.index", 20)
-    add_nav(app, "Instruction AFAS", "afas.queue", 21)
-    add_nav(app, "Barèmes AFAS", "afas.baremes", 60)
-    app.extensions.setdefault("home_panels", []).append(home_panel)
-    add_demo_seeder(app, seed)
-    app.cli.add_command(afas_cli)
-    app.config["CELERY_BEAT_SCHEDULE"]["afas-record-campaigns"] = {
-        "task": "afas.record_campaigns", "schedule": crontab(hour=5, minute=50)}
-    app.config["CELERY_BEAT_SCHEDULE"]["afas-pay-due-acomptes"] = {
-        "task": "afas.pay_due_acomptes", "schedule": crontab(hour=6, minute=0)}
+    contribute(app, Domain(
+        name="afas",
+        services=[Service("AFAS", "AFAS — déclarations d'activité")],
+        migrations=Path(__file__).parent / "migrations" / "versions",
+        blueprints=[bp],
+        cli=[afas_cli],
+        nav=[Nav("Déclarations AFAS", "afas.index", 20),
+             Nav("Instruction AFAS", "afas.queue", 21),
+             Nav("Barèmes AFAS", "afas.baremes", 60)],
+        home_panels=[home_panel],
+        boards=[dashboard.PARTNER_BOARD],
+        charts=dashboard.CHARTS,
+        beat={"afas-record-campaigns": {"task": "afas.record_campaigns",
+                                        "schedule": crontab(hour=5, minute=50)},
+              "afas-pay-due-acomptes": {"task": "afas.pay_due_acomptes",
+                                        "schedule": crontab(hour=6, minute=0)}},
+        demo_access=[demo.ACCESS],
+        seed=[demo.seed],
+        labels={"audit_categories": {"afas": "AFAS"}},
+    ))

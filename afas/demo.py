@@ -9,10 +9,15 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Organisation, User
+from portal.registry import DemoAccess
 
 from . import services
 from .models import Equipement
 from .schema import CHARGE_LINES, PRODUIT_LINES
+
+# AFAS contracts and habilitations on the shell's demo organisations and users (portal.demo).
+ACCESS = DemoAccess("AFAS", contrats={"Caf de la Somme": [], "Commune d'Amiens": []},
+                    habilitations={"agent.caf@caf80.example": None, "gestionnaire@amiens.example": None})
 
 EQUIPEMENTS = [
     ("EAJE", "Multi-accueil Les Hortillonnages", "EAJE-80-0001", None),

@@ -128,7 +128,7 @@ def make_actors(count: int) -> tuple[list[str], list[str]]:
             cookie = serializer.dumps({"sid": sid, "_user_id": str(user.id), "_fresh": True})
             cookies.append(f"{app.config['SESSION_COOKIE_NAME']}={cookie}")
             _token, raw = factories.api_token(model.organisation, model, scopes=("CDAP",),
-                                              cdap_profile="travailleur_social", days=1)
+                                              profil="travailleur_social", days=1)
             tokens.append(raw)
         db.session.commit()
     return cookies, tokens

@@ -1,5 +1,5 @@
 """CDAP API: the same consultation as the page, for partners' software (scope CDAP, the
-token's cdap_profile). Same policy, same journal, same atypical-use checks."""
+token's profil). Same policy, same journal, same atypical-use checks."""
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, request
@@ -26,8 +26,8 @@ def _actor() -> services.Actor:
     token = g.api_token
     org = g.api_organisation
     contrat = org.active_contrat("CDAP")
-    profile = token.cdap_profile
-    if profile not in POLICY or contrat is None or profile not in (contrat.cdap_profiles or []):
+    profile = token.profil
+    if profile not in POLICY or contrat is None or profile not in (contrat.profils or []):
         raise ApiError(403, "Accès refusé", "Ce jeton ne porte aucun profil CDAP autorisé par le contrat.")
     # Same policy as the pages (a suspended habilitation gives no access): nothing is journaled.
     until = atypical.token_suspended_until(token.id)

@@ -13,6 +13,20 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.registry import DemoAccess
+
+# CDAP contracts (the profiles each organisation may use) and habilitations (one profile each)
+# on the shell's demo organisations and users (portal.demo).
+ACCESS = DemoAccess(
+    "CDAP",
+    contrats={"Caf de la Somme": ["agent_caf"], "Commune d'Amiens": ["quotient_familial"],
+              "Picardie Habitat": ["bailleur"],
+              "Conseil départemental de la Somme": ["travailleur_social", "prevention_expulsions"]},
+    habilitations={"agent.caf@caf80.example": "agent_caf",
+                   "operateur@picardie-habitat.example": "bailleur",
+                   "ts@somme.example": "travailleur_social",
+                   "ccapex@somme.example": "prevention_expulsions",
+                   "qf@amiens.example": "quotient_familial"})
 
 SHOWCASE = {"numero": "8000001", "nom": "Lefèvre", "prenom": "Amandine", "code_bailleur": "BL080001",
             "code_locataire": "LOC000123"}

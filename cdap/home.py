@@ -9,10 +9,10 @@ from .services import in_territory
 
 def panel(user):
     hab = user.habilitation("CDAP")
-    if hab is None or hab.cdap_profile not in ("travailleur_social", "prevention_expulsions", "agent_caf"):
+    if hab is None or hab.profil not in ("travailleur_social", "prevention_expulsions", "agent_caf"):
         return None
     query = select(func.count()).select_from(ImpayeQueueItem).where(ImpayeQueueItem.statut == "nouveau")
-    if hab.cdap_profile != "agent_caf":
+    if hab.profil != "agent_caf":
         query = (query.join(Allocataire, Allocataire.id == ImpayeQueueItem.allocataire_id)
                  .where(in_territory(user.organisation.territoire)))
     return "cdap/home_panel.html", {"cdap_new_impayes": db.session.scalar(query)}

@@ -31,3 +31,10 @@ def load(config: dict) -> dict:
     if out["CDAP_NIGHT_START_HOUR"] == out["CDAP_NIGHT_END_HOUR"]:
         raise ConfigError("CDAP_NIGHT_START_HOUR et CDAP_NIGHT_END_HOUR doivent différer")
     return out
+
+
+def configure(app) -> None:
+    """At start-up (``portal.registry.Domain.configure``): the validated settings, read by CDAP
+    through ``app.config["CDAP_SETTINGS"]``."""
+    app.config["CDAP_SETTINGS"] = load(app.config)
+    app.config["CDAP_JOURNAL_RETENTION_MONTHS"] = app.config["CDAP_SETTINGS"]["CDAP_JOURNAL_RETENTION_MONTHS"]

@@ -39,8 +39,8 @@ def current_actor() -> services.Actor:
     hab = current_user.habilitation("CDAP")
     org = current_user.organisation
     contrat = org.active_contrat("CDAP")
-    profile = hab.cdap_profile if hab else None
-    if hab is None or contrat is None or profile not in POLICY or profile not in (contrat.cdap_profiles or []):
+    profile = hab.profil if hab else None
+    if hab is None or contrat is None or profile not in POLICY or profile not in (contrat.profils or []):
         abort(403)
     return services.Actor(profile=profile, organisation_id=org.id, code_bailleur=org.code_bailleur,
                           territoire=org.territoire, user_id=current_user.id)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
 edi_cli = AppGroup("edi", help="Échanges EDI avec les bailleurs : validation, signature, vérification.")
@@ -166,6 +166,3 @@ def demo_pki_command():
                f"  openssl cms -verify -binary -inform DER -in accuse.xml.p7s -content accuse.xml "
                f"-CAfile {pki.path('ca_cert')} -out /dev/null")
 
-
-def register_cli(app: Flask) -> None:
-    app.cli.add_command(edi_cli)

@@ -1,26 +1,25 @@
-"""Registration of the EDI flows part (files, pipeline, dashboards, API, AVIS_PAIEMENT)."""
+"""The EDI flows part's start-up (settings, upload limit) and demo data (contracts,
+habilitations, AVIS_PAIEMENT), declared by ``edi.register``."""
 from __future__ import annotations
 
 from flask import Flask, request
 
+from portal.registry import DemoAccess
 
 UPLOAD_ENDPOINTS = {"edi.upload", "api.edi_file_upload"}
 
+# EDI contracts and habilitations on the shell's demo organisations and users (portal.demo).
+DEMO_ACCESS = DemoAccess("EDI", contrats={"Caf de la Somme": [], "Picardie Habitat": []},
+                         habilitations={"agent.caf@caf80.example": None,
+                                        "operateur@picardie-habitat.example": None})
 
-def register(app: Flask) -> None:
-    from portal.layout import add_nav
 
-    from . import api, models, tasks, views  # noqa: F401  (api routes join portal.api.bp)
+def configure(app: Flask) -> None:
+    """At start-up (``portal.registry.Domain.configure``): in production the EDI keys must be
+    present and coherent; the upload routes get their own body size limit."""
+    from . import pki
     from .services import max_file_bytes
-
-    app.register_blueprint(views.bp)
-    app.config["CELERY_BEAT_SCHEDULE"].update(tasks.BEAT_SCHEDULE)
-    add_nav(app, "Fichiers EDI", "edi.files", 40)
-    add_nav(app, "Avis de paiement", "edi.avis_list", 41)
-    add_nav(app, "Supervision EDI", "edi.supervision", 42)
-
-    from portal.demo import add_demo_seeder
-    add_demo_seeder(app, seed_demo_avis)
+    pki.validate_settings(app.config)
 
     @app.url_value_preprocessor
     def _edi_upload_limit(endpoint, _values):

@@ -1,30 +1,39 @@
 """Extranet Partenaires — the portal shell (app factory).
 
-The shell owns configuration, database, accounts, audit, layout and API plumbing; the
-services (AFAS, CDAP, EDI) are separate packages registered here by name and nothing else.
+The shell owns configuration, database, accounts, audit, layout, dashboards and API plumbing;
+the services (AFAS, CDAP, EDI) are separate packages. `served_domains()` is the one place the
+shell imports them, only to call their `register(app)`, which declares everything the domain
+brings through `portal.registry`.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from flask import Flask, g, request
 
 from .config import load_config
 
-DOMAINS = ("afas", "cdap", "edi", "dashboards")
+
+def served_domains() -> tuple[ModuleType, ...]:
+    """The domains the shell serves, in registration order (the order of their navigation ties,
+    home panels and demo steps)."""
+    import afas
+    import cdap
+    import edi
+    return (afas, cdap, edi)
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,36}")  # the journals keep 36 characters
 
-def create_app(overrides: dict | None = None) -> Flask:
+def create_app(overrides: dict | None = None, domains: Sequence[ModuleType] | None = None) -> Flask:
+    """The application; ``domains`` replaces the served domains (tests register a fake one)."""
     app = Flask(__name__)
     app.config.update(load_config(overrides))
-    app.config.setdefault("CELERY_BEAT_SCHEDULE", {})
-    app.config["MIGRATION_DIRS"] = [str(Path(__file__).parent / "migrations" / "versions")]
     for name in ("VAR_DIR", "STORAGE_DIR", "OUTBOX_DIR"):
         Path(app.config[name]).mkdir(parents=True, exist_ok=True)
 
@@ -72,31 +81,29 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .access import enforce_access
     app.before_request(enforce_access)
 
-    from . import layout, security_headers, errors
+    from . import layout, registry, security_headers, errors, shell
     security_headers.init_app(app)
     errors.init_app(app)
+    contributions = registry.init_app(app)
     layout.init_app(app)
-
-    from .accounts.views import bp as accounts_bp
-    from .home import bp as home_bp
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(home_bp)
-    from .admin import register as register_admin
-    register_admin(app)
+    registry.contribute(app, shell.domain())
 
     from .api import bp as api_bp, init_api
     init_api(app)
 
-    for name in DOMAINS:
-        importlib.import_module(name).register(app)
+    for domain in served_domains() if domains is None else domains:
+        domain.register(app)
 
     app.register_blueprint(api_bp)  # after the domains added their API routes to it
+    contributions.check(app)
 
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
 
     @migrate.configure
     def _version_locations(config):
-        config.set_main_option("version_locations", os.pathsep.join(app.config["MIGRATION_DIRS"]))
+        # Flask-Migrate keeps these callbacks on its one global instance: read the running
+        # app's migration directories, not the last app built's.
+        config.set_main_option("version_locations", os.pathsep.join(registry.current().migration_dirs))
         return config
 
     from .celery_app import make_celery

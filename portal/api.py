@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from . import registry
 from .access import ANY_SCOPE, api_scope, public
 from .extensions import csrf, db
 from .models import ApiToken, Organisation, utcnow
@@ -72,8 +73,9 @@ def authenticate_bearer(rule) -> None:
     g.api_organisation = token.organisation
 
 
-def openapi(path: str, method: str, spec: dict):
-    """Attach an OpenAPI operation to a view; collected into the served document."""
+def openapi(path: str, method: str, spec):
+    """Attach an OpenAPI operation to a view; collected into the served document. ``spec`` is
+    a dict, or ``fn(app) -> dict`` for an operation that depends on what the domains declared."""
     def decorator(view):
         current = getattr(view, "_openapi", [])
         view._openapi = current + [(path, method.lower(), spec)]
@@ -85,11 +87,12 @@ def build_openapi(app: Flask) -> dict:
     paths: dict = {}
     for endpoint, view in app.view_functions.items():
         for path, method, spec in getattr(view, "_openapi", []):
-            paths.setdefault(path, {})[method] = spec
+            paths.setdefault(path, {})[method] = spec(app) if callable(spec) else spec
+    scopes = ", ".join(registry.of(app).services)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Extranet Partenaires — API", "version": "1.0.0",
-                 "description": "API des partenaires de la Caf (AFAS, CDAP, EDI). "
+                 "description": f"API des partenaires de la Caf ({scopes}). "
                                 "Authentification : `Authorization: Bearer <jeton>`. "
                                 "Erreurs au format application/problem+json."},
         "servers": [{"url": "/api/v1"}],
@@ -110,36 +113,51 @@ def openapi_document():
     return jsonify(build_openapi(current_app))
 
 
+def _profil_key(code: str) -> str:
+    """The token's profile for a service with profiles, under its own key (``profil_cdap``)."""
+    return f"profil_{code.lower()}"
+
+
+def _whoami_spec(app: Flask) -> dict:
+    contributions = registry.of(app)
+    profiled = contributions.profiled_services()
+    return {
+        "summary": "Introspection du jeton utilisé",
+        "description": "Organisation, services (portées), profil"
+                       + (f" {', '.join(profiled)}" if profiled else "") + " et expiration du jeton présenté. "
+                       "Accepte tout jeton valide, quelle que soit sa portée.",
+        "tags": ["Jetons"],
+        "responses": {
+            "200": {"description": "Le jeton est valide", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "organisation": {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "nom": {"type": "string"}, "siret": {"type": ["string", "null"]},
+                        "code_bailleur": {"type": ["string", "null"]}}},
+                    "jeton": {"type": "object", "properties": {
+                        "nom": {"type": "string"}, "prefixe": {"type": "string"},
+                        "portees": {"type": "array", "items": {"type": "string",
+                                                               "enum": list(contributions.services)}},
+                        "portees_actives": {"type": "array", "items": {"type": "string"}},
+                        **{_profil_key(code): {"type": ["string", "null"]} for code in profiled},
+                        "expire_le": {"type": "string", "format": "date-time"}}}}}}}},
+            "401": {"description": "Jeton absent, invalide, expiré ou révoqué",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+        },
+    }
+
+
 @bp.get("/moi")
 @api_scope(ANY_SCOPE)
-@openapi("/moi", "get", {
-    "summary": "Introspection du jeton utilisé",
-    "description": "Organisation, services (portées), profil CDAP et expiration du jeton présenté. "
-                   "Accepte tout jeton valide, quelle que soit sa portée.",
-    "tags": ["Jetons"],
-    "responses": {
-        "200": {"description": "Le jeton est valide", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {
-                "organisation": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "nom": {"type": "string"}, "siret": {"type": ["string", "null"]},
-                    "code_bailleur": {"type": ["string", "null"]}}},
-                "jeton": {"type": "object", "properties": {
-                    "nom": {"type": "string"}, "prefixe": {"type": "string"},
-                    "portees": {"type": "array", "items": {"type": "string", "enum": ["AFAS", "CDAP", "EDI"]}},
-                    "portees_actives": {"type": "array", "items": {"type": "string"}},
-                    "profil_cdap": {"type": ["string", "null"]},
-                    "expire_le": {"type": "string", "format": "date-time"}}}}}}}},
-        "401": {"description": "Jeton absent, invalide, expiré ou révoqué",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-    },
-})
+@openapi("/moi", "get", _whoami_spec)
 def whoami():
     token, org = g.api_token, g.api_organisation
+    scopes = list(token.scopes or [])
     return jsonify({
         "organisation": {"id": org.id, "nom": org.nom, "siret": org.siret, "code_bailleur": org.code_bailleur},
-        "jeton": {"nom": token.nom, "prefixe": token.prefix, "portees": list(token.scopes or []),
-                  "portees_actives": [s for s in token.scopes or [] if org.active_contrat(s) is not None],
-                  "profil_cdap": token.cdap_profile,
+        "jeton": {"nom": token.nom, "prefixe": token.prefix, "portees": scopes,
+                  "portees_actives": [s for s in scopes if org.active_contrat(s) is not None],
+                  **{_profil_key(code): token.profil if code in scopes else None
+                     for code in registry.current().profiled_services()},
                   "expire_le": token.expires_at.isoformat(timespec="seconds") + "Z"},
     })
 

@@ -14,7 +14,7 @@ from celery.schedules import crontab
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-from . import jobs
+from . import jobs, registry
 from .config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -87,24 +87,26 @@ def make_celery(app: Flask) -> Celery:
             "reconcile-jobs": {"task": "portal.reconcile_jobs",
                                "schedule": float(app.config["JOB_RECONCILE_SECONDS"])},
             "purge-audit": {"task": "portal.purge_audit", "schedule": crontab(hour=3, minute=15)},
-            **app.config.get("CELERY_BEAT_SCHEDULE", {}),
+            **registry.of(app).beat,  # the domains' (portal.registry.Domain.beat)
         },
     )
 
-    @celery.task(name=jobs.RUN_JOB_TASK, bind=True, max_retries=10)
+    # shared=False: these close over this app; another app built in the same process (tests)
+    # must not hand them its own.
+    @celery.task(name=jobs.RUN_JOB_TASK, bind=True, max_retries=10, shared=False)
     def run_job(self, job_id: int) -> str:
         try:
             return jobs.run(int(job_id))
         except OperationalError as exc:  # database unreachable or locked (SQLite): later
             raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from None
 
-    @celery.task(name="portal.reconcile_jobs")
+    @celery.task(name="portal.reconcile_jobs", shared=False)
     def reconcile_jobs() -> int:
         sent = jobs.reconcile()
         clean_embedded_broker(app.config["CELERY_BROKER_URL"])
         return len(sent)
 
-    @celery.task(name="portal.purge_audit")
+    @celery.task(name="portal.purge_audit", shared=False)
     def purge_audit() -> int:
         from . import audit
         from .extensions import db

@@ -32,11 +32,6 @@ def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def register_migrations(app, versions_dir) -> None:
-    """Domains call this so their Alembic branch is found (one branch per domain)."""
-    app.config["MIGRATION_DIRS"].append(str(versions_dir))
-
-
 def copy_rows(table: str, columns: tuple[str, ...], types: tuple[str, ...], rows) -> None:
     """Bulk-load `rows` (tuples in `columns` order) into `table` within the current session's
     transaction: binary COPY on PostgreSQL (`types` are the PostgreSQL type names; a list

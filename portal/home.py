@@ -1,12 +1,12 @@
+"""Home page: the panels the shell and the domains registered (``portal.registry``:
+``fn(user) -> (template, context) | None``), then the dashboards shown to the user."""
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
+from . import dashboards, registry
 from .access import ALL_ROLES_ANY, public, requires
 
 bp = Blueprint("home", __name__)
-
-# Domains contribute home-page panels: a callable returning (template, context) or None.
-HOME_PANELS_KEY = "home_panels"
 
 
 @bp.get("/")
@@ -20,12 +20,12 @@ def root():
 @bp.get("/accueil")
 @requires(ALL_ROLES_ANY)
 def index():
-    from flask import current_app
     panels = []
-    for provider in current_app.extensions.get(HOME_PANELS_KEY, []):
+    for provider in registry.current().home_panels:
         panel = provider(current_user)
         if panel:
             panels.append(panel)
+    panels.extend(dashboards.panels(current_user))
     return render_template("home.html", panels=panels)
 
 

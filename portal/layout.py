@@ -2,30 +2,24 @@
 from flask import Flask, url_for
 from flask_login import current_user
 
+from . import registry
 from .access import rule_for_endpoint, user_may
-
-# (label, endpoint) entries; a domain adds its own with `add_nav`. Only entries whose route
-# the current user may open are shown, using the routes' own access declarations.
-NAV_KEY = "portal_nav"
-
-
-def add_nav(app: Flask, label: str, endpoint: str, order: int = 50) -> None:
-    app.extensions.setdefault(NAV_KEY, []).append((order, label, endpoint))
 
 
 def init_app(app: Flask) -> None:
-    add_nav(app, "Accueil", "home.index", 0)
-
+    # Navigation entries are the shell's and the domains' (portal.registry.Nav). Only entries
+    # whose route the current user may open are shown, using the routes' own access declarations.
     @app.context_processor
     def _nav():
         def nav_items():
             if not current_user.is_authenticated:
                 return []
             items = []
-            for _order, label, endpoint in sorted(app.extensions.get(NAV_KEY, [])):
-                rule = rule_for_endpoint(endpoint)
+            for entry in sorted(registry.of(app).nav, key=lambda n: (n.order, n.label, n.endpoint)):
+                rule = rule_for_endpoint(entry.endpoint)
                 if rule is not None and rule.kind == "user" and user_may(current_user, rule):
-                    items.append({"label": label, "url": url_for(endpoint), "endpoint": endpoint})
+                    items.append({"label": entry.label, "url": url_for(entry.endpoint),
+                                  "endpoint": entry.endpoint})
             return items
         def has_endpoint(endpoint):
             return endpoint in app.view_functions

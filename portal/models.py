@@ -38,12 +38,6 @@ ORGANISATION_KIND_LABELS = {
 }
 
 
-class Service(str, enum.Enum):
-    AFAS = "AFAS"
-    CDAP = "CDAP"
-    EDI = "EDI"
-
-
 class Role(str, enum.Enum):
     PARTNER_MANAGER = "partner_manager"
     PARTNER_ADMIN = "partner_admin"
@@ -68,15 +62,6 @@ PARTNER_ROLES = frozenset(
      Role.TRAVAILLEUR_SOCIAL.value}
 )
 ALL_ROLES = CAF_ROLES | PARTNER_ROLES
-
-# CDAP profiles (docs/domaine.md §3); the contract lists which ones an organisation may use.
-CDAP_PROFILES = {
-    "quotient_familial": "Quotient familial",
-    "bailleur": "Bailleur",
-    "travailleur_social": "Travailleur social",
-    "prevention_expulsions": "Prévention des expulsions",
-    "agent_caf": "Agent Caf",
-}
 
 HABILITATION_REVIEW_DAYS = 365
 
@@ -115,12 +100,13 @@ class Organisation(db.Model):
 
 
 class Contrat(db.Model):
-    """Contrat de service: which service an organisation may use (and, for CDAP, which profiles)."""
+    """Contrat de service: which service an organisation may use and, for a service with
+    habilitation profiles (``portal.registry.Service.profils``), which of them."""
     __tablename__ = "contrats"
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     service: Mapped[str] = mapped_column(String(8))
-    cdap_profiles: Mapped[list] = mapped_column(JSON, default=list)
+    profils: Mapped[list] = mapped_column(JSON, default=list)
     debut: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     fin: Mapped[datetime | None] = mapped_column(DateTime)
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -176,11 +162,13 @@ class User(UserMixin, db.Model):
 
     @property
     def mfa_required(self) -> bool:
-        """Caf staff, partner admins and every CDAP user must use a second factor."""
+        """Caf staff, partner admins and every user habilitated for a service that asks for it
+        (``portal.registry.Service.mfa``) must use a second factor."""
+        from .registry import current
         return (
             self.role in CAF_ROLES
             or self.role == Role.PARTNER_ADMIN.value
-            or self.habilitation("CDAP") is not None
+            or any(s.mfa and self.habilitation(s.code) is not None for s in current().services.values())
         )
 
     def habilitation(self, service: str) -> Habilitation | None:
@@ -194,7 +182,8 @@ class User(UserMixin, db.Model):
         return None
 
     def services(self) -> list[str]:
-        return [s.value for s in Service if self.habilitation(s.value) is not None]
+        from .registry import current
+        return [code for code in current().services if self.habilitation(code) is not None]
 
 
 class Habilitation(db.Model):
@@ -202,7 +191,7 @@ class Habilitation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     service: Mapped[str] = mapped_column(String(8))
-    cdap_profile: Mapped[str | None] = mapped_column(String(40))
+    profil: Mapped[str | None] = mapped_column(String(40))  # one of the service's profils, if it has any
     granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -254,7 +243,8 @@ class ApiToken(db.Model):
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list] = mapped_column(JSON, default=list)
-    cdap_profile: Mapped[str | None] = mapped_column(String(40))
+    # The profile of the token's one scope that has profiles (portal.registry.Service.profils).
+    profil: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -24,7 +24,7 @@ def _password_hash():
 
 
 def organisation(kind: str = "association", services: dict | None = None, **fields) -> Organisation:
-    """services: {"AFAS": [], "CDAP": ["travailleur_social"], "EDI": []} -> active contrats."""
+    """services: {"AFAS": [], "CDAP": ["travailleur_social"], "EDI": []} -> active contrats (with their profils)."""
     n = next(_seq)
     org = Organisation(
         nom=fields.pop("nom", f"Organisation {n}"), kind=kind,
@@ -33,7 +33,7 @@ def organisation(kind: str = "association", services: dict | None = None, **fiel
         **fields,
     )
     for service, profiles in (services or {}).items():
-        org.contrats.append(Contrat(service=service, cdap_profiles=list(profiles or []),
+        org.contrats.append(Contrat(service=service, profils=list(profiles or []),
                                     debut=utcnow() - timedelta(days=1)))
     db.session.add(org)
     db.session.flush()
@@ -54,7 +54,7 @@ def user(org: Organisation | None = None, role: str = "partner_manager",
              prenom=fields.pop("prenom", "Camille"), nom=fields.pop("nom", f"Test{n}"),
              password_hash=_password_hash(), password_changed_at=utcnow(), **fields)
     for service, profile in (habilitations or {}).items():
-        u.habilitations.append(Habilitation(service=service, cdap_profile=profile))
+        u.habilitations.append(Habilitation(service=service, profil=profile))
     db.session.add(u)
     db.session.flush()
     if mfa is None:
@@ -66,12 +66,12 @@ def user(org: Organisation | None = None, role: str = "partner_manager",
     return u
 
 
-def api_token(org: Organisation, creator: User, scopes=("EDI",), cdap_profile=None,
+def api_token(org: Organisation, creator: User, scopes=("EDI",), profil=None,
               days: int = 30) -> tuple[ApiToken, str]:
     from portal.api import TOKEN_PREFIX, hash_token
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(organisation=org, created_by=creator, nom="jeton de test", prefix=raw[:10],
-                     token_hash=hash_token(raw), scopes=list(scopes), cdap_profile=cdap_profile,
+                     token_hash=hash_token(raw), scopes=list(scopes), profil=profil,
                      expires_at=utcnow() + timedelta(days=days))
     db.session.add(token)
     db.session.flush()

@@ -1,9 +1,10 @@
 """Landlords' EDI signing certificates: registration (partner admin), approval (Caf admin),
 usage windows for key rollover, expiry warnings, revocation; and the signature checks the
-intake uses (``edi.certificates.service.verify_file_signature``)."""
+intake uses (``edi.certificates.service.verify_file_signature``). Its pages, home panel,
+periodic task and demo certificate are declared with the rest of EDI (``edi.register``)."""
 from __future__ import annotations
 
-from flask import Flask, url_for
+from flask import url_for
 
 from .service import (  # noqa: F401  (public API for the intake)
     CertificateError, check_signer, register_certificate, verify_file_signature,
@@ -59,20 +60,3 @@ def home_panel(user):
         return None
     return "edi_certs/panel.html", {"lines": lines, "warning": True, "link": url_for("edi_certs.index")}
 
-
-def register(app: Flask) -> None:
-    from portal.layout import add_nav
-
-    from . import models, tasks  # noqa: F401  (models on the metadata, periodic task)
-    from .views import bp
-    app.register_blueprint(bp)
-    add_nav(app, "Certificats EDI", "edi_certs.index", 62)
-    add_nav(app, "Certificats bailleurs", "edi_certs.caf_index", 63)
-    app.extensions.setdefault("home_panels", []).append(home_panel)
-    from celery.schedules import crontab
-    app.config["CELERY_BEAT_SCHEDULE"]["edi-certificates-expiry"] = {
-        "task": "edi.certificates.expiry_warnings", "schedule": crontab(hour=6, minute=30)}
-    from portal.demo import add_demo_seeder
-
-    from .demo import seed_demo_certificate
-    add_demo_seeder(app, seed_demo_certificate)

@@ -14,7 +14,8 @@ from .. import audit
 from ..access import requires
 from ..audit import AuditEntry
 from ..extensions import db
-from ..models import CDAP_PROFILES, Contrat, Habilitation, Organisation, User
+from .. import registry
+from ..models import Contrat, Habilitation, Organisation, User
 from . import services
 from .forms import (
     AuditFilterForm,
@@ -50,11 +51,18 @@ def _org_page(org: Organisation, *, org_form=None, contrat_form=None, suspend_fo
     contrat_form = contrat_form or ContratForm(prefix="contrat")
     user_form = user_form or UserCreateForm(prefix="user")
     user_form.role.choices = role_choices(services.roles_for(org))
-    update_forms = {c.id: ContratUpdateForm(prefix=f"c{c.id}", obj=c) for c in org.contrats}
+    update_forms = {c.id: _contrat_update_form(c) for c in org.contrats}
     return render_template("admin/organisation.html", org=org, org_form=org_form,
                            contrat_form=contrat_form, suspend_form=suspend_form or SuspendForm(prefix="susp"),
-                           user_form=user_form, update_forms=update_forms,
-                           profiles=CDAP_PROFILES), status
+                           user_form=user_form, update_forms=update_forms), status
+
+
+def _contrat_update_form(contrat: Contrat) -> ContratUpdateForm:
+    """The contract's form, offering its own service's profiles (none: no profile field)."""
+    form = ContratUpdateForm(prefix=f"c{contrat.id}", obj=contrat)
+    form.profils.choices = dict(registry.current().profils(contrat.service))
+    form.profils.label.text = f"Profils {contrat.service} autorisés"
+    return form
 
 
 @bp.get("/organisations")
@@ -122,7 +130,7 @@ def contrat_add(org_id: int):
     if form.validate_on_submit():
         try:
             services.add_contrat(org, actor=current_user, service=form.service.data,
-                                 cdap_profiles=form.cdap_profiles.data, debut=_as_datetime(form.debut.data),
+                                 profils=form.profils.data, debut=_as_datetime(form.debut.data),
                                  fin=_as_datetime(form.fin.data))
         except services.AdminError as error:
             _apply_error(form, error)
@@ -139,7 +147,7 @@ def contrat_update(contrat_id: int):
     form = ContratUpdateForm(prefix=f"c{contrat.id}")
     if form.validate_on_submit():
         try:
-            services.update_contrat(contrat, actor=current_user, cdap_profiles=form.cdap_profiles.data,
+            services.update_contrat(contrat, actor=current_user, profils=form.profils.data,
                                     fin=_as_datetime(form.fin.data))
             flash("Contrat modifié.", "success")
         except services.AdminError as error:
@@ -223,7 +231,8 @@ def habilitation_lift(hab_id: int):
 def audit_trail():
     form = AuditFilterForm(request.args)
     categories = db.session.scalars(select(AuditEntry.category).distinct().order_by(AuditEntry.category)).all()
-    form.category.choices = {"": "Toutes", **{c: c for c in categories}}
+    labels = registry.current()  # the categories' labels: the shell's and the domains' own
+    form.category.choices = {"": "Toutes", **{c: labels.label("audit_categories", c) for c in categories}}
     orgs = db.session.execute(select(Organisation.id, Organisation.nom).order_by(Organisation.nom)).all()
     form.organisation.choices = {"": "Toutes", **{str(i): n for i, n in orgs}}
     query = select(AuditEntry)

@@ -12,14 +12,33 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import registry
 from ..accounts.forms import EmptyForm  # noqa: F401 (re-exported for the admin views)
-from ..models import CDAP_PROFILES, ORGANISATION_KIND_LABELS, ROLE_LABELS
+from ..models import ORGANISATION_KIND_LABELS, ROLE_LABELS
 
-# Choices are {value: label} dicts (WTForms 3.3 deprecates tuples).
-SERVICE_CHOICES = {"AFAS": "AFAS — déclarations d'activité",
-                   "CDAP": "CDAP — consultation des dossiers allocataires",
-                   "EDI": "EDI — échanges de fichiers bailleurs"}
-PROFILE_CHOICES = dict(CDAP_PROFILES)
+# Choices are {value: label} dicts (WTForms 3.3 deprecates tuples). Services and their
+# profiles are the ones the domains declared (portal.registry): set when a form is built.
+
+
+def service_choices() -> dict[str, str]:
+    return {s.code: s.label for s in registry.current().services.values()}
+
+
+class ProfilLabels:
+    """Mixin: the profile fields' labels and hints name the services that have profiles
+    (``profil_services``, empty when none has: the templates then leave the field out)."""
+    PROFIL_LABEL = "Profil {services}"
+    PROFIL_HINT = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        contributions = registry.current()
+        self.profil_services = ", ".join(contributions.profiled_services())
+        field = self.profil if "profil" in self._fields else self.profils
+        field.label.text = self.PROFIL_LABEL.format(services=self.profil_services)
+        self.profil_hint = self.PROFIL_HINT.format(services=self.profil_services)
+        if "profils" in self._fields:  # a contract's: any declared profile (narrowed per service)
+            field.choices = contributions.all_profils()
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -40,9 +59,11 @@ class UserCreateForm(FlaskForm):
     role = SelectField("Rôle", choices={}, validate_choice=True)
 
 
-class HabilitationForm(FlaskForm):
+class HabilitationForm(ProfilLabels, FlaskForm):
+    PROFIL_LABEL = "Profil {services} (pour le service {services})"
+    PROFIL_HINT = "Obligatoire pour {services} : un profil prévu par le contrat."
     service = SelectField("Service", choices={})
-    cdap_profile = SelectField("Profil CDAP (pour le service CDAP)", choices={}, validate_choice=False)
+    profil = SelectField("Profil", choices={}, validate_choice=False)  # checked by the service
 
 
 class SuspendForm(FlaskForm):
@@ -51,11 +72,13 @@ class SuspendForm(FlaskForm):
     until = DateField("Jusqu'au (facultatif : sans date, jusqu'à levée)", validators=[Optional()])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(ProfilLabels, FlaskForm):
+    PROFIL_LABEL = "Profil {services} (jeton {services})"
+    PROFIL_HINT = "Obligatoire pour un jeton {services}."
     nom = StringField("Nom du jeton (logiciel ou usage)", validators=[
         DataRequired(message="Donnez un nom au jeton."), Length(max=100)])
     scopes = MultiCheckboxField("Services autorisés", choices={}, validate_choice=False)  # checked by the service
-    cdap_profile = SelectField("Profil CDAP (jeton CDAP)", choices={}, validate_choice=False)
+    profil = SelectField("Profil", choices={}, validate_choice=False)  # checked by the service
     days = IntegerField("Durée de validité (jours, 365 au plus)", default=90, validators=[
         DataRequired(message="Indiquez une durée en jours."),
         NumberRange(min=1, max=365, message="La durée va de 1 à 365 jours.")])
@@ -73,15 +96,22 @@ class OrganisationForm(FlaskForm):
     convention_signee_le = DateField("Convention signée le", validators=[Optional()])
 
 
-class ContratForm(FlaskForm):
-    service = SelectField("Service", choices=SERVICE_CHOICES)
-    cdap_profiles = MultiCheckboxField("Profils CDAP autorisés (contrat CDAP)", choices=PROFILE_CHOICES)
+class ContratForm(ProfilLabels, FlaskForm):
+    PROFIL_LABEL = "Profils {services} autorisés (contrat {services})"
+    PROFIL_HINT = "Pour un contrat {services} : au moins un profil."
+    service = SelectField("Service", choices={})
+    profils = MultiCheckboxField("Profils autorisés", choices={})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service.choices = service_choices()
     debut = DateField("Début", validators=[DataRequired(message="Indiquez la date de début.")])
     fin = DateField("Fin (facultatif)", validators=[Optional()])
 
 
-class ContratUpdateForm(FlaskForm):
-    cdap_profiles = MultiCheckboxField("Profils CDAP autorisés", choices=PROFILE_CHOICES)
+class ContratUpdateForm(ProfilLabels, FlaskForm):
+    PROFIL_LABEL = "Profils {services} autorisés"
+    profils = MultiCheckboxField("Profils autorisés", choices={})
     fin = DateField("Fin (facultatif)", validators=[Optional()])
 
 

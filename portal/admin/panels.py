@@ -28,13 +28,13 @@ def home_panel(user):
 
 
 def seed_demo() -> int:
-    """Show the 12-month review flag: the demo AFAS manager's habilitation dates from 2024."""
+    """Show the 12-month review flag: the demo partner manager's habilitation dates from 2024."""
     user = db.session.scalar(select(User).where(User.email == "gestionnaire@amiens.example"))
     if user is None:
         return 0
     old = datetime(2024, 9, 2)
     for hab in user.habilitations:
-        if hab.service == "AFAS" and hab.reviewed_at is None and hab.granted_at > old:
+        if hab.reviewed_at is None and hab.granted_at > old:
             hab.granted_at = old
             return 1
     return 0

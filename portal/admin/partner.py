@@ -9,16 +9,17 @@ from sqlalchemy import select
 
 from ..access import requires, same_organisation_or_404
 from ..extensions import db
-from ..models import CDAP_PROFILES, ApiToken, Habilitation, Organisation, User
+from .. import registry
+from ..models import ApiToken, Habilitation, Organisation, User
 from . import services
 from .forms import (
-    SERVICE_CHOICES,
     EmptyForm,
     HabilitationForm,
     SuspendForm,
     TokenForm,
     UserCreateForm,
     role_choices,
+    service_choices,
 )
 
 bp = Blueprint("partner_admin", __name__, url_prefix="/administration")
@@ -82,11 +83,16 @@ def _create_user(org: Organisation, form: UserCreateForm):
     return None
 
 
+def _allowed_choices(form, allowed: dict[str, list[str]], service_field) -> None:
+    """The services under an active contract, and the profiles their contracts list."""
+    labels = registry.current().all_profils()
+    service_field.choices = {code: label for code, label in service_choices().items() if code in allowed}
+    form.profil.choices = {"": "—", **{p: labels[p] for profils in allowed.values() for p in profils}}
+
+
 def _habilitation_form(user: User) -> HabilitationForm:
     form = HabilitationForm(prefix="hab")
-    allowed = services.grantable(user.organisation)
-    form.service.choices = {code: label for code, label in SERVICE_CHOICES.items() if code in allowed}
-    form.cdap_profile.choices = {"": "—", **{p: CDAP_PROFILES[p] for p in allowed.get("CDAP", [])}}
+    _allowed_choices(form, services.grantable(user.organisation), form.service)
     return form
 
 
@@ -157,7 +163,7 @@ def habilitation_grant(user_id: int):
     if form.validate_on_submit():
         try:
             services.grant_habilitation(user, actor=current_user, service=form.service.data,
-                                        cdap_profile=form.cdap_profile.data or None)
+                                        profil=form.profil.data or None)
         except services.AdminError as error:
             _apply_error(form, error)
         else:
@@ -196,9 +202,7 @@ def habilitation_review(hab_id: int):
 
 def _token_form() -> TokenForm:
     form = TokenForm()
-    allowed = services.grantable(current_user.organisation)
-    form.scopes.choices = {code: label for code, label in SERVICE_CHOICES.items() if code in allowed}
-    form.cdap_profile.choices = {"": "—", **{p: CDAP_PROFILES[p] for p in allowed.get("CDAP", [])}}
+    _allowed_choices(form, services.grantable(current_user.organisation), form.scopes)
     return form
 
 
@@ -218,7 +222,7 @@ def token_new():
         try:
             token, raw = services.create_api_token(
                 current_user.organisation, actor=current_user, nom=form.nom.data,
-                scopes=form.scopes.data, cdap_profile=form.cdap_profile.data or None, days=form.days.data)
+                scopes=form.scopes.data, profil=form.profil.data or None, days=form.days.data)
         except services.AdminError as error:
             _apply_error(form, error)
         else:

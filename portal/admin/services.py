@@ -5,26 +5,23 @@ message (and the form field it concerns)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from .. import audit, jobs
+from .. import audit, jobs, registry
 from ..accounts import sessions
 from ..audit import record_event
 from ..extensions import db
 from ..models import (
     CAF_ROLES,
-    CDAP_PROFILES,
     PARTNER_ROLES,
     ApiToken,
     Contrat,
     Habilitation,
     Organisation,
     OrganisationKind,
-    Service,
     User,
     utcnow,
 )
@@ -101,12 +98,13 @@ def enable_user(user: User, *, actor: User) -> None:
 # --- Habilitations ---------------------------------------------------------------------------
 
 def grantable(org: Organisation) -> dict[str, list[str]]:
-    """Services (and CDAP profiles) the organisation's active contracts allow."""
+    """Services the organisation's active contracts allow, each with the profiles its contract
+    lists (empty for a service without profiles)."""
     out = {}
-    for service in Service:
-        contrat = org.active_contrat(service.value)
+    for service in registry.current().services.values():
+        contrat = org.active_contrat(service.code)
         if contrat is not None:
-            out[service.value] = list(contrat.cdap_profiles or []) if service.value == "CDAP" else []
+            out[service.code] = list(contrat.profils or []) if service.profils else []
     return out
 
 
@@ -118,16 +116,16 @@ def suspension_in_force(user: User, service: str, now: datetime | None = None) -
     return max(ends) if ends else None
 
 
-def grant_habilitation(user: User, *, actor: User, service: str, cdap_profile: str | None) -> Habilitation:
+def grant_habilitation(user: User, *, actor: User, service: str, profil: str | None) -> Habilitation:
     allowed = grantable(user.organisation)
     if service not in allowed:
         raise AdminError("Votre organisation n'a pas de contrat actif pour ce service.", "service")
-    if service == "CDAP":
-        if not cdap_profile or cdap_profile not in allowed["CDAP"]:
-            raise AdminError("Choisissez un profil CDAP prévu par le contrat de l'organisation.",
-                             "cdap_profile")
+    if registry.current().profils(service):
+        if not profil or profil not in allowed[service]:
+            raise AdminError(f"Choisissez un profil {service} prévu par le contrat de l'organisation.",
+                             "profil")
     else:
-        cdap_profile = None
+        profil = None
     if user.disabled_at is not None:
         raise AdminError("Ce compte est désactivé.")
     until = suspension_in_force(user, service)
@@ -137,7 +135,7 @@ def grant_habilitation(user: User, *, actor: User, service: str, cdap_profile: s
         end = "jusqu'à nouvel ordre" if until >= INDEFINITE else f"jusqu'au {until:%d/%m/%Y à %H:%M} (UTC)"
         record_event("habilitation", "habilitation_grant_refused", actor=actor,
                      organisation_id=user.organisation_id, target=f"user:{user.id}", service=service,
-                     cdap_profile=cdap_profile, reason="suspension_en_cours",
+                     profil=profil, reason="suspension_en_cours",
                      suspended_until=until.isoformat(timespec="minutes"))
         db.session.commit()  # the refused attempt stays in the audit trail
         raise AdminError(f"L'habilitation {service} de cet utilisateur est suspendue par la Caf {end} : "
@@ -146,13 +144,13 @@ def grant_habilitation(user: User, *, actor: User, service: str, cdap_profile: s
     if any(h.service == service and h.revoked_at is None for h in user.habilitations):
         raise AdminError("Cet utilisateur a déjà une habilitation pour ce service : retirez-la "
                          "d'abord pour en changer.", "service")
-    hab = Habilitation(user=user, service=service, cdap_profile=cdap_profile, granted_at=utcnow(),
+    hab = Habilitation(user=user, service=service, profil=profil, granted_at=utcnow(),
                        granted_by_id=actor.id)
     db.session.add(hab)
     db.session.flush()
     record_event("habilitation", "habilitation_granted", actor=actor,
                  organisation_id=user.organisation_id, target=f"user:{user.id}",
-                 habilitation_id=hab.id, service=service, cdap_profile=cdap_profile)
+                 habilitation_id=hab.id, service=service, profil=profil)
     db.session.commit()
     return hab
 
@@ -209,14 +207,8 @@ def lift_habilitation_suspension(hab: Habilitation, *, actor: User) -> None:
 
 # --- API tokens ------------------------------------------------------------------------------
 
-def register_token_check(app, scope: str, check: Callable[[Organisation], str | None]) -> None:
-    """A domain refuses new tokens of its scope for an organisation while `check(org)` gives a
-    reason (French, shown to the partner admin); called from the domain's register()."""
-    app.extensions.setdefault("api_token_checks", {})[scope] = check
-
-
 def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[str],
-                     cdap_profile: str | None, days: int) -> tuple[ApiToken, str]:
+                     profil: str | None, days: int) -> tuple[ApiToken, str]:
     """Returns the token and its raw value, which is shown once and never stored."""
     from ..api import TOKEN_PREFIX, hash_token
     nom = (nom or "").strip()
@@ -230,13 +222,18 @@ def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[s
     if outside:
         raise AdminError(f"Votre organisation n'a pas de contrat actif pour : {', '.join(outside)}.",
                          "scopes")
-    if "CDAP" in scopes:
-        if not cdap_profile or cdap_profile not in allowed["CDAP"]:
-            raise AdminError("Un jeton CDAP demande un profil prévu par le contrat.", "cdap_profile")
+    contributions = registry.current()
+    profiled = [s for s in scopes if contributions.profils(s)]
+    if len(profiled) > 1:
+        raise AdminError("Un jeton ne porte qu'un profil : créez un jeton pour chacun de ces services "
+                         f"({', '.join(profiled)}).", "scopes")
+    if profiled:
+        if not profil or profil not in allowed[profiled[0]]:
+            raise AdminError(f"Un jeton {profiled[0]} demande un profil prévu par le contrat.", "profil")
     else:
-        cdap_profile = None
+        profil = None
     for scope in scopes:
-        check = current_app.extensions.get("api_token_checks", {}).get(scope)
+        check = contributions.service(scope).token_check
         reason = check(org) if check else None
         if reason:
             record_event("token", "api_token_refused", actor=actor, organisation_id=org.id,
@@ -249,13 +246,13 @@ def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[s
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(organisation=org, created_by=actor, nom=nom[:100], prefix=raw[:10],
-                     token_hash=hash_token(raw), scopes=scopes, cdap_profile=cdap_profile,
+                     token_hash=hash_token(raw), scopes=scopes, profil=profil,
                      created_at=now, expires_at=now + timedelta(days=days))
     db.session.add(token)
     db.session.flush()
     record_event("token", "api_token_created", actor=actor, organisation_id=org.id,
                  target=f"api_token:{token.id}", prefix=token.prefix, scopes=scopes,
-                 cdap_profile=cdap_profile, expires_at=token.expires_at.isoformat())
+                 profil=profil, expires_at=token.expires_at.isoformat())
     db.session.commit()
     return token, raw
 
@@ -326,19 +323,21 @@ def save_organisation(org: Organisation | None, *, actor: User, **values) -> Org
     return org
 
 
-def _check_profiles(service: str, profiles: list[str]) -> list[str]:
-    profiles = sorted(set(profiles or []))
-    if service != "CDAP":
+def _check_profils(service: str, profils: list[str]) -> list[str]:
+    """The contract's profiles: at least one, all the service's; none for a service without."""
+    known = registry.current().profils(service)
+    profils = sorted(set(profils or []))
+    if not known:
         return []
-    unknown = [p for p in profiles if p not in CDAP_PROFILES]
-    if unknown or not profiles:
-        raise AdminError("Un contrat CDAP liste au moins un profil connu.", "cdap_profiles")
-    return profiles
+    unknown = [p for p in profils if p not in known]
+    if unknown or not profils:
+        raise AdminError(f"Un contrat {service} liste au moins un profil connu.", "profils")
+    return profils
 
 
-def add_contrat(org: Organisation, *, actor: User, service: str, cdap_profiles: list[str],
+def add_contrat(org: Organisation, *, actor: User, service: str, profils: list[str],
                 debut: datetime, fin: datetime | None) -> Contrat:
-    if service not in {s.value for s in Service}:
+    if registry.current().service(service) is None:
         raise AdminError("Service inconnu.", "service")
     if fin is not None and fin <= debut:
         raise AdminError("La fin du contrat doit suivre son début.", "fin")
@@ -346,23 +345,23 @@ def add_contrat(org: Organisation, *, actor: User, service: str, cdap_profiles: 
         raise AdminError("L'organisation a déjà un contrat actif pour ce service : modifiez-le.",
                          "service")
     contrat = Contrat(organisation=org, service=service,
-                      cdap_profiles=_check_profiles(service, cdap_profiles), debut=debut, fin=fin)
+                      profils=_check_profils(service, profils), debut=debut, fin=fin)
     db.session.add(contrat)
     db.session.flush()
     record_event("admin", "contrat_created", actor=actor, organisation_id=org.id,
-                 target=f"contrat:{contrat.id}", service=service, cdap_profiles=contrat.cdap_profiles)
+                 target=f"contrat:{contrat.id}", service=service, profils=contrat.profils)
     db.session.commit()
     return contrat
 
 
-def update_contrat(contrat: Contrat, *, actor: User, cdap_profiles: list[str], fin: datetime | None) -> None:
+def update_contrat(contrat: Contrat, *, actor: User, profils: list[str], fin: datetime | None) -> None:
     if fin is not None and fin <= contrat.debut:
         raise AdminError("La fin du contrat doit suivre son début.", "fin")
-    contrat.cdap_profiles = _check_profiles(contrat.service, cdap_profiles)
+    contrat.profils = _check_profils(contrat.service, profils)
     contrat.fin = fin
     record_event("admin", "contrat_updated", actor=actor, organisation_id=contrat.organisation_id,
                  target=f"contrat:{contrat.id}", service=contrat.service,
-                 cdap_profiles=contrat.cdap_profiles, fin=fin.isoformat() if fin else None)
+                 profils=contrat.profils, fin=fin.isoformat() if fin else None)
     db.session.commit()
 
 

@@ -65,7 +65,7 @@ def test_each_profile_sees_exactly_its_fields(profile, world, login, client, api
     # The showcase has data in every section, so every allowed section field family shows up.
     assert {f.split(".")[0] for f in shown} == set(POLICY[profile].sections)
 
-    _token, raw = factory.api_token(world.orgs[profile], user, scopes=("CDAP",), cdap_profile=profile)
+    _token, raw = factory.api_token(world.orgs[profile], user, scopes=("CDAP",), profil=profile)
     api = api_client(raw)
     r = api.post("/api/v1/cdap/consultations", json={
         "numero_allocataire": "8000001", "nom": "lefèvre", "motif": MOTIF[profile]})
@@ -116,8 +116,8 @@ def test_out_of_scope_answers_exactly_like_not_found(who, world, login, client, 
     assert out.status_code == missing.status_code == 404
     assert _not_found_block(out.get_data(as_text=True)) == _not_found_block(missing.get_data(as_text=True))
     assert "Amandine" not in out.get_data(as_text=True)
-    profile = user.habilitation("CDAP").cdap_profile
-    _t, raw = factory.api_token(user.organisation, user, scopes=("CDAP",), cdap_profile=profile)
+    profile = user.habilitation("CDAP").profil
+    _t, raw = factory.api_token(user.organisation, user, scopes=("CDAP",), profil=profile)
     api = api_client(raw)
     a = api.post("/api/v1/cdap/consultations", json={"numero_allocataire": "8000001", "nom": "Lefèvre", "motif": motif})
     b = api.post("/api/v1/cdap/consultations", json={"numero_allocataire": "7999999", "nom": "Lefèvre", "motif": motif})
@@ -164,7 +164,7 @@ def test_bad_input_is_refused_clearly_and_journaled(data, field, outcome, world,
 
 def test_api_bad_input_and_missing_motif(world, api_client, factory):
     user = world.users["travailleur_social"]
-    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), cdap_profile="travailleur_social")
+    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), profil="travailleur_social")
     api = api_client(raw)
     r = api.post("/api/v1/cdap/consultations", json={"numero_allocataire": "12", "nom": "", "motif": "x"})
     assert r.status_code == 422 and set(r.get_json()["errors"]) == {"numero_allocataire", "nom", "motif"}
@@ -179,13 +179,13 @@ def test_api_bad_input_and_missing_motif(world, api_client, factory):
 
 def test_api_token_without_profile_or_scope_is_refused(world, api_client, factory):
     user = world.users["travailleur_social"]
-    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), cdap_profile=None)
+    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), profil=None)
     r = api_client(raw).post("/api/v1/cdap/consultations", json={"numero_allocataire": "8000001", "nom": "Lefèvre", "motif": "accompagnement_social"})
     assert r.status_code == 403
-    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), cdap_profile="agent_caf")  # not in contract
+    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), profil="agent_caf")  # not in contract
     r = api_client(raw).post("/api/v1/cdap/consultations", json={"numero_allocataire": "8000001", "nom": "Lefèvre", "motif": "gestion_dossier"})
     assert r.status_code == 403
-    _t, raw = factory.api_token(world.cd80, user, scopes=("EDI",), cdap_profile="travailleur_social")
+    _t, raw = factory.api_token(world.cd80, user, scopes=("EDI",), profil="travailleur_social")
     r = api_client(raw).post("/api/v1/cdap/consultations", json={"numero_allocataire": "8000001", "nom": "Lefèvre", "motif": "accompagnement_social"})
     assert r.status_code == 403
     assert db.session.scalar(select(ConsultationJournal.id)) is None
@@ -197,7 +197,7 @@ def test_write_methods_other_than_the_consultation_post_are_refused(method, worl
     for path in ("/cdap/consultation", "/cdap/consultation/impression", "/cdap/journal", "/cdap/impayes"):
         assert getattr(client, method)(path).status_code == 405, path
     _t, raw = factory.api_token(world.cd80, world.users["travailleur_social"], scopes=("CDAP",),
-                                cdap_profile="travailleur_social")
+                                profil="travailleur_social")
     api = api_client(raw)
     assert getattr(api, method)("/api/v1/cdap/consultations").status_code == 405
     assert api.get("/api/v1/cdap/consultations").status_code == 405

@@ -169,7 +169,7 @@ def test_daily_volume_alerts_then_suspends(world, login, client, low_thresholds)
 
 def test_api_burst_alerts_without_suspending_a_user(world, api_client, factory, low_thresholds):
     user = world.users["bailleur"]
-    _t, raw = factory.api_token(world.ph, user, scopes=("CDAP",), cdap_profile="bailleur")
+    _t, raw = factory.api_token(world.ph, user, scopes=("CDAP",), profil="bailleur")
     api = api_client(raw)
     for i in range(3):
         api.post("/api/v1/cdap/consultations", json={"numero_allocataire": f"700000{i}", "nom": "X", "motif": "gestion_locative"})

@@ -39,7 +39,7 @@ def test_api_token_is_suspended_beyond_the_second_threshold(world, api_client, f
                                                             low_thresholds):
     user = world.users["travailleur_social"]
     token, raw = factory.api_token(world.cd80, world.partner_admin, scopes=("CDAP",),
-                                   cdap_profile="travailleur_social")
+                                   profil="travailleur_social")
     api = api_client(raw)
     assert [_miss(api, i).status_code for i in range(2)] == [404, 404]
     r = _miss(api, 2)  # third miss in a row: the suspension threshold
@@ -62,7 +62,7 @@ def test_api_token_is_suspended_beyond_the_second_threshold(world, api_client, f
 def test_token_suspension_ends_or_is_lifted_by_the_caf(world, api_client, factory, login, client,
                                                        low_thresholds):
     token, raw = factory.api_token(world.cd80, world.partner_admin, scopes=("CDAP",),
-                                   cdap_profile="travailleur_social")
+                                   profil="travailleur_social")
     api = api_client(raw)
     for i in range(3):
         _miss(api, i)
@@ -91,14 +91,14 @@ def test_revoking_a_suspended_token_and_creating_another_does_not_undo_the_suspe
         world, api_client, factory, low_thresholds):
     from portal.admin.services import AdminError, create_api_token, revoke_api_token
     token, raw = factory.api_token(world.cd80, world.partner_admin, scopes=("CDAP",),
-                                   cdap_profile="travailleur_social")
+                                   profil="travailleur_social")
     api = api_client(raw)
     for i in range(3):
         _miss(api, i)
     revoke_api_token(token, actor=world.partner_admin)
     with pytest.raises(AdminError, match="suspendu par la Caf"):
         create_api_token(world.cd80, actor=world.partner_admin, nom="Autre logiciel", scopes=["CDAP"],
-                         cdap_profile="travailleur_social", days=30)
+                         profil="travailleur_social", days=30)
     refused = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "api_token_refused"))
     assert refused is not None and refused.organisation_id == world.cd80.id
     # Once the suspension ends, the organisation may create one again.
@@ -106,7 +106,7 @@ def test_revoking_a_suspended_token_and_creating_another_does_not_undo_the_suspe
     db.session.get(TokenSuspension, token.id).suspended_until = utcnow() - timedelta(seconds=1)
     db.session.flush()
     new, _raw = create_api_token(world.cd80, actor=world.partner_admin, nom="Autre logiciel", scopes=["CDAP"],
-                                 cdap_profile="travailleur_social", days=30)
+                                 profil="travailleur_social", days=30)
     assert new.id != token.id
 
 
@@ -134,7 +134,7 @@ def test_suspending_attempt_is_journaled_as_refused_without_data(world, login, c
 def test_api_suspending_attempt_is_journaled_as_refused(world, api_client, factory, low_thresholds):
     low_thresholds.update({"CDAP_DAILY_ALERT": 1, "CDAP_DAILY_SUSPEND": 2})
     _t, raw = factory.api_token(world.cd80, world.partner_admin, scopes=("CDAP",),
-                                cdap_profile="travailleur_social")
+                                profil="travailleur_social")
     api = api_client(raw)
     assert _found(api).status_code == 200
     assert _found(api).status_code == 403

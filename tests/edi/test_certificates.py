@@ -329,6 +329,6 @@ def test_home_panel_warns_landlord_without_usable_certificate(client, login, lan
 
 
 def test_expiry_job_is_scheduled_and_registered(app):
-    entry = app.config["CELERY_BEAT_SCHEDULE"]["edi-certificates-expiry"]
+    entry = app.extensions["celery"].conf.beat_schedule["edi-certificates-expiry"]
     assert entry["task"] == "edi.certificates.expiry_warnings"
     assert entry["task"] in app.extensions["celery"].tasks

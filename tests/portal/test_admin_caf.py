@@ -42,20 +42,20 @@ def test_create_organisation_then_contract_then_first_admin(client, factory, caf
 
     bad_cdap = post(client, f"{base}/contrats", {"contrat-service": "CDAP", "contrat-debut": "2026-01-01"}, page=base)
     assert bad_cdap.status_code == 422 and "au moins un profil" in bad_cdap.get_data(as_text=True)
-    assert post(client, f"{base}/contrats", {"contrat-service": "CDAP", "contrat-cdap_profiles": ["bailleur"],
+    assert post(client, f"{base}/contrats", {"contrat-service": "CDAP", "contrat-profils": ["bailleur"],
                                               "contrat-debut": "2026-01-01"}, page=base).status_code == 302
     assert post(client, f"{base}/contrats", {"contrat-service": "EDI", "contrat-debut": "2026-01-01"},
                 page=base).status_code == 302
     dup = post(client, f"{base}/contrats", {"contrat-service": "EDI", "contrat-debut": "2026-01-01"}, page=base)
     assert dup.status_code == 422
     db.session.refresh(org)
-    assert org.active_contrat("CDAP").cdap_profiles == ["bailleur"] and org.active_contrat("EDI")
+    assert org.active_contrat("CDAP").profils == ["bailleur"] and org.active_contrat("EDI")
 
     contrat = org.active_contrat("CDAP")
     assert post(client, f"/caf/administration/contrats/{contrat.id}",
-                {f"c{contrat.id}-cdap_profiles": ["bailleur", "travailleur_social"]}, page=base).status_code == 302
+                {f"c{contrat.id}-profils": ["bailleur", "travailleur_social"]}, page=base).status_code == 302
     db.session.refresh(contrat)
-    assert contrat.cdap_profiles == ["bailleur", "travailleur_social"]
+    assert contrat.profils == ["bailleur", "travailleur_social"]
 
     created = post(client, f"{base}/utilisateurs", {"user-prenom": "Paul", "user-nom": "Lemaire",
                                                     "user-email": "p.lemaire@baie.example", "user-role": "partner_admin"},
@@ -420,4 +420,4 @@ def test_the_caf_lifts_a_suspension_kept_on_a_revoked_habilitation(client, facto
     assert post(client, f"/caf/administration/habilitations/{hab.id}/lever", page=page).status_code == 302
     db.session.refresh(hab)
     assert not hab.is_suspended()
-    services.grant_habilitation(operator, actor=partner_admin, service="CDAP", cdap_profile="travailleur_social")
+    services.grant_habilitation(operator, actor=partner_admin, service="CDAP", profil="travailleur_social")

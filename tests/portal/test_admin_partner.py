@@ -91,15 +91,15 @@ def test_grant_habilitation_only_within_contracts(client, factory, org, admin):
     url = f"/administration/utilisateurs/{operator.id}/habilitations"
     page = f"/administration/utilisateurs/{operator.id}"
     assert post(client, url, {"hab-service": "AFAS"}, page=page).status_code == 422  # no AFAS contract
-    bad_profile = post(client, url, {"hab-service": "CDAP", "hab-cdap_profile": "travailleur_social"}, page=page)
+    bad_profile = post(client, url, {"hab-service": "CDAP", "hab-profil": "travailleur_social"}, page=page)
     assert bad_profile.status_code == 422 and "profil CDAP" in bad_profile.get_data(as_text=True)
-    no_profile = post(client, url, {"hab-service": "CDAP", "hab-cdap_profile": ""}, page=page)
+    no_profile = post(client, url, {"hab-service": "CDAP", "hab-profil": ""}, page=page)
     assert no_profile.status_code == 422
-    assert post(client, url, {"hab-service": "CDAP", "hab-cdap_profile": "bailleur"}, page=page).status_code == 302
+    assert post(client, url, {"hab-service": "CDAP", "hab-profil": "bailleur"}, page=page).status_code == 302
     assert post(client, url, {"hab-service": "EDI"}, page=page).status_code == 302
     assert post(client, url, {"hab-service": "EDI"}, page=page).status_code == 422  # already has one
     db.session.refresh(operator)
-    assert operator.habilitation("CDAP").cdap_profile == "bailleur"
+    assert operator.habilitation("CDAP").profil == "bailleur"
     assert operator.habilitation("EDI").granted_by_id == admin.id
     assert audit_actions(admin).count("habilitation_granted") == 2
 
@@ -153,13 +153,13 @@ def test_other_organisation_objects_answer_404(client, factory, admin):
 
 def test_create_token_shown_once_stored_hashed(client, factory, org, admin):
     response = post(client, "/administration/jetons/nouveau", {
-        "nom": "Logiciel de gestion locative", "scopes": ["EDI", "CDAP"], "cdap_profile": "bailleur",
+        "nom": "Logiciel de gestion locative", "scopes": ["EDI", "CDAP"], "profil": "bailleur",
         "days": "180"}, page="/administration/jetons/nouveau")
     assert response.status_code == 201
     raw = re.search(r'data-testid="raw-token">([^<]+)<', response.get_data(as_text=True)).group(1)
     token = db.session.scalars(select(ApiToken).where(ApiToken.organisation_id == org.id)).one()
     assert token.token_hash == hash_token(raw) and raw not in (token.prefix * 2)
-    assert token.scopes == ["CDAP", "EDI"] and token.cdap_profile == "bailleur"
+    assert token.scopes == ["CDAP", "EDI"] and token.profil == "bailleur"
     assert timedelta(days=179) < token.expires_at - utcnow() <= timedelta(days=180)
     listing = client.get("/administration/jetons").get_data(as_text=True)
     assert token.prefix in listing and raw not in listing  # never shown again
@@ -170,7 +170,7 @@ def test_create_token_shown_once_stored_hashed(client, factory, org, admin):
 @pytest.mark.parametrize("data,field_message", [
     ({"nom": "x", "scopes": ["AFAS"], "days": "30"}, "pas de contrat actif"),
     ({"nom": "x", "scopes": ["CDAP"], "days": "30"}, "demande un profil"),
-    ({"nom": "x", "scopes": ["CDAP"], "cdap_profile": "travailleur_social", "days": "30"}, "demande un profil"),
+    ({"nom": "x", "scopes": ["CDAP"], "profil": "travailleur_social", "days": "30"}, "demande un profil"),
     ({"nom": "x", "scopes": ["EDI"], "days": "366"}, "1 à 365 jours"),
     ({"nom": "x", "days": "30"}, "au moins un service"),
 ])
@@ -230,7 +230,7 @@ def test_revoke_then_grant_does_not_undo_a_caf_suspension(client, factory, org, 
 
     page = f"/administration/utilisateurs/{operator.id}"
     url = f"/administration/utilisateurs/{operator.id}/habilitations"
-    refused = post(client, url, {"hab-service": "CDAP", "hab-cdap_profile": "bailleur"}, page=page)
+    refused = post(client, url, {"hab-service": "CDAP", "hab-profil": "bailleur"}, page=page)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "suspendue par la Caf" in html and until.strftime("%d/%m/%Y") in html
     db.session.expire_all()
@@ -248,9 +248,9 @@ def test_revoke_then_grant_does_not_undo_a_caf_suspension(client, factory, org, 
     hab = db.session.get(type(hab), hab.id)
     hab.suspended_until = utcnow() - timedelta(minutes=1)
     db.session.flush()
-    assert post(client, url, {"hab-service": "CDAP", "hab-cdap_profile": "bailleur"}, page=page).status_code == 302
+    assert post(client, url, {"hab-service": "CDAP", "hab-profil": "bailleur"}, page=page).status_code == 302
     db.session.expire_all()
-    assert db.session.get(User, operator.id).habilitation("CDAP").cdap_profile == "bailleur"
+    assert db.session.get(User, operator.id).habilitation("CDAP").profil == "bailleur"
 
 
 def test_indefinite_caf_suspension_blocks_a_new_grant(client, factory, org, admin):
@@ -260,5 +260,5 @@ def test_indefinite_caf_suspension_blocks_a_new_grant(client, factory, org, admi
     _caf_suspends(factory, hab, None)  # until further notice
     services.revoke_habilitation(hab, actor=admin)
     with pytest.raises(services.AdminError, match="jusqu'à nouvel ordre") as error:
-        services.grant_habilitation(operator, actor=admin, service="EDI", cdap_profile=None)
+        services.grant_habilitation(operator, actor=admin, service="EDI", profil=None)
     assert error.value.field == "service"

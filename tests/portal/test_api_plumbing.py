@@ -39,7 +39,7 @@ def assert_problem(response, status):
 
 
 def test_valid_token_introspection(factory, org, creator, api_client):
-    token, raw = factory.api_token(org, creator, scopes=["EDI", "CDAP"], cdap_profile="bailleur", days=10)
+    token, raw = factory.api_token(org, creator, scopes=["EDI", "CDAP"], profil="bailleur", days=10)
     response = api_client(raw).get("/api/v1/moi")
     assert response.status_code == 200 and response.mimetype == "application/json"
     body = response.get_json()
@@ -78,12 +78,12 @@ def test_wrong_scope_is_403(factory, org, creator, api_client, cdap_only):
     _token, edi_raw = factory.api_token(org, creator, scopes=["EDI"])
     body = assert_problem(api_client(edi_raw).get("/api/v1/moi"), 403)
     assert "CDAP" in body["detail"]
-    _token, cdap_raw = factory.api_token(org, creator, scopes=["CDAP"], cdap_profile="bailleur")
+    _token, cdap_raw = factory.api_token(org, creator, scopes=["CDAP"], profil="bailleur")
     assert api_client(cdap_raw).get("/api/v1/moi").status_code == 200
 
 
 def test_scope_without_active_contract_is_403(factory, org, creator, api_client, cdap_only):
-    _token, raw = factory.api_token(org, creator, scopes=["CDAP"], cdap_profile="bailleur")
+    _token, raw = factory.api_token(org, creator, scopes=["CDAP"], profil="bailleur")
     org.active_contrat("CDAP").suspended_at = utcnow()
     db.session.flush()
     assert_problem(api_client(raw).get("/api/v1/moi"), 403)

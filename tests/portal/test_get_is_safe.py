@@ -135,7 +135,7 @@ def world(app, factory, client):
     db.session.add(avis)
     certificate = Signer(app, partner).registered
     _token, raw_token = factory.api_token(partner, users["partner_admin"], scopes=["AFAS", "EDI", "CDAP"],
-                                          cdap_profile="bailleur")
+                                          profil="bailleur")
     reset_token = issue_reset_token(target, minutes=30)
     db.session.commit()  # releases the fixture's SAVEPOINT: the requests see everything
     return SimpleNamespace(

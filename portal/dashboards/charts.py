@@ -1,9 +1,13 @@
 """Chart specifications (plain data, no Flask): what Chart.js draws and what the text
-alternative table shows. Every chart carries its own table (same figures) and a summary."""
+alternative table shows. Every chart carries its own table (same figures) and a summary.
+Domains build them in their own ``dashboard.py`` and hand them over in a ``Section``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+# Default period of the day-by-day charts ("30 derniers jours").
+WINDOW_DAYS = 30
 
 # DSFR colours (bleu France, then illustrative colours of the design system).
 PALETTE = ["#000091", "#009081", "#E4794A", "#E1000F", "#C8AA39", "#A558A0", "#465F9D", "#B7A73F"]
@@ -62,6 +66,16 @@ class Chart:
                            for d in self.datasets]
                 for i, label in enumerate(self.labels)]
         return {"headers": headers, "rows": rows}
+
+
+@dataclass
+class Section:
+    """What a domain's chart builder returns for one section of a board: its charts and, if
+    the section shows more than charts (a table of codes, of alerts), the template including it
+    (it reads ``section.context``; ``p.panel_id`` names the board)."""
+    charts: list[Chart]
+    template: str | None = None
+    context: dict = field(default_factory=dict)
 
 
 def days(since: date, until: date) -> list[date]:

@@ -4,7 +4,7 @@ import re
 from datetime import date, datetime
 
 from afas.models import Campagne, Declaration, Equipement
-from dashboards.charts import Chart, Dataset, pivot
+from portal.dashboards.charts import Chart, Dataset, pivot
 from portal.extensions import db
 
 

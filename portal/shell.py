@@ -1,0 +1,39 @@
+"""What the shell itself brings, declared like a domain's (``portal.registry.Domain``): its
+pages and navigation, the administrators' home panel and demo step, the Caf's dashboard, the
+labels of its audit categories and its migrations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .registry import Domain, Nav
+
+AUDIT_CATEGORIES = {
+    "auth": "Connexion",
+    "mfa": "Double authentification",
+    "habilitation": "Habilitations",
+    "token": "Jetons d'API",
+    "admin": "Administration",
+    "audit": "Piste d'audit",
+}
+
+
+def domain() -> Domain:
+    from . import dashboards
+    from .accounts.views import bp as accounts_bp
+    from .admin import caf, panels, partner, tasks  # noqa: F401  (tasks: the admin jobs' handlers)
+    from .home import bp as home_bp
+    return Domain(
+        name="portal",
+        migrations=Path(__file__).parent / "migrations" / "versions",
+        blueprints=[accounts_bp, home_bp, partner.bp, caf.bp, dashboards.bp],
+        nav=[Nav("Accueil", "home.index", 0),
+             Nav("Utilisateurs", "partner_admin.users", 80),
+             Nav("Jetons d'API", "partner_admin.tokens", 81),
+             Nav("Organisations", "caf_admin.organisations", 85),
+             Nav("Piste d'audit", "caf_admin.audit_trail", 86),
+             Nav("Mon compte", "accounts.account", 95)],
+        home_panels=[panels.home_panel],
+        boards=[dashboards.CAF_BOARD],
+        seed=[panels.seed_demo],
+        labels={"audit_categories": AUDIT_CATEGORIES},
+    )
