@@ -10,6 +10,7 @@ from portal.dashboards.charts import Chart, Dataset, Section, pivot
 from portal.registry import Board, Charts
 
 from . import stats
+from portal.formatting import euros
 
 STATUS_LABELS_ACOMPTE = {"programme": "Programmés", "verse": "Versés", "annule": "Annulés"}
 PARTNER_ROLES = ("partner_manager", "partner_admin")
@@ -45,7 +46,7 @@ def droits_chart(today: date, organisation_id: int | None = None, prefix: str = 
         labels=[str(a) for a in annees], label_header="Exercice", unit="€", stacked=True,
         datasets=[Dataset(t, [round(v, 2) for v in series[t]]) for t in types],
         summary=f"Total des droits validés de {annees[0]} à {annees[-1]} : "
-                + f"{total:,.2f} €".replace(",", "\u202f").replace(".", ","),
+                + euros(total),
         empty_message="Aucun droit validé sur ces exercices.")
 
 

@@ -16,19 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from portal.formatting import euros, nombre
+
 from .bareme import Bareme
 from .schema import ALL_LABELS
 
 
-def eur(x: float) -> str:
-    return f"{x:,.2f} €".replace(",", "\u202f").replace(".", ",")
-
-
-def num(x: float, digits: int = 2) -> str:
-    text = f"{x:,.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace(",", "\u202f").replace(".", ",")
+eur = euros  # the step-by-step texts' short names for portal.formatting's helpers
+num = nombre
 
 
 def pct(x: float) -> str:

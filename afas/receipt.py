@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fpdf import FPDF
+from portal.formatting import euros
 
 REPLACEMENTS = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "≤": "<=", "≥": ">=", "−": "-", "×": "x",
                 "÷": "/", "…": "...", "’": "'", "—": "-", "–": "-", "±": "+/-", "→": "->", "«": '"', "»": '"'}
@@ -49,7 +50,7 @@ def build_receipt(decl, version) -> bytes:
         ("Canal", "API" if version.via == "api" else "portail"),
         ("Échéance", decl.echeance.strftime("%d/%m/%Y") if decl.echeance else "-"),
         ("Délai", timing(version)),
-        ("Droit estimé", f"{version.montant:,.2f} EUR".replace(",", " ").replace(".", ",") if version.montant is not None else "-"),
+        ("Droit estimé", euros(version.montant, absent="-")),
         ("Barème", (version.droit or {}).get("bareme", "")),
         ("Empreinte SHA-256", version.content_hash),
     ]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .schema import Field, fields_for
+from portal.formatting import nombre
 
 MAX_RAW_LENGTH = 40
 _NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
@@ -42,11 +43,7 @@ class ParseResult:
 
 def format_number(value: float) -> str:
     """French display of a number: 1 234,5 (no trailing zeros)."""
-    if value == int(value) and abs(value) < 1e15:
-        text = f"{int(value):,}"
-    else:
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\u202f").replace(".", ",")
+    return nombre(value, 2)
 
 
 def normalise_text(raw: str) -> str:

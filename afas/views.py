@@ -11,7 +11,7 @@ from flask import (Blueprint, Response, abort, flash, redirect, render_template,
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.access import public, requires, same_organisation_or_404
+from portal.access import get_own_or_404, public, requires
 from portal.extensions import db
 
 from . import services
@@ -43,11 +43,7 @@ def _may_edit() -> bool:
 
 
 def _equipement(eid: int) -> Equipement:
-    eq = db.session.get(Equipement, eid)
-    if eq is None:
-        abort(404)
-    same_organisation_or_404(eq.organisation_id)
-    return eq
+    return get_own_or_404(Equipement, eid)
 
 
 def _declaration_for_partner(did: int) -> Declaration:

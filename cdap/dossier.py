@@ -16,7 +16,7 @@ from .models import (AIDES_LOGEMENT, Allocataire, Droit, Logement, LoyerHistoriq
                      QuotientFamilial, SignalementImpaye, tiers_payant_en_cours)
 from .loyers import current_rents
 from .policy import POLICY, SECTIONS, SectionRule
-from .services_bailleurs import add_months
+from portal.dates import add_months
 
 IMPAYE_STATUTS = {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"}
 

@@ -13,7 +13,7 @@ import random
 from datetime import date, timedelta
 from typing import IO, Iterator
 
-from .services_bailleurs import add_months
+from portal.dates import add_months
 
 SOMME_COMMUNES = [
     ("80000", "Amiens"), ("80080", "Amiens"), ("80090", "Amiens"), ("80100", "Abbeville"),

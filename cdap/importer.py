@@ -360,7 +360,7 @@ def write_batch(records: list[dict]) -> None:
         return
     from sqlalchemy import select
     from .models import Logement, SignalementImpaye
-    from .services_bailleurs import _insert_ignore, add_months, open_queue_items
+    from .services_bailleurs import _insert_ignore, echeance_plan_apurement, open_queue_items
     w = _Writer()
     w.create_staging()
     now = utcnow()
@@ -404,7 +404,7 @@ def write_batch(records: list[dict]) -> None:
                 "date_constitution": im["date_constitution"], "periode_debut": im["periode_debut"],
                 "periode_fin": im["periode_fin"], "plan_apurement": im["plan_apurement"],
                 "date_signalement": im["date_signalement"],
-                "date_limite_plan": add_months(im["date_constitution"], 6),
+                "date_limite_plan": echeance_plan_apurement(im["date_constitution"]),
                 "maintien_aide": im["maintien_aide"], "statut": "plan" if im["plan_apurement"] else "signale",
                 "source": "extrait Caf", "created_at": now,
             })

@@ -21,6 +21,8 @@ from portal.extensions import db
 from portal.models import utcnow
 
 from .loyers import latest_history
+from portal.dates import add_months
+
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, ImpayeQueueItem, Logement,
                      LoyerHistorique, Mouvement, Paiement, SignalementImpaye, tiers_payant_en_cours)
 
@@ -63,15 +65,10 @@ def _insert_ignore(model):
     return insert(table)
 
 
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise ValueError(day)
+def echeance_plan_apurement(date_constitution: date) -> date:
+    """The plan d'apurement is expected within six months of the impayé's constitution
+    (docs/domaine.md §4): one rule for the EDI signal and the import of reference data."""
+    return add_months(date_constitution, 6)
 
 
 def _existing_keys(model, code_bailleur: str, keys: list[str]) -> set[str]:
@@ -368,7 +365,7 @@ def record_impayes(code_bailleur: str, rows: list[dict], source: str) -> int:
             "date_constitution": r["date_constitution"], "periode_debut": r.get("periode_debut"),
             "periode_fin": r.get("periode_fin"), "plan_apurement": bool(r.get("plan_apurement")),
             "date_signalement": r.get("date_signalement") or now.date(),
-            "date_limite_plan": add_months(r["date_constitution"], 6), "maintien_aide": True,
+            "date_limite_plan": echeance_plan_apurement(r["date_constitution"]), "maintien_aide": True,
             "statut": "plan" if r.get("plan_apurement") else "signale", "source": source[:120],
             "created_at": now,
         })
@@ -432,4 +429,4 @@ def landlord_codes(year: int, month: int) -> list[str]:
 
 
 __all__ = ["lookup_tenancies", "apply_loyers", "apply_mouvements", "record_impayes",
-           "tiers_payant_payments", "landlord_codes", "add_months"]
+           "tiers_payant_payments", "landlord_codes", "echeance_plan_apurement"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from portal.registry import DemoAccess
+from portal.dates import previous_month
 
 UPLOAD_ENDPOINTS = {"edi.upload", "api.edi_file_upload"}
 
@@ -42,7 +43,7 @@ def seed_demo_avis() -> int:
     from . import adapters, avis
     from .models import EdiAvisPaiement
     today = date.today()
-    annee, mois = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    annee, mois = previous_month(today)
     created = 0
     for code in adapters.landlord_codes(annee, mois):
         org = db.session.scalar(select(Organisation).where(Organisation.code_bailleur == code))

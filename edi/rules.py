@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from portal.dates import add_months
+from portal.formatting import euros_centimes
 
 ERREUR, AVERTISSEMENT, INFO = "ERREUR", "AVERTISSEMENT", "INFORMATION"
 
@@ -74,9 +76,7 @@ def anomalie(code: str, detail: str | None = None) -> Anomalie:
     return Anomalie(code, f"{libelle} : {detail}" if detail else libelle, severite)
 
 
-def fmt_euros(cents: int) -> str:
-    euros, c = divmod(abs(int(cents)), 100)
-    return f"{'-' if cents < 0 else ''}{euros:,}".replace(",", "\u202f") + f",{c:02d} €"
+fmt_euros = euros_centimes
 
 
 # ---------------------------------------------------------------- R824-1 / R824-4
@@ -100,20 +100,9 @@ def impaye_constitue(dette_cents: int, loyer_charges_cents: int, aide_mensuelle_
     return seuil > 0 and dette_cents >= seuil
 
 
-def add_months(d: date, months: int) -> date:
-    month0 = d.month - 1 + months
-    year, month = d.year + month0 // 12, month0 % 12 + 1
-    import calendar
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
-
-
 def signalement_tardif(date_constitution: date, date_signalement: date) -> bool:
     """R824-4: reported more than two months after the impayé was constituted."""
     return date_signalement > add_months(date_constitution, 2)
-
-
-def echeance_plan_apurement(date_constitution: date) -> date:
-    return add_months(date_constitution, 6)
 
 
 # ---------------------------------------------------------------- envelope

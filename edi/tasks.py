@@ -10,6 +10,7 @@ from portal import jobs
 from portal.extensions import db
 
 from . import avis, pipeline, services
+from portal.dates import previous_month
 
 
 @jobs.handler(services.JOB_KIND)
@@ -28,7 +29,7 @@ def schedule_avis_paiement(annee: int | None = None, mois: int | None = None) ->
     """Monthly (beat): one job per landlord for the previous month's tiers-payant payments."""
     if annee is None or mois is None:
         today = date.today()
-        annee, mois = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+        annee, mois = previous_month(today)
     created = avis.schedule_month(annee, mois)
     db.session.commit()
     return created

@@ -7,7 +7,7 @@ from flask import (Blueprint, Response, abort, flash, redirect, render_template,
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from portal.access import requires, same_organisation_or_404
+from portal.access import get_own_or_404, requires
 from portal.extensions import db
 
 from . import queries, services, storage
@@ -71,11 +71,7 @@ def upload():
 
 
 def _file_or_404(fichier_id: int) -> EdiFichier:
-    f = db.session.get(EdiFichier, fichier_id)
-    if f is None:
-        abort(404)
-    same_organisation_or_404(f.organisation_id)
-    return f
+    return get_own_or_404(EdiFichier, fichier_id)
 
 
 @bp.get("/fichiers/<int:fichier_id>")
@@ -166,10 +162,9 @@ def avis_list():
 @bp.get("/avis-paiement/<int:avis_id>/<kind>")
 @requires(LANDLORD, service="EDI")
 def avis_download(avis_id: int, kind: str):
-    a = db.session.get(EdiAvisPaiement, avis_id)
-    if a is None or kind not in ("fichier", "signature"):
+    if kind not in ("fichier", "signature"):
         abort(404)
-    same_organisation_or_404(a.organisation_id)
+    a = get_own_or_404(EdiAvisPaiement, avis_id)
     if kind == "fichier":
         return _send(a.sha256, "application/xml", f"{a.identifiant_fichier}.xml")
     return _send(a.signature_sha256, "application/pkcs7-signature", f"{a.identifiant_fichier}.xml.p7s")

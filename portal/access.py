@@ -127,5 +127,17 @@ def same_organisation_or_404(obj_org_id: int | None) -> None:
         abort(404)
 
 
+def get_own_or_404(model, ident: int, owner=lambda obj: obj.organisation_id):
+    """The `model` row `ident`, if it exists and the signed-in user's organisation owns it
+    (`owner(obj)` gives the owning organisation's id; Caf staff see every organisation's):
+    404 otherwise, the same answer for a missing object and another organisation's."""
+    from .extensions import db
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    same_organisation_or_404(owner(obj))
+    return obj
+
+
 # Every signed-in role (for pages such as the home page or logout).
 from .models import ALL_ROLES as ALL_ROLES_ANY  # noqa: E402, F401  (re-exported for @requires)

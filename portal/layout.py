@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from . import registry
 from .access import rule_for_endpoint, user_may
+from . import formatting
 
 
 def init_app(app: Flask) -> None:
@@ -28,9 +29,7 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("euros")
     def euros(value):
-        if value is None:
-            return "—"
-        return f"{value:,.2f} €".replace(",", "\u202f").replace(".", ",")
+        return formatting.euros(value)
 
     @app.template_filter("date_fr")
     def date_fr(value):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.access import public, requires, same_organisation_or_404
+from portal.access import get_own_or_404, public, requires
 from portal.extensions import db
 
 from . import service
@@ -42,11 +42,7 @@ class EmptyForm(FlaskForm):
 
 
 def _cert_or_404(cert_id: int) -> RegisteredCertificate:
-    cert = db.session.get(RegisteredCertificate, cert_id)
-    if cert is None:
-        abort(404)
-    same_organisation_or_404(cert.organisation_id)
-    return cert
+    return get_own_or_404(RegisteredCertificate, cert_id)
 
 
 def _day(value) -> datetime | None:

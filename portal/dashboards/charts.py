@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from portal.formatting import entier, euros
 
 # Default period of the day-by-day charts ("30 derniers jours").
 WINDOW_DAYS = 30
@@ -57,10 +58,10 @@ class Chart:
             if value is None:
                 return "—"
             if unit == "€":
-                return f"{value:,.2f} €".replace(",", "\u202f").replace(".", ",")
+                return euros(value)
             if unit == "%":
                 return f"{value:.1f} %".replace(".", ",")
-            return f"{value:,.0f}".replace(",", "\u202f")
+            return entier(value)
         headers = [self.label_header] + [d.label for d in self.datasets]
         rows = [[label] + [fmt(d.data[i], self.unit2 if d.axis == "y2" else self.unit)
                            for d in self.datasets]

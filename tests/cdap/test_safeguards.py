@@ -12,7 +12,7 @@ from sqlalchemy import select
 from cdap.dossier import build_view
 from cdap.models import (Allocataire, AtypicalAlert, ConsultationJournal, ImpayeQueueItem, Paiement,
                          QuotientFamilial)
-from cdap.services_bailleurs import add_months
+from portal.dates import add_months
 from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.models import Habilitation, utcnow

@@ -269,3 +269,8 @@ def test_what_a_movement_does_to_a_tenancy():
         date(2026, 12, 1), None, 47000, 8000)
     with pytest.raises(ValueError):
         sb.tenancy_after_mouvement(t, {"type": "MUTATION", "date_mouvement": today}, today)
+
+
+def test_plan_apurement_due_six_months_after_constitution():
+    from cdap.services_bailleurs import echeance_plan_apurement
+    assert echeance_plan_apurement(date(2026, 8, 31)) == date(2027, 2, 28)

@@ -45,10 +45,6 @@ def test_late_report_after_two_months(constitution, signalement, late):
     assert rules.signalement_tardif(constitution, signalement) is late
 
 
-def test_plan_apurement_due_six_months_after_constitution():
-    assert rules.echeance_plan_apurement(date(2026, 8, 31)) == date(2027, 2, 28)
-
-
 # ------------------------------------------------------------ records
 
 def impaye(**over):

@@ -1,0 +1,19 @@
+"""Calendar arithmetic used by several domains, written once (plain Python, no Flask)."""
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by `months` calendar months (negative: back), clamped to the month's end:
+    31 January + 1 month = 28 (or 29) February."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def previous_month(today: date) -> tuple[int, int]:
+    """(year, month) of the calendar month before `today`'s."""
+    first = add_months(today.replace(day=1), -1)
+    return first.year, first.month
