@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from portal.access import public, requires, same_organisation_or_404
 from portal.extensions import db
+from portal.inputs import parse_int
 
 from . import services
 from .bareme import BaremeError
@@ -128,9 +129,8 @@ def equipement(eid):
 @requires({"partner_manager"}, service="AFAS")
 def create(eid):
     eq = _equipement(eid)
-    try:
-        annee = int(request.form.get("annee", ""))
-    except ValueError:
+    annee = parse_int(request.form.get("annee"), minimum=1, maximum=9999)
+    if annee is None:
         flash("Choisissez un exercice valide.", "error")
         return redirect(url_for("afas.equipement", eid=eid))
     type_ = request.form.get("type", "")

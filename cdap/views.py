@@ -13,6 +13,7 @@ from wtforms import SelectField, StringField, TextAreaField
 
 from portal.access import requires
 from portal.extensions import db
+from portal.inputs import int_arg
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, services
@@ -61,7 +62,7 @@ def _settings() -> dict:
 def consultation_form():
     actor = current_actor()
     form = _form(actor)
-    item_id = request.args.get("impaye", type=int)
+    item_id = int_arg("impaye", None)
     if item_id and actor.profile in QUEUE_PROFILES:
         item = db.session.get(ImpayeQueueItem, item_id)
         if item is not None and (actor.profile == "agent_caf" or services.item_in_territory(item, actor.territoire)):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from portal.access import api_scope
 from portal.api import ApiError, bp, openapi
 from portal.extensions import db
+from portal.inputs import int_arg
 
 from . import queries, services, storage
 from .models import EdiAvisPaiement, EdiFichier
@@ -118,8 +119,8 @@ def edi_file_upload():
             "page": {"type": "integer"}, "par_page": {"type": "integer"}}}}}}},
 })
 def edi_file_list():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    per_page = min(max(request.args.get("par_page", 50, type=int) or 50, 1), 200)
+    page = int_arg("page", 1)
+    per_page = min(int_arg("par_page", 50), 200)
     query = queries.files_query(organisation_id=g.api_organisation.id,
                                 statut=request.args.get("statut"), flux=request.args.get("flux"))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -156,7 +157,7 @@ def edi_file_status(fichier_id: int):
 })
 def edi_file_anomalies(fichier_id: int):
     f = _own_file(fichier_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = int_arg("page", 1)
     rows, total = queries.anomalies(f.id, code=request.args.get("code"),
                                     severite=request.args.get("gravite"), page=page, per_page=200)
     return {"synthese": queries.anomaly_summary(f.id), "total": total, "page": page,

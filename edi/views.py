@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from portal.access import requires, same_organisation_or_404
 from portal.extensions import db
+from portal.inputs import int_arg
 
 from . import queries, services, storage
 from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisPaiement,
@@ -26,7 +27,7 @@ PER_PAGE = 50
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return int_arg("page", 1)
 
 
 @bp.get("/fichiers")

@@ -22,6 +22,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,36}")  # the journals keep 36 charac
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__)
+    from . import inputs
+    inputs.init_app(app)  # the bounded `<int:...>` converter, before any route is added
     app.config.update(load_config(overrides))
     app.config.setdefault("CELERY_BEAT_SCHEDULE", {})
     app.config["MIGRATION_DIRS"] = [str(Path(__file__).parent / "migrations" / "versions")]

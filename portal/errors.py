@@ -1,7 +1,9 @@
 """Error pages (HTML) and problem+json (API) that show no internals."""
+from typing import NoReturn
+
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 MESSAGES = {
     400: ("Requête invalide", "La requête n'a pas pu être traitée."),
@@ -16,6 +18,18 @@ MESSAGES = {
 }
 
 
+USER_MESSAGE = "user_message"
+
+
+def refuse(code: int, message: str) -> NoReturn:
+    """Abort with a message for the user (French): shown on the error page and as the
+    problem+json `detail`, where other errors show the generic message of their code (werkzeug's
+    own descriptions are English and say nothing useful)."""
+    exc = default_exceptions[code](description=message)
+    setattr(exc, USER_MESSAGE, True)
+    raise exc
+
+
 def wants_problem_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -28,9 +42,11 @@ def init_app(app: Flask) -> None:
             title, detail = "Jeton de sécurité invalide", "Le formulaire a expiré ou a été altéré : rechargez la page."
         else:
             title, detail = MESSAGES.get(code, (exc.name, exc.description or ""))
+            if getattr(exc, USER_MESSAGE, False):  # `refuse(...)`: our own French message
+                detail = exc.description
         if wants_problem_json():
             from .api import problem
-            return problem(code, title, getattr(exc, "description", None) if code < 500 else detail)
+            return problem(code, title, detail)
         return render_template("errors/error.html", code=code, title=title, detail=detail), code
 
     @app.errorhandler(Exception)
