@@ -7,7 +7,7 @@ from flask import Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from portal.access import api_scope
-from portal.api import ApiError, bp, openapi
+from portal.api import ApiError, bp, openapi, problem_doc
 from portal.extensions import db
 from portal.inputs import int_arg
 
@@ -31,7 +31,6 @@ FILE_SCHEMA = {
         "liens": {"type": "object"},
     },
 }
-PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def file_json(f: EdiFichier) -> dict:
@@ -75,8 +74,8 @@ def _own_file(fichier_id: int) -> EdiFichier:
     "responses": {"202": {"description": "Fichier reçu, traitement en file",
                           "headers": {"Location": {"schema": {"type": "string"}}},
                           "content": {"application/json": {"schema": FILE_SCHEMA}}},
-                  "400": {"description": "Fichier ou signature absents", **PROBLEM},
-                  "413": {"description": "Fichier trop volumineux", **PROBLEM}},
+                  "400": problem_doc("Fichier ou signature absents"),
+                  "413": problem_doc("Fichier trop volumineux")},
 })
 def edi_file_upload():
     upload = request.files.get("fichier")
@@ -136,7 +135,7 @@ def edi_file_list():
     "tags": ["EDI"],
     "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "État", "content": {"application/json": {"schema": FILE_SCHEMA}}},
-                  "404": {"description": "Inconnu ou d'une autre organisation", **PROBLEM}},
+                  "404": problem_doc("Inconnu ou d'une autre organisation")},
 })
 def edi_file_status(fichier_id: int):
     return file_json(_own_file(fichier_id))
@@ -153,7 +152,7 @@ def edi_file_status(fichier_id: int):
         {"name": "gravite", "in": "query", "schema": {"type": "string", "enum": ["ERREUR", "AVERTISSEMENT"]}},
         {"name": "page", "in": "query", "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "Anomalies et synthèse par code"},
-                  "404": {"description": "Inconnu", **PROBLEM}},
+                  "404": problem_doc("Inconnu")},
 })
 def edi_file_anomalies(fichier_id: int):
     f = _own_file(fichier_id)
@@ -188,8 +187,8 @@ def accuse_filename(f: EdiFichier) -> str:
     "tags": ["EDI"],
     "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "ACCUSE", "content": {"application/xml": {}}},
-                  "409": {"description": "Traitement pas terminé", **PROBLEM},
-                  "404": {"description": "Inconnu", **PROBLEM}},
+                  "409": problem_doc("Traitement pas terminé"),
+                  "404": problem_doc("Inconnu")},
 })
 def edi_file_accuse(fichier_id: int):
     f = _own_file(fichier_id)
@@ -203,7 +202,7 @@ def edi_file_accuse(fichier_id: int):
     "tags": ["EDI"],
     "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "Signature", "content": {"application/pkcs7-signature": {}}},
-                  "409": {"description": "Traitement pas terminé", **PROBLEM}},
+                  "409": problem_doc("Traitement pas terminé")},
 })
 def edi_file_accuse_signature(fichier_id: int):
     f = _own_file(fichier_id)
@@ -247,7 +246,7 @@ def edi_avis_list():
     "tags": ["EDI"],
     "parameters": [{"name": "avis_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "AVIS_PAIEMENT", "content": {"application/xml": {}}},
-                  "404": {"description": "Inconnu", **PROBLEM}},
+                  "404": problem_doc("Inconnu")},
 })
 def edi_avis_download(avis_id: int):
     a = _own_avis(avis_id)

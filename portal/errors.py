@@ -12,6 +12,7 @@ MESSAGES = {
     404: ("Page introuvable", "La page demandée n'existe pas ou n'est pas accessible."),
     405: ("Méthode non autorisée", "Cette action n'est pas permise sur cette adresse."),
     413: ("Fichier trop volumineux", "Le fichier dépasse la taille maximale autorisée."),
+    415: ("Format non pris en charge", "Le contenu envoyé n'est pas dans un format accepté."),
     422: ("Données invalides", "Certaines données sont invalides."),
     429: ("Trop de tentatives", "Patientez quelques minutes avant de réessayer."),
     500: ("Erreur interne", "Une erreur inattendue s'est produite. Réessayez plus tard."),

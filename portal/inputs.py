@@ -6,18 +6,28 @@ Identifiers are `integer` columns: 32 bits on PostgreSQL, where a larger value i
 - `<int:...>` in every URL only matches 0..ID_MAX: a larger number does not match the route and
   answers 404 like any unknown address (`IdConverter`, installed by `init_app` in the factory);
 - `int_arg("page", 1)` reads an integer query parameter, or answers 400 with a French message;
-- `parse_int` / `is_id` check a number read from a form or a JSON body.
+- `parse_int` / `is_id` check a number read from a form or a JSON body;
+- every JSON the app reads (`request.get_json()`, Flask-WTF's JSON forms, `portal.api.json_body`)
+  goes through `SafeJSONProvider`: at most MAX_JSON_DEPTH levels of nesting (checked before
+  parsing: the standard parser recurses and a body of 50,000 "[" was a RecursionError), integers
+  within 64 bits (the widest column), no NaN or Infinity. A refusal is a ValueError, which Flask
+  turns into a 400.
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from .errors import refuse
 
 ID_MAX = 2**31 - 1  # PostgreSQL `integer`, the type of every identifier column
+INT64_MAX = 2**63 - 1  # PostgreSQL `bigint`, SQLite's INTEGER: the widest integer column
+MAX_JSON_DEPTH = 32
 
 _INTEGER = re.compile(r"[+-]?[0-9]{1,19}")  # ASCII digits only, nothing int() alone would accept
 
@@ -75,6 +85,65 @@ def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int = ID_MAX)
     return value
 
 
+class JsonRefused(ValueError):
+    """A JSON document the portal does not read (the message, in French, says why)."""
+
+
+# The parts of a JSON text that matter for its depth: strings (skipped whole, brackets inside
+# them do not count) and brackets. Linear: the string pattern has no ambiguous repetition.
+_JSON_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
+    depth = 0
+    for match in _JSON_STRUCTURE.finditer(text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                raise JsonRefused(f"Document JSON trop imbriqué : {limit} niveaux au plus.")
+        elif char in "]}":
+            depth -= 1
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or not -INT64_MAX - 1 <= (value := int(text)) <= INT64_MAX:
+        raise JsonRefused("Nombre entier trop grand : 64 bits au plus.")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonRefused("Nombre décimal hors des limites.")
+    return value
+
+
+def _no_constant(name: str):
+    raise JsonRefused(f"Valeur « {name} » refusée : un nombre JSON est attendu.")
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    def loads(self, s: str | bytes, **kwargs):
+        if isinstance(s, (bytes, bytearray)):
+            s = s.decode(json.detect_encoding(s), "surrogatepass")  # as json.loads does
+        check_json_depth(s)
+        kwargs.setdefault("parse_int", _bounded_int)
+        kwargs.setdefault("parse_float", _finite_float)
+        kwargs.setdefault("parse_constant", _no_constant)
+        return json.loads(s, **kwargs)
+
+
+def refuse_json_on_pages():
+    """before_request: the pages take forms (urlencoded or multipart), JSON is for /api/."""
+    if request.is_json and request.method not in ("GET", "HEAD", "OPTIONS") \
+            and not request.path.startswith("/api/"):
+        refuse(415, "Les pages du portail reçoivent des formulaires, pas du JSON : "
+                    "les logiciels utilisent l'API (/api/v1).")
+
+
 def init_app(app: Flask) -> None:
     """Before any blueprint is registered: routes pick their converters when they are added."""
     app.url_map.converters["int"] = IdConverter
+    app.json = SafeJSONProvider(app)
+    app.before_request(refuse_json_on_pages)
