@@ -162,3 +162,44 @@ def test_the_route_pattern_accepts_exactly_0_to_its_maximum(maximum):
     probes = set(range(0, 1200)) | {maximum - 1, maximum, maximum + 1, maximum * 10, 2**31, 2**63}
     assert [v for v in sorted(probes) if v >= 0 and bool(pattern.fullmatch(str(v))) != (v <= maximum)] == []
     assert pattern.fullmatch("٣") is None  # ASCII digits only
+
+
+# --- redirect targets from the user ----------------------------------------------------------
+
+HOSTILE_NEXT = ["/accueil\r\nSet-Cookie: piege=1", "/accueil\nLocation: https://evil.example",
+                "/\r\n", "/\x00", "/\t/evil.example", "/\\evil.example", "/\\/evil.example",
+                "//evil.example", "https://evil.example/", "/accueil\u2028x", "/\x7f"]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_login_ignores_a_next_that_is_not_a_plain_local_path(client, factory, target):
+    from urllib.parse import urlencode
+    user = factory.user(role="partner_manager", mfa=False)
+    token = factory.csrf_token(client, "/connexion")
+    response = client.post("/connexion?" + urlencode({"next": target}),
+                           data={"email": user.email, "password": factory.PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/accueil"
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_the_second_factor_step_ignores_it_too(client, factory, target):
+    from urllib.parse import urlencode
+    user = factory.user(factory.caf(), role="caf_agent", mfa=True)
+    token = factory.csrf_token(client, "/connexion")
+    first = client.post("/connexion?" + urlencode({"next": target}),
+                        data={"email": user.email, "password": factory.PASSWORD, "csrf_token": token})
+    assert first.status_code == 302 and first.headers["Location"].startswith("/connexion/code")
+    step = first.headers["Location"]
+    response = client.post(step, data={"code": factory.totp_now(user),
+                                       "csrf_token": factory.csrf_token(client, step)})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/accueil"
+
+
+def test_a_plain_local_next_is_still_followed(client, factory):
+    user = factory.user(role="partner_manager", mfa=False)
+    token = factory.csrf_token(client, "/connexion")
+    response = client.post("/connexion?next=/compte%3Fonglet%3D2", data={
+        "email": user.email, "password": factory.PASSWORD, "csrf_token": token})
+    assert response.headers["Location"] == "/compte?onglet=2"
