@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from portal.access import api_scope
 from portal.api import ApiError, bp, openapi, problem_doc
+from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
 
@@ -169,11 +170,9 @@ def _object_response(sha256: str | None, mimetype: str, filename: str) -> Respon
     if not sha256:
         raise ApiError(409, "Pas encore disponible", "Le traitement du fichier n'est pas terminé.",
                        retry_after=5)
-    response = Response(storage.iter_chunks(sha256), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["ETag"] = f'"{sha256}"'
-    response.headers["Digest"] = "sha-256=" + base64.b64encode(bytes.fromhex(sha256)).decode()
-    return response
+    return attachment(storage.iter_chunks(sha256), mimetype=mimetype, filename=filename, headers={
+        "ETag": f'"{sha256}"',
+        "Digest": "sha-256=" + base64.b64encode(bytes.fromhex(sha256)).decode()})
 
 
 def accuse_filename(f: EdiFichier) -> str:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.access import requires, same_organisation_or_404
+from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
 
@@ -116,9 +117,7 @@ DOWNLOADS = {
 def _send(sha256: str | None, mimetype: str, filename: str) -> Response:
     if not sha256:
         abort(404)
-    response = Response(storage.iter_chunks(sha256), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return attachment(storage.iter_chunks(sha256), mimetype=mimetype, filename=filename)
 
 
 @bp.get("/fichiers/<int:fichier_id>/telecharger/<kind>")
