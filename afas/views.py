@@ -6,12 +6,13 @@ import io
 from datetime import date
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
                    send_from_directory, url_for)
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.access import public, requires, same_organisation_or_404
+from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import parse_int
 
@@ -361,8 +362,7 @@ def export(fmt):
     decls = db.session.scalars(services.queue_query(_queue_filters(), all_statuses=True)).all()
     stamp = date.today().isoformat()
     if fmt == "csv":
-        return Response(exports.to_csv(decls), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="declarations-afas-{stamp}.csv"'})
+        return attachment(exports.to_csv(decls), mimetype="text/csv", filename=f"declarations-afas-{stamp}.csv")
     return send_file(io.BytesIO(exports.to_xlsx(decls)), as_attachment=True,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      download_name=f"declarations-afas-{stamp}.xlsx")

@@ -5,7 +5,8 @@
 - `attachment(body, mimetype=..., filename=...)` is every download's response: the name goes
   into `Content-Disposition` through werkzeug's header encoding (RFC 6266: a quoted ASCII
   `filename`, plus `filename*=UTF-8''…` percent-encoded per RFC 5987 when the name is not ASCII,
-  as `send_file(download_name=...)` writes it), never by string concatenation.
+  as `send_file(download_name=...)` writes it), never by string concatenation; and
+  `Cache-Control: no-store` (personal data: no copy in a browser or proxy cache).
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def attachment(body: bytes | str | Iterable[bytes], *, mimetype: str, filename: 
     """A download saved as `filename` (cleaned again: names stored before cleaning existed)."""
     name = display_name(filename)
     response = Response(body, mimetype=mimetype, headers=headers)
+    response.headers["Cache-Control"] = "no-store"
     fallback = _ascii_fallback(name)
     names = {"filename": fallback}
     if fallback != name:
