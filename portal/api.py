@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .access import ANY_SCOPE, api_scope, public
+from .database import best_effort
 from .extensions import csrf, db
 from .inputs import JsonRefused
 from .models import ApiToken, Organisation, utcnow
@@ -108,8 +109,7 @@ def authenticate_bearer(rule) -> None:
                                     or token.organisation.active_contrat(rule.scope) is None):
         abort(problem(403, "Accès refusé", f"Ce jeton n'a pas la portée {rule.scope}."))
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
-        db.session.commit()
+        best_effort("api_tokens.last_used_at", lambda: setattr(token, "last_used_at", now))
     g.api_token = token
     g.api_organisation = token.organisation
 
