@@ -121,13 +121,20 @@ def test_a_name_uploaded_on_the_page_is_cleaned_and_downloaded_under_exactly_tha
 
 
 @pytest.mark.parametrize("disposition, expected", NAMES, ids=IDS)
-def test_a_name_uploaded_through_the_api_is_cleaned_the_same_way(client, edi_token, disposition, expected):
+def test_a_name_uploaded_through_the_api_is_cleaned_the_same_way(
+        client, login, caf_agent, edi_token, disposition, expected):
     body, content_type = raw_multipart(disposition, _xml(2))
     response = client.post("/api/v1/edi/fichiers", data=body, content_type=content_type,
                            headers={"Authorization": f"Bearer {edi_token}"})
     assert response.status_code == 202, response.get_json()
+    file_id = response.get_json()["id"]
     assert response.get_json()["nom_fichier"] == expected
-    assert db.session.get(EdiFichier, response.get_json()["id"]).nom_fichier == expected
+    assert db.session.get(EdiFichier, file_id).nom_fichier == expected
+    listing = client.get("/api/v1/edi/fichiers", headers={"Authorization": f"Bearer {edi_token}"})
+    assert [f["nom_fichier"] for f in listing.get_json()["fichiers"] if f["id"] == file_id] == [expected]
+    login(caf_agent)
+    file = client.get(f"/edi/fichiers/{file_id}/telecharger/fichier")
+    assert file.status_code == 200 and downloaded_name(file) == expected
 
 
 HOSTILE_STORED = ['x.xml"; filename*=UTF-8\'\'facture.html', "a\r\nb.xml", "loyers\nSet-Cookie: x=1",
