@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from portal.access import api_scope
-from portal.api import ApiError, bp, openapi
+from portal.api import ApiError, bp, json_body, openapi, problem_doc
 from portal.extensions import db
+from portal.inputs import is_id
 
 from . import services
 from .models import Declaration, Equipement
@@ -14,12 +15,9 @@ from .schema import DECLARATION_TYPES, fields_for
 from .services import ActionRefused
 from .validation import parse_declaration, unknown_keys
 
-MAX_JSON_BYTES = 100_000
-
-PROBLEM = {"description": "Erreur (application/problem+json)",
-           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-FIELD_ERRORS = {"description": "Données invalides : `errors` donne un message par champ, "
-                               "`controles` les points de contrôle", "content": PROBLEM["content"]}
+PROBLEM = problem_doc("Erreur")
+FIELD_ERRORS = problem_doc("Données invalides : `errors` donne un message par champ, "
+                           "`controles` les points de contrôle")
 DECLARATION_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "integer"}, "equipement_id": {"type": "integer"}, "annee": {"type": "integer"},
     "type": {"type": "string", "enum": list(DECLARATION_TYPES)}, "statut": {"type": "string"},
@@ -28,15 +26,6 @@ DECLARATION_SCHEMA = {"type": "object", "properties": {
     "donnees": {"type": "object"}, "justifications": {"type": "object"},
     "droit": {"type": ["number", "null"]}, "versions": {"type": "array"}, "acomptes": {"type": "array"},
     "regularisation": {"type": ["object", "null"]}}}
-
-
-def _json_body() -> dict:
-    if request.content_length and request.content_length > MAX_JSON_BYTES:
-        raise ApiError(413, "Requête trop volumineuse", f"Le corps dépasse {MAX_JSON_BYTES} octets.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "Requête invalide", "Le corps doit être un objet JSON (Content-Type: application/json).")
-    return body
 
 
 def _declaration(did: int) -> Declaration:
@@ -134,8 +123,8 @@ def api_campagnes():
     "responses": {"201": {"description": "Brouillon créé", "content": {"application/json": {"schema": DECLARATION_SCHEMA}}},
                   "404": PROBLEM, "409": PROBLEM, "422": FIELD_ERRORS}})
 def api_create():
-    body = _json_body()
-    eq = db.session.get(Equipement, body.get("equipement_id")) if isinstance(body.get("equipement_id"), int) else None
+    body = json_body()
+    eq = db.session.get(Equipement, body["equipement_id"]) if is_id(body.get("equipement_id")) else None
     if eq is None or eq.organisation_id != g.api_organisation.id:
         raise ApiError(404, "Introuvable", "Aucun équipement avec cet identifiant.")
     annee, type_ = body.get("annee"), body.get("type")
@@ -183,7 +172,7 @@ def api_get(did):
     "responses": {"200": {"description": "Brouillon enregistré"}, "404": PROBLEM, "409": PROBLEM, "422": FIELD_ERRORS}})
 def api_update(did):
     decl = _declaration(did)
-    body = _json_body()
+    body = json_body()
     donnees = _check_data(decl.equipement.type, body.get("donnees"))
     justifications = body.get("justifications")
     if justifications is not None and not isinstance(justifications, dict):
@@ -210,9 +199,9 @@ def api_update(did):
                   "404": PROBLEM}})
 def api_checks(did):
     decl = _declaration(did)
-    body = request.get_json(silent=True) if request.content_length else None
+    body = json_body(optional=True)
     raw = decl.data
-    if isinstance(body, dict) and isinstance(body.get("donnees"), dict):
+    if isinstance(body.get("donnees"), dict):
         raw = {**decl.data, **body["donnees"]}
     evaluation = services.evaluate_declaration(decl, raw)
     return jsonify({**evaluation.as_dict(),
@@ -227,12 +216,11 @@ def api_checks(did):
     "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
         "justifications": {"type": "object", "description": "code d'alerte -> texte"}}}}}},
     "responses": {"201": {"description": "Version figée : numéro, empreinte SHA-256, horodatage, retard"},
-                  "404": PROBLEM, "409": {"description": "Déjà transmise", **PROBLEM},
-                  "422": {"description": "Points bloquants ou alertes non justifiées", **PROBLEM}}})
+                  "404": PROBLEM, "409": problem_doc("Déjà transmise"),
+                  "422": problem_doc("Points bloquants ou alertes non justifiées")}})
 def api_transmit(did):
     decl = _declaration(did)
-    body = request.get_json(silent=True) if request.content_length else None
-    justifications = body.get("justifications") if isinstance(body, dict) else None
+    justifications = json_body(optional=True).get("justifications")
     if justifications is not None and not isinstance(justifications, dict):
         raise ApiError(422, "Données invalides", "`justifications` doit être un objet.", errors={"justifications": "Objet attendu."})
     try:

@@ -6,13 +6,15 @@ import io
 from datetime import date
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
                    send_from_directory, url_for)
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.access import get_own_or_404, public, requires
+from portal.downloads import attachment
 from portal.extensions import db
+from portal.inputs import parse_int
 
 from . import services
 from .bareme import BaremeError
@@ -124,9 +126,8 @@ def equipement(eid):
 @requires({"partner_manager"}, service="AFAS")
 def create(eid):
     eq = _equipement(eid)
-    try:
-        annee = int(request.form.get("annee", ""))
-    except ValueError:
+    annee = parse_int(request.form.get("annee"), minimum=1, maximum=9999)
+    if annee is None:
         flash("Choisissez un exercice valide.", "error")
         return redirect(url_for("afas.equipement", eid=eid))
     type_ = request.form.get("type", "")
@@ -357,8 +358,7 @@ def export(fmt):
     decls = db.session.scalars(services.queue_query(_queue_filters(), all_statuses=True)).all()
     stamp = date.today().isoformat()
     if fmt == "csv":
-        return Response(exports.to_csv(decls), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="declarations-afas-{stamp}.csv"'})
+        return attachment(exports.to_csv(decls), mimetype="text/csv", filename=f"declarations-afas-{stamp}.csv")
     return send_file(io.BytesIO(exports.to_xlsx(decls)), as_attachment=True,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      download_name=f"declarations-afas-{stamp}.xlsx")

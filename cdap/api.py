@@ -2,10 +2,10 @@
 token's profil). Same policy, same journal, same atypical-use checks."""
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify
 
 from portal.access import api_scope
-from portal.api import ApiError, bp, openapi, problem
+from portal.api import ApiError, bp, json_body, openapi, problem, problem_doc
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -67,19 +67,15 @@ DOSSIER_SCHEMA = {
     "responses": {
         "200": {"description": "Dossier, limité au profil", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"dossier": DOSSIER_SCHEMA, "request_id": {"type": "string"}}}}}},
-        "404": {"description": "Aucun dossier accessible (inexistant ou hors périmètre)",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-        "422": {"description": "Saisie invalide ou motif manquant (erreurs par champ dans `errors`)",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-        "401": {"description": "Jeton absent ou invalide"},
-        "403": {"description": "Jeton sans portée CDAP ou sans profil, ou habilitation suspendue"},
+        "404": problem_doc("Aucun dossier accessible (inexistant ou hors périmètre)"),
+        "422": problem_doc("Saisie invalide ou motif manquant (erreurs par champ dans `errors`)"),
+        "401": problem_doc("Jeton absent ou invalide"),
+        "403": problem_doc("Jeton sans portée CDAP ou sans profil, ou habilitation suspendue"),
     },
 })
 def api_consult():
     actor = _actor()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        body = {}
+    body = json_body()  # a body that is not a JSON object is refused (400) before any lookup
     fields = {k: body.get(k) if isinstance(body.get(k), str) else "" for k in
               ("numero_allocataire", "nom", "motif", "commentaire")}
     result = services.consult(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -12,7 +12,9 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 
 from portal.access import requires
+from portal.downloads import attachment
 from portal.extensions import db
+from portal.inputs import int_arg
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, services
@@ -61,7 +63,7 @@ def _settings() -> dict:
 def consultation_form():
     actor = current_actor()
     form = _form(actor)
-    item_id = request.args.get("impaye", type=int)
+    item_id = int_arg("impaye", None)
     if item_id and actor.profile in QUEUE_PROFILES:
         item = db.session.get(ImpayeQueueItem, item_id)
         if item is not None and (actor.profile == "agent_caf" or services.item_in_territory(item, actor.territoire)):
@@ -213,8 +215,7 @@ def allocataire_journal_csv():
     from .exports import csv_export
     body = csv_export([label for _, label in GDPR_COLUMNS],
                       [[row[key] for key, _ in GDPR_COLUMNS] for row in _gdpr_rows(numero)])
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="consultations-{numero}.csv"'})
+    return attachment(body, mimetype="text/csv", filename=f"consultations-{numero}.csv")
 
 
 @bp.post("/journal/allocataire.pdf")
@@ -223,8 +224,7 @@ def allocataire_journal_pdf():
     numero = _export_numero()
     from .exports import gdpr_pdf
     pdf = gdpr_pdf(numero, _gdpr_rows(numero), GDPR_COLUMNS, generated_by=current_user.full_name)
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="consultations-{numero}.pdf"'})
+    return attachment(pdf, mimetype="application/pdf", filename=f"consultations-{numero}.pdf")
 
 
 # --- impayé queue -------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from flask import Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from portal.access import api_scope
-from portal.api import ApiError, bp, openapi
+from portal.api import ApiError, bp, openapi, problem_doc
+from portal.downloads import attachment
 from portal.extensions import db
+from portal.inputs import int_arg
 
 from . import queries, services, storage
 from .models import EdiAvisPaiement, EdiFichier
@@ -30,7 +32,6 @@ FILE_SCHEMA = {
         "liens": {"type": "object"},
     },
 }
-PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def file_json(f: EdiFichier) -> dict:
@@ -74,8 +75,8 @@ def _own_file(fichier_id: int) -> EdiFichier:
     "responses": {"202": {"description": "Fichier reçu, traitement en file",
                           "headers": {"Location": {"schema": {"type": "string"}}},
                           "content": {"application/json": {"schema": FILE_SCHEMA}}},
-                  "400": {"description": "Fichier ou signature absents", **PROBLEM},
-                  "413": {"description": "Fichier trop volumineux", **PROBLEM}},
+                  "400": problem_doc("Fichier ou signature absents"),
+                  "413": problem_doc("Fichier trop volumineux")},
 })
 def edi_file_upload():
     upload = request.files.get("fichier")
@@ -118,8 +119,8 @@ def edi_file_upload():
             "page": {"type": "integer"}, "par_page": {"type": "integer"}}}}}}},
 })
 def edi_file_list():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    per_page = min(max(request.args.get("par_page", 50, type=int) or 50, 1), 200)
+    page = int_arg("page", 1)
+    per_page = min(int_arg("par_page", 50), 200)
     query = queries.files_query(organisation_id=g.api_organisation.id,
                                 statut=request.args.get("statut"), flux=request.args.get("flux"))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -135,7 +136,7 @@ def edi_file_list():
     "tags": ["EDI"],
     "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "État", "content": {"application/json": {"schema": FILE_SCHEMA}}},
-                  "404": {"description": "Inconnu ou d'une autre organisation", **PROBLEM}},
+                  "404": problem_doc("Inconnu ou d'une autre organisation")},
 })
 def edi_file_status(fichier_id: int):
     return file_json(_own_file(fichier_id))
@@ -152,11 +153,11 @@ def edi_file_status(fichier_id: int):
         {"name": "gravite", "in": "query", "schema": {"type": "string", "enum": ["ERREUR", "AVERTISSEMENT"]}},
         {"name": "page", "in": "query", "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "Anomalies et synthèse par code"},
-                  "404": {"description": "Inconnu", **PROBLEM}},
+                  "404": problem_doc("Inconnu")},
 })
 def edi_file_anomalies(fichier_id: int):
     f = _own_file(fichier_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = int_arg("page", 1)
     rows, total = queries.anomalies(f.id, code=request.args.get("code"),
                                     severite=request.args.get("gravite"), page=page, per_page=200)
     return {"synthese": queries.anomaly_summary(f.id), "total": total, "page": page,
@@ -169,11 +170,9 @@ def _object_response(sha256: str | None, mimetype: str, filename: str) -> Respon
     if not sha256:
         raise ApiError(409, "Pas encore disponible", "Le traitement du fichier n'est pas terminé.",
                        retry_after=5)
-    response = Response(storage.iter_chunks(sha256), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["ETag"] = f'"{sha256}"'
-    response.headers["Digest"] = "sha-256=" + base64.b64encode(bytes.fromhex(sha256)).decode()
-    return response
+    return attachment(storage.iter_chunks(sha256), mimetype=mimetype, filename=filename, headers={
+        "ETag": f'"{sha256}"',
+        "Digest": "sha-256=" + base64.b64encode(bytes.fromhex(sha256)).decode()})
 
 
 def accuse_filename(f: EdiFichier) -> str:
@@ -187,8 +186,8 @@ def accuse_filename(f: EdiFichier) -> str:
     "tags": ["EDI"],
     "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "ACCUSE", "content": {"application/xml": {}}},
-                  "409": {"description": "Traitement pas terminé", **PROBLEM},
-                  "404": {"description": "Inconnu", **PROBLEM}},
+                  "409": problem_doc("Traitement pas terminé"),
+                  "404": problem_doc("Inconnu")},
 })
 def edi_file_accuse(fichier_id: int):
     f = _own_file(fichier_id)
@@ -202,7 +201,7 @@ def edi_file_accuse(fichier_id: int):
     "tags": ["EDI"],
     "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "Signature", "content": {"application/pkcs7-signature": {}}},
-                  "409": {"description": "Traitement pas terminé", **PROBLEM}},
+                  "409": problem_doc("Traitement pas terminé")},
 })
 def edi_file_accuse_signature(fichier_id: int):
     f = _own_file(fichier_id)
@@ -246,7 +245,7 @@ def edi_avis_list():
     "tags": ["EDI"],
     "parameters": [{"name": "avis_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "AVIS_PAIEMENT", "content": {"application/xml": {}}},
-                  "404": {"description": "Inconnu", **PROBLEM}},
+                  "404": problem_doc("Inconnu")},
 })
 def edi_avis_download(avis_id: int):
     a = _own_avis(avis_id)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal import jobs
 from portal.audit import record_event
+from portal.downloads import display_name
 from portal.extensions import db
 from portal.models import Organisation, User, utcnow
 
@@ -53,7 +54,7 @@ def receive_file(organisation: Organisation, data: BinaryIO, filename: str,
                                 "détachée (.p7s) du fichier.")
         if raw:
             sig = storage.store_bytes(raw)
-    name = (filename or "fichier.xml").replace("\\", "/").rsplit("/", 1)[-1][:255] or "fichier.xml"
+    name = display_name(filename, "fichier.xml")  # shown and proposed at download as is
     fields = dict(organisation_id=organisation.id, canal=canal,
                   depose_par_id=user.id if user else None, api_token_id=api_token_id,
                   nom_fichier=name, sha256=stored.sha256, taille=stored.size,

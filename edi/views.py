@@ -8,7 +8,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.access import get_own_or_404, requires
+from portal.downloads import attachment
 from portal.extensions import db
+from portal.inputs import int_arg
 
 from . import queries, services, storage
 from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisPaiement,
@@ -26,7 +28,7 @@ PER_PAGE = 50
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return int_arg("page", 1)
 
 
 @bp.get("/fichiers")
@@ -111,9 +113,7 @@ DOWNLOADS = {
 def _send(sha256: str | None, mimetype: str, filename: str) -> Response:
     if not sha256:
         abort(404)
-    response = Response(storage.iter_chunks(sha256), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return attachment(storage.iter_chunks(sha256), mimetype=mimetype, filename=filename)
 
 
 @bp.get("/fichiers/<int:fichier_id>/telecharger/<kind>")

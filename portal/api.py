@@ -2,7 +2,11 @@
 
 - `Authorization: Bearer <token>`: tokens are created by partner admins, stored hashed,
   scoped to services, expiring and revocable; `g.api_token` / `g.api_organisation` are set.
-- Errors are `application/problem+json` (RFC 9457).
+- Errors are `application/problem+json` (RFC 9457): `problem(...)` writes them, `ApiError`
+  raises one, `problem_doc(...)` documents one in OpenAPI.
+- JSON bodies are read by `json_body()` only: 400 problem+json for a body that is not a JSON
+  object (malformed, other Content-Type, too deep, numbers out of range), 413 beyond
+  MAX_JSON_BYTES.
 - Each endpoint documents itself with `@openapi(...)`; the document is served at
   /api/v1/openapi.json. Domains add routes to `bp` from their own modules.
 - API routes are CSRF-exempt (no cookies are used), and never use the session.
@@ -17,13 +21,17 @@ from sqlalchemy.orm import joinedload
 
 from . import registry
 from .access import ANY_SCOPE, api_scope, public
+from .database import best_effort
 from .extensions import csrf, db
+from .inputs import JsonRefused
 from .models import ApiToken, Organisation, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 TOKEN_PREFIX = "ep_"
 
 OPENAPI_KEY = "openapi_paths"
+PROBLEM_MIMETYPE = "application/problem+json"
+MAX_JSON_BYTES = 100_000
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra):
@@ -33,7 +41,7 @@ def problem(status: int, title: str, detail: str | None = None, **extra):
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
-    response.mimetype = "application/problem+json"
+    response.mimetype = PROBLEM_MIMETYPE
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="extranet-partenaires"'
     return response
@@ -44,6 +52,41 @@ class ApiError(Exception):
     def __init__(self, status: int, title: str, detail: str | None = None, **extra):
         super().__init__(title)
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def problem_doc(description: str) -> dict:
+    """An OpenAPI response answered with problem+json."""
+    return {"description": description,
+            "content": {PROBLEM_MIMETYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def json_body(*, optional: bool = False, max_bytes: int = MAX_JSON_BYTES) -> dict:
+    """The request's body, a JSON object, for every API endpoint that takes one.
+
+    `optional`: no body at all reads as `{}`. Anything else than a JSON object sent as JSON is an
+    ApiError 400 (French detail saying what is wrong), or 413 beyond `max_bytes`; the shell's
+    JSON loader (portal.inputs) refuses deep nesting and out-of-range numbers."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, "Requête trop volumineuse", f"Le corps dépasse {max_bytes} octets.")
+    data = request.get_data(cache=True)
+    if len(data) > max_bytes:
+        raise ApiError(413, "Requête trop volumineuse", f"Le corps dépasse {max_bytes} octets.")
+    if not data.strip():
+        if optional:
+            return {}
+        raise ApiError(400, "Requête invalide", "Corps de requête absent : un objet JSON est attendu.")
+    if not request.is_json:
+        raise ApiError(400, "Requête invalide", "Le corps doit être envoyé en JSON "
+                                                "(Content-Type: application/json).")
+    try:
+        body = current_app.json.loads(data)
+    except JsonRefused as exc:
+        raise ApiError(400, "Requête invalide", str(exc)) from None
+    except ValueError:
+        raise ApiError(400, "Requête invalide", "Le corps n'est pas un JSON valide.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Requête invalide", "Le corps doit être un objet JSON ({...}).")
+    return body
 
 
 def hash_token(raw: str) -> str:
@@ -67,8 +110,7 @@ def authenticate_bearer(rule) -> None:
                                     or token.organisation.active_contrat(rule.scope) is None):
         abort(problem(403, "Accès refusé", f"Ce jeton n'a pas la portée {rule.scope}."))
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
-        db.session.commit()
+        best_effort("api_tokens.last_used_at", lambda: setattr(token, "last_used_at", now))
     g.api_token = token
     g.api_organisation = token.organisation
 
@@ -83,11 +125,21 @@ def openapi(path: str, method: str, spec):
     return decorator
 
 
+BODY_PROBLEMS = {
+    "400": problem_doc("Corps invalide : pas un objet JSON, mal formé, trop imbriqué (32 niveaux "
+                       "au plus), nombre hors limites ou Content-Type autre que application/json"),
+    "413": problem_doc(f"Corps trop volumineux (plus de {MAX_JSON_BYTES} octets)"),
+}
+
+
 def build_openapi(app: Flask) -> dict:
     paths: dict = {}
     for endpoint, view in app.view_functions.items():
         for path, method, spec in getattr(view, "_openapi", []):
-            paths.setdefault(path, {})[method] = spec(app) if callable(spec) else spec
+            spec = spec(app) if callable(spec) else spec
+            if "application/json" in spec.get("requestBody", {}).get("content", {}):
+                spec = {**spec, "responses": {**BODY_PROBLEMS, **spec.get("responses", {})}}
+            paths.setdefault(path, {})[method] = spec
     scopes = ", ".join(registry.of(app).services)
     return {
         "openapi": "3.1.0",
@@ -140,8 +192,7 @@ def _whoami_spec(app: Flask) -> dict:
                         "portees_actives": {"type": "array", "items": {"type": "string"}},
                         **{_profil_key(code): {"type": ["string", "null"]} for code in profiled},
                         "expire_le": {"type": "string", "format": "date-time"}}}}}}}},
-            "401": {"description": "Jeton absent, invalide, expiré ou révoqué",
-                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+            "401": problem_doc("Jeton absent, invalide, expiré ou révoqué"),
         },
     }
 

@@ -2,9 +2,10 @@
 from typing import Callable, TypeVar
 
 import psycopg
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 T = TypeVar("T")
 
@@ -30,6 +31,23 @@ def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def best_effort(what: str, write: Callable[[], None]) -> bool:
+    """Bookkeeping that must never fail a request (a token's "last used" or a session's "last
+    seen" stamp): `write` changes the session, which is committed at once. If the database
+    refuses ("database is locked" on SQLite, a lock or statement timeout on PostgreSQL), the
+    failure is logged and swallowed: the session is rolled back (call this before the request's
+    own changes) and the request goes on without the stamp. True if it was written."""
+    from .extensions import db
+    try:
+        write()
+        db.session.commit()
+        return True
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("écriture annexe abandonnée : %s", what, exc_info=True)
+        return False
 
 
 def copy_rows(table: str, columns: tuple[str, ...], types: tuple[str, ...], rows) -> None:

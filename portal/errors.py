@@ -1,7 +1,9 @@
 """Error pages (HTML) and problem+json (API) that show no internals."""
+from typing import NoReturn
+
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 MESSAGES = {
     400: ("Requête invalide", "La requête n'a pas pu être traitée."),
@@ -10,10 +12,23 @@ MESSAGES = {
     404: ("Page introuvable", "La page demandée n'existe pas ou n'est pas accessible."),
     405: ("Méthode non autorisée", "Cette action n'est pas permise sur cette adresse."),
     413: ("Fichier trop volumineux", "Le fichier dépasse la taille maximale autorisée."),
+    415: ("Format non pris en charge", "Le contenu envoyé n'est pas dans un format accepté."),
     422: ("Données invalides", "Certaines données sont invalides."),
     429: ("Trop de tentatives", "Patientez quelques minutes avant de réessayer."),
     500: ("Erreur interne", "Une erreur inattendue s'est produite. Réessayez plus tard."),
 }
+
+
+USER_MESSAGE = "user_message"
+
+
+def refuse(code: int, message: str) -> NoReturn:
+    """Abort with a message for the user (French): shown on the error page and as the
+    problem+json `detail`, where other errors show the generic message of their code (werkzeug's
+    own descriptions are English and say nothing useful)."""
+    exc = default_exceptions[code](description=message)
+    setattr(exc, USER_MESSAGE, True)
+    raise exc
 
 
 def wants_problem_json() -> bool:
@@ -28,9 +43,11 @@ def init_app(app: Flask) -> None:
             title, detail = "Jeton de sécurité invalide", "Le formulaire a expiré ou a été altéré : rechargez la page."
         else:
             title, detail = MESSAGES.get(code, (exc.name, exc.description or ""))
+            if getattr(exc, USER_MESSAGE, False):  # `refuse(...)`: our own French message
+                detail = exc.description
         if wants_problem_json():
             from .api import problem
-            return problem(code, title, getattr(exc, "description", None) if code < 500 else detail)
+            return problem(code, title, detail)
         return render_template("errors/error.html", code=code, title=title, detail=detail), code
 
     @app.errorhandler(Exception)

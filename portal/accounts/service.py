@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pyotp
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..audit import record_event
 from ..extensions import db
@@ -208,8 +208,6 @@ def issue_reset_token(user: User, *, minutes: int) -> str:
     """Create a one-time link token (stored hashed); earlier unused tokens of the user die."""
     import secrets
 
-    from sqlalchemy import update
-
     from ..models import PasswordResetToken
     now = utcnow()
     db.session.execute(update(PasswordResetToken)
@@ -266,16 +264,36 @@ class ResetLinkInvalid(Exception):
     pass
 
 
+RESET_LINK_INVALID = "Ce lien de réinitialisation est invalide, expiré ou déjà utilisé."
+
+
 def reset_password(raw: str, new_password: str) -> User:
-    """Use a one-time link: set the new password, burn the link, revoke every session."""
+    """Use a one-time link: set the new password, burn the link, revoke every session.
+
+    The link is burnt by one conditional UPDATE (`used_at IS NULL`) whose row count says whether
+    this request is the one that used it: of concurrent uses exactly one goes on, the others are
+    refused (PostgreSQL makes the later UPDATEs wait for the first and re-check the condition).
+    The UPDATE opens a transaction of its own: on SQLite, a write after this request's reads
+    while another request wrote in between would fail ("database is locked")."""
+    from ..models import PasswordResetToken
     token = find_valid_reset_token(raw)
     if token is None:
-        raise ResetLinkInvalid("Ce lien de réinitialisation est invalide, expiré ou déjà utilisé.")
-    user = token.user
-    _check_new_password(user, new_password)
+        raise ResetLinkInvalid(RESET_LINK_INVALID)
+    user_id = token.user_id
+    _check_new_password(token.user, new_password)
+    password_hash = hash_password(new_password)  # slow: before taking the link
+    db.session.rollback()  # nothing written yet: end the reads, the UPDATE starts afresh
     now = utcnow()
-    token.used_at = now
-    user.password_hash = hash_password(new_password)
+    burnt = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.token_hash == _reset_digest(raw), PasswordResetToken.used_at.is_(None),
+               PasswordResetToken.expires_at > now)
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if burnt.rowcount != 1:
+        db.session.rollback()
+        raise ResetLinkInvalid(RESET_LINK_INVALID)
+    user = db.session.get(User, user_id)
+    user.password_hash = password_hash
     user.password_changed_at = now
     user.failed_logins = 0
     user.locked_until = None

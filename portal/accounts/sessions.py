@@ -14,6 +14,7 @@ from flask import current_app, g, session
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from ..database import best_effort
 from ..extensions import db
 from ..models import Organisation, User, UserSession, utcnow
 
@@ -64,16 +65,15 @@ def load_user_from_session(user_id: str) -> User | None:
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
     if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        row.revoked_at = now
-        db.session.commit()
+        # Refused whether or not the revocation is written: the next request finds it expired.
+        best_effort("user_sessions.revoked_at (expiration)", lambda: setattr(row, "revoked_at", now))
         session.clear()
         return None
     user = row.user
     if not user.is_active:
         return None
     if now - row.last_seen_at > timedelta(seconds=60):  # avoid a write on every request
-        row.last_seen_at = now
-        db.session.commit()
+        best_effort("user_sessions.last_seen_at", lambda: setattr(row, "last_seen_at", now))
     g.mfa_verified = row.mfa_verified_at is not None
     g.session_row_id = row.id
     return user

@@ -28,7 +28,11 @@ bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+    r"""`next` only if it is a plain path of this site: "/..." with no scheme or host, no
+    backslash (browsers read "/\host" as "//host") and nothing unprintable (CR/LF made the
+    Location header invalid, a 500; browsers drop a tab, so "/<tab>/host" is "//host")."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and target.isprintable() and "\\" not in target and urlsplit(target).netloc == ""):
         return target
     return url_for("home.index")
 
