@@ -15,7 +15,7 @@ afas_cli.add_command(bareme_cli)
 @bareme_cli.command("import")
 @click.argument("fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def bareme_import(fichier: Path):
-    """Validate FICHIER (JSON) and add or replace that year's barème."""
+    """Valide FICHIER (JSON) et ajoute ou remplace le barème de son année."""
     from portal.extensions import db
     from . import services
     from .bareme import BaremeError
@@ -36,7 +36,7 @@ def bareme_import(fichier: Path):
 
 @bareme_cli.command("list")
 def bareme_list():
-    """List the barèmes in force (files shipped and years added by the Caf)."""
+    """Liste les barèmes en vigueur (fichiers livrés et années ajoutées par la Caf)."""
     from . import services
     for annee, b in sorted(services.all_baremes().items()):
         click.echo(f"{annee}  {b.libelle}  [{b.source}]")
@@ -44,7 +44,7 @@ def bareme_list():
 
 @afas_cli.command("verser-acomptes")
 def verser_acomptes():
-    """Mark acomptes whose date has come as paid (also run daily by the beat)."""
+    """Marque versés les acomptes arrivés à échéance (aussi lancé chaque jour par le beat)."""
     from portal.extensions import db
     from . import services
     count = services.pay_due_acomptes()
@@ -54,7 +54,7 @@ def verser_acomptes():
 
 @afas_cli.command("enregistrer-campagnes")
 def enregistrer_campagnes():
-    """Record the campaigns of last, this and next exercice (also run daily by the beat)."""
+    """Enregistre les campagnes de l'exercice précédent, en cours et suivant (aussi lancé chaque jour par le beat)."""
     from portal.extensions import db
     from . import services
     count = services.record_campaigns()

@@ -39,8 +39,8 @@ def _fail(lines: list[str]) -> None:
                    "hors fenêtre, le fichier est non conforme. Sans cette option, la fenêtre de "
                    "réception n'est qu'un avertissement.")
 def validate_command(file: Path, flow, max_mo, at):
-    """Validate FILE: XSD, envelope, record count, unique ids (and the creation-time window of
-    reception: a warning, or an error with --at)."""
+    """Valide FILE : XSD, enveloppe, nombre d'enregistrements, identifiants uniques (et fenêtre de
+    date de création de la réception : avertissement, ou erreur avec --at)."""
     from .formats import validate_file
     if not file.exists():
         _fail([f"FICHIER_ILLISIBLE : fichier introuvable ({file})"])
@@ -69,7 +69,7 @@ def validate_command(file: Path, flow, max_mo, at):
               help="Fichier de signature (défaut : FILE.p7s).")
 @click.option("--password-env", default=None, help="Variable d'environnement contenant le mot de passe de la clé.")
 def sign_command(file: Path, key_path: Path, cert_path: Path, out_path, password_env):
-    """Sign FILE: detached CMS (CAdES-BES), DER, SHA-256 -> FILE.p7s."""
+    """Signe FILE : CMS détaché (CAdES-BES), DER, SHA-256 -> FILE.p7s."""
     import os
 
     from .signature import SignatureError, load_certificates, load_private_key, sign_file
@@ -98,7 +98,7 @@ def sign_command(file: Path, key_path: Path, cert_path: Path, out_path, password
               help="Autorité(s) de confiance PEM (défaut : celles configurées pour la Caf).")
 @click.option("--at", "at_text", default=None, help="Date de vérification ISO 8601 (défaut : maintenant).")
 def verify_command(file: Path, signature: Path, ca_path, at_text):
-    """Verify FILE against its detached signature and the signer's certificate chain."""
+    """Vérifie FILE avec sa signature détachée et la chaîne de certificats du signataire."""
     from .formats import parse_utc
     from .signature import (
         SignatureError,
@@ -138,7 +138,7 @@ def verify_command(file: Path, signature: Path, ca_path, at_text):
 @click.option("--mode", type=click.Choice(["TEST", "PRODUCTION"]), default=None,
               help="Mode de l'enveloppe (défaut : celui de l'exemple, TEST).")
 def example_command(flow, out_path, mode):
-    """Write the annotated example of FLOW, dated now, with a fresh file identifier."""
+    """Écrit l'exemple annoté du flux FLOW, daté de maintenant, avec un nouvel identifiant de fichier."""
     from .formats import fresh_example
     data = fresh_example(flow, datetime.now(UTC), mode=mode)
     if out_path:
@@ -150,7 +150,7 @@ def example_command(flow, out_path, mode):
 
 @edi_cli.command("demo-pki")
 def demo_pki_command():
-    """Create (if needed) and show the demo PKI: CA, Caf and Picardie Habitat keys/certificates."""
+    """Crée (au besoin) et montre la PKI de démonstration : AC, clés et certificats de la Caf et de Picardie Habitat."""
     from .pki import DEMO_CA_NAME, ensure_demo_pki
     if current_app.config.get("PORTAL_ENV") == "production":
         _fail(["La PKI de démonstration n'existe pas en production (EDI_TRUST_ANCHORS, EDI_CAF_SIGNING_*)."])

@@ -12,7 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 @click.command("migrate")
 @with_appcontext
 def migrate_command():
-    """Apply every Alembic migration (all domain branches: `upgrade heads`)."""
+    """Applique toutes les migrations Alembic (toutes les branches des services : `upgrade heads`)."""
     from flask_migrate import upgrade
     upgrade(revision="heads")
     click.echo("Base de données à jour.")
@@ -21,7 +21,7 @@ def migrate_command():
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
-    """Create the demo organisations, users and data (idempotent)."""
+    """Crée les organisations, comptes et données de démonstration (idempotent)."""
     from .demo import seed_demo
     created = seed_demo()
     click.echo(f"Données de démonstration : {created} objet(s) créé(s).")
@@ -29,13 +29,13 @@ def seed_demo_command():
 
 @click.group("audit")
 def audit_group():
-    """Security audit trail."""
+    """Piste d'audit de sécurité."""
 
 
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify():
-    """Verify the hash chain; exit 1 and name the first broken row if it is not intact."""
+    """Vérifie la chaîne d'empreintes ; code 1 et première ligne rompue si elle n'est pas intacte."""
     from . import audit
     report = audit.verify()
     if report.ok:
@@ -50,7 +50,7 @@ def audit_verify():
 @click.option("--months", type=int, default=None, help="Durée de conservation (1 à 36 mois).")
 @with_appcontext
 def audit_purge(months):
-    """Delete audit entries older than the retention (default AUDIT_RETENTION_MONTHS)."""
+    """Supprime les entrées plus anciennes que la durée de conservation (AUDIT_RETENTION_MONTHS par défaut)."""
     from . import audit
     from .extensions import db
     months = months or current_app.config["AUDIT_RETENTION_MONTHS"]
@@ -65,8 +65,8 @@ def audit_purge(months):
 @click.command("reconcile-jobs")
 @with_appcontext
 def reconcile_command():
-    """Re-send jobs whose lease expired, never reached the broker, or wait (= jobs reconcile
-    --all-pending)."""
+    """Renvoie les travaux dont la réservation a expiré, jamais parvenus au broker ou en attente
+    (= jobs reconcile --all-pending)."""
     from . import jobs
     sent = jobs.reconcile(resend_after_seconds=0)
     click.echo(f"{len(sent)} tâche(s) renvoyée(s).")
@@ -74,7 +74,7 @@ def reconcile_command():
 
 @click.group("jobs")
 def jobs_group():
-    """Background jobs: state and reconciliation."""
+    """Travaux de fond : état et réconciliation."""
 
 
 @jobs_group.command("status")
@@ -84,7 +84,7 @@ def jobs_group():
 @click.option("--max-wait", type=int, default=900, show_default=True)
 @with_appcontext
 def jobs_status(check, max_wait):
-    """Jobs per status, expired leases, oldest pending job, broker reachability."""
+    """Travaux par état, réservations expirées, plus ancien travail en attente, accès au broker."""
     from . import jobs
     report = jobs.health()
     for status, count in report["counts"].items():
@@ -114,7 +114,7 @@ def _broker_reachable() -> bool:
                    "du broker sans persistance).")
 @with_appcontext
 def jobs_reconcile(all_pending):
-    """Re-send now the jobs whose lease expired or that never reached the broker."""
+    """Renvoie maintenant les travaux dont la réservation a expiré ou jamais parvenus au broker."""
     from . import jobs
     sent = jobs.reconcile(resend_after_seconds=0 if all_pending else None)
     click.echo(f"{len(sent)} tâche(s) renvoyée(s).")

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import click
 
 
 def test_portal_command_prints_no_alembic_plugin_lines(tmp_path):
@@ -15,3 +18,26 @@ def test_portal_command_prints_no_alembic_plugin_lines(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "alembic.runtime.plugins" not in result.stdout + result.stderr
     assert "Extranet Partenaires" in result.stdout
+
+
+LIBRARY_COMMANDS = {"db", "routes", "run", "shell", "limiter"}  # Flask's and Flask-Limiter's own
+ENGLISH = re.compile(r"\b(the|and|of|with|whose|from|Create|Verify|Write|Mark|Record|List|Delete|"
+                     r"Apply|Sign|Validate|Show|Re-send|Jobs)\b")
+
+
+def _commands(group, prefix=""):
+    for name, command in sorted(group.commands.items()):
+        if not prefix and name in LIBRARY_COMMANDS:
+            continue
+        yield f"{prefix}{name}", command
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix}{name} ")
+
+
+def test_every_command_of_ours_speaks_french(app):
+    """Operators read one language: every `portal …` command of the project has French help."""
+    commands = dict(_commands(app.cli))
+    assert {"migrate", "edi validate", "afas bareme import", "cdap journal", "jobs status"} <= set(commands)
+    english = {name: command.get_short_help_str(200) for name, command in commands.items()
+               if ENGLISH.search(command.help or command.short_help or "")}
+    assert english == {}
