@@ -175,8 +175,8 @@ def phase_lxml(path: str) -> dict:
     times in a row; "seconds" is their median (a run of one or two seconds is at the mercy of
     this shared machine's noise, which one sample would carry whole into the ratio)."""
     from lxml import etree
-    from edi.formats import _schema
-    schema = _schema("LOYERS")
+    from edi.formats.flows import compiled_schema
+    schema = compiled_schema("LOYERS")
     samples = []
     for _run in range(LXML_RUNS):
         t0 = time.perf_counter()
