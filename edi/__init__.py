@@ -10,7 +10,8 @@ def register(app: Flask) -> None:
     from . import flows
     flows.register(app)
     # Formats, signatures, certificates and vendor tooling (edicrypto): see edi/certificates, edi/cli.
-    from . import certificates, cli, pki
+    from . import certificates, cli
+    from .crypto import pki
     pki.validate_settings(app.config)
     certificates.register(app)
     cli.register_cli(app)

@@ -31,9 +31,9 @@ def caf_identity() -> tuple[str, str]:
 def verify_signature(data_path: Path, signature_der: bytes, organisation,
                      at: datetime) -> tuple[str, str] | None:
     """None when the detached CMS signature is valid for this organisation at `at` (receipt
-    time), else (code, French reason) — codes of edi.signature.SIGNATURE_CODES."""
+    time), else (code, French reason) — codes of edi.crypto.signature.SIGNATURE_CODES."""
     from .certificates.service import verify_file_signature
-    from .signature import SignatureError
+    from .crypto.signature import SignatureError
     try:
         verify_file_signature(data_path, signature_der, organisation, at)
     except SignatureError as exc:
@@ -157,8 +157,8 @@ def write_avis(out: BinaryIO, org, identifiant: str, annee: int, mois: int,
 
 def sign_outbound(path: Path) -> bytes:
     """Detached CMS signature of an outbound file with the Caf's signing material."""
-    from .pki import caf_signing_material
-    from .signature import sign_detached
+    from .crypto.pki import caf_signing_material
+    from .crypto.signature import sign_detached
     material = caf_signing_material()
     return sign_detached(path, material.key, material.cert, extra_certs=material.chain)
 

@@ -19,7 +19,7 @@ from .models import EN_COURS, QUARANTAINE, RECU, EdiFichier
 
 JOB_KIND = "edi.process_file"
 QUEUE = "edi"
-MAX_SIGNATURE_BYTES = 256 * 1024  # as edi.signature
+MAX_SIGNATURE_BYTES = 256 * 1024  # as edi.crypto.signature
 
 
 class EdiInputError(ValueError):
