@@ -1,6 +1,6 @@
-"""The pipeline's seam to the other modules: edicrypto's formats / signatures / certificates and
+"""The intake's seam to the other modules: edicrypto's formats / signatures / certificates and
 CDAP's service functions (cdap.services_bailleurs). Each function here maps their interface to
-what edi.pipeline needs, so the pipeline reads as the business process."""
+what edi.intake needs, so the intake reads as the business process."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone

@@ -10,7 +10,8 @@ from portal.access import api_scope
 from portal.api import ApiError, bp, openapi
 from portal.extensions import db
 
-from . import queries, services, storage
+from . import queries, services
+from .intake import storage
 from .models import EdiAvisPaiement, EdiFichier
 
 FILE_SCHEMA = {

@@ -14,7 +14,8 @@ from portal.audit import record_event
 from portal.extensions import db
 from portal.models import Organisation, utcnow
 
-from . import adapters, storage
+from . import adapters
+from .intake import storage
 from .models import EdiAvisPaiement
 
 JOB_KIND = "edi.build_avis_paiement"

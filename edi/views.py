@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from portal.access import requires, same_organisation_or_404
 from portal.extensions import db
 
-from . import queries, services, storage
+from . import queries, services
+from .intake import storage
 from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisPaiement,
                      EdiFichier)
 from .rules import CODES

@@ -6,7 +6,7 @@ import hashlib
 from sqlalchemy import select
 from werkzeug.test import encode_multipart
 
-from edi import storage
+from edi.intake import storage
 from edi.models import EdiFichier, RECU
 from portal import jobs
 from portal.extensions import db

@@ -83,7 +83,7 @@ def fetch_file(live_app, fid):
 def assert_processed_once(live_app, setup, fid, rent):
     from cdap.loyers import current_rents
     from cdap.models import Logement, LoyerHistorique
-    from edi import storage
+    from edi.intake import storage
     from edi.models import EdiEnregistrement
     from portal.extensions import db
     f = fetch_file(live_app, fid)
