@@ -15,8 +15,8 @@ from portal.models import Organisation
 
 from .. import adapters, rules
 from ..models import EdiFichier
+from . import checkpoints
 from .batches import expand, one_per_record
-from .checkpoints import crash_point
 from .record_ids import SeenIdentifiers
 from .staging import StagingWriter
 
@@ -190,7 +190,7 @@ class Applier:
                     writer.add(rang, record, anomalies)
         self.batches += 1
         if self.batches == 1 and self.production:
-            crash_point("mid_apply")
+            checkpoints.reached("mid_apply")
 
     def _check_in_order(self, items: list[tuple[int, dict, None]], repeated: set[int]) -> list[tuple[int, dict, list]]:
         """The checks of a flow that needs the tenancy's details, in the records' order: each

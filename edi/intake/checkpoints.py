@@ -1,26 +1,20 @@
-"""Named points of the processing (fault injection of the real-worker tests)."""
+"""Named points of a file's processing, where observers may be called.
+
+    "after_verify"   the signature is verified, nothing of the file read yet;
+    "mid_apply"      the first batch of a PRODUCTION file is applied, not committed;
+    "before_accuse"  the file is applied and committed, its ACCUSE not written yet.
+
+`HOOKS` holds the observers: each is called with the checkpoint's name, in the processing's
+thread (the applier's for "mid_apply" on PostgreSQL). None is registered by the application;
+the real-worker tests register one that kills the worker there (fault injection).
+"""
 from __future__ import annotations
 
-import logging
-import os
-import signal
-from pathlib import Path
+from collections.abc import Callable
 
-from flask import current_app
-
-log = logging.getLogger(__name__)
+HOOKS: list[Callable[[str], None]] = []
 
 
-def crash_point(name: str) -> None:
-    """Testing only: EDI_TEST_CRASH_AT=<name> makes the worker SIGKILL itself, once (a marker
-    file records that it happened). Inert unless PORTAL_ENV=testing."""
-    if os.environ.get("EDI_TEST_CRASH_AT") != name or not current_app.config.get("TESTING"):
-        return
-    marker = Path(os.environ.get("EDI_TEST_CRASH_MARKER")
-                  or Path(current_app.config["VAR_DIR"]) / f"edi-crash-{name}.done")
-    if marker.exists():
-        return
-    marker.write_text(str(os.getpid()))
-    log.warning("EDI_TEST_CRASH_AT=%s : arrêt brutal du worker", name)
-    os.kill(os.getpid(), signal.SIGKILL)
-
+def reached(name: str) -> None:
+    for hook in HOOKS:
+        hook(name)

@@ -22,10 +22,9 @@ from portal.models import Organisation, utcnow
 from .. import adapters, rules
 from ..models import EN_COURS, FINAL_STATUSES, QUARANTAINE, TRAITE, TRAITE_PARTIEL, EdiFichier
 from ..services import max_file_bytes
-from . import storage
+from . import checkpoints, storage
 from .applier import Applier
 from .batches import Takes, batch_size, tail_batch_size
-from .checkpoints import crash_point
 from .endings import finish, finish_doublon, finish_rejected
 from .staging import STAGING
 
@@ -105,7 +104,7 @@ def _process(f: EdiFichier, job: jobs.Job | None) -> dict:
     except Doublon as doublon:
         return finish_doublon(f, doublon)
 
-    crash_point("before_accuse")
+    checkpoints.reached("before_accuse")
     return finish(f)
 
 
@@ -155,7 +154,7 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
     f.rang_applique = 0
     _set_step(f, "signature", job)
     _verify_signature(f, org)
-    crash_point("after_verify")
+    checkpoints.reached("after_verify")
     _set_step(f, "validation", job)
 
     path = storage.path_for(f.sha256)
