@@ -82,10 +82,6 @@ def store_bytes(data: bytes, *, base: Path | None = None) -> Stored:
     return store_stream(io.BytesIO(data), base=base)
 
 
-def open_object(sha256: str) -> BinaryIO:
-    return path_for(sha256).open("rb")
-
-
 def read_bytes(sha256: str) -> bytes:
     return path_for(sha256).read_bytes()
 
