@@ -29,16 +29,23 @@ def caf_identity() -> tuple[str, str]:
 
 
 def verify_signature(data_path: Path, signature_der: bytes, organisation,
-                     at: datetime) -> tuple[str, str] | None:
-    """None when the detached CMS signature is valid for this organisation at `at` (receipt
-    time), else (code, French reason) — codes of edi.crypto.signature.SIGNATURE_CODES."""
+                     at: datetime) -> tuple[int | None, tuple[str, str] | None]:
+    """(id of the registered certificate that verified it, None) when the detached CMS
+    signature is valid for this organisation at `at` (receipt time), else (None, (code, French
+    reason)) — codes of edi.crypto.signature.SIGNATURE_CODES."""
     from .certificates.service import verify_file_signature
     from .crypto.signature import SignatureError
     try:
-        verify_file_signature(data_path, signature_der, organisation, at)
+        verified = verify_file_signature(data_path, signature_der, organisation, at)
     except SignatureError as exc:
-        return exc.code, exc.message
-    return None
+        return None, (exc.code, exc.message)
+    return verified.registered.id, None
+
+
+def record_certificate_use(certificate_id: int) -> None:
+    """One more file verified by this registered certificate, in the caller's transaction."""
+    from .certificates.service import record_use
+    record_use(certificate_id)
 
 
 class InboundStream:

@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.audit import record_event
 from portal.extensions import db
@@ -263,9 +263,15 @@ def verify_file_signature(data_path, signature_der: bytes | None, organisation: 
     return dataclasses.replace(verified, registered=registered)
 
 
-def record_use(cert: RegisteredCertificate) -> None:
-    """Count a verified file (shown on the certificate page); optional for the intake."""
-    cert.files_verified = (cert.files_verified or 0) + 1
+def record_use(certificate_id: int) -> None:
+    """Count a file whose signature this certificate verified (« Fichiers vérifiés » on the
+    certificate page), in the caller's transaction: the intake calls it in the transaction that
+    concludes the file, so that a file counts once whatever its redeliveries. One UPDATE adding
+    1 in the database: workers verifying files at the same time add up, none overwrites another."""
+    db.session.execute(update(RegisteredCertificate)
+                       .where(RegisteredCertificate.id == certificate_id)
+                       .values(files_verified=RegisteredCertificate.files_verified + 1)
+                       .execution_options(synchronize_session=False))
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,8 +44,9 @@ class Applier:
     SQLite, or a session bound to one connection as in the tests) it works inline, in the
     caller's transaction."""
 
-    def __init__(self, f: EdiFichier, org: Organisation):
+    def __init__(self, f: EdiFichier, org: Organisation, verified_by: int | None = None):
         self.fichier_id, self.flux, self.code_bailleur = f.id, f.flux, org.code_bailleur
+        self.verified_by = verified_by  # the registered certificate that verified the signature
         self.key_prefix = idempotency_key(org, f, "")
         self.source, self.today = source_label(f), f.recu_le.date()
         self.production = f.mode == "PRODUCTION"
@@ -229,6 +230,8 @@ class Applier:
         db.session.execute(update(table).where(table.c.id == self.fichier_id).values(
             nb_lus=lus, nb_appliques=self.applied, rang_applique=lus if self.production else 0,
             staging_complet=True))
+        if self.verified_by is not None:  # the file counts for it once, as it is applied
+            adapters.record_certificate_use(self.verified_by)
         db.session.commit()
 
 

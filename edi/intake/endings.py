@@ -48,7 +48,10 @@ def _write_accuse(f: EdiFichier, accuse_statut: str, with_records: bool) -> None
     f.accuse_signature_sha256 = sig.sha256
 
 
-def close(f: EdiFichier, statut: str) -> dict:
+def close(f: EdiFichier, statut: str, verified_by: int | None = None) -> dict:
+    """The final status, committed once. `verified_by`: the certificate that verified the
+    signature of a file refused afterwards, which counts it now (an applied file counted when
+    it was applied)."""
     f.statut = statut
     f.etape = "termine"
     f.fin_traitement = utcnow()
@@ -61,6 +64,8 @@ def close(f: EdiFichier, statut: str) -> dict:
     record_event("edi", "fichier_traite", organisation_id=f.organisation_id,
                  target=f"edi_fichier:{f.id}", statut=statut, flux=f.flux,
                  acceptes=f.nb_acceptes, rejetes=f.nb_rejetes, appliques=f.nb_appliques)
+    if verified_by is not None:
+        adapters.record_certificate_use(verified_by)
     db.session.commit()
     return {"fichier_id": f.id, "statut": statut, "acceptes": f.nb_acceptes,
             "rejetes": f.nb_rejetes, "appliques": f.nb_appliques}
@@ -91,7 +96,7 @@ def finish_rejected(f: EdiFichier, rejet) -> dict:
     f.cle_identifiant = None
     db.session.commit()
     _write_accuse(f, rejet.accuse_statut, with_records=False)
-    return close(f, REJETE)
+    return close(f, REJETE, rejet.verified_by)
 
 
 def finish_doublon(f: EdiFichier, doublon) -> dict:
@@ -105,4 +110,4 @@ def finish_doublon(f: EdiFichier, doublon) -> dict:
     f.nb_lus = f.nb_acceptes = f.nb_rejetes = f.nb_avertissements = f.nb_appliques = 0
     db.session.commit()
     _write_accuse(f, "DOUBLON", with_records=False)
-    return close(f, DOUBLON)
+    return close(f, DOUBLON, doublon.verified_by)

@@ -34,16 +34,21 @@ PROGRESS_SECONDS = 1.0  # progress shown and lease extended at most this often w
 class Rejet(Exception):
     """Technical rejection of the whole file (signature, XML, schema, envelope)."""
 
-    def __init__(self, anomalies: list[rules.Anomalie], accuse_statut: str = "REJETE"):
+    def __init__(self, anomalies: list[rules.Anomalie], accuse_statut: str = "REJETE",
+                 verified_by: int | None = None):
         super().__init__("; ".join(a.libelle for a in anomalies))
         self.anomalies = anomalies
         self.accuse_statut = accuse_statut
+        # The registered certificate that verified the file's signature, when it was verified
+        # before the refusal: the file counts for it when it is closed.
+        self.verified_by = verified_by
 
 
 class Doublon(Exception):
-    def __init__(self, first_id: int, detail: str):
+    def __init__(self, first_id: int, detail: str, verified_by: int | None = None):
         super().__init__(detail)
         self.first_id, self.detail = first_id, detail
+        self.verified_by = verified_by  # as Rejet's
 
 
 # ---------------------------------------------------------------- entry point
@@ -93,8 +98,9 @@ def _process(f: EdiFichier, job: jobs.Job | None) -> dict:
     org = db.session.get(Organisation, f.organisation_id)
     try:
         if f.doublon_de_id is not None:  # same content already received (found at upload)
-            _verify_signature(f, org)
-            raise Doublon(f.doublon_de_id, f"contenu identique au fichier n° {f.doublon_de_id}")
+            verified_by = _verify_signature(f, org)
+            raise Doublon(f.doublon_de_id, f"contenu identique au fichier n° {f.doublon_de_id}",
+                          verified_by)
         if not f.staging_complet:
             _stage(f, org, job)
         if f.mode == "PRODUCTION":
@@ -129,14 +135,16 @@ def _heartbeat(f: EdiFichier, job: jobs.Job | None) -> None:
     jobs.extend_lease(job, seconds)
 
 
-def _verify_signature(f: EdiFichier, org: Organisation) -> None:
+def _verify_signature(f: EdiFichier, org: Organisation) -> int:
+    """The id of the registered certificate that verified the file's signature; Rejet if none."""
     if not f.signature_sha256:
         raise Rejet([rules.anomalie("SIGNATURE_ABSENTE")])
-    problem = adapters.verify_signature(storage.path_for(f.sha256),
-                                        storage.read_bytes(f.signature_sha256), org, f.recu_le)
+    certificate_id, problem = adapters.verify_signature(
+        storage.path_for(f.sha256), storage.read_bytes(f.signature_sha256), org, f.recu_le)
     if problem:
         code, message = problem
         raise Rejet([rules.Anomalie(code, message, rules.ERREUR)])
+    return certificate_id
 
 
 def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
@@ -148,12 +156,15 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
     go into one transaction that commits only once the whole file has validated: the effects,
     the records with anomalies and the file's "applied" mark (`staging_complet`) commit
     together or not at all. A restarted job (worker killed) finds nothing of an interrupted
-    attempt and starts again; idempotency keys per record make a replay apply nothing twice."""
+    attempt and starts again; idempotency keys per record make a replay apply nothing twice.
+
+    The certificate that verified the signature counts the file in the transaction that marks
+    it applied, or, when the file is refused after the signature, in the one that closes it."""
     db.session.execute(delete(STAGING).where(STAGING.c.fichier_id == f.id))
     f.nb_lus = f.nb_acceptes = f.nb_rejetes = f.nb_avertissements = f.nb_appliques = 0
     f.rang_applique = 0
     _set_step(f, "signature", job)
-    _verify_signature(f, org)
+    verified_by = _verify_signature(f, org)
     checkpoints.reached("after_verify")
     _set_step(f, "validation", job)
 
@@ -165,7 +176,7 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
         if f.mode == "PRODUCTION":
             _claim_identifier(f)  # before anything is applied
         _set_step(f, "application" if f.mode == "PRODUCTION" else "controles", job)
-        applier = Applier(f, org)
+        applier = Applier(f, org, verified_by)
         try:
             with _cyclic_gc_paused(), _loaded_across_commits():
                 lus = _read_records(f, org, stream.records(), f.recu_le.date(), job, applier)
@@ -179,7 +190,10 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
     except adapters.InvalidInbound as exc:
         db.session.rollback()
         raise Rejet([rules.Anomalie(exc.code, detail, rules.ERREUR) for detail in exc.details],
-                    accuse_statut=exc.accuse_statut) from None
+                    accuse_statut=exc.accuse_statut, verified_by=verified_by) from None
+    except (Rejet, Doublon) as refused:  # envelope, identifier, record count
+        refused.verified_by = verified_by
+        raise
     db.session.refresh(f)  # counts and staging_complet as the applier committed them
     _set_step(f, "application", job)
 

@@ -326,6 +326,47 @@ def test_processing_twice_changes_nothing(app, api_client, edi_token, landlord, 
     assert db.session.get(EdiFichier, fid).accuse_sha256 == before
 
 
+def test_the_signing_certificate_counts_each_verified_file_once(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, client, login, factory):
+    """« Fichiers vérifiés » on the certificate page: a processed file counts once for the
+    registered certificate that verified its signature (processing it again adds nothing), a
+    file refused after its signature was verified counts too, one whose signature fails does
+    not."""
+    from edi.certificates.models import RegisteredCertificate
+    from edi.intake import process
+    api = api_client(edi_token)
+
+    def files_verified() -> int:
+        return db.session.get(RegisteredCertificate, signer.registered.id,
+                              populate_existing=True).files_verified
+
+    assert files_verified() == 0
+    data = build_xml("LOYERS", landlord, loyer_records(tenants))
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    assert db.session.get(EdiFichier, fid).statut == "TRAITE"
+    assert files_verified() == 1
+    process.process_file(fid)
+    assert files_verified() == 1
+
+    wrong_count = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-002", sequence=2,
+                            count=4)
+    refused = upload(api, wrong_count, signer.sign(wrong_count))
+    run_jobs()
+    assert db.session.get(EdiFichier, refused).statut == "REJETE"
+    assert files_verified() == 2
+
+    other = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-003", sequence=3)
+    unsigned = upload(api, other, signer.sign(data))  # the signature of another file
+    run_jobs()
+    assert db.session.get(EdiFichier, unsigned).statut == "REJETE"
+    assert files_verified() == 2
+
+    login(factory.user(landlord, "partner_admin"))
+    page = client.get(f"/edi/certificats/{signer.registered.id}").get_data(as_text=True)
+    assert "<dt>Fichiers vérifiés</dt><dd>2</dd>" in page
+
+
 def test_duplicate_record_identifiers_are_rejected_after_the_first(
         app, api_client, edi_token, landlord, signer, tenants, run_jobs, monkeypatch):
     """A record identifier met again is rejected, in the same batch or a later one; the first
