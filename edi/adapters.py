@@ -162,12 +162,13 @@ def write_avis(out: BinaryIO, org, identifiant: str, annee: int, mois: int,
                   for i, p in enumerate(payments, 1)]))
 
 
-def sign_outbound(path: Path) -> bytes:
-    """Detached CMS signature of an outbound file with the Caf's signing material."""
+def sign_outbound(data: BinaryIO) -> bytes:
+    """Detached CMS signature of an outbound file (read as a stream) with the Caf's signing
+    material."""
     from .crypto.pki import caf_signing_material
     from .crypto.signature import sign_detached
     material = caf_signing_material()
-    return sign_detached(path, material.key, material.cert, extra_certs=material.chain)
+    return sign_detached(data, material.key, material.cert, extra_certs=material.chain)
 
 
 # ---------------------------------------------------------------- CDAP

@@ -3,9 +3,6 @@ and stored once, then the final status (each ending restartable: an ACCUSE alrea
 never built again)."""
 from __future__ import annotations
 
-import os
-import tempfile
-
 from sqlalchemy import delete
 
 from portal.audit import record_event
@@ -32,18 +29,10 @@ def _write_accuse(f: EdiFichier, accuse_statut: str, with_records: bool) -> None
     records = iter_results(f.id) if with_records else iter(())
     count = result_count(f.id) if with_records else 0
     doublon = db.session.get(EdiFichier, f.doublon_de_id) if accuse_statut == "DOUBLON" else None
-    tmp_dir = storage.root() / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="accuse-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            adapters.write_accuse(out, f, org, accuse_statut, records, count, doublon)
-        with open(tmp_name, "rb") as fh:
-            stored = storage.store_stream(fh)
-        signature = adapters.sign_outbound(stored.path)
-        sig = storage.store_bytes(signature)
-    finally:
-        os.unlink(tmp_name)
+    stored = storage.store_written(
+        lambda out: adapters.write_accuse(out, f, org, accuse_statut, records, count, doublon), "accuse-")
+    with storage.current().open(stored.sha256) as data:
+        sig = storage.store_bytes(adapters.sign_outbound(data))
     f.accuse_sha256 = stored.sha256
     f.accuse_signature_sha256 = sig.sha256
 

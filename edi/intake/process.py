@@ -140,7 +140,7 @@ def _verify_signature(f: EdiFichier, org: Organisation) -> int:
     if not f.signature_sha256:
         raise Rejet([rules.anomalie("SIGNATURE_ABSENTE")])
     certificate_id, problem = adapters.verify_signature(
-        storage.path_for(f.sha256), storage.read_bytes(f.signature_sha256), org, f.recu_le)
+        storage.local_path(f.sha256), storage.read_bytes(f.signature_sha256), org, f.recu_le)
     if problem:
         code, message = problem
         raise Rejet([rules.Anomalie(code, message, rules.ERREUR)])
@@ -168,7 +168,7 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
     checkpoints.reached("after_verify")
     _set_step(f, "validation", job)
 
-    path = storage.path_for(f.sha256)
+    path = storage.local_path(f.sha256)
     try:
         # Refuses unsafe XML (DOCTYPE, entities, depth), non-XML and oversize input at once.
         stream = adapters.open_inbound(path, max_bytes=max_file_bytes(), columns=True)
