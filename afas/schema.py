@@ -127,10 +127,6 @@ def fields_for(equipement_type: str) -> tuple[Field, ...]:
     return ACTIVITY_FIELDS[equipement_type] + FINANCIAL_FIELDS
 
 
-def field_map(equipement_type: str) -> dict[str, Field]:
-    return {f.key: f for f in fields_for(equipement_type)}
-
-
 ALL_FIELD_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
     f.key for t in EQUIPEMENT_TYPES for f in fields_for(t)))
 ALL_LABELS: dict[str, str] = {f.key: f.label for t in EQUIPEMENT_TYPES for f in fields_for(t)}

@@ -108,9 +108,9 @@ def seed_tenants(db, n: int) -> None:
 
 def register_signer(app, org, workdir: Path) -> dict:
     from cryptography.hazmat.primitives import serialization
-    from edi import pki
+    from edi.crypto import pki
     from edi.certificates import service
-    from edi.signature import load_certificates, load_private_key
+    from edi.crypto.signature import load_certificates, load_private_key
     demo = pki.ensure_demo_pki(app.config["VAR_DIR"])
     ca_key = load_private_key(demo.path("ca_key").read_bytes())
     ca_cert = load_certificates(demo.path("ca_cert").read_bytes())[0]
@@ -175,8 +175,8 @@ def phase_lxml(path: str) -> dict:
     times in a row; "seconds" is their median (a run of one or two seconds is at the mercy of
     this shared machine's noise, which one sample would carry whole into the ratio)."""
     from lxml import etree
-    from edi.formats import _schema
-    schema = _schema("LOYERS")
+    from edi.formats.flows import compiled_schema
+    schema = compiled_schema("LOYERS")
     samples = []
     for _run in range(LXML_RUNS):
         t0 = time.perf_counter()
@@ -196,7 +196,8 @@ def phase_lxml(path: str) -> dict:
 def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation_id: int) -> dict:
     """What the API and the worker do: store + row + job (upload), then the job."""
     app = make_app(Path(workdir), db_url)
-    from edi import pipeline, services
+    from edi import services
+    from edi.intake import process
     from portal import jobs
     from portal.extensions import db
     from portal.models import Organisation
@@ -209,12 +210,12 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
             # its schema before starting the clock.
             with open(warm, "rb") as data, open(str(warm) + ".p7s", "rb") as sig:
                 w = services.receive_file(org, data, warm.name, sig, canal="api")
-            warm_result = pipeline.process_file(w.id, jobs.claim(w.job_id))
+            warm_result = process.process_file(w.id, jobs.claim(w.job_id))
             assert warm_result.get("statut") == "TRAITE", warm_result
             db.session.remove()
             org = db.session.get(Organisation, organisation_id)
         sql_times = _time_statements(db.engine) if os.environ.get("EDI_BENCH_SQL") else None
-        steps = _time_steps(pipeline)
+        steps = _time_steps(process)
         pg_before = _backends_cpu(db)
         t0, cpu0 = time.perf_counter(), time.process_time()
         with open(path, "rb") as data, open(signature, "rb") as sig:
@@ -222,7 +223,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         t_stored = time.perf_counter() - t0
         job = jobs.claim(f.job_id)
         t1 = time.perf_counter()
-        result = pipeline.process_file(f.id, job)
+        result = process.process_file(f.id, job)
         t_processed = time.perf_counter() - t1
         f = db.session.get(type(f), f.id, populate_existing=True)
         pg_cpu = _backends_cpu(db, pg_before) if pg_before is not None else None
@@ -251,16 +252,16 @@ def _backends_cpu(db, since: dict[int, float] | None = None) -> dict[int, float]
     return round(sum(s - since.get(pid, 0.0) for pid, s in now.items()), 3)
 
 
-def _time_steps(pipeline) -> dict:
-    """Wall time of the pipeline's steps (the single pass = signature + streaming validation,
+def _time_steps(process) -> dict:
+    """Wall time of the intake's steps (the single pass = signature + streaming validation,
     checks and application; within it, the reading and the wait for the last batches to be
     applied and committed; ACCUSE + closing), by wrapping them."""
     steps: dict[str, float] = {}
     for owner, name, label in (
-            (pipeline, "_stage", "signature_passe_unique"),
-            (pipeline, "_read_records", "dont_lecture_controles"),
-            (pipeline._Applier, "finish", "dont_attente_fin_application"),
-            (pipeline, "_finish", "accuse_et_cloture")):
+            (process, "_stage", "signature_passe_unique"),
+            (process, "_read_records", "dont_lecture_controles"),
+            (process.Applier, "finish", "dont_attente_fin_application"),
+            (process, "finish", "accuse_et_cloture")):
         inner = getattr(owner, name)
 
         def timed(*args, _inner=inner, _label=label, **kwargs):

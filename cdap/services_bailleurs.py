@@ -253,7 +253,7 @@ def _apply_loyers_postgresql(code_bailleur: str, lot: Iterable[tuple], source: s
     time per row (EDI bench, 5,000 LOYERS: 92-130 ms against 67-69 ms). A concurrent replay
     still cannot fail: it waits for the other transaction, violates, and skips. Each savepoint
     is a subtransaction of the caller's: past 64 in one transaction (a file of ~160,000 LOYERS
-    with edi.record_ids' own), PostgreSQL's per-backend cache of them overflows and other
+    with edi.intake.record_ids' own), PostgreSQL's per-backend cache of them overflows and other
     sessions' snapshots read pg_subtrans until it commits; to watch on a busy primary."""
     conn = db.session.connection()
     conn.exec_driver_sql(_LOYERS_BATCH_DDL)

@@ -1,6 +1,6 @@
-"""The pipeline's seam to the other modules: edicrypto's formats / signatures / certificates and
+"""The intake's seam to the other modules: edicrypto's formats / signatures / certificates and
 CDAP's service functions (cdap.services_bailleurs). Each function here maps their interface to
-what edi.pipeline needs, so the pipeline reads as the business process."""
+what edi.intake needs, so the intake reads as the business process."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -29,16 +29,23 @@ def caf_identity() -> tuple[str, str]:
 
 
 def verify_signature(data_path: Path, signature_der: bytes, organisation,
-                     at: datetime) -> tuple[str, str] | None:
-    """None when the detached CMS signature is valid for this organisation at `at` (receipt
-    time), else (code, French reason) — codes of edi.signature.SIGNATURE_CODES."""
+                     at: datetime) -> tuple[int | None, tuple[str, str] | None]:
+    """(id of the registered certificate that verified it, None) when the detached CMS
+    signature is valid for this organisation at `at` (receipt time), else (None, (code, French
+    reason)) — codes of edi.crypto.signature.SIGNATURE_CODES."""
     from .certificates.service import verify_file_signature
-    from .signature import SignatureError
+    from .crypto.signature import SignatureError
     try:
-        verify_file_signature(data_path, signature_der, organisation, at)
+        verified = verify_file_signature(data_path, signature_der, organisation, at)
     except SignatureError as exc:
-        return exc.code, exc.message
-    return None
+        return None, (exc.code, exc.message)
+    return verified.registered.id, None
+
+
+def record_certificate_use(certificate_id: int) -> None:
+    """One more file verified by this registered certificate, in the caller's transaction."""
+    from .certificates.service import record_use
+    record_use(certificate_id)
 
 
 class InboundStream:
@@ -155,12 +162,13 @@ def write_avis(out: BinaryIO, org, identifiant: str, annee: int, mois: int,
                   for i, p in enumerate(payments, 1)]))
 
 
-def sign_outbound(path: Path) -> bytes:
-    """Detached CMS signature of an outbound file with the Caf's signing material."""
-    from .pki import caf_signing_material
-    from .signature import sign_detached
+def sign_outbound(data: BinaryIO) -> bytes:
+    """Detached CMS signature of an outbound file (read as a stream) with the Caf's signing
+    material."""
+    from .crypto.pki import caf_signing_material
+    from .crypto.signature import sign_detached
     material = caf_signing_material()
-    return sign_detached(path, material.key, material.cert, extra_certs=material.chain)
+    return sign_detached(data, material.key, material.cert, extra_certs=material.chain)
 
 
 # ---------------------------------------------------------------- CDAP

@@ -12,7 +12,8 @@ from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
 
-from . import queries, services, storage
+from . import queries, services
+from .intake import storage
 from .models import EdiAvisPaiement, EdiFichier
 
 FILE_SCHEMA = {

@@ -3,9 +3,6 @@ tenant, written and signed by the Caf, stored immutably. Idempotent per (landlor
 the unique key on (organisation, year, month) keeps the first notice, whatever retries do."""
 from __future__ import annotations
 
-import os
-import tempfile
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +11,8 @@ from portal.audit import record_event
 from portal.extensions import db
 from portal.models import Organisation, utcnow
 
-from . import adapters, storage
+from . import adapters
+from .intake import storage
 from .models import EdiAvisPaiement
 
 JOB_KIND = "edi.build_avis_paiement"
@@ -53,17 +51,10 @@ def build_avis(organisation_id: int, annee: int, mois: int) -> dict:
     payments = adapters.tiers_payant_payments(org.code_bailleur, annee, mois)
     identifiant = avis_identifier(org.code_bailleur, annee, mois)
     created_at = utcnow()
-    tmp_dir = storage.root() / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="avis-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            adapters.write_avis(out, org, identifiant, annee, mois, payments, created_at)
-        with open(tmp_name, "rb") as fh:
-            stored = storage.store_stream(fh)
-    finally:
-        os.unlink(tmp_name)
-    sig = storage.store_bytes(adapters.sign_outbound(stored.path))
+    stored = storage.store_written(
+        lambda out: adapters.write_avis(out, org, identifiant, annee, mois, payments, created_at), "avis-")
+    with storage.current().open(stored.sha256) as data:
+        sig = storage.store_bytes(adapters.sign_outbound(data))
     avis = EdiAvisPaiement(organisation_id=org.id, annee=annee, mois=mois,
                            identifiant_fichier=identifiant, sha256=stored.sha256,
                            taille=stored.size, signature_sha256=sig.sha256,

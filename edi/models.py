@@ -2,7 +2,8 @@
 
 The `edi_fichiers` row is the source of truth for a received file:
 RECU → EN_COURS (job lease) → TRAITE / TRAITE_PARTIEL / REJETE / DOUBLON / QUARANTAINE.
-The raw bytes live in content-addressed, write-once storage (edi.storage) under their SHA-256.
+The raw bytes live in content-addressed, write-once storage (edi.intake.storage) under their
+SHA-256.
 
 Duplicate detection is race-free through two nullable unique keys on the row:
 - `cle_contenu` = "<organisation id>:<sha256>", taken at upload by the first copy of a content;

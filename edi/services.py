@@ -15,12 +15,12 @@ from portal.downloads import display_name
 from portal.extensions import db
 from portal.models import Organisation, User, utcnow
 
-from . import storage
+from .intake import storage
 from .models import EN_COURS, QUARANTAINE, RECU, EdiFichier
 
 JOB_KIND = "edi.process_file"
 QUEUE = "edi"
-MAX_SIGNATURE_BYTES = 256 * 1024  # as edi.signature
+MAX_SIGNATURE_BYTES = 256 * 1024  # as edi.crypto.signature
 
 
 class EdiInputError(ValueError):
@@ -116,7 +116,7 @@ def quarantine_abandoned() -> list[int]:
         select(EdiFichier).join(jobs.Job, jobs.Job.id == EdiFichier.job_id)
         .where(EdiFichier.statut.in_((RECU, EN_COURS)), jobs.Job.status == jobs.FAILED)
         .limit(500)).all()
-    from .pipeline import quarantine
+    from .intake.process import quarantine
     for f in rows:
         f.derniere_erreur = f.derniere_erreur or db.session.get(jobs.Job, f.job_id).last_error
         quarantine(f, "travail abandonné après le nombre maximal de livraisons")

@@ -9,13 +9,14 @@ from celery.schedules import crontab
 from portal import jobs
 from portal.extensions import db
 
-from . import avis, pipeline, services
+from . import avis, services
+from .intake import process
 from portal.dates import previous_month
 
 
 @jobs.handler(services.JOB_KIND)
 def process_file_job(job: jobs.Job) -> dict:
-    return pipeline.process_file(int(job.payload["fichier_id"]), job)
+    return process.process_file(int(job.payload["fichier_id"]), job)
 
 
 @jobs.handler(avis.JOB_KIND)

@@ -20,8 +20,8 @@ class ConfigError(RuntimeError):
 
 def _engine_options(database_url: str, env) -> dict:
     """Pool options; on PostgreSQL, local buffers for temporary tables sized for the largest EDI
-    file (edi.record_ids keeps a file's record identifiers in one: ~100 MB for a million). They
-    are allocated only by the sessions that use temporary tables, as they use them."""
+    file (edi.intake.record_ids keeps a file's record identifiers in one: ~100 MB for a million).
+    They are allocated only by the sessions that use temporary tables, as they use them."""
     options: dict = {"pool_pre_ping": True}
     if database_url.startswith("postgresql"):
         temp_buffers = env.get("PG_TEMP_BUFFERS", "256MB")

@@ -76,10 +76,6 @@ def handler(kind: str):
     return decorator
 
 
-def registered_kinds() -> list[str]:
-    return sorted(_HANDLERS)
-
-
 def create_job(kind: str, payload: dict | None = None, *, queue: str = "default") -> Job:
     """Add a job to the current transaction; its message is sent after the commit."""
     if kind not in _HANDLERS:
@@ -191,15 +187,6 @@ def _finish(job_id: int, attempt: int, **values) -> bool:
     return result.rowcount == 1
 
 
-def mark_done(job: Job, result: dict | None = None) -> None:
-    """Set DONE in the caller's transaction (a handler may call it with its last writes;
-    `run` then does nothing more). Raises LeaseLost if another delivery took the job over."""
-    if not _finish(job.id, job.deliveries, status=DONE, result=result, finished_at=utcnow(),
-                   lease_expires_at=None):
-        raise LeaseLost(f"tâche {job.id} : bail perdu (livraison {job.deliveries})")
-    db.session.info.setdefault("portal.jobs_finished", set()).add((job.id, job.deliveries))
-
-
 def extend_lease(job: Job, seconds: int | None = None) -> None:
     """Push the running attempt's lease further (long handlers call it between steps, in their
     own transaction). Raises LeaseLost if another delivery took the job over. The Celery time
@@ -232,10 +219,8 @@ def run(job_id: int) -> str:
         if fn is None:
             raise LookupError(f"aucun traitement pour {job.kind!r}")
         result = fn(job)
-        finished = db.session.info.get("portal.jobs_finished", set())
-        if (job_id, attempt) not in finished and not _finish(
-                job_id, attempt, status=DONE, result=result, finished_at=utcnow(),
-                lease_expires_at=None):
+        if not _finish(job_id, attempt, status=DONE, result=result, finished_at=utcnow(),
+                       lease_expires_at=None):
             raise LeaseLost(f"tâche {job_id} : bail perdu (livraison {attempt})")
         db.session.commit()
         return DONE
@@ -256,8 +241,6 @@ def run(job_id: int) -> str:
         db.session.commit()
         log.exception("échec de la tâche %s (%s), livraison %s", job_id, job.kind, attempt)
         return values["status"] if values["status"] == FAILED else "retry"
-    finally:
-        db.session.info.pop("portal.jobs_finished", None)
 
 
 def reconcile(*, now: datetime | None = None, resend_after_seconds: int | None = None) -> list[int]:

@@ -19,8 +19,9 @@ Use it from a test module (tests/plugin.py already exposes these fixtures):
   and on the broker `TEST_CELERY_BROKER_URL` (Redis, flushed) or a fresh embedded sqla+sqlite
   file; JOB_DISPATCH="broker"; a short lease. Override the module-scoped `live_settings`
   fixture in your module to change settings (e.g. `{"JOB_LEASE_SECONDS": "20"}`).
-- `celery_worker_process(modules=(), queues=..., beat=False, concurrency=1)`: starts a worker
-  with the same settings (environment variables) and waits until it consumes. `modules` are
+- `celery_worker_process(modules=(), queues=..., beat=False, concurrency=1, env=None, cwd=None)`:
+  starts a worker with the same settings (environment variables, plus `env`; in the working
+  directory `cwd`, the repository's by default) and waits until it consumes. `modules` are
   imported by the worker (PORTAL_EXTRA_MODULES): put the handlers your test registers there
   (a module of their own, importable as `tests.<domain>.<module>`). Returns a WorkerProcess:
   `.kill()` (SIGKILL), `.stop()` (SIGTERM, warm shutdown), `.start()`, `.restart()`,
@@ -115,13 +116,14 @@ class WorkerProcess:
     """A real Celery worker (prefork pool) in its own process group."""
 
     def __init__(self, app, *, modules=(), queues=DEFAULT_QUEUES, beat=False, concurrency=1,
-                 env=None):
+                 env=None, cwd=None):
         self.app = app
         self.modules = ["tests.live_hooks", *modules]
         self.queues = queues
         self.beat = beat
         self.concurrency = concurrency
         self.extra_env = env or {}
+        self.cwd = Path(cwd) if cwd else ROOT  # another one: as on another host
         self.dir = TMP / f"worker-{uuid.uuid4().hex[:8]}"
         self.dir.mkdir(parents=True)
         self.log_path = self.dir / "worker.log"
@@ -155,7 +157,7 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             log.write(f"\n=== start {time.strftime('%X')} ===\n".encode())
             log.flush()
-            self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment(),
+            self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=self.environment(),
                                          stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout

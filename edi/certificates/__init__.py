@@ -23,9 +23,6 @@ def register_and_approve(organisation, cert, *, actor=None, label: str = "Certif
     return registered
 
 
-register_and_approve_for_tests = register_and_approve  # name used by tests/edi/flow_fixtures.py
-
-
 def home_panel(user):
     """Home page panel: landlords see certificates ending soon / none usable; Caf staff see the
     approval queue."""

@@ -4,7 +4,7 @@ For the intake pipeline (``edi`` worker):
 
 ``verify_file_signature(data_path, signature_der, organisation, at) -> VerifiedSignature``
     Everything in one call: CMS + SHA-256 over the exact bytes (streamed), signer certificate
-    chaining to the Caf's trust anchors (``edi.pki.trust_anchors()``), digitalSignature usage,
+    chaining to the Caf's trust anchors (``edi.crypto.pki.trust_anchors()``), digitalSignature usage,
     valid at ``at`` (the receipt time), and **registered to ``organisation``, approved, not
     revoked, inside its usage window** (``check_signer``). Raises ``SignatureError`` (stable
     ``code``). ``result.registered`` is the ``RegisteredCertificate``.
@@ -24,13 +24,13 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.audit import record_event
 from portal.extensions import db
 from portal.models import Organisation, User, utcnow
 
-from ..signature import (
+from ..crypto.signature import (
     SignatureError,
     VerifiedSignature,
     certificate_fingerprint,
@@ -155,7 +155,7 @@ def register_certificate(organisation: Organisation, data: bytes, *, actor: User
     if not label or len(label) > 100:
         raise CertificateError("Donnez un nom au certificat (100 caractères au plus).", "nom")
     if trust_anchors is None:
-        from ..pki import trust_anchors as configured_anchors
+        from ..crypto.pki import trust_anchors as configured_anchors
         trust_anchors = configured_anchors()
     leaf, _intermediates = parse_certificate_upload(data, now, trust_anchors)
     fingerprint = certificate_fingerprint(leaf)
@@ -256,16 +256,22 @@ def verify_file_signature(data_path, signature_der: bytes | None, organisation: 
         raise SignatureError("SIGNATURE_ABSENTE")
     at = _aware(at or datetime.now(UTC))
     if trust_anchors is None:
-        from ..pki import trust_anchors as configured_anchors
+        from ..crypto.pki import trust_anchors as configured_anchors
         trust_anchors = configured_anchors()
     verified = verify_detached(data_path, signature_der, trust_anchors, at)
     registered = check_signer(organisation, verified.signer, at)
     return dataclasses.replace(verified, registered=registered)
 
 
-def record_use(cert: RegisteredCertificate) -> None:
-    """Count a verified file (shown on the certificate page); optional for the intake."""
-    cert.files_verified = (cert.files_verified or 0) + 1
+def record_use(certificate_id: int) -> None:
+    """Count a file whose signature this certificate verified (« Fichiers vérifiés » on the
+    certificate page), in the caller's transaction: the intake calls it in the transaction that
+    concludes the file, so that a file counts once whatever its redeliveries. One UPDATE adding
+    1 in the database: workers verifying files at the same time add up, none overwrites another."""
+    db.session.execute(update(RegisteredCertificate)
+                       .where(RegisteredCertificate.id == certificate_id)
+                       .values(files_verified=RegisteredCertificate.files_verified + 1)
+                       .execution_options(synchronize_session=False))
 
 
 # --------------------------------------------------------------------------------------------

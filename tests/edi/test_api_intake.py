@@ -6,7 +6,7 @@ import hashlib
 from sqlalchemy import select
 from werkzeug.test import encode_multipart
 
-from edi import storage
+from edi.intake import storage
 from edi.models import EdiFichier, RECU
 from portal import jobs
 from portal.extensions import db
@@ -28,7 +28,7 @@ def test_upload_answers_202_with_location_and_stores_the_exact_bytes_first(
     assert body["statut"] == RECU and body["sha256"] == hashlib.sha256(XML).hexdigest()
     f = db.session.get(EdiFichier, body["id"])
     assert f.organisation_id == landlord.id and f.canal == "api" and f.taille == len(XML)
-    path = storage.path_for(f.sha256)
+    path = storage.local_path(f.sha256)
     assert path.read_bytes() == XML
     assert path.stat().st_mode & 0o222 == 0  # read-only, write-once
     assert storage.read_bytes(f.signature_sha256) == b"\x30\x80signature"

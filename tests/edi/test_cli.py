@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from edi import pki
+from edi.crypto import pki
 from schemas import EXAMPLES_DIR
 
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 from werkzeug.http import parse_options_header
 
-from edi import storage
+from edi.intake import storage
 from edi.models import EdiAvisPaiement, EdiFichier
 from portal.extensions import db
 

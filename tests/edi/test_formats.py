@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 
 from edi import formats
+from edi.formats import columns, reader, xmlsafe
 from edi.formats import (
     AccuseData,
     AvisPaiementData,
@@ -170,7 +171,6 @@ def full_loyers_xml(records: int, *, ids=None, dates=None, sparse=()) -> bytes:
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Feed the parser 1 KB at a time: a small file then spans many chunks."""
-    from edi import xmlsafe
     monkeypatch.setattr(xmlsafe, "PROLOG_BYTES", 1024)
     monkeypatch.setattr(xmlsafe, "CHUNK_SIZE", 1024)
 
@@ -181,9 +181,9 @@ def test_records_read_a_chunk_at_a_time_are_the_records_read_one_by_one(write, s
     included, and the records consumed before each chunk are released (flat memory)."""
     path = write(full_loyers_xml(600, sparse={5, 300}))
     sizes, chunked = [], []
-    texts, read_columns = formats._CHILD_TEXTS, formats._read_columns
-    monkeypatch.setattr(formats, "_CHILD_TEXTS", lambda node, n: sizes.append(len(node)) or texts(node, n=n))
-    monkeypatch.setattr(formats, "_read_columns",
+    texts, read_columns = columns._CHILD_TEXTS, columns.read_columns
+    monkeypatch.setattr(columns, "_CHILD_TEXTS", lambda node, n: sizes.append(len(node)) or texts(node, n=n))
+    monkeypatch.setattr(reader, "read_columns",
                         lambda *a: chunked.append(read_columns(*a)) or chunked[-1])
     fast = [r for r in formats.stream(path) if isinstance(r, dict)]
     by_tag = [r for r in formats.stream(path, validate=False) if isinstance(r, dict)]
@@ -202,46 +202,46 @@ def test_records_that_all_leave_out_an_optional_element_are_read_a_chunk_at_a_ti
     xml = full_loyers_xml(300).decode()
     xml = re.sub(r"<CodeAgence>[^<]*</CodeAgence>", "", xml)
     path = write(xml.encode())
-    chunked, read_columns = [], formats._read_columns
-    monkeypatch.setattr(formats, "_read_columns", lambda *a: chunked.append(read_columns(*a)) or chunked[-1])
+    chunked, read_columns = [], columns.read_columns
+    monkeypatch.setattr(reader, "read_columns", lambda *a: chunked.append(read_columns(*a)) or chunked[-1])
     fast = [r for r in formats.stream(path) if isinstance(r, dict)]
     assert fast == [r for r in formats.stream(path, validate=False) if isinstance(r, dict)]
     assert len(fast) == 300 and fast[299]["code_agence"] is None and fast[299]["nb_colocataires"] == 3
     blocks = [b for b in chunked if b is not None]
     assert len(blocks) > 40 and all(b.column("code_agence") == [None] * len(b) for b in blocks)
 
-    layouts = formats._Layouts("LOYERS", NS, formats.record_sequence("LOYERS"))
+    layouts = columns.Layouts("LOYERS", NS, formats.record_sequence("LOYERS"))
     mixed = full_loyers_xml(4, sparse={1, 3}).decode()  # 1 and 3 without NombreColocataires
     mixed = re.sub(r"(<Identifiant>L0000[02]</Identifiant>)<CodeAgence>[^<]*</CodeAgence>", r"\1", mixed)
     root = etree.fromstring(mixed.encode(), etree.XMLParser(remove_blank_text=True))
     records = root.findall(f"{{{NS}}}Loyer")
-    formats.release_consumed(records[0])
+    xmlsafe.release_consumed(records[0])
     assert {len(r) for r in records} == {7}
-    assert formats._read_columns(records, layouts.of(records[0])) is None
-    assert formats._read_columns(records[:1], layouts.of(records[0])) is not None
+    assert columns.read_columns(records, layouts.of(records[0])) is None
+    assert columns.read_columns(records[:1], layouts.of(records[0])) is not None
 
 
 def test_a_chunk_whose_values_do_not_convert_is_left_to_the_record_by_record_reading():
     """The XSD leaves no such value today; if one came through (2026-07-01Z is an xs:date,
     not an ISO date), the chunk is read record by record, which reports its line."""
-    layouts = formats._Layouts("LOYERS", NS, formats.record_sequence("LOYERS"))
+    layouts = columns.Layouts("LOYERS", NS, formats.record_sequence("LOYERS"))
     empty = {key: None for key, _conv in formats.RECORD_FIELDS["LOYERS"].values()}
 
     def batch(xml: bytes) -> list:
         root = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True))
         records = root.findall(f"{{{NS}}}Loyer")
-        formats.release_consumed(records[0])  # the envelope, as the reader does before a chunk
+        xmlsafe.release_consumed(records[0])  # the envelope, as the reader does before a chunk
         return records
 
     records = batch(full_loyers_xml(3))
-    block = formats._read_columns(records, layouts.of(records[0]))
+    block = columns.read_columns(records, layouts.of(records[0]))
     assert len(block) == 3 and block.column("date_effet") == [date(2026, 7, 1)] * 3
     good = block.records()
     assert good[2] == {**empty, "identifiant": "L00002", "code_agence": "AG2", "code_locataire": "LOC000002",
                        "numero_allocataire": "8000002", "loyer_cents": 40002, "charges_cents": 2,
                        "date_effet": date(2026, 7, 1), "nb_colocataires": 3, "ligne": 10}
     bad = batch(full_loyers_xml(3, dates={1: "2026-07-01Z"}))
-    assert formats._read_columns(bad, layouts.of(bad[0])) is None
+    assert columns.read_columns(bad, layouts.of(bad[0])) is None
 
 
 def test_duplicate_record_id_across_chunks_is_refused_with_its_line(write, small_chunks):
@@ -435,7 +435,7 @@ def test_readme_lists_exactly_the_codes_an_accuse_can_carry():
     import re
 
     from edi import rules
-    from edi.signature import SIGNATURE_CODES
+    from edi.crypto.signature import SIGNATURE_CODES
     readme = (SCHEMA_DIR / "README.md").read_text()
     tables = readme[readme.index("### Codes de rejet du fichier"):readme.index("### AVIS_PAIEMENT")]
     published = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", tables, flags=re.MULTILINE))

@@ -23,7 +23,7 @@ def chunk_size(request, monkeypatch):
     record by record after its envelope) and 1 KB at a time (the records of the chunks after the
     first are read a block at a time, the bulk path of a large file)."""
     if request.param == "1 Ko":
-        from edi import xmlsafe
+        from edi.formats import xmlsafe
         monkeypatch.setattr(xmlsafe, "PROLOG_BYTES", 1024)
         monkeypatch.setattr(xmlsafe, "CHUNK_SIZE", 1024)
     return request.param
@@ -56,8 +56,8 @@ def accuse_of(api, fichier_id):
 
 
 def verify_caf_signature(app, data: bytes, signature: bytes):
-    from edi.pki import trust_anchors
-    from edi.signature import verify_detached
+    from edi.crypto.pki import trust_anchors
+    from edi.crypto.signature import verify_detached
     with app.app_context():
         anchors = trust_anchors()
     return verify_detached(data, signature, anchors)
@@ -316,14 +316,55 @@ def test_sender_of_another_landlord_is_rejected(
 
 
 def test_processing_twice_changes_nothing(app, api_client, edi_token, landlord, signer, tenants, run_jobs):
-    from edi import pipeline
+    from edi.intake import process
     api = api_client(edi_token)
     data = build_xml("LOYERS", landlord, loyer_records(tenants))
     fid = upload(api, data, signer.sign(data))
     run_jobs()
     before = db.session.get(EdiFichier, fid).accuse_sha256
-    assert pipeline.process_file(fid)["deja_traite"] is True
+    assert process.process_file(fid)["deja_traite"] is True
     assert db.session.get(EdiFichier, fid).accuse_sha256 == before
+
+
+def test_the_signing_certificate_counts_each_verified_file_once(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, client, login, factory):
+    """« Fichiers vérifiés » on the certificate page: a processed file counts once for the
+    registered certificate that verified its signature (processing it again adds nothing), a
+    file refused after its signature was verified counts too, one whose signature fails does
+    not."""
+    from edi.certificates.models import RegisteredCertificate
+    from edi.intake import process
+    api = api_client(edi_token)
+
+    def files_verified() -> int:
+        return db.session.get(RegisteredCertificate, signer.registered.id,
+                              populate_existing=True).files_verified
+
+    assert files_verified() == 0
+    data = build_xml("LOYERS", landlord, loyer_records(tenants))
+    fid = upload(api, data, signer.sign(data))
+    run_jobs()
+    assert db.session.get(EdiFichier, fid).statut == "TRAITE"
+    assert files_verified() == 1
+    process.process_file(fid)
+    assert files_verified() == 1
+
+    wrong_count = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-002", sequence=2,
+                            count=4)
+    refused = upload(api, wrong_count, signer.sign(wrong_count))
+    run_jobs()
+    assert db.session.get(EdiFichier, refused).statut == "REJETE"
+    assert files_verified() == 2
+
+    other = build_xml("LOYERS", landlord, loyer_records(tenants), file_id="F-003", sequence=3)
+    unsigned = upload(api, other, signer.sign(data))  # the signature of another file
+    run_jobs()
+    assert db.session.get(EdiFichier, unsigned).statut == "REJETE"
+    assert files_verified() == 2
+
+    login(factory.user(landlord, "partner_admin"))
+    page = client.get(f"/edi/certificats/{signer.registered.id}").get_data(as_text=True)
+    assert "<dt>Fichiers vérifiés</dt><dd>2</dd>" in page
 
 
 def test_duplicate_record_identifiers_are_rejected_after_the_first(
@@ -437,7 +478,7 @@ def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeyp
 
     from sqlalchemy import create_engine
 
-    from edi import pipeline
+    from edi.intake.applier import Applier
     engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
     monkeypatch.setattr(db.session, "get_bind", lambda *args, **kwargs: engine)
     applied, finished = [], []
@@ -446,8 +487,8 @@ def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeyp
         if items[0][0] == 3:
             raise ValueError("lot en échec")
         applied.append([rang for rang, _r, _a in items])
-    monkeypatch.setattr(pipeline._Applier, "_batch", fake_batch)
-    monkeypatch.setattr(pipeline._Applier, "_finish", lambda self, lus: finished.append(lus))
+    monkeypatch.setattr(Applier, "_batch", fake_batch)
+    monkeypatch.setattr(Applier, "_finish", lambda self, lus: finished.append(lus))
     monkeypatch.setattr(db.session, "commit", lambda: None)
     f = SimpleNamespace(id=1, flux="LOYERS", identifiant_fichier="F", recu_le=datetime(2026, 11, 23),
                         mode="PRODUCTION")
@@ -456,7 +497,7 @@ def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeyp
     def batch(first):
         return [(first, {}, []), (first + 1, {}, [])]
 
-    applier = pipeline._Applier(f, org)
+    applier = Applier(f, org)
     assert applier.threaded
     applier.submit(batch(1))
     applier.submit(batch(3))
@@ -468,7 +509,7 @@ def test_apply_thread_reports_a_failed_batch_and_never_swallows_one(app, monkeyp
         applier.finish(200)
     assert applied == [[1, 2]] and finished == []
 
-    quiet = pipeline._Applier(f, org)
+    quiet = Applier(f, org)
     quiet.submit(batch(1))
     quiet.cancel()
     assert not quiet.thread.is_alive() and finished == []
@@ -497,7 +538,8 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
 
     from sqlalchemy import event
 
-    from edi import pipeline, rules
+    from edi import rules
+    from edi.intake import process
     from portal import jobs
     from portal.models import utcnow
     api = api_client(edi_token)
@@ -508,7 +550,7 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
     db.session.commit()
     lease = app.config["JOB_LEASE_SECONDS"]
     monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 4)
-    monkeypatch.setattr(pipeline, "PROGRESS_SECONDS", 0)
+    monkeypatch.setattr(process, "PROGRESS_SECONDS", 0)
     monkeypatch.setitem(rules.CHECKS, "LOYERS", lambda record, tenancy, today: [])
     submitted = []
     applier = SimpleNamespace(threaded=True, submit=lambda items: submitted.append([r for r, _rec, _a in items]))
@@ -522,8 +564,8 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
     bind = db.session.get_bind()
     event.listen(bind, "before_cursor_execute", capture)
     try:
-        with pipeline._loaded_across_commits():
-            lus = pipeline._read_records(f, landlord, records, date.today(), job, applier)
+        with process._loaded_across_commits():
+            lus = process._read_records(f, landlord, records, date.today(), job, applier)
     finally:
         event.remove(bind, "before_cursor_execute", capture)
     # The last full batch's worth of announced records goes by quarters (tail_batch_size).
@@ -538,7 +580,7 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
 
 
 def test_the_announced_last_batch_is_read_by_quarters():
-    from edi.pipeline import tail_batch_size
+    from edi.intake.batches import tail_batch_size
     assert [tail_batch_size(5000, read, 100_000) for read in (0, 94_999, 95_000, 98_750, 100_000)] == [
         5000, 5000, 1250, 1250, 1250]
     assert tail_batch_size(5000, 0, None) == 5000          # no count announced
@@ -551,7 +593,7 @@ def test_batches_take_exactly_their_count_from_records_and_blocks():
     """Blocks of records read at once are split where a batch ends: every batch but the last
     has exactly its size, and the records come in their order, each once."""
     from edi.formats import RecordColumns
-    from edi.pipeline import _Takes
+    from edi.intake.batches import Takes
 
     def block(first, n):
         ids = [f"L{i}" for i in range(first, first + n)]
@@ -559,7 +601,7 @@ def test_batches_take_exactly_their_count_from_records_and_blocks():
 
     stream = iter([{"identifiant": "L0", "ligne": 0}, block(1, 5), {"identifiant": "L6", "ligne": 6},
                    block(7, 2), block(9, 4)])
-    takes, seen, sizes = _Takes(stream), [], []
+    takes, seen, sizes = Takes(stream), [], []
     while True:
         pieces, count = takes.take(3)
         if not count:

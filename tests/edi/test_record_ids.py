@@ -1,7 +1,7 @@
 """Identifiers already met in a file are kept by the database, not in the worker's memory."""
 from __future__ import annotations
 
-from edi.record_ids import SeenIdentifiers
+from edi.intake.record_ids import SeenIdentifiers
 
 
 def test_later_occurrences_are_reported_in_the_batch_and_across_batches(app):

@@ -16,6 +16,7 @@ from tests import live
 pytestmark = pytest.mark.worker
 
 N = 5  # records per file; EDI_BATCH_SIZE=2 -> three apply batches
+HANDLERS = ["tests.edi.live_handlers"]  # the crash at a checkpoint (EDI_TEST_CRASH_AT)
 SEQUENCE = itertools.count(1)  # each file of the module continues the landlord's sequence
 
 
@@ -83,7 +84,7 @@ def fetch_file(live_app, fid):
 def assert_processed_once(live_app, setup, fid, rent):
     from cdap.loyers import current_rents
     from cdap.models import Logement, LoyerHistorique
-    from edi import storage
+    from edi.intake import storage
     from edi.models import EdiEnregistrement
     from portal.extensions import db
     f = fetch_file(live_app, fid)
@@ -135,7 +136,7 @@ def recover(live_app, worker, job_id):
 def test_worker_killed_during_processing_ends_processed_exactly_once(
         crash_at, tmp_path, live_app, landlord_setup, celery_worker_process):
     marker = tmp_path / "crashed"
-    worker = celery_worker_process(queues=("edi",),
+    worker = celery_worker_process(modules=HANDLERS, queues=("edi",),
                                    env={"EDI_TEST_CRASH_AT": crash_at, "EDI_TEST_CRASH_MARKER": str(marker)})
     rent = {"after_verify": 60000, "mid_apply": 61000, "before_accuse": 62000}[crash_at]
     data, signature = make_file(landlord_setup, f"KILL-{crash_at}", rent)

@@ -1,10 +1,10 @@
-"""edi.pki: demo PKI at first use, production settings validated at start-up."""
+"""edi.crypto.pki: demo PKI at first use, production settings validated at start-up."""
 from __future__ import annotations
 
 import pytest
 
-from edi import pki
-from edi.signature import sign_detached, verify_detached
+from edi.crypto import pki
+from edi.crypto.signature import sign_detached, verify_detached
 from portal.config import ConfigError
 
 

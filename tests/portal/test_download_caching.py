@@ -39,7 +39,8 @@ DOWNLOADS = [
 
 @pytest.fixture
 def world(app, factory, client, afas_world):  # noqa: F811
-    from edi import services as edi_services, storage
+    from edi import services as edi_services
+    from edi.intake import storage
     from edi.certificates.models import RegisteredCertificate
     from edi.models import EdiAvisPaiement
     landlord = factory.organisation("bailleur", services={"EDI": []})

@@ -95,7 +95,7 @@ def world(app, factory, client):
     from afas import services as afas_services
     from afas.models import Equipement
     from edi import services as edi_services
-    from edi import storage
+    from edi.intake import storage
     from edi.models import EdiAvisPaiement
     from portal.accounts.service import issue_reset_token
     from tests.afas.helpers import eaje

@@ -1,5 +1,9 @@
 """Detached CMS signatures (CAdES-BES) over the exact bytes of an EDI file.
 
+(One module of ~480 lines on purpose: signing and verifying are the two halves of one format —
+the signed attributes built by one are the ones the other checks, with the same algorithm
+policy — and change together.)
+
 Form: DER ``.p7s``, ``SignedData`` without encapsulated content, SHA-256, one signer, signed
 attributes (content-type, message-digest, signing-time, ESS signing-certificate-v2) — what
 

@@ -1,5 +1,10 @@
 """Safe, streaming XML parsing for files received from landlords (hostile input).
 
+(One module of ~490 lines on purpose: it is the EDI's security gate. Every check that hostile
+bytes meet before the schema and the business rules do — size, prolog, parser options, DOCTYPE,
+sanitised messages, the streaming feed loop, the document's end — is reviewed in one place, and
+they change together, with the lxml/libxml2 version.)
+
 Every file goes through the same gate before any schema or business logic sees it:
 
 1. **size limit** checked with ``os.stat`` *before* reading a byte (``FICHIER_TROP_VOLUMINEUX``),

@@ -1,0 +1,248 @@
+"""The checked batches of one file applied in a single transaction (CDAP effects, records with
+anomalies), in a thread with its own connection on PostgreSQL: PostgreSQL applies batch n on
+one core while the reading parses batch n+1 on the other."""
+from __future__ import annotations
+
+import queue
+import threading
+
+from flask import current_app
+from sqlalchemy import text, update
+from sqlalchemy.engine import Engine
+
+from portal.extensions import db
+from portal.models import Organisation
+
+from .. import adapters, rules
+from ..models import EdiFichier
+from . import checkpoints
+from .batches import expand, one_per_record
+from .record_ids import SeenIdentifiers
+from .staging import StagingWriter
+
+DUPLICATE_RECORD = "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
+
+
+def idempotency_key(org: Organisation, f: EdiFichier, identifiant: str) -> str:
+    return f"EDI:{org.code_bailleur}:{f.identifiant_fichier}:{identifiant}"
+
+
+def source_label(f: EdiFichier) -> str:
+    return f"EDI fichier {f.id} ({f.flux} {f.identifiant_fichier})"
+
+
+class Applier:
+    """Applies the checked batches of one file in a single transaction: the accepted records'
+    CDAP effects (PRODUCTION only; a TEST file applies each batch in a savepoint rolled back at
+    once, so that it meets exactly the checks a real one would), and the records with anomalies
+    (staging table), including the unknown tenancies that applying reveals. `finish` marks the
+    file applied and commits it all; `cancel` rolls it all back.
+
+    For LOYERS on PostgreSQL with a pooled engine it works in a thread with its own session (its
+    own connection): the thread mostly waits on PostgreSQL, which then applies batch n on one
+    core while this process parses batch n+1 on the other. Elsewhere (MOUVEMENTS and IMPAYES,
+    SQLite, or a session bound to one connection as in the tests) it works inline, in the
+    caller's transaction."""
+
+    def __init__(self, f: EdiFichier, org: Organisation, verified_by: int | None = None):
+        self.fichier_id, self.flux, self.code_bailleur = f.id, f.flux, org.code_bailleur
+        self.verified_by = verified_by  # the registered certificate that verified the signature
+        self.key_prefix = idempotency_key(org, f, "")
+        self.source, self.today = source_label(f), f.recu_le.date()
+        self.production = f.mode == "PRODUCTION"
+        self.applied = 0
+        self.seen: SeenIdentifiers | None = None
+        self.batches = 0
+        self.error: BaseException | None = None
+        bind = db.session.get_bind()
+        # MOUVEMENTS and IMPAYES are checked against the tenancies as the file's earlier batches
+        # left them: applied inline, in the transaction whose lookups see those batches' effects
+        # (a thread's uncommitted work is invisible to the reading connection). Their files are
+        # small; LOYERS, the large ones, are checked without the database.
+        self.threaded = (bind.dialect.name == "postgresql" and isinstance(bind, Engine)
+                         and f.flux not in rules.NEEDS_TENANCY_DETAILS)
+        if self.threaded:
+            # Bounded: reading waits (and keeps heartbeating the lease between batches) when
+            # applying lags more than two batches behind.
+            self.queue: queue.Queue = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name=f"edi-apply-{f.id}",
+                                           args=(current_app._get_current_object(),), daemon=True)
+            self.thread.start()
+
+    # ------------------------------------------------------------ caller side
+
+    def submit(self, items: list[tuple[int, dict, list]]) -> None:
+        if not self.threaded:
+            self._batch(items)
+            return
+        self._put(("batch", items))
+
+    def finish(self, lus: int) -> None:
+        """Mark the file applied (counts, staging complete) and commit everything."""
+        if not self.threaded:
+            self._finish(lus)
+            return
+        db.session.commit()  # nothing of ours may lock the file's row while the applier updates it
+        self._put(("finish", lus))
+        self.thread.join()
+        if self.error is not None:
+            raise RuntimeError("application des lots interrompue") from self.error
+
+    def cancel(self) -> None:
+        if not self.threaded:
+            db.session.rollback()
+            return
+        if self.thread.is_alive():
+            self._put(("cancel", None), required=False)
+            self.thread.join()
+
+    def _put(self, item: tuple, required: bool = True) -> None:
+        while self.thread.is_alive():
+            if self.error is not None:
+                break
+            try:
+                self.queue.put(item, timeout=1)
+                return
+            except queue.Full:
+                continue
+        if required:  # the thread stopped: a batch would be lost
+            raise RuntimeError("application des lots interrompue") from self.error
+
+    # ------------------------------------------------------------ applier side
+
+    def _run(self, app) -> None:
+        with app.app_context():
+            try:
+                while True:
+                    kind, value = self.queue.get()
+                    if kind == "cancel":
+                        db.session.rollback()
+                        return
+                    if kind == "finish":
+                        self._finish(value)
+                        return
+                    self._batch(value)
+            except BaseException as exc:  # reported to the reading thread
+                db.session.rollback()
+                self.error = exc
+            finally:
+                db.session.remove()
+
+    def _batch(self, items: list[tuple[int, dict, list]]) -> None:
+        if self.batches == 0:
+            _bulk_transaction()
+            self.seen = SeenIdentifiers()  # outside any savepoint: a TEST file keeps it too
+        flux = self.flux
+        # A record identifier met again in the file is rejected, for that reason alone.
+        pairs, has_blocks = [], False
+        for rang, record, _a in items:
+            if type(record) is dict:
+                pairs.append((rang, record["identifiant"]))
+            else:
+                has_blocks = True
+                pairs.extend(zip(range(rang, rang + len(record)), record.column("identifiant")))
+        repeated = self.seen.repeated(pairs)
+        if repeated and has_blocks:  # record by record again
+            items = one_per_record(items)
+        if flux in rules.NEEDS_TENANCY_DETAILS:
+            items = self._check_in_order(items, repeated)
+        if repeated:
+            duplicate = [rules.anomalie(DUPLICATE_RECORD)]
+            items = [(rang, record, duplicate if rang in repeated else anomalies)
+                     for rang, record, anomalies in items]
+        accepted, rejected, blocks = [], [], []
+        for rang, record, anomalies in items:
+            if type(record) is not dict:
+                blocks.append((rang, record))
+            elif not anomalies or rules.summarise(anomalies)[0]:
+                accepted.append((rang, record))
+            elif anomalies[0].code != DUPLICATE_RECORD:  # a repeated identifier is its own reason
+                rejected.append((rang, record))
+        # Tenancies are checked by applying (LOYERS): a record rejected beforehand, or a batch
+        # applying fewer rows than it had, has its tenancy looked up, for complete anomaly lists.
+        suspects = [] if flux in rules.NEEDS_TENANCY_DETAILS else list(rejected)
+        if accepted or blocks:
+            savepoint = None if self.production else db.session.begin_nested()
+            applied = 0
+            if accepted:
+                rows = [adapters.apply_row(flux, record, self.key_prefix + record["identifiant"], self.today)
+                        for _rang, record in accepted]
+                applied = adapters.apply(flux, self.code_bailleur, rows, self.source)
+                if applied < len(rows) and flux not in rules.NEEDS_TENANCY_DETAILS:
+                    suspects += accepted
+            if blocks:
+                in_blocks = adapters.apply_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
+                                                         self.key_prefix, self.source)
+                applied += in_blocks
+                if in_blocks < sum(len(b) for _r, b in blocks):  # some tenancy unknown: find which
+                    expanded = {rang: expand(rang, block) for rang, block in blocks}
+                    items = one_per_record(items, expanded)
+                    suspects += [(rang, record) for records in expanded.values() for rang, record, _a in records]
+            if savepoint is not None:
+                savepoint.rollback()
+            else:
+                self.applied += applied
+        found = self._unknown_tenancies(suspects) if suspects else {}
+        staged = [(rang, record, found.get(rang, anomalies)) for rang, record, anomalies in items
+                  if type(record) is dict and (anomalies or rang in found)]
+        if staged:
+            with StagingWriter(self.fichier_id, flux) as writer:
+                for rang, record, anomalies in staged:
+                    writer.add(rang, record, anomalies)
+        self.batches += 1
+        if self.batches == 1 and self.production:
+            checkpoints.reached("mid_apply")
+
+    def _check_in_order(self, items: list[tuple[int, dict, None]], repeated: set[int]) -> list[tuple[int, dict, list]]:
+        """The checks of a flow that needs the tenancy's details, in the records' order: each
+        accepted movement updates the tenancy that the batch's following records are checked
+        against (as applying will), so that a tenant who leaves and comes back in one file is
+        no incoherence. A record whose identifier repeats changes nothing (rejected for that).
+        A TEST file's batches are rolled back one by one: its movements see those of the same
+        batch (5,000 records by default), not those of earlier batches."""
+        flux, today = self.flux, self.today
+        tenancies = adapters.lookup_tenancies(self.code_bailleur, {
+            (r.get("code_locataire"), r.get("numero_allocataire")) for _rang, r, _a in items})
+        check = rules.CHECKS[flux]
+        checked = []
+        for rang, record, _unchecked in items:
+            key = (record.get("code_locataire"), record.get("numero_allocataire"))
+            tenancy = tenancies.get(key)
+            anomalies = check(record, tenancy, today)
+            if (flux == "MOUVEMENTS" and tenancy is not None and rang not in repeated
+                    and rules.summarise(anomalies)[0]):
+                tenancies[key] = adapters.tenancy_after_mouvement(tenancy, record, today)
+            checked.append((rang, record, anomalies))
+        return checked
+
+    def _unknown_tenancies(self, records: list[tuple[int, dict]]) -> dict[int, list]:
+        """Of these records, those whose pair is not a tenancy of this landlord (one set-based
+        lookup): their checks run again with no tenancy, for the complete list of anomalies in
+        the rules' order, LOCATAIRE_INCONNU first."""
+        known = adapters.lookup_tenancies(self.code_bailleur, {
+            (r.get("code_locataire"), r.get("numero_allocataire")) for _rang, r in records})
+        return {rang: rules.check_record(self.flux, record, None, self.today)
+                for rang, record in records
+                if (record.get("code_locataire"), record.get("numero_allocataire")) not in known}
+
+    def _finish(self, lus: int) -> None:
+        table = EdiFichier.__table__
+        db.session.execute(update(table).where(table.c.id == self.fichier_id).values(
+            nb_lus=lus, nb_appliques=self.applied, rang_applique=lus if self.production else 0,
+            staging_complet=True))
+        if self.verified_by is not None:  # the file counts for it once, as it is applied
+            adapters.record_certificate_use(self.verified_by)
+        db.session.commit()
+
+
+def _bulk_transaction() -> None:
+    """PostgreSQL settings of a staging or apply batch's transaction:
+    - it commits without waiting for its WAL flush: a crash of PostgreSQL may then lose the
+      last such batches, never half of one, and the pipeline redoes them (staging restarts,
+      apply resumes at `rang_applique`, idempotent per key); the final status commit is
+      synchronous and flushes everything before it;
+    - no JIT compilation: with large CDAP tables the per-batch joins cross PostgreSQL's JIT
+      cost threshold, and compiling for every batch costs more than it saves."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF; SET LOCAL jit TO OFF"))
+
