@@ -41,5 +41,5 @@ def afas_world(factory):
 
 
 def csrf(client, path):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     return csrf_token(client, path)

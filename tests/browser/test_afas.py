@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.browser_support import (assert_fits_width, assert_page_basics, check_a11y, screenshot,
+from tests.support.browser import (assert_fits_width, assert_page_basics, check_a11y, screenshot,
                                    sign_in, text)
 
 pytestmark = pytest.mark.browser

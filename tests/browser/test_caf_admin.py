@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.browser_support import assert_fits_width, assert_page_basics, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, sign_in, text
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from cdap.policy import SECTIONS, categories
-from tests.browser_support import assert_fits_width, assert_page_basics, check_a11y, screenshot, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, check_a11y, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,7 @@
 accessibility, phone width."""
 import pytest
 
-from tests.browser_support import assert_fits_width, assert_page_basics, screenshot, sign_in
+from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 

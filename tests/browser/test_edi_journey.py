@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import assert_page_basics, sign_in, text
+from tests.support.browser import assert_page_basics, sign_in, text
 
 pytestmark = pytest.mark.browser
 

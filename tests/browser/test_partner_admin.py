@@ -2,7 +2,7 @@
 (and the revoked token stops working on the API)."""
 import pytest
 
-from tests.browser_support import assert_fits_width, assert_page_basics, screenshot, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,7 @@
 accessibility, 375 px, the browser's own UI in French."""
 import pytest
 
-from tests.browser_support import (
+from tests.support.browser import (
     assert_fits_width,
     assert_page_basics,
     check_a11y,

@@ -112,7 +112,7 @@ def world(factory):
 
 
 def consult(client, numero, nom, motif, commentaire="", path="/cdap/consultation"):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     token = csrf_token(client, "/cdap/consultation")
     return client.post(path, data={"numero": numero, "nom": nom, "motif": motif,
                                    "commentaire": commentaire, "csrf_token": token})

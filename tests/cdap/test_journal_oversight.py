@@ -147,7 +147,7 @@ def test_not_found_burst_alerts_then_suspends(world, login, client, low_threshol
     levels = {(a.kind, a.level) for a in db.session.scalars(select(AtypicalAlert))}
     assert ("introuvables", "suspension") in levels
     # The Caf admin sees it and lifts the suspension.
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     login(world.caf_admin)
     html = client.get("/cdap/alertes").get_data(as_text=True)
     assert 'data-testid="alert-row"' in html and user.email in html
@@ -210,7 +210,7 @@ def test_settings_are_validated():
 
 
 def test_impaye_queue_flow(world, login, client):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     login(world.users["travailleur_social"])
     html = client.get("/cdap/impayes").get_data(as_text=True)
     item = db.session.scalar(select(ImpayeQueueItem).join(ImpayeQueueItem.allocataire).where(

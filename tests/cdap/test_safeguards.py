@@ -16,7 +16,7 @@ from portal.dates import add_months
 from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.models import Habilitation, utcnow
-from tests.factories import csrf_token
+from tests.support.factories import csrf_token
 
 from .conftest import consult, make_allocataire
 

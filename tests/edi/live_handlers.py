@@ -1,5 +1,5 @@
 """Imported by the Celery worker of the EDI real-worker tests (PORTAL_EXTRA_MODULES, see
-tests/live.py): fault injection at the intake's checkpoints (edi.intake.checkpoints).
+tests/support/live.py): fault injection at the intake's checkpoints (edi.intake.checkpoints).
 
 EDI_TEST_CRASH_AT=<checkpoint> makes the worker SIGKILL itself when the processing reaches it,
 once: the file EDI_TEST_CRASH_MARKER is written first, and a worker that finds it goes on."""

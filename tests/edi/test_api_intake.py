@@ -11,8 +11,7 @@ from edi.models import EdiFichier, RECU
 from portal import jobs
 from portal.extensions import db
 
-from .flow_fixtures import *  # noqa: F401,F403
-from .flow_fixtures import multipart
+from tests.support.edi_files import multipart
 
 XML = b'<?xml version="1.0" encoding="UTF-8"?><Loyers/>'
 

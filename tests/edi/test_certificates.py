@@ -16,7 +16,7 @@ from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.models import OutboxMessage
 from schemas import EXAMPLES_DIR
-from tests.factories import csrf_token
+from tests.support.factories import csrf_token
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from edi.intake import storage
 from edi.models import EdiAvisPaiement, EdiFichier
 from portal.extensions import db
 
-from .flow_fixtures import *  # noqa: F401,F403
 
 # (Content-Disposition parameters of the uploaded part, the name the portal keeps)
 NAMES = [

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from edi.models import EdiEnregistrement, EdiFichier
 from portal.extensions import db
 
-from .flow_fixtures import *  # noqa: F401,F403
-from .flow_fixtures import build_xml, multipart
+from tests.support.edi_files import build_xml, multipart
 
 ACC = "{urn:caf:extranet:edi:accuse:1}"
 

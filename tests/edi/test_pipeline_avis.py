@@ -11,7 +11,6 @@ from edi.models import EdiAvisPaiement
 from portal import jobs
 from portal.extensions import db
 
-from .flow_fixtures import *  # noqa: F401,F403
 
 AV = "{urn:caf:extranet:edi:avis-paiement:1}"
 

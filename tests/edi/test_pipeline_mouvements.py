@@ -9,8 +9,7 @@ from sqlalchemy import select
 from edi.models import EdiFichier
 from portal.extensions import db
 
-from .flow_fixtures import *  # noqa: F401,F403
-from .flow_fixtures import build_xml
+from tests.support.edi_files import build_xml
 from .test_pipeline import ACC, accuse_of, upload, validate_accuse
 
 

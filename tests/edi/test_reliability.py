@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 from edi.models import EdiEnregistrement, EdiFichier
 from portal.extensions import db
 
-from .flow_fixtures import *  # noqa: F401,F403
-from .flow_fixtures import Signer, build_xml
+from tests.support.edi_files import Signer, build_xml
 
 
 def upload(api, data: bytes, signature: bytes | None):

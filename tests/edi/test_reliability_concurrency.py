@@ -8,13 +8,13 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-pytestmark = pytest.mark.worker  # committed data: no per-test rolled-back transaction
+pytestmark = pytest.mark.committed  # committed data: no per-test rolled-back transaction
 
 
 @pytest.fixture(scope="module")
 def conc_app():
     from portal import create_app
-    from tests.plugin import app_overrides, ensure_postgres_database, reset_database, test_database_url
+    from tests.support.plugin import app_overrides, ensure_postgres_database, reset_database, test_database_url
     url = test_database_url("edi_concurrency")
     ensure_postgres_database(url)
     application = create_app(app_overrides("edi_concurrency", DATABASE_URL=url))
@@ -26,9 +26,9 @@ def test_ten_concurrent_uploads_of_one_file_give_one_processing_and_nine_duplica
     from portal import jobs
     from portal.extensions import db
     from edi.models import EdiFichier
-    from tests import factories
+    from tests.support import factories
     from tests.cdap.conftest import make_allocataire, make_logement
-    from tests.edi.flow_fixtures import Signer, build_xml
+    from tests.support.edi_files import Signer, build_xml
 
     with conc_app.app_context():
         org = factories.organisation("bailleur", services={"EDI": []}, nom="Bailleur Concurrence")

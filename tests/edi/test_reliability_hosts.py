@@ -2,7 +2,7 @@
 directory and a VAR_DIR of its own, both on one database, one broker and one storage root
 (STORAGE_DIR, the shared volume), the keys given by settings. Files uploaded at once are each
 processed exactly once: TRAITE once, one ACCUSE, one set of CDAP rows, counted once for the
-certificate that signed it. Uses the real-worker fixtures of tests/live.py."""
+certificate that signed it. Uses the real-worker fixtures of tests/support/live.py."""
 from __future__ import annotations
 
 import io
@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from tests import live
+from tests.support import live
 
 pytestmark = pytest.mark.worker
 
@@ -25,7 +25,7 @@ def live_settings():
     """The keys are settings, as in production (no host generates its demo PKI in its own
     VAR_DIR): the demo PKI of the live app's VAR_DIR, where the tests' Signer issues from."""
     from edi.crypto.pki import ensure_demo_pki
-    from tests.plugin import TMP
+    from tests.support.plugin import TMP
     pki = ensure_demo_pki(TMP / live.LIVE_NAME)
     return {"EDI_BATCH_SIZE": "8", "EDI_TRUST_ANCHORS": str(pki.path("ca_cert")),
             "EDI_CAF_SIGNING_CERT": str(pki.path("caf_cert")),
@@ -36,9 +36,9 @@ def live_settings():
 def landlords(live_app):
     """FILES landlords, each with RECORDS tenants, an API token and an approved certificate."""
     from portal.extensions import db
-    from tests import factories
+    from tests.support import factories
     from tests.cdap.conftest import make_allocataire, make_logement
-    from tests.edi.flow_fixtures import Signer
+    from tests.support.edi_files import Signer
     out = []
     with live_app.app_context():
         for n in range(FILES):
@@ -61,7 +61,7 @@ def landlords(live_app):
 
 def upload(live_app, landlord) -> int:
     from types import SimpleNamespace
-    from tests.edi.flow_fixtures import build_xml
+    from tests.support.edi_files import build_xml
     org = SimpleNamespace(code_bailleur=landlord["code"], siret=landlord["siret"])
     records = [{"identifiant": f"H{i}", "code_locataire": code, "numero_allocataire": numero,
                 "loyer_cents": 64000 + i, "charges_cents": 7000, "date_effet": date.today().replace(day=1)}

@@ -1,6 +1,6 @@
 """Kill -9 of a real Celery worker at three points of the processing, and a broker down at
 upload: after restart and reconciliation every file ends processed exactly once (one set of
-CDAP rows, one ACCUSE). Uses the real-worker fixtures of tests/live.py."""
+CDAP rows, one ACCUSE). Uses the real-worker fixtures of tests/support/live.py."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from tests import live
+from tests.support import live
 
 pytestmark = pytest.mark.worker
 
@@ -28,9 +28,9 @@ def live_settings():
 @pytest.fixture(scope="module")
 def landlord_setup(live_app):
     from portal.extensions import db
-    from tests import factories
+    from tests.support import factories
     from tests.cdap.conftest import make_allocataire, make_logement
-    from tests.edi.flow_fixtures import Signer
+    from tests.support.edi_files import Signer
     with live_app.app_context():
         org = factories.organisation("bailleur", services={"EDI": []}, nom="Bailleur Robustesse")
         user = factories.user(org, role="bailleur_operator", habilitations={"EDI": None})
@@ -51,7 +51,7 @@ def landlord_setup(live_app):
 
 def make_file(setup, file_id: str, rent: int) -> tuple[bytes, bytes]:
     from types import SimpleNamespace
-    from tests.edi.flow_fixtures import build_xml
+    from tests.support.edi_files import build_xml
     org = SimpleNamespace(code_bailleur=setup["org"]["code"], siret=setup["org"]["siret"])
     records = [{"identifiant": f"R{i}", "code_locataire": code, "numero_allocataire": numero,
                 "loyer_cents": rent + i, "charges_cents": 7000, "date_effet": date.today().replace(day=1)}

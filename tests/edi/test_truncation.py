@@ -20,8 +20,7 @@ from edi.models import EdiEnregistrement, EdiFichier
 from portal.extensions import db
 from schemas import EXAMPLES_DIR
 
-from .flow_fixtures import *  # noqa: F401,F403
-from .flow_fixtures import build_xml, multipart
+from tests.support.edi_files import build_xml, multipart
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.xml"))
 _CLOSING = re.compile(rb"</[^>]*>")
@@ -217,7 +216,7 @@ def test_api_refuses_every_cut_and_applies_nothing(api_client, edi_token, landlo
 
 def test_upload_form_refuses_every_cut_and_applies_nothing(client, login, operator, landlord,
                                                           signer, tenants, run_jobs):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     login(operator)
     data = _loyers(landlord, tenants)
     ids = []

@@ -11,13 +11,12 @@ from edi.models import EdiFichier, QUARANTAINE
 from portal import jobs
 from portal.extensions import db
 
-from .flow_fixtures import *  # noqa: F401,F403
 
 XML = b'<?xml version="1.0" encoding="UTF-8"?><Loyers/>'
 
 
 def post_upload(client, data=XML, signature=b"sig"):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     form = {"csrf_token": csrf_token(client, "/edi/depot")}
     if data is not None:
         form["fichier"] = (io.BytesIO(data), "loyers.xml")
@@ -106,7 +105,7 @@ def test_other_organisation_file_answers_404(factory, login, client, operator, o
 
 def test_quarantined_file_can_be_rerun_by_a_caf_agent_only(login, client, factory, caf_agent,
                                                          operator, landlord):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     f = receive(landlord)
     f.statut = QUARANTAINE
     db.session.commit()

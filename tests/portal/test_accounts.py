@@ -24,7 +24,7 @@ def actions(user=None):
 
 
 def post(client, path, data, page=None):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     return client.post(path, data={**data, "csrf_token": csrf_token(client, page or path)})
 
 
@@ -162,7 +162,7 @@ def test_enrolled_user_needs_current_factor_before_replacing_it(client, factory)
     factory.sign_in(client, admin, mfa=False)  # password only
     response = client.get(ENROL)
     assert response.status_code == 302 and "/connexion/code" in response.headers["Location"]
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     start = client.post(ENROL_START, data={"csrf_token": csrf_token(client, "/connexion/code")})
     assert start.status_code == 302 and "/connexion/code" in start.headers["Location"]
     db.session.refresh(admin)
@@ -346,7 +346,7 @@ def rate_limited(app):
 def test_login_is_throttled_per_address(client, factory, rate_limited):
     """Every POST counts (even an incomplete form); past the limit even the right password
     gets 429 until the window passes."""
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     user = factory.user(role="partner_manager")
     token = csrf_token(client, "/connexion")
     codes = [client.post("/connexion", data={"email": user.email, "password": "",
@@ -359,7 +359,7 @@ def test_login_is_throttled_per_address(client, factory, rate_limited):
 
 
 def test_reset_requests_are_throttled(client, factory, rate_limited):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     token = csrf_token(client, "/mot-de-passe-oublie")
     codes = [client.post("/mot-de-passe-oublie", data={"email": f"a{i}@example.test", "csrf_token": token}).status_code
              for i in range(6)]

@@ -25,7 +25,7 @@ def admin(factory, org, client):
 
 
 def post(client, path, data=None, page="/accueil"):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, page)})
 
 

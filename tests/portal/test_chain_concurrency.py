@@ -11,7 +11,7 @@ from portal import audit
 from portal.audit import AuditEntry
 from portal.extensions import db
 
-pytestmark = pytest.mark.worker
+pytestmark = pytest.mark.committed
 
 WRITERS, APPENDS = 4, 15
 

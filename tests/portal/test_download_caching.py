@@ -57,7 +57,7 @@ def world(app, factory, client, afas_world):  # noqa: F811
     db.session.add(avis)
     cert = db.session.scalars(db.select(RegisteredCertificate)).first()
     if cert is None:
-        from tests.edi.flow_fixtures import Signer
+        from tests.support.edi_files import Signer
         Signer(app, landlord)
         cert = db.session.scalars(db.select(RegisteredCertificate)).first()
     db.session.flush()

@@ -30,7 +30,7 @@ CDAP_PROFILE = {"partner_manager": "quotient_familial", "partner_admin": "baille
                 "bailleur_operator": "bailleur", "travailleur_social": "travailleur_social",
                 "caf_agent": "agent_caf", "caf_admin": "agent_caf"}
 
-# The rate limiter is off in the tests (RATELIMIT_ENABLED=0, tests/plugin.py); it counts in
+# The rate limiter is off in the tests (RATELIMIT_ENABLED=0, tests/support/plugin.py); it counts in
 # memory or Redis anyway, never in the database.
 # Columns a GET may legitimately touch, left out of the fingerprint:
 # - user_sessions.last_seen_at: the idle timeout's clock, refreshed at most once a minute by
@@ -99,7 +99,7 @@ def world(app, factory, client):
     from edi.models import EdiAvisPaiement
     from portal.accounts.service import issue_reset_token
     from tests.afas.helpers import eaje
-    from tests.edi.flow_fixtures import Signer
+    from tests.support.edi_files import Signer
 
     partner = factory.organisation("bailleur", services={
         "AFAS": [], "EDI": [], "CDAP": ["quotient_familial", "bailleur", "travailleur_social"]})

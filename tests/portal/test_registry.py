@@ -10,8 +10,8 @@ import pytest
 from portal import create_app, registry
 from portal.audit import record_event
 from portal.extensions import db
-from tests.factories import sign_in
-from tests import plugin
+from tests.support.factories import sign_in
+from tests.support import plugin
 from tests.portal import fake_domain
 
 

@@ -16,7 +16,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-pytestmark = pytest.mark.worker  # committed data: no per-test rolled-back transaction
+pytestmark = pytest.mark.committed  # committed data: no per-test rolled-back transaction
 
 USES = 3
 
@@ -24,7 +24,7 @@ USES = 3
 @pytest.fixture(scope="module")
 def reset_app():
     from portal import create_app
-    from tests.plugin import app_overrides, ensure_postgres_database, reset_database, test_database_url
+    from tests.support.plugin import app_overrides, ensure_postgres_database, reset_database, test_database_url
     url = test_database_url("reset_concurrency")
     ensure_postgres_database(url)
     application = create_app(app_overrides("reset_concurrency", DATABASE_URL=url))
@@ -42,7 +42,7 @@ def test_three_concurrent_uses_of_one_reset_link_one_succeeds_two_get_410(reset_
     from portal.extensions import db
     from portal.models import PasswordResetToken, User
     from portal.passwords import verify_password
-    from tests import factories
+    from tests.support import factories
 
     with reset_app.app_context():
         user = factories.user(role="partner_manager", mfa=False)

@@ -68,7 +68,7 @@ def _allowed(user, access_rule) -> bool:
 
 
 def test_every_get_route_for_every_role(app, world):
-    from tests.factories import csrf_token  # noqa: F401 (sessions are already open)
+    from tests.support.factories import csrf_token  # noqa: F401 (sessions are already open)
     failures = []
     checked = 0
     for rule in _parameterless_get_routes(app):
@@ -164,7 +164,7 @@ def test_admin_declarations_match_explicit_expectations(app):
 
 
 def test_admin_post_routes_for_every_role(app, world):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     tokens = {role: csrf_token(world["clients"][role], "/accueil") for role in ROLES}
     failures = []
     for endpoint, (allowed, url) in ADMIN_POSTS.items():
@@ -185,7 +185,7 @@ def test_every_parameterless_post_route_refuses_other_roles(app, world):
     """Write routes without URL parameters (the services' included): a role outside the
     declaration gets 403 before the view runs; an allowed role never gets a 500 (a view may
     still refuse it, e.g. a POST reserved to the organisation's admin)."""
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     tokens = {role: csrf_token(world["clients"][role], "/accueil") for role in ROLES}
     failures, checked = [], set()
     for rule in app.url_map.iter_rules():

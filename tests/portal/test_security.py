@@ -15,7 +15,7 @@ from portal.models import OutboxMessage
 
 
 def post(client, path, data=None, page="/accueil"):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, page)})
 
 
@@ -34,7 +34,7 @@ def test_missing_or_forged_csrf_token_is_400_on_forms(client, factory):
 
 
 def test_htmx_header_token_is_accepted(client, factory):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     user = factory.user()
     factory.sign_in(client, user)
     token = csrf_token(client, "/accueil")
@@ -227,7 +227,7 @@ def test_fast_test_hashes_are_upgraded_by_the_default_profile():
 
 
 def test_session_cookie_flags_on_the_wire(client, factory):
-    from tests.factories import csrf_token
+    from tests.support.factories import csrf_token
     user = factory.user()
     response = client.post("/connexion", data={"email": user.email, "password": factory.PASSWORD,
                                                 "csrf_token": csrf_token(client, "/connexion")})

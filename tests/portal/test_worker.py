@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from portal import jobs
 from portal.extensions import db
-from tests.live import (TMP, broker_down, broker_message_count, fetch_job, pid_alive,
+from tests.support.live import (TMP, broker_down, broker_message_count, fetch_job, pid_alive,
                         reconcile_now, wait_for, wait_for_job)
 from tests.portal import live_handlers
 from tests.portal.live_handlers import effects

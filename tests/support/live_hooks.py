@@ -1,4 +1,4 @@
-"""Imported by the Celery worker that tests/live.py starts (through PORTAL_EXTRA_MODULES):
+"""Imported by the Celery worker that tests/support/live.py starts (through PORTAL_EXTRA_MODULES):
 logs to stderr (captured in the worker's log file) and writes a file once the worker is
 ready to consume, so the test knows when to go on. Never imported in production."""
 import logging

@@ -2,7 +2,7 @@
 Playwright (sync API), and helpers to sign in (with MFA), check accessibility with axe-core,
 check the 375 px layout and take the README screenshots.
 
-Imported by tests/plugin.py, so the fixtures are available to every test:
+Imported by tests/support/plugin.py, so the fixtures are available to every test:
 
 - ``live_server`` (session): a fresh migrated database (SQLite file, or the secondary PostgreSQL
   database ``<TEST_DATABASE_URL>_browser``), seeded with ``seed_demo``, served by a werkzeug
@@ -31,7 +31,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from tests.plugin import TMP, app_overrides, ensure_postgres_database, test_broker_url, test_database_url
+from tests.support.plugin import TMP, app_overrides, ensure_postgres_database, test_broker_url, test_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -111,7 +111,7 @@ def live_server():
     env = {**os.environ, "BROWSER_APP_OVERRIDES": json.dumps(overrides),
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "tests.browser_server"], cwd=ROOT, env=env,
+        process = subprocess.Popen([sys.executable, "-m", "tests.support.browser_server"], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=log, text=True)
     first_line = process.stdout.readline()  # blocks until migrated, seeded and listening
     process.stdout.close()

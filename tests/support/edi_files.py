@@ -1,34 +1,6 @@
-"""Fixtures for the EDI flow tests (imported by the test modules: `from .flow_fixtures import *`)."""
+"""EDI test files: landlords' XML built as the spec says, multipart bodies, and a signer with a
+real X.509 certificate from the demo CA (used by tests/edi and the worker tests)."""
 from __future__ import annotations
-
-import pytest
-
-
-@pytest.fixture
-def landlord(factory):
-    return factory.organisation("bailleur", services={"EDI": [], "CDAP": ["bailleur"]},
-                                nom="Bailleur Test")
-
-
-@pytest.fixture
-def other_landlord(factory):
-    return factory.organisation("bailleur", services={"EDI": []}, nom="Autre Bailleur")
-
-
-@pytest.fixture
-def operator(factory, landlord):
-    return factory.user(landlord, role="bailleur_operator", habilitations={"EDI": None})
-
-
-@pytest.fixture
-def caf_agent(factory):
-    return factory.user(factory.caf(), role="caf_agent", habilitations={"EDI": None})
-
-
-@pytest.fixture
-def edi_token(factory, landlord, operator):
-    _token, raw = factory.api_token(landlord, operator, scopes=("EDI",))
-    return raw
 
 
 def multipart(data: bytes, signature: bytes | None = b"sig", name: str = "LOYERS.xml") -> dict:
@@ -39,11 +11,11 @@ def multipart(data: bytes, signature: bytes | None = b"sig", name: str = "LOYERS
     return form
 
 
-# ------------------------------------------------------------------ signed files
-
 NS = {"LOYERS": ("Loyers", "Loyer", "urn:caf:extranet:edi:loyers:1"),
       "IMPAYES": ("Impayes", "Impaye", "urn:caf:extranet:edi:impayes:1"),
       "MOUVEMENTS": ("Mouvements", "Mouvement", "urn:caf:extranet:edi:mouvements:1")}
+
+
 FIELDS = {
     "LOYERS": [("CodeAgence", "code_agence"), ("CodeLocataire", "code_locataire"), ("NumeroAllocataire", "numero_allocataire"),
                ("LoyerCentimes", "loyer_cents"), ("ChargesCentimes", "charges_cents"),
@@ -116,24 +88,3 @@ def register_certificate(org, cert, approve: bool = True):
     if approve:
         service.approve_certificate(registered, actor=None)
     return registered
-
-
-@pytest.fixture
-def signer(app, landlord):
-    return Signer(app, landlord)
-
-
-@pytest.fixture
-def tenants(landlord):
-    """Three tenants of `landlord` in CDAP: rent 500 € + 80 € charges, APL 250 € in tiers payant."""
-    from datetime import date
-    from tests.cdap.conftest import make_allocataire, make_droit, make_logement
-    out = []
-    for i in range(3):
-        a = make_allocataire(numero=f"{7100001 + i}", nom=f"Locataire{i}")
-        make_logement(a, landlord.code_bailleur, f"LOC{i + 1:06d}", loyer=50000, charges=8000,
-                      tiers_payant=True, date_entree=date(2020, 1, 1))
-        make_droit(a, "APL", 25000)
-        out.append({"code_locataire": f"LOC{i + 1:06d}", "numero_allocataire": a.numero,
-                    "allocataire": a})
-    return out

@@ -1,6 +1,6 @@
 """Serve the app for the browser tests, in its own process (like production).
 
-Usage (from tests/browser_support.py): ``python -m tests.browser_server``. The app settings come
+Usage (from tests/support/browser.py): ``python -m tests.support.browser_server``. The app settings come
 as JSON in ``BROWSER_APP_OVERRIDES``. Before serving, the database is reset, migrated (every
 Alembic head) and seeded with the demo data (``portal seed-demo``). The chosen port (a free one,
 picked by the OS) is printed on the first line of stdout once the server listens.
@@ -18,7 +18,7 @@ def main() -> None:
     from portal import create_app
     from portal.demo import seed_demo
     from portal.extensions import db
-    from tests.plugin import reset_database
+    from tests.support.plugin import reset_database
 
     app = create_app(json.loads(os.environ["BROWSER_APP_OVERRIDES"]))
     reset_database(app)

@@ -117,7 +117,7 @@ def app():
 @pytest.fixture(autouse=True)
 def _db_transaction(request, app):
     """Each test runs inside a transaction rolled back at the end (SAVEPOINTs for commits)."""
-    if request.node.get_closest_marker("worker") or request.node.get_closest_marker("browser"):
+    if any(request.node.get_closest_marker(name) for name in ("worker", "committed", "browser")):
         yield None
         return
     from portal.extensions import db
@@ -161,14 +161,14 @@ def client(app):
 
 @pytest.fixture
 def factory(app):
-    from tests import factories
+    from tests.support import factories
     return factories
 
 
 @pytest.fixture
 def login(client):
     """login(user, mfa=True): open a real server-side session for `user` on `client`."""
-    from tests.factories import sign_in
+    from tests.support.factories import sign_in
 
     def _login(user, mfa: bool = True, on=None):
         return sign_in(on or client, user, mfa=mfa)
@@ -215,7 +215,3 @@ def api_client(client):
 
     return _Api
 
-
-from tests.browser_support import browser, live_server, live_worker, new_page  # noqa: E402,F401  (browser tests)
-# Real-worker fixtures (tests marked `worker`): see tests/live.py.
-from tests.live import celery_worker_process, live_app, live_settings  # noqa: E402,F401

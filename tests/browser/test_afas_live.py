@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser_support import check_a11y, screenshot, sign_in
+from tests.support.browser import check_a11y, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -1,7 +1,7 @@
 """Real-worker test infrastructure: a freshly migrated database and a broker of their own, and
 a REAL `celery -A portal.worker worker` subprocess that a test can SIGKILL and restart.
 
-Use it from a test module (tests/plugin.py already exposes these fixtures):
+Use it from a test module (tests/support/plugin.py already exposes these fixtures):
 
     pytestmark = pytest.mark.worker          # mandatory: no rolled-back transaction here
 
@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin import (TMP, app_overrides, ensure_postgres_database, reset_database,
+from tests.support.plugin import (TMP, app_overrides, ensure_postgres_database, reset_database,
                           test_broker_url, test_database_url)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ class WorkerProcess:
     def __init__(self, app, *, modules=(), queues=DEFAULT_QUEUES, beat=False, concurrency=1,
                  env=None, cwd=None):
         self.app = app
-        self.modules = ["tests.live_hooks", *modules]
+        self.modules = ["tests.support.live_hooks", *modules]
         self.queues = queues
         self.beat = beat
         self.concurrency = concurrency
