@@ -20,6 +20,7 @@ from portal.formatting import euros, nombre
 
 from .bareme import Bareme
 from .schema import ALL_LABELS
+from portal.dates import today as paris_today
 
 
 eur = euros  # the step-by-step texts' short names for portal.formatting's helpers
@@ -248,7 +249,7 @@ def schedule_acomptes(droit_previsionnel: float, exercice: int, bareme: Bareme,
 
     Pure (data in, échéances out; the services pass the day: the validation day, or today for
     the live estimate) so that both schedule alike and the rule is tested without a database."""
-    on = on or date.today()
+    on = on or paris_today()
     spec = bareme["acomptes"]
     total = cents(max(0.0, droit_previsionnel) * float(spec["taux_max"]))
     instalments = sorted((date(exercice, int(e["mois"]), int(e["jour"])), float(e["part"]))

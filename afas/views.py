@@ -3,7 +3,6 @@ messages) and Caf side (work queue, review, actions, exports, barèmes). Views s
 from __future__ import annotations
 
 import io
-from datetime import date
 from pathlib import Path
 
 from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
@@ -23,6 +22,7 @@ from .models import BaremeAnnee, Declaration, Equipement
 from .schema import (ACTIVITY_FIELDS, CHARGE_LINES, DECLARATION_TYPES, EDITABLE_STATUSES, EQUIPEMENT_TYPES,
                      PRODUIT_LINES, STATUS_LABELS, fields_for)
 from .services import ActionRefused
+from portal.dates import today as paris_today
 
 bp = Blueprint("afas", __name__, url_prefix="/afas", template_folder="templates")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -356,7 +356,7 @@ def export(fmt):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     decls = db.session.scalars(services.queue_query(_queue_filters(), all_statuses=True)).all()
-    stamp = date.today().isoformat()
+    stamp = paris_today().isoformat()
     if fmt == "csv":
         return attachment(exports.to_csv(decls), mimetype="text/csv", filename=f"declarations-afas-{stamp}.csv")
     return send_file(io.BytesIO(exports.to_xlsx(decls)), as_attachment=True,

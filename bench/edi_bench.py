@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from pathlib import Path
 
 import proc_cpu  # bench/, next to this script
@@ -73,7 +73,7 @@ def setup(workdir: Path, db_url: str, n: int) -> dict:
         upgrade(revision="heads")
         org = Organisation(nom="Bailleur Bench", kind="bailleur", siret=SIRET, code_bailleur=CODE,
                            territoire="80")
-        org.contrats.append(Contrat(service="EDI", profils=[], debut=datetime(2024, 1, 1)))
+        org.contrats.append(Contrat(service="EDI", profils=[], debut=datetime(2024, 1, 1, tzinfo=UTC).replace(tzinfo=None)))
         db.session.add(org)
         db.session.commit()
         t0 = time.perf_counter()

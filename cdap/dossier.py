@@ -17,6 +17,7 @@ from .models import (AIDES_LOGEMENT, Allocataire, Droit, Logement, LoyerHistoriq
 from .loyers import current_rents
 from .policy import POLICY, SECTIONS, SectionRule
 from portal.dates import add_months
+from portal.dates import today as paris_today
 
 IMPAYE_STATUTS = {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"}
 
@@ -45,7 +46,7 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
                today: date | None = None) -> dict:
     """Column queries (no ORM objects: this runs on every consultation), one per section the
     profile may see, and one for the rent history of all the shown dwellings."""
-    today = today or date.today()
+    today = today or paris_today()
     policy = POLICY[profile_name]
     rules = policy.sections
     view: dict = {"profil": profile_name, "sections": [s for s in SECTIONS if s in rules]}

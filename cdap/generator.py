@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import IO, Iterator
 
 from portal.dates import add_months
+from portal.dates import today as paris_today
 
 SOMME_COMMUNES = [
     ("80000", "Amiens"), ("80080", "Amiens"), ("80090", "Amiens"), ("80100", "Abbeville"),
@@ -69,7 +70,7 @@ class Generator:
         self.departement = departement
         self.next_numero = start
         self.months = months
-        self.today = today or date.today()
+        self.today = today or paris_today()
         self.locataire_seq = {code: 0 for code, _ in BAILLEURS}
         self.random_bailleurs = [code for code, _ in BAILLEURS]
         first_month = date(self.today.year, self.today.month, 1)

@@ -21,6 +21,7 @@ from portal.models import utcnow
 
 from .models import BENEFICIAIRES, DROIT_STATUTS, PRESTATIONS, SITUATIONS
 from .normalize import is_valid_numero, normalize_name
+from portal.dates import today as paris_today
 
 MAX_LINE_BYTES = 1_000_000
 DEP_RE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
@@ -179,7 +180,7 @@ def validate_record(obj) -> dict:
     if situation not in SITUATIONS:
         raise Invalid(f"situation_familiale inconnue ({situation!r})")
     naissance = _date(obj, "date_naissance")
-    if naissance > date.today():
+    if naissance > paris_today():
         raise Invalid("date_naissance dans le futur")
     rec = {
         "numero": numero, "nom": nom, "nom_normalise": normalize_name(nom),

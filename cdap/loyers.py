@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 
 from .models import Logement, LoyerHistorique
+from portal.dates import today as paris_today
 
 CHUNK = 5000
 
@@ -24,7 +25,7 @@ def latest_history(logement_ids: Iterable[int], today: date | None = None) -> di
     history row in effect on `today`, for the dwellings that have one (one indexed query per
     chunk of ids)."""
     ids = sorted(set(logement_ids))
-    today = today or date.today()
+    today = today or paris_today()
     out: dict[int, dict] = {}
     H = LoyerHistorique
     for i in range(0, len(ids), CHUNK):

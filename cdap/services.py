@@ -19,6 +19,7 @@ from portal.models import Habilitation
 from .models import Allocataire, ImpayeQueueItem, Logement, SignalementImpaye
 from .normalize import is_valid_numero, normalize_name
 from .policy import MOTIFS, POLICY, categories, motifs_for
+from portal.dates import today as paris_today
 
 NOT_FOUND_MESSAGE = ("Aucun dossier accessible ne correspond à ce numéro allocataire et à ce nom. "
                      "Vérifiez la saisie : le nom doit être exactement celui du dossier.")
@@ -103,7 +104,7 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
     The atypical-use rules are evaluated with this attempt counted but before its journal row
     is written: when this very attempt triggers the suspension, nothing is shown (the file is
     not even read) and the row says so (outcome "suspended", no data category)."""
-    today = today or date.today()
+    today = today or paris_today()
     numero, nom = (numero or "").strip(), (nom or "").strip()
     motif, commentaire = (motif or "").strip(), (commentaire or "").strip()
     if actor.profile not in POLICY:

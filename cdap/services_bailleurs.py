@@ -25,6 +25,7 @@ from portal.dates import add_months
 
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, ImpayeQueueItem, Logement,
                      LoyerHistorique, Mouvement, Paiement, SignalementImpaye, tiers_payant_en_cours)
+from portal.dates import today as paris_today
 
 CHUNK = 1000
 
@@ -96,7 +97,7 @@ def _new_rows(model, code_bailleur: str, rows: list[dict]) -> list[dict]:
 def _tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
     """(code_locataire, numero) -> logement row dict, for this landlord's tenancies. Tiers payant
     is as on `today`: it ends on the date of the tenancy's exit, even one recorded in advance."""
-    today = date.today()
+    today = paris_today()
     wanted = {(str(c), str(n)) for c, n in pairs}
     out: dict[tuple[str, str], dict] = {}
     ordered = sorted(wanted)
@@ -130,7 +131,7 @@ def _tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict[tup
 
 def _housing_aid(allocataire_ids: list[int], today: date | None = None) -> dict[int, int]:
     """Monthly housing aid (ALF/ALS/APL) currently open, per allocataire."""
-    today = today or date.today()
+    today = today or paris_today()
     out: dict[int, int] = {}
     for chunk in _chunks(sorted(set(allocataire_ids))):
         result = db.session.execute(
@@ -302,7 +303,7 @@ def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
     if not new:
         return 0
     now = utcnow()
-    today = date.today()
+    today = paris_today()
     tenancies = _tenancies(code_bailleur, {(str(r["code_locataire"]), str(r["numero_allocataire"])) for r in new})
     state: dict[int, dict] = {}
     movements, moved_with_rent = [], []

@@ -94,9 +94,9 @@ def edi_file_upload():
         f = services.receive_file(g.api_organisation, upload.stream, upload.filename,
                                   signature.stream, canal="api", api_token_id=g.api_token.id)
     except storage.TooLarge:
-        raise ApiError(413, "Fichier trop volumineux", "Le fichier dépasse la taille maximale autorisée.")
+        raise ApiError(413, "Fichier trop volumineux", "Le fichier dépasse la taille maximale autorisée.") from None
     except services.EdiInputError as exc:
-        raise ApiError(400, "Dépôt refusé", str(exc))
+        raise ApiError(400, "Dépôt refusé", str(exc)) from None
     body = file_json(f)
     response = jsonify(body)
     response.status_code = 202

@@ -6,6 +6,7 @@ from flask import Flask, request
 
 from portal.registry import DemoAccess
 from portal.dates import previous_month
+from portal.dates import today as paris_today
 
 UPLOAD_ENDPOINTS = {"edi.upload", "api.edi_file_upload"}
 
@@ -33,7 +34,6 @@ def configure(app: Flask) -> None:
 def seed_demo_avis() -> int:
     """Demo: last month's AVIS_PAIEMENT of each landlord with tiers-payant tenants (idempotent:
     the notice of a (landlord, month) is built once)."""
-    from datetime import date
 
     from sqlalchemy import select
 
@@ -42,7 +42,7 @@ def seed_demo_avis() -> int:
 
     from . import adapters, avis
     from .models import EdiAvisPaiement
-    today = date.today()
+    today = paris_today()
     annee, mois = previous_month(today)
     created = 0
     for code in adapters.landlord_codes(annee, mois):

@@ -204,12 +204,12 @@ def loyers_plausible(block, today: date) -> bool:
     effets, colocs = block.column("date_effet"), block.column("nb_colocataires")
     if None in loyers or None in charges or None in effets:
         return False
-    if not (1 <= min(loyers) and max(loyers) <= LOYER_MAX_CENTS
-            and 0 <= min(charges) and max(charges) <= CHARGES_MAX_CENTS
-            and MIN_DATE <= min(effets) and max(effets) <= _max_date(today)):
+    if not (min(loyers) >= 1 and max(loyers) <= LOYER_MAX_CENTS
+            and min(charges) >= 0 and max(charges) <= CHARGES_MAX_CENTS
+            and min(effets) >= MIN_DATE and max(effets) <= _max_date(today)):
         return False
     counts = [n for n in colocs if n is not None] if None in colocs else colocs
-    return not counts or (1 <= min(counts) and max(counts) <= COLOCATAIRES_MAX)
+    return not counts or (min(counts) >= 1 and max(counts) <= COLOCATAIRES_MAX)
 
 
 def check_mouvement(rec: dict, tenancy: dict | None, today: date) -> list[Anomalie]:

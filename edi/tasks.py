@@ -1,7 +1,6 @@
 """EDI background work (portal.jobs handlers on the `edi` queue, and beat tasks)."""
 from __future__ import annotations
 
-from datetime import date
 
 from celery import shared_task
 from celery.schedules import crontab
@@ -12,6 +11,7 @@ from portal.extensions import db
 from . import avis, services
 from .intake import process
 from portal.dates import previous_month
+from portal.dates import today as paris_today
 
 
 @jobs.handler(services.JOB_KIND)
@@ -29,7 +29,7 @@ def build_avis_job(job: jobs.Job) -> dict:
 def schedule_avis_paiement(annee: int | None = None, mois: int | None = None) -> int:
     """Monthly (beat): one job per landlord for the previous month's tiers-payant payments."""
     if annee is None or mois is None:
-        today = date.today()
+        today = paris_today()
         annee, mois = previous_month(today)
     created = avis.schedule_month(annee, mois)
     db.session.commit()

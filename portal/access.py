@@ -87,9 +87,7 @@ def user_may(user, rule: AccessRule) -> bool:
         return False
     if rule.roles and user.role not in rule.roles:
         return False
-    if rule.service and user.habilitation(rule.service) is None:
-        return False
-    return True
+    return not (rule.service and user.habilitation(rule.service) is None)
 
 
 def enforce_access():

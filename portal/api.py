@@ -134,7 +134,7 @@ BODY_PROBLEMS = {
 
 def build_openapi(app: Flask) -> dict:
     paths: dict = {}
-    for endpoint, view in app.view_functions.items():
+    for view in app.view_functions.values():
         for path, method, spec in getattr(view, "_openapi", []):
             spec = spec(app) if callable(spec) else spec
             if "application/json" in spec.get("requestBody", {}).get("content", {}):

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 
 def add_months(day: date, months: int) -> date:
@@ -17,3 +18,20 @@ def previous_month(today: date) -> tuple[int, int]:
     """(year, month) of the calendar month before `today`'s."""
     first = add_months(today.replace(day=1), -1)
     return first.year, first.month
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def today() -> date:
+    """Today on the Paris calendar: the Caf's day for deadlines, campaigns and « en retard »,
+    whatever the server's time zone (UTC on the servers)."""
+    return datetime.now(PARIS).date()
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """An aware datetime as the columns store it: naive, in UTC (see portal.models.utcnow).
+    Refuses a naive one, whose zone nobody knows."""
+    if moment.tzinfo is None:
+        raise ValueError("datetime sans fuseau horaire")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)

@@ -8,7 +8,7 @@ Demo accounts share a documented password and TOTP secret: demo only, refused in
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from . import registry
 from .extensions import db
 from .models import Contrat, Habilitation, Organisation, User, utcnow
 from .passwords import hash_password
+from portal.dates import naive_utc
 
 DEMO_PASSWORD = "Demo-Partenaires-2026"
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -60,12 +61,12 @@ def get_or_create_organisation(nom, kind, siret, code_bailleur, territoire, cont
     if org is None:
         org = Organisation(nom=nom, kind=kind, siret=siret, code_bailleur=code_bailleur,
                            territoire=territoire, convention_ref=f"CONV-{territoire}-{siret[-5:]}",
-                           convention_signee_le=datetime(2024, 1, 15))
+                           convention_signee_le=naive_utc(datetime(2024, 1, 15, tzinfo=UTC)))
         db.session.add(org)
         created += 1
     for service, profiles in contrats.items():
         if not any(c.service == service for c in org.contrats):
-            org.contrats.append(Contrat(service=service, profils=profiles, debut=datetime(2024, 1, 15)))
+            org.contrats.append(Contrat(service=service, profils=profiles, debut=naive_utc(datetime(2024, 1, 15, tzinfo=UTC))))
             created += 1
     db.session.flush()
     return org, created

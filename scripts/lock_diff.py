@@ -9,7 +9,8 @@ def versions(text: str) -> dict[str, str]:
             for name, version in re.findall(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)", text, re.M)}
 
 
-locked = versions(open(sys.argv[1]).read())
+with open(sys.argv[1]) as lock:
+    locked = versions(lock.read())
 installed = versions(subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
                                     capture_output=True, text=True, check=True).stdout)
 changes = [f"  {name} {locked[name]} -> {installed[name]}" for name in sorted(locked)

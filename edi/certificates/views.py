@@ -3,7 +3,7 @@ the Caf's approval queue (Caf admin approves, refuses, revokes), and the public 
 Caf's signing certificate and trust anchors (so landlords can verify with openssl)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -18,6 +18,7 @@ from portal.extensions import db
 
 from . import service
 from .models import RegisteredCertificate
+from portal.dates import naive_utc
 
 bp = Blueprint("edi_certs", __name__, template_folder="templates")
 
@@ -46,7 +47,7 @@ def _cert_or_404(cert_id: int) -> RegisteredCertificate:
 
 
 def _day(value) -> datetime | None:
-    return datetime(value.year, value.month, value.day) if value else None
+    return naive_utc(datetime(value.year, value.month, value.day, tzinfo=UTC)) if value else None
 
 
 @bp.route("/edi/certificats", methods=["GET", "POST"])

@@ -1,12 +1,13 @@
 """Home-page panels for the administrators, and the admin demo data."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import ApiToken, Habilitation, Organisation, User, utcnow
+from portal.dates import naive_utc
 
 
 def home_panel(user):
@@ -32,7 +33,7 @@ def seed_demo() -> int:
     user = db.session.scalar(select(User).where(User.email == "gestionnaire@amiens.example"))
     if user is None:
         return 0
-    old = datetime(2024, 9, 2)
+    old = naive_utc(datetime(2024, 9, 2, tzinfo=UTC))
     for hab in user.habilitations:
         if hab.reviewed_at is None and hab.granted_at > old:
             hab.granted_at = old

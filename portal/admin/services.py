@@ -5,7 +5,7 @@ message (and the form field it concerns)."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -25,9 +25,10 @@ from ..models import (
     User,
     utcnow,
 )
+from portal.dates import naive_utc
 
 # A habilitation suspended "until further notice" (the model keeps an end date).
-INDEFINITE = datetime(9999, 12, 31)
+INDEFINITE = naive_utc(datetime(9999, 12, 31, tzinfo=UTC))
 
 
 class AdminError(Exception):

@@ -14,6 +14,7 @@ from datetime import date
 from flask import Blueprint
 
 from .. import registry
+from portal.dates import today as paris_today
 
 bp = Blueprint("dashboards", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/dashboards")
@@ -27,7 +28,7 @@ def panels(user, today: date | None = None) -> list[tuple[str, dict]]:
     """The home-page panels of the boards shown to ``user``: (template, context) each, boards
     and sections in their declared order; a board with no section for the user is left out."""
     contributions = registry.current()
-    today = today or date.today()
+    today = today or paris_today()
     out = []
     for board in sorted(contributions.boards.values(), key=lambda b: b.order):
         if not board.shown_to(user):

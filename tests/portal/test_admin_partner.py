@@ -237,8 +237,8 @@ def test_revoke_then_grant_does_not_undo_a_caf_suspension(client, factory, org, 
     operator = db.session.get(User, operator.id)
     assert [h for h in operator.habilitations if h.service == "CDAP" and h.revoked_at is None] == []
     assert operator.habilitation("CDAP") is None
-    assert ["habilitation_revoked", "habilitation_grant_refused"] == [
-        a for a in audit_actions(admin) if a.startswith("habilitation_")]
+    assert [
+        a for a in audit_actions(admin) if a.startswith("habilitation_")] == ["habilitation_revoked", "habilitation_grant_refused"]
     revoked = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "habilitation_revoked")).one()
     assert revoked.details["suspended_until"] == until.isoformat(timespec="minutes")
     # Other services are not concerned.

@@ -50,3 +50,27 @@ def test_add_months_moves_by_whole_months(day, months):
 def test_previous_month():
     assert previous_month(date(2026, 1, 10)) == (2025, 12)
     assert previous_month(date(2026, 7, 31)) == (2026, 6)
+
+
+def test_today_is_the_paris_calendar_day(monkeypatch):
+    from datetime import datetime as real_datetime, timezone
+
+    import portal.dates as dates
+
+    class Frozen(real_datetime):
+        @classmethod
+        def now(cls, tz=None):  # 23:30 UTC on 31 December is already 1 January in Paris
+            return real_datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc).astimezone(tz)
+
+    monkeypatch.setattr(dates, "datetime", Frozen)
+    assert dates.today() == date(2027, 1, 1)
+
+
+def test_naive_utc_refuses_a_naive_datetime():
+    from datetime import datetime, timezone
+
+    from portal.dates import PARIS, naive_utc
+    assert naive_utc(datetime(2026, 7, 1, 12, tzinfo=PARIS)) == datetime(2026, 7, 1, 10)
+    assert naive_utc(datetime(2026, 1, 1, tzinfo=timezone.utc)) == datetime(2026, 1, 1)
+    with pytest.raises(ValueError):
+        naive_utc(datetime(2026, 1, 1))  # noqa: DTZ001

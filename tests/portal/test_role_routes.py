@@ -62,9 +62,7 @@ def _parameterless_get_routes(app):
 def _allowed(user, access_rule) -> bool:
     if access_rule.roles and user.role not in access_rule.roles:
         return False
-    if access_rule.service and user.habilitation(access_rule.service) is None:
-        return False
-    return True
+    return not (access_rule.service and user.habilitation(access_rule.service) is None)
 
 
 def test_every_get_route_for_every_role(app, world):

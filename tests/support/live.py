@@ -32,6 +32,8 @@ Use it from a test module (tests/support/plugin.py already exposes these fixture
 """
 from __future__ import annotations
 
+import contextlib
+
 import os
 import signal
 import socket
@@ -182,10 +184,8 @@ class WorkerProcess:
             self._signal_group(signal.SIGKILL)  # leftover children, if any
             return
         self._signal_group(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         self._signal_group(signal.SIGKILL)
         self.proc.wait(timeout=10)
 
@@ -196,10 +196,8 @@ class WorkerProcess:
     def _signal_group(self, sig) -> None:
         if self.proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def log_tail(self, lines: int = 60) -> str:
         try:
