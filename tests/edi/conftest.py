@@ -1,6 +1,9 @@
 """Fixtures of the EDI tests: a landlord with its operator, token, signer and tenants."""
 from __future__ import annotations
 
+import http.server
+import threading
+
 import pytest
 
 from tests.support.edi_files import Signer
@@ -52,3 +55,29 @@ def tenants(landlord):
         out.append({"code_locataire": f"LOC{i + 1:06d}", "numero_allocataire": a.numero,
                     "allocataire": a})
     return out
+
+
+@pytest.fixture
+def http_probe():
+    """A local HTTP server recording every request it receives: an XXE or a network entity must
+    never reach it. Yields (its URL, the list of paths requested)."""
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<!ENTITY x 'pwned'>")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()

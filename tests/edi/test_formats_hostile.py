@@ -1,8 +1,6 @@
 """Hostile input for the parser: rejected fast, with a code, nothing echoed, no network."""
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 
 import pytest
@@ -22,29 +20,6 @@ def write(tmp_path):
         path.write_bytes(data if isinstance(data, bytes) else data.encode())
         return path
     return _write
-
-
-@pytest.fixture
-def http_probe():
-    """A local HTTP server counting every request it receives (it must receive none)."""
-    hits = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"<!ENTITY x 'pwned'>")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    server.shutdown()
-    server.server_close()
 
 
 def reject(path, flow="LOYERS") -> FormatError:

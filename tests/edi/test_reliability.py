@@ -2,10 +2,8 @@
 nothing staged or applied, no file content echoed, no network access."""
 from __future__ import annotations
 
-import http.server
 import io
 import subprocess
-import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -158,31 +156,6 @@ def test_openssl_signed_file_is_accepted(tmp_path, api_client, edi_token, landlo
 SECRET = b"SECRET-CONTENU-9f3a"
 
 
-@pytest.fixture
-def canary_server():
-    """A local HTTP server that records every request (an XXE must never reach it)."""
-    hits = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"<x>pwned</x>")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], hits
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def hostile_cases(landlord, port, tmp_path):
     secret_file = tmp_path / "secret.txt"
     secret_file.write_bytes(SECRET)
@@ -209,8 +182,9 @@ def hostile_cases(landlord, port, tmp_path):
 @pytest.mark.parametrize("case", ["xxe_file", "xxe_network", "billion_laughs", "doctype",
                                   "deep_nesting", "not_xml"])
 def test_hostile_xml_is_rejected_fast_without_echo_or_network(
-        case, tmp_path, canary_server, api_client, edi_token, landlord, signer, run_jobs):
-    port, hits = canary_server
+        case, tmp_path, http_probe, api_client, edi_token, landlord, signer, run_jobs):
+    url, hits = http_probe
+    port = int(url.rsplit(":", 1)[1])
     data, code = hostile_cases(landlord, port, tmp_path)[case]
     api = api_client(edi_token)
     fid = upload(api, data, signer.sign(data))  # validly signed: the XML checks must catch it
