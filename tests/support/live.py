@@ -49,7 +49,7 @@ import pytest
 from tests.support.plugin import (TMP, app_overrides, ensure_postgres_database, reset_database,
                           test_broker_url, test_database_url)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (tests/support/<this file>)
 LIVE_NAME = "worker"
 DEFAULT_QUEUES = ("default", "edi", "afas", "cdap")
 
