@@ -109,16 +109,16 @@ def seed_tenants(db, n: int) -> None:
 def register_signer(app, org, workdir: Path) -> dict:
     from cryptography.hazmat.primitives import serialization
     from edi.crypto import pki
-    from edi.certificates import service
+    from edi.certificates import services
     from edi.crypto.signature import load_certificates, load_private_key
     demo = pki.ensure_demo_pki(app.config["VAR_DIR"])
     ca_key = load_private_key(demo.path("ca_key").read_bytes())
     ca_cert = load_certificates(demo.path("ca_cert").read_bytes())[0]
     key, cert = pki.issue_signing_certificate(ca_key, ca_cert, "Bailleur Bench - EDI", org.nom,
                                               SIRET[:9], key=pki.new_key("rsa3072"))
-    registered = service.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
+    registered = services.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
                                               actor=None, label="bench")
-    service.approve_certificate(registered, actor=None)
+    services.approve_certificate(registered, actor=None)
     (workdir / "key.pem").write_bytes(pki.key_pem(key))
     (workdir / "cert.pem").write_bytes(pki.cert_pem(cert))
     return {"key": str(workdir / "key.pem"), "cert": str(workdir / "cert.pem")}

@@ -50,7 +50,7 @@ def roles_for(org: Organisation) -> list[str]:
 
 def create_user(org: Organisation, *, actor: User, email: str, prenom: str, nom: str, role: str) -> User:
     """Create a user without a password and email them a one-time activation link."""
-    from ..accounts.service import issue_reset_token, reset_link
+    from ..accounts.services import issue_reset_token, reset_link
     from ..mail import send_email
     email = email.strip().lower()
     if role not in roles_for(org):
