@@ -210,6 +210,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
             # its schema before starting the clock.
             with open(warm, "rb") as data, open(str(warm) + ".p7s", "rb") as sig:
                 w = services.receive_file(org, data, warm.name, sig, canal="api")
+                db.session.commit()
             warm_result = process.process_file(w.id, jobs.claim(w.job_id))
             assert warm_result.get("statut") == "TRAITE", warm_result
             db.session.remove()
@@ -220,6 +221,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         t0, cpu0 = time.perf_counter(), time.process_time()
         with open(path, "rb") as data, open(signature, "rb") as sig:
             f = services.receive_file(org, data, Path(path).name, sig, canal="api")
+            db.session.commit()
         t_stored = time.perf_counter() - t0
         job = jobs.claim(f.job_id)
         t1 = time.perf_counter()

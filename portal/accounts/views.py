@@ -12,7 +12,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from ..access import ALL_ROLES_ANY, public, requires
-from ..extensions import limiter
+from ..extensions import db, limiter
 from . import services, sessions
 from .forms import (
     ChangePasswordForm,
@@ -49,6 +49,7 @@ def login():
             form.password.errors.append(str(refused))
         else:
             services.log_in(user)
+            db.session.commit()
             login_user(user)
             if user.mfa_required:
                 if user.mfa_enrolled_at:
@@ -64,7 +65,9 @@ def login():
 def mfa_verify():
     form = TotpForm()
     if form.validate_on_submit():
-        if services.complete_mfa(current_user, form.code.data):
+        ok = services.complete_mfa(current_user, form.code.data)
+        db.session.commit()
+        if ok:
             return redirect(_safe_next(request.args.get("next")))
         if not current_user.is_authenticated or current_user.locked_until:
             logout_user()
@@ -80,6 +83,7 @@ def logout():
     form = EmptyForm()
     if form.validate_on_submit():
         services.log_out(current_user)
+        db.session.commit()
         logout_user()
         flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("accounts.login"))
@@ -110,7 +114,9 @@ def mfa_enrol():
         return gate
     form = TotpForm()
     if form.validate_on_submit():
-        if services.confirm_mfa_enrolment(current_user, form.code.data):
+        confirmed = services.confirm_mfa_enrolment(current_user, form.code.data)
+        db.session.commit()
+        if confirmed:
             flash("La vérification en deux étapes est activée sur votre nouvel appareil.", "success")
             return redirect(url_for("home.index"))
         if current_user.totp_pending_secret:
@@ -136,6 +142,7 @@ def mfa_enrol_start():
     form = MfaStartForm()
     if form.validate_on_submit():
         services.start_mfa_enrolment(current_user, renew=form.renew.data == "1")
+        db.session.commit()
     return redirect(url_for("accounts.mfa_enrol"))
 
 
@@ -156,8 +163,7 @@ def change_password():
             mfa_done = bool(g.get("mfa_verified"))
             logout_user()
             sessions.start_session(user, mfa_verified=mfa_done)
-            from ..extensions import db
-            db.session.commit()
+            db.session.commit()  # the new password and this browser's fresh session together
             login_user(user)
             flash("Votre mot de passe est modifié. Vos autres sessions ont été fermées.", "success")
             return redirect(url_for("accounts.account"))
@@ -171,6 +177,7 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
+        db.session.commit()
         flash(services.RESET_SENT_MESSAGE, "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form), 200 if not form.errors else 422
