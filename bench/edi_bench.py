@@ -109,16 +109,16 @@ def seed_tenants(db, n: int) -> None:
 def register_signer(app, org, workdir: Path) -> dict:
     from cryptography.hazmat.primitives import serialization
     from edi.crypto import pki
-    from edi.certificates import service
+    from edi.certificates import services
     from edi.crypto.signature import load_certificates, load_private_key
     demo = pki.ensure_demo_pki(app.config["VAR_DIR"])
     ca_key = load_private_key(demo.path("ca_key").read_bytes())
     ca_cert = load_certificates(demo.path("ca_cert").read_bytes())[0]
     key, cert = pki.issue_signing_certificate(ca_key, ca_cert, "Bailleur Bench - EDI", org.nom,
                                               SIRET[:9], key=pki.new_key("rsa3072"))
-    registered = service.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
+    registered = services.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
                                               actor=None, label="bench")
-    service.approve_certificate(registered, actor=None)
+    services.approve_certificate(registered, actor=None)
     (workdir / "key.pem").write_bytes(pki.key_pem(key))
     (workdir / "cert.pem").write_bytes(pki.cert_pem(cert))
     return {"key": str(workdir / "key.pem"), "cert": str(workdir / "cert.pem")}
@@ -210,6 +210,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
             # its schema before starting the clock.
             with open(warm, "rb") as data, open(str(warm) + ".p7s", "rb") as sig:
                 w = services.receive_file(org, data, warm.name, sig, canal="api")
+                db.session.commit()
             warm_result = process.process_file(w.id, jobs.claim(w.job_id))
             assert warm_result.get("statut") == "TRAITE", warm_result
             db.session.remove()
@@ -220,6 +221,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
         t0, cpu0 = time.perf_counter(), time.process_time()
         with open(path, "rb") as data, open(signature, "rb") as sig:
             f = services.receive_file(org, data, Path(path).name, sig, canal="api")
+            db.session.commit()
         t_stored = time.perf_counter() - t0
         job = jobs.claim(f.job_id)
         t1 = time.perf_counter()

@@ -361,7 +361,7 @@ def write_batch(records: list[dict]) -> None:
         return
     from sqlalchemy import select
     from .models import Logement, SignalementImpaye
-    from .services_bailleurs import _insert_ignore, echeance_plan_apurement, open_queue_items
+    from .interface_edi import _insert_ignore, echeance_plan_apurement, open_queue_items
     w = _Writer()
     w.create_staging()
     now = utcnow()

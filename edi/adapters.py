@@ -1,5 +1,5 @@
 """The intake's seam to the other modules: edicrypto's formats / signatures / certificates and
-CDAP's service functions (cdap.services_bailleurs). Each function here maps their interface to
+CDAP's named interface for EDI (cdap.interface_edi). Each function here maps their interface to
 what edi.intake needs, so the intake reads as the business process."""
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def verify_signature(data_path: Path, signature_der: bytes, organisation,
     """(id of the registered certificate that verified it, None) when the detached CMS
     signature is valid for this organisation at `at` (receipt time), else (None, (code, French
     reason)) — codes of edi.crypto.signature.SIGNATURE_CODES."""
-    from .certificates.service import verify_file_signature
+    from .certificates.services import verify_file_signature
     from .crypto.signature import SignatureError
     try:
         verified = verify_file_signature(data_path, signature_der, organisation, at)
@@ -44,7 +44,7 @@ def verify_signature(data_path: Path, signature_der: bytes, organisation,
 
 def record_certificate_use(certificate_id: int) -> None:
     """One more file verified by this registered certificate, in the caller's transaction."""
-    from .certificates.service import record_use
+    from .certificates.services import record_use
     record_use(certificate_id)
 
 
@@ -174,8 +174,8 @@ def sign_outbound(data: BinaryIO) -> bytes:
 # ---------------------------------------------------------------- CDAP
 
 def _cdap():
-    from cdap import services_bailleurs
-    return services_bailleurs
+    from cdap import interface_edi
+    return interface_edi
 
 
 def lookup_tenancies(code_bailleur: str, pairs: Iterable[tuple[str, str]]) -> dict:

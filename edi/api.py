@@ -93,6 +93,7 @@ def edi_file_upload():
     try:
         f = services.receive_file(g.api_organisation, upload.stream, upload.filename,
                                   signature.stream, canal="api", api_token_id=g.api_token.id)
+        db.session.commit()
     except storage.TooLarge:
         raise ApiError(413, "Fichier trop volumineux", "Le fichier dépasse la taille maximale autorisée.") from None
     except services.EdiInputError as exc:

@@ -67,8 +67,10 @@ class EdiFichier(db.Model):
     statut: Mapped[str] = mapped_column(String(16), default=RECU, index=True)
     etape: Mapped[str] = mapped_column(String(16), default="reception")
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
-    livraisons: Mapped[int] = mapped_column(Integer, default=0)  # redelivery counter (mirrors the job)
-    bail_expire_le: Mapped[datetime | None] = mapped_column(DateTime)
+    # Mirrors of the job's technical columns (portal.jobs: deliveries, lease_expires_at), in
+    # English like them; the lease is the worker's reservation, not a rental lease (bail).
+    job_deliveries: Mapped[int] = mapped_column(Integer, default=0)  # redelivery counter
+    job_lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     debut_traitement: Mapped[datetime | None] = mapped_column(DateTime)
     fin_traitement: Mapped[datetime | None] = mapped_column(DateTime)
     derniere_erreur: Mapped[str | None] = mapped_column(Text)

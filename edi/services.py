@@ -39,7 +39,8 @@ def receive_file(organisation: Organisation, data: BinaryIO, filename: str,
                  signature: BinaryIO | None, *, canal: str, user: User | None = None,
                  api_token_id: int | None = None) -> EdiFichier:
     """Store the raw bytes (content-addressed, write-once) BEFORE anything else, then record the
-    file (RECU) and its processing job in one transaction; the job is sent after the commit.
+    file (RECU) and its processing job in the caller's transaction; the job is sent after the
+    caller's commit.
 
     The same content already held by another file of this organisation (being processed or
     accepted) is recorded as a duplicate of the first one; the job then answers DOUBLON."""
@@ -89,7 +90,7 @@ def _record_file(fields: dict, user: User | None, signed: bool) -> EdiFichier:
     record_event("edi", "fichier_recu", actor=user, organisation_id=fields["organisation_id"],
                  target=f"edi_fichier:{f.id}", sha256=fields["sha256"], taille=fields["taille"],
                  canal=fields["canal"], signature_jointe=signed)
-    db.session.commit()
+    db.session.flush()
     return f
 
 
@@ -105,7 +106,7 @@ def rerun_file(f: EdiFichier, agent: User) -> EdiFichier:
     f.job_id = job.id
     record_event("edi", "fichier_relance", actor=agent, organisation_id=f.organisation_id,
                  target=f"edi_fichier:{f.id}")
-    db.session.commit()
+    db.session.flush()
     return f
 
 
@@ -120,5 +121,5 @@ def quarantine_abandoned() -> list[int]:
     for f in rows:
         f.derniere_erreur = f.derniere_erreur or db.session.get(jobs.Job, f.job_id).last_error
         quarantine(f, "travail abandonné après le nombre maximal de livraisons")
-    db.session.commit()
+    db.session.flush()
     return [f.id for f in rows]

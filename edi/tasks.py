@@ -38,7 +38,9 @@ def schedule_avis_paiement(annee: int | None = None, mois: int | None = None) ->
 
 @shared_task(name="edi.quarantine_abandoned")
 def quarantine_abandoned() -> int:
-    return len(services.quarantine_abandoned())
+    quarantined = services.quarantine_abandoned()
+    db.session.commit()
+    return len(quarantined)
 
 
 BEAT_SCHEDULE = {

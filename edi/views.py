@@ -62,6 +62,7 @@ def upload():
             try:
                 f = services.receive_file(current_user.organisation, data.stream, data.filename,
                                           signature.stream, canal="portail", user=current_user)
+                db.session.commit()
             except storage.TooLarge:
                 abort(413)
             except services.EdiInputError as exc:
@@ -134,6 +135,7 @@ def file_rerun(fichier_id: int):
     f = _file_or_404(fichier_id)
     try:
         services.rerun_file(f, current_user)
+        db.session.commit()
     except services.EdiInputError as exc:
         flash(str(exc), "error")
     else:

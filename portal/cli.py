@@ -79,7 +79,7 @@ def jobs_group():
 
 @jobs_group.command("status")
 @click.option("--check", is_flag=True,
-              help="Code de sortie 1 si le broker est injoignable, si un bail a expiré ou si "
+              help="Code de sortie 1 si le broker est injoignable, si une réservation a expiré ou si "
                    "une tâche attend depuis plus de --max-wait secondes (sonde de supervision).")
 @click.option("--max-wait", type=int, default=900, show_default=True)
 @with_appcontext
@@ -89,7 +89,7 @@ def jobs_status(check, max_wait):
     report = jobs.health()
     for status, count in report["counts"].items():
         click.echo(f"{status:8} {count}")
-    click.echo(f"baux expirés : {report['expired_leases']}")
+    click.echo(f"réservations expirées : {report['expired_leases']}")
     oldest = report["oldest_pending_seconds"]
     click.echo(f"plus ancienne tâche en attente : {'aucune' if oldest is None else f'{oldest} s'}")
     broker_ok = _broker_reachable()

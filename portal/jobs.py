@@ -193,7 +193,7 @@ def extend_lease(job: Job, seconds: int | None = None) -> None:
     limit still bounds the attempt (90 % of JOB_LEASE_SECONDS)."""
     seconds = seconds or current_app.config["JOB_LEASE_SECONDS"]
     if not _finish(job.id, job.deliveries, lease_expires_at=utcnow() + timedelta(seconds=seconds)):
-        raise LeaseLost(f"tâche {job.id} : bail perdu (livraison {job.deliveries})")
+        raise LeaseLost(f"tâche {job.id} : réservation perdue (livraison {job.deliveries})")
 
 
 def _retry_delay(attempt: int) -> timedelta:
@@ -221,12 +221,12 @@ def run(job_id: int) -> str:
         result = fn(job)
         if not _finish(job_id, attempt, status=DONE, result=result, finished_at=utcnow(),
                        lease_expires_at=None):
-            raise LeaseLost(f"tâche {job_id} : bail perdu (livraison {attempt})")
+            raise LeaseLost(f"tâche {job_id} : réservation perdue (livraison {attempt})")
         db.session.commit()
         return DONE
     except LeaseLost:
         db.session.rollback()
-        log.error("tâche %s (%s) : bail expiré et repris par une autre livraison ; "
+        log.error("tâche %s (%s) : réservation expirée et reprise par une autre livraison ; "
                   "résultat de la livraison %s abandonné", job_id, job.kind, attempt)
         return "lost"
     except Exception:

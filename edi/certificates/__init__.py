@@ -1,12 +1,12 @@
 """Landlords' EDI signing certificates: registration (partner admin), approval (Caf admin),
 usage windows for key rollover, expiry warnings, revocation; and the signature checks the
-intake uses (``edi.certificates.service.verify_file_signature``). Its pages, home panel,
+intake uses (``edi.certificates.services.verify_file_signature``). Its pages, home panel,
 periodic task and demo certificate are declared with the rest of EDI (``edi.register``)."""
 from __future__ import annotations
 
 from flask import url_for
 
-from .service import (  # noqa: F401  (public API for the intake)
+from .services import (  # noqa: F401  (public API for the intake)
     CertificateError, check_signer, register_certificate, verify_file_signature,
 )
 
@@ -16,7 +16,7 @@ def register_and_approve(organisation, cert, *, actor=None, label: str = "Certif
     once (demo data, tests, operator scripts). Returns the RegisteredCertificate."""
     from cryptography.hazmat.primitives import serialization
 
-    from .service import approve_certificate
+    from .services import approve_certificate
     pem = cert if isinstance(cert, bytes) else cert.public_bytes(serialization.Encoding.PEM)
     registered = register_certificate(organisation, pem, actor=actor, label=label)
     approve_certificate(registered, actor=actor)
@@ -28,10 +28,10 @@ def home_panel(user):
     approval queue."""
     from portal.models import utcnow
 
-    from . import service
+    from . import services
     if user.is_caf_staff:
-        pending = service.pending_certificates()
-        expiring = service.expiring_certificates()
+        pending = services.pending_certificates()
+        expiring = services.expiring_certificates()
         if not pending and not expiring:
             return None
         lines = []
@@ -44,11 +44,11 @@ def home_panel(user):
     if user.organisation.kind != "bailleur" or user.role not in ("partner_admin", "bailleur_operator"):
         return None
     now = utcnow()
-    certs = service.certificates_of(user.organisation_id)
+    certs = services.certificates_of(user.organisation_id)
     usable = [c for c in certs if c.is_usable(now)]
     lines = []
-    for cert in service.expiring_certificates(now, organisation_id=user.organisation_id):
-        if not service.has_successor(cert, now):
+    for cert in services.expiring_certificates(now, organisation_id=user.organisation_id):
+        if not services.has_successor(cert, now):
             lines.append(f"Le certificat « {cert.label} » ne pourra plus signer après le "
                          f"{cert.end_of_use:%d/%m/%Y} : enregistrez son successeur.")
     if not usable:

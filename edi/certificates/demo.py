@@ -11,7 +11,7 @@ from portal.models import Organisation, User
 def seed_demo_certificate() -> int:
     from ..crypto.pki import ensure_demo_pki
     from ..crypto.signature import certificate_fingerprint, load_certificates
-    from . import service
+    from . import services
     from .models import RegisteredCertificate
     org = db.session.scalar(select(Organisation).where(Organisation.code_bailleur == "BL080001"))
     if org is None:
@@ -23,7 +23,7 @@ def seed_demo_certificate() -> int:
         return 0
     admin = db.session.scalar(select(User).where(User.email == "admin@picardie-habitat.example"))
     caf_admin = db.session.scalar(select(User).where(User.email == "admin.caf@caf80.example"))
-    cert = service.register_certificate(org, pem, actor=admin, label="Certificat de démonstration")
-    service.approve_certificate(cert, actor=caf_admin)
+    cert = services.register_certificate(org, pem, actor=admin, label="Certificat de démonstration")
+    services.approve_certificate(cert, actor=caf_admin)
     db.session.commit()
     return 1

@@ -6,7 +6,7 @@ from celery import shared_task
 def expiry_warnings() -> int:
     from portal.extensions import db
 
-    from .service import send_expiry_warnings
+    from .services import send_expiry_warnings
     count = send_expiry_warnings()
     db.session.commit()
     return count

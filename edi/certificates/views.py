@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from portal.access import get_own_or_404, public, requires
 from portal.extensions import db
 
-from . import service
+from . import services
 from .models import RegisteredCertificate
 from portal.dates import naive_utc
 
@@ -63,12 +63,12 @@ def index():
             abort(403)
         if form.validate_on_submit():
             upload = form.certificat.data
-            data = upload.read(service.MAX_PEM_BYTES + 1) if upload else b""
+            data = upload.read(services.MAX_PEM_BYTES + 1) if upload else b""
             try:
-                cert = service.register_certificate(
+                cert = services.register_certificate(
                     org, data, actor=current_user, label=form.nom.data,
                     usage_from=_day(form.usage_from.data), usage_until=_day(form.usage_until.data))
-            except service.CertificateError as error:
+            except services.CertificateError as error:
                 field = {"nom": form.nom, "usage_until": form.usage_until}.get(error.field, form.certificat)
                 field.errors = list(field.errors) + [error.message]
                 db.session.rollback()
@@ -77,7 +77,7 @@ def index():
                 flash("Certificat enregistré : il sera utilisable dès son approbation par la Caf.", "success")
                 return redirect(url_for("edi_certs.detail", cert_id=cert.id))
         status = 422
-    certificates = service.certificates_of(org.id)
+    certificates = services.certificates_of(org.id)
     return render_template("edi_certs/index.html", org=org, form=form, certificates=certificates,
                            can_manage=current_user.role == "partner_admin"), status
 
@@ -91,7 +91,7 @@ def detail(cert_id: int):
         or (current_user.role == "partner_admin" and cert.organisation_id == current_user.organisation_id))
     return render_template("edi_certs/detail.html", cert=cert, motif_form=MotifForm(),
                            can_revoke=can_revoke, can_decide=current_user.role == "caf_admin",
-                           has_successor=service.has_successor(cert))
+                           has_successor=services.has_successor(cert))
 
 
 @bp.get("/edi/certificats/<int:cert_id>/certificat.pem")
@@ -113,8 +113,8 @@ def revoke(cert_id: int):
         flash("Indiquez le motif de la révocation.", "error")
         return redirect(url_for("edi_certs.detail", cert_id=cert.id))
     try:
-        service.revoke_certificate(cert, actor=current_user, motif=form.motif.data)
-    except service.CertificateError as error:
+        services.revoke_certificate(cert, actor=current_user, motif=form.motif.data)
+    except services.CertificateError as error:
         flash(error.message, "error")
     else:
         db.session.commit()
@@ -125,8 +125,8 @@ def revoke(cert_id: int):
 @bp.get("/caf/edi/certificats")
 @requires(CAF_ROLES)
 def caf_index():
-    pending = service.pending_certificates()
-    expiring = service.expiring_certificates()
+    pending = services.pending_certificates()
+    expiring = services.expiring_certificates()
     show_all = request.args.get("tous") == "1"
     everything = []
     if show_all:
@@ -142,8 +142,8 @@ def approve(cert_id: int):
     cert = _cert_or_404(cert_id)
     if EmptyForm().validate_on_submit():
         try:
-            service.approve_certificate(cert, actor=current_user)
-        except service.CertificateError as error:
+            services.approve_certificate(cert, actor=current_user)
+        except services.CertificateError as error:
             flash(error.message, "error")
         else:
             db.session.commit()
@@ -160,8 +160,8 @@ def reject(cert_id: int):
         flash("Indiquez le motif du refus.", "error")
         return redirect(url_for("edi_certs.detail", cert_id=cert.id))
     try:
-        service.reject_certificate(cert, actor=current_user, motif=form.motif.data)
-    except service.CertificateError as error:
+        services.reject_certificate(cert, actor=current_user, motif=form.motif.data)
+    except services.CertificateError as error:
         flash(error.message, "error")
     else:
         db.session.commit()

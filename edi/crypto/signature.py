@@ -24,7 +24,7 @@ Public API:
 ``verify_detached(data, signature_der, trust_anchors, at, intermediates=()) -> VerifiedSignature``
     cryptographic check + certificate checks (chain to an anchor, validity at ``at``,
     digitalSignature key usage). Whether the certificate is *registered* to the sending
-    organisation is checked by ``edi.certificates.service`` (``verify_file_signature``).
+    organisation is checked by ``edi.certificates.services`` (``verify_file_signature``).
 ``SignatureError(code, message)`` with the stable codes of ``SIGNATURE_CODES``.
 """
 from __future__ import annotations

@@ -44,7 +44,7 @@ def close(f: EdiFichier, statut: str, verified_by: int | None = None) -> dict:
     f.statut = statut
     f.etape = "termine"
     f.fin_traitement = utcnow()
-    f.bail_expire_le = None
+    f.job_lease_expires_at = None
     if f.mode == "TEST" or statut == REJETE:
         # A vendor may send its test file again; a file none of whose records was accepted
         # applied nothing and was never "accepted": its identifier (and content) may come back.

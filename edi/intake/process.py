@@ -62,8 +62,8 @@ def process_file(fichier_id: int, job: jobs.Job | None = None) -> dict:
     max_deliveries = current_app.config["JOB_MAX_DELIVERIES"]
     f.statut = EN_COURS
     if job is not None:
-        f.livraisons = job.deliveries
-        f.bail_expire_le = job.lease_expires_at
+        f.job_deliveries = job.deliveries
+        f.job_lease_expires_at = job.lease_expires_at
     f.debut_traitement = f.debut_traitement or utcnow()
     db.session.commit()
     try:
@@ -89,7 +89,7 @@ def process_file(fichier_id: int, job: jobs.Job | None = None) -> dict:
 def quarantine(f: EdiFichier, motif: str) -> None:
     f.statut = QUARANTAINE
     f.fin_traitement = utcnow()
-    f.bail_expire_le = None
+    f.job_lease_expires_at = None
     record_event("edi", "fichier_quarantaine", organisation_id=f.organisation_id,
                  target=f"edi_fichier:{f.id}", motif=motif)
 
@@ -129,9 +129,9 @@ def _heartbeat(f: EdiFichier, job: jobs.Job | None) -> None:
         return
     seconds = current_app.config["JOB_LEASE_SECONDS"]
     now = utcnow()
-    if f.bail_expire_le is not None and f.bail_expire_le - now > timedelta(seconds=seconds / 2):
+    if f.job_lease_expires_at is not None and f.job_lease_expires_at - now > timedelta(seconds=seconds / 2):
         return
-    f.bail_expire_le = now + timedelta(seconds=seconds)
+    f.job_lease_expires_at = now + timedelta(seconds=seconds)
     jobs.extend_lease(job, seconds)
 
 

@@ -12,8 +12,8 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from ..access import ALL_ROLES_ANY, public, requires
-from ..extensions import limiter
-from . import service, sessions
+from ..extensions import db, limiter
+from . import services, sessions
 from .forms import (
     ChangePasswordForm,
     EmptyForm,
@@ -44,11 +44,12 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = service.authenticate(form.email.data, form.password.data)
-        except service.LoginRefused as refused:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.LoginRefused as refused:
             form.password.errors.append(str(refused))
         else:
-            service.log_in(user)
+            services.log_in(user)
+            db.session.commit()
             login_user(user)
             if user.mfa_required:
                 if user.mfa_enrolled_at:
@@ -64,7 +65,9 @@ def login():
 def mfa_verify():
     form = TotpForm()
     if form.validate_on_submit():
-        if service.complete_mfa(current_user, form.code.data):
+        ok = services.complete_mfa(current_user, form.code.data)
+        db.session.commit()
+        if ok:
             return redirect(_safe_next(request.args.get("next")))
         if not current_user.is_authenticated or current_user.locked_until:
             logout_user()
@@ -79,7 +82,8 @@ def mfa_verify():
 def logout():
     form = EmptyForm()
     if form.validate_on_submit():
-        service.log_out(current_user)
+        services.log_out(current_user)
+        db.session.commit()
         logout_user()
         flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("accounts.login"))
@@ -110,7 +114,9 @@ def mfa_enrol():
         return gate
     form = TotpForm()
     if form.validate_on_submit():
-        if service.confirm_mfa_enrolment(current_user, form.code.data):
+        confirmed = services.confirm_mfa_enrolment(current_user, form.code.data)
+        db.session.commit()
+        if confirmed:
             flash("La vérification en deux étapes est activée sur votre nouvel appareil.", "success")
             return redirect(url_for("home.index"))
         if current_user.totp_pending_secret:
@@ -121,9 +127,9 @@ def mfa_enrol():
     secret = current_user.totp_pending_secret
     if not secret:
         return render_template("accounts/mfa_enrol.html", form=None, secret=None, qr_svg=None), status
-    uri = service.provisioning_uri(current_user, secret)
+    uri = services.provisioning_uri(current_user, secret)
     return render_template("accounts/mfa_enrol.html", form=form, secret=secret,
-                           qr_svg=service.qr_code_svg(uri)), status
+                           qr_svg=services.qr_code_svg(uri)), status
 
 
 @bp.post("/compte/double-authentification/cle")
@@ -135,7 +141,8 @@ def mfa_enrol_start():
         return gate
     form = MfaStartForm()
     if form.validate_on_submit():
-        service.start_mfa_enrolment(current_user, renew=form.renew.data == "1")
+        services.start_mfa_enrolment(current_user, renew=form.renew.data == "1")
+        db.session.commit()
     return redirect(url_for("accounts.mfa_enrol"))
 
 
@@ -146,8 +153,8 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            service.change_password(current_user, form.current_password.data, form.new_password.data)
-        except service.PasswordRefused as refused:
+            services.change_password(current_user, form.current_password.data, form.new_password.data)
+        except services.PasswordRefused as refused:
             target = form.current_password if "actuel est incorrect" in str(refused) else form.new_password
             target.errors.extend(refused.problems)
         else:
@@ -156,8 +163,7 @@ def change_password():
             mfa_done = bool(g.get("mfa_verified"))
             logout_user()
             sessions.start_session(user, mfa_verified=mfa_done)
-            from ..extensions import db
-            db.session.commit()
+            db.session.commit()  # the new password and this browser's fresh session together
             login_user(user)
             flash("Votre mot de passe est modifié. Vos autres sessions ont été fermées.", "success")
             return redirect(url_for("accounts.account"))
@@ -170,8 +176,9 @@ def change_password():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        service.request_password_reset(form.email.data)
-        flash(service.RESET_SENT_MESSAGE, "info")
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        flash(services.RESET_SENT_MESSAGE, "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form), 200 if not form.errors else 422
 
@@ -184,14 +191,14 @@ def reset_confirm():
     form = ResetPasswordForm()
     if request.method == "GET":
         form.token.data = request.args.get("token", "")
-        if service.find_valid_reset_token(form.token.data) is None:
+        if services.find_valid_reset_token(form.token.data) is None:
             return render_template("accounts/reset_invalid.html"), 410
     if form.validate_on_submit():
         try:
-            service.reset_password(form.token.data, form.new_password.data)
-        except service.ResetLinkInvalid:
+            services.reset_password(form.token.data, form.new_password.data)
+        except services.ResetLinkInvalid:
             return render_template("accounts/reset_invalid.html"), 410
-        except service.PasswordRefused as refused:
+        except services.PasswordRefused as refused:
             form.new_password.errors.extend(refused.problems)
         else:
             flash("Votre mot de passe est enregistré : vous pouvez vous connecter.", "success")

@@ -84,6 +84,7 @@ def organisation_new():
     if form.validate_on_submit():
         try:
             org = services.save_organisation(None, actor=current_user, **_org_values(form))
+            db.session.commit()
         except services.AdminError as error:
             _apply_error(form, error)
         else:
@@ -113,6 +114,7 @@ def organisation_update(org_id: int):
     if form.validate_on_submit():
         try:
             services.save_organisation(org, actor=current_user, **_org_values(form))
+            db.session.commit()
         except services.AdminError as error:
             db.session.rollback()
             _apply_error(form, error)
@@ -132,6 +134,7 @@ def contrat_add(org_id: int):
             services.add_contrat(org, actor=current_user, service=form.service.data,
                                  profils=form.profils.data, debut=_as_datetime(form.debut.data),
                                  fin=_as_datetime(form.fin.data))
+            db.session.commit()
         except services.AdminError as error:
             _apply_error(form, error)
         else:
@@ -149,6 +152,7 @@ def contrat_update(contrat_id: int):
         try:
             services.update_contrat(contrat, actor=current_user, profils=form.profils.data,
                                     fin=_as_datetime(form.fin.data))
+            db.session.commit()
             flash("Contrat modifié.", "success")
         except services.AdminError as error:
             db.session.rollback()
@@ -166,6 +170,7 @@ def organisation_suspend(org_id: int):
     if form.validate_on_submit():
         try:
             services.suspend_organisation(org, actor=current_user, motif=form.motif.data)
+            db.session.commit()
         except services.AdminError as error:
             _apply_error(form, error)
         else:
@@ -180,6 +185,7 @@ def organisation_lift(org_id: int):
     org = _org_or_404(org_id)
     if EmptyForm().validate_on_submit():
         services.lift_organisation_suspension(org, actor=current_user)
+        db.session.commit()
         flash("Suspension levée.", "success")
     return redirect(url_for("caf_admin.organisation", org_id=org.id))
 
@@ -205,6 +211,7 @@ def habilitation_suspend(hab_id: int):
         try:
             services.suspend_habilitation(hab, actor=current_user, motif=form.motif.data,
                                           until=_as_datetime(form.until.data))
+            db.session.commit()
         except services.AdminError as error:
             flash(error.message, "error")
         else:
@@ -220,6 +227,7 @@ def habilitation_lift(hab_id: int):
     hab = db.session.get(Habilitation, hab_id) or abort(404)
     if EmptyForm().validate_on_submit():
         services.lift_habilitation_suspension(hab, actor=current_user)
+        db.session.commit()
         flash("Suspension levée.", "success")
     return redirect(url_for("partner_admin.user_detail", user_id=hab.user_id))
 

@@ -75,6 +75,7 @@ def _create_user(org: Organisation, form: UserCreateForm):
         try:
             user = services.create_user(org, actor=current_user, email=form.email.data,
                                         prenom=form.prenom.data, nom=form.nom.data, role=form.role.data)
+            db.session.commit()
         except services.AdminError as error:
             _apply_error(form, error)
         else:
@@ -139,6 +140,7 @@ def user_disable(user_id: int):
     if EmptyForm().validate_on_submit():
         try:
             services.disable_user(user, actor=current_user)
+            db.session.commit()
             flash("Compte désactivé : ses sessions sont fermées.", "success")
         except services.AdminError as error:
             flash(error.message, "error")
@@ -151,6 +153,7 @@ def user_enable(user_id: int):
     user = _user_or_404(user_id)
     if EmptyForm().validate_on_submit():
         services.enable_user(user, actor=current_user)
+        db.session.commit()
         flash("Compte réactivé.", "success")
     return _back_to(user)
 
@@ -164,6 +167,7 @@ def habilitation_grant(user_id: int):
         try:
             services.grant_habilitation(user, actor=current_user, service=form.service.data,
                                         profil=form.profil.data or None)
+            db.session.commit()
         except services.AdminError as error:
             _apply_error(form, error)
         else:
@@ -179,6 +183,7 @@ def habilitation_revoke(hab_id: int):
     hab = _habilitation_or_404(hab_id)
     if EmptyForm().validate_on_submit():
         services.revoke_habilitation(hab, actor=current_user)
+        db.session.commit()
         flash("Habilitation retirée.", "success")
     return _back_to(hab.user)
 
@@ -190,6 +195,7 @@ def habilitation_review(hab_id: int):
     if EmptyForm().validate_on_submit():
         try:
             services.review_habilitation(hab, actor=current_user)
+            db.session.commit()
             flash("Habilitation confirmée pour 12 mois.", "success")
         except services.AdminError as error:
             flash(error.message, "error")
@@ -223,6 +229,7 @@ def token_new():
             token, raw = services.create_api_token(
                 current_user.organisation, actor=current_user, nom=form.nom.data,
                 scopes=form.scopes.data, profil=form.profil.data or None, days=form.days.data)
+            db.session.commit()
         except services.AdminError as error:
             _apply_error(form, error)
         else:
@@ -237,5 +244,6 @@ def token_revoke(token_id: int):
     token = _token_or_404(token_id)
     if EmptyForm().validate_on_submit():
         services.revoke_api_token(token, actor=current_user)
+        db.session.commit()
         flash(f"Jeton « {token.nom} » révoqué.", "success")
     return redirect(url_for("partner_admin.tokens"))

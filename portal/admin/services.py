@@ -1,6 +1,7 @@
 """Administration state changes: users, habilitations, API tokens (partner admins) and
 organisations, contracts, suspensions (Caf admins). Each function checks its business rules,
-writes its audit entry and commits; views stay thin. Errors are `AdminError` with a French
+writes its audit entry and flushes; the caller (view, CLI) commits, views stay thin — except
+the named exceptions that commit here (tests/portal/test_transaction_rule.py). Errors are `AdminError` with a French
 message (and the form field it concerns)."""
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def roles_for(org: Organisation) -> list[str]:
 
 def create_user(org: Organisation, *, actor: User, email: str, prenom: str, nom: str, role: str) -> User:
     """Create a user without a password and email them a one-time activation link."""
-    from ..accounts.service import issue_reset_token, reset_link
+    from ..accounts.services import issue_reset_token, reset_link
     from ..mail import send_email
     email = email.strip().lower()
     if role not in roles_for(org):
@@ -71,7 +72,7 @@ def create_user(org: Organisation, *, actor: User, email: str, prenom: str, nom:
                "— Extranet Partenaires de la Caf\n")
     record_event("admin", "user_created", actor=actor, organisation_id=org.id,
                  target=f"user:{user.id}", role=role)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -83,7 +84,7 @@ def disable_user(user: User, *, actor: User) -> None:
         sessions.revoke_all_sessions(user.id)
         record_event("admin", "user_disabled", actor=actor, organisation_id=user.organisation_id,
                      target=f"user:{user.id}")
-    db.session.commit()
+    db.session.flush()
 
 
 def enable_user(user: User, *, actor: User) -> None:
@@ -93,7 +94,7 @@ def enable_user(user: User, *, actor: User) -> None:
         user.locked_until = None
         record_event("admin", "user_enabled", actor=actor, organisation_id=user.organisation_id,
                      target=f"user:{user.id}")
-    db.session.commit()
+    db.session.flush()
 
 
 # --- Habilitations ---------------------------------------------------------------------------
@@ -138,7 +139,8 @@ def grant_habilitation(user: User, *, actor: User, service: str, profil: str | N
                      organisation_id=user.organisation_id, target=f"user:{user.id}", service=service,
                      profil=profil, reason="suspension_en_cours",
                      suspended_until=until.isoformat(timespec="minutes"))
-        db.session.commit()  # the refused attempt stays in the audit trail
+        # Exception: the refused attempt stays in the audit trail although the grant fails.
+        db.session.commit()
         raise AdminError(f"L'habilitation {service} de cet utilisateur est suspendue par la Caf {end} : "
                          "aucune nouvelle habilitation ne peut lui être accordée pour ce service avant "
                          "la fin de la suspension. Seule la Caf peut la lever.", "service")
@@ -152,7 +154,7 @@ def grant_habilitation(user: User, *, actor: User, service: str, profil: str | N
     record_event("habilitation", "habilitation_granted", actor=actor,
                  organisation_id=user.organisation_id, target=f"user:{user.id}",
                  habilitation_id=hab.id, service=service, profil=profil)
-    db.session.commit()
+    db.session.flush()
     return hab
 
 
@@ -167,7 +169,7 @@ def revoke_habilitation(hab: Habilitation, *, actor: User) -> None:
                      organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
                      habilitation_id=hab.id, service=hab.service,
                      suspended_until=hab.suspended_until.isoformat(timespec="minutes") if suspended else None)
-    db.session.commit()
+    db.session.flush()
 
 
 def review_habilitation(hab: Habilitation, *, actor: User) -> None:
@@ -178,7 +180,7 @@ def review_habilitation(hab: Habilitation, *, actor: User) -> None:
     record_event("habilitation", "habilitation_reviewed", actor=actor,
                  organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
                  habilitation_id=hab.id, service=hab.service)
-    db.session.commit()
+    db.session.flush()
 
 
 def suspend_habilitation(hab: Habilitation, *, actor: User, motif: str, until: datetime | None) -> None:
@@ -194,7 +196,7 @@ def suspend_habilitation(hab: Habilitation, *, actor: User, motif: str, until: d
                  organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
                  habilitation_id=hab.id, service=hab.service, motif=motif,
                  until=until.isoformat() if until else None)
-    db.session.commit()
+    db.session.flush()
 
 
 def lift_habilitation_suspension(hab: Habilitation, *, actor: User) -> None:
@@ -203,7 +205,7 @@ def lift_habilitation_suspension(hab: Habilitation, *, actor: User) -> None:
         record_event("habilitation", "habilitation_suspension_lifted", actor=actor,
                      organisation_id=hab.user.organisation_id, target=f"user:{hab.user_id}",
                      habilitation_id=hab.id, service=hab.service)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- API tokens ------------------------------------------------------------------------------
@@ -239,6 +241,7 @@ def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[s
         if reason:
             record_event("token", "api_token_refused", actor=actor, organisation_id=org.id,
                          scope=scope, motif=reason)
+            # Exception: the refused attempt stays in the audit trail although no token is made.
             db.session.commit()
             raise AdminError(reason, "scopes")
     max_days = current_app.config["API_TOKEN_MAX_DAYS"]
@@ -254,7 +257,7 @@ def create_api_token(org: Organisation, *, actor: User, nom: str, scopes: list[s
     record_event("token", "api_token_created", actor=actor, organisation_id=org.id,
                  target=f"api_token:{token.id}", prefix=token.prefix, scopes=scopes,
                  profil=profil, expires_at=token.expires_at.isoformat())
-    db.session.commit()
+    db.session.flush()
     return token, raw
 
 
@@ -263,7 +266,7 @@ def revoke_api_token(token: ApiToken, *, actor: User) -> None:
         token.revoked_at = utcnow()
         record_event("token", "api_token_revoked", actor=actor, organisation_id=token.organisation_id,
                      target=f"api_token:{token.id}", prefix=token.prefix)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- Organisations, contracts, suspensions (Caf admin) ---------------------------------------
@@ -320,7 +323,7 @@ def save_organisation(org: Organisation | None, *, actor: User, **values) -> Org
     record_event("admin", "organisation_created" if creating else "organisation_updated",
                  actor=actor, organisation_id=org.id, target=f"organisation:{org.id}",
                  fields=changed)
-    db.session.commit()
+    db.session.flush()
     return org
 
 
@@ -351,7 +354,7 @@ def add_contrat(org: Organisation, *, actor: User, service: str, profils: list[s
     db.session.flush()
     record_event("admin", "contrat_created", actor=actor, organisation_id=org.id,
                  target=f"contrat:{contrat.id}", service=service, profils=contrat.profils)
-    db.session.commit()
+    db.session.flush()
     return contrat
 
 
@@ -363,7 +366,7 @@ def update_contrat(contrat: Contrat, *, actor: User, profils: list[str], fin: da
     record_event("admin", "contrat_updated", actor=actor, organisation_id=contrat.organisation_id,
                  target=f"contrat:{contrat.id}", service=contrat.service,
                  profils=contrat.profils, fin=fin.isoformat() if fin else None)
-    db.session.commit()
+    db.session.flush()
 
 
 def suspend_organisation(org: Organisation, *, actor: User, motif: str) -> None:
@@ -378,7 +381,7 @@ def suspend_organisation(org: Organisation, *, actor: User, motif: str) -> None:
         sessions.revoke_all_sessions(user.id)
     record_event("admin", "organisation_suspended", actor=actor, organisation_id=org.id,
                  target=f"organisation:{org.id}", motif=motif)
-    db.session.commit()
+    db.session.flush()
 
 
 def lift_organisation_suspension(org: Organisation, *, actor: User) -> None:
@@ -387,7 +390,7 @@ def lift_organisation_suspension(org: Organisation, *, actor: User) -> None:
         record_event("admin", "organisation_suspension_lifted", actor=actor, organisation_id=org.id,
                      target=f"organisation:{org.id}", previous_motif=org.suspension_motif)
         org.suspension_motif = None
-    db.session.commit()
+    db.session.flush()
 
 
 # --- Audit trail -----------------------------------------------------------------------------
@@ -413,7 +416,9 @@ def start_audit_chain_verification(*, actor: User):
     if verification_in_progress() is not None:
         return None
     job = jobs.create_job(VERIFY_CHAIN_JOB, {"actor_user_id": actor.id})
-    db.session.commit()  # the message is sent after this commit
+    # Exception: queuing the job is the whole action, and its message leaves only after the
+    # outermost commit (portal.jobs.create_job): commit here so it is sent now, whoever calls.
+    db.session.commit()
     return job
 
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from cdap import services_bailleurs as sb
+from cdap import interface_edi as sb
 from cdap.generator import Generator
 from cdap.importer import import_stream, validate_record, Invalid
 from cdap.models import (Allocataire, Droit, ImpayeQueueItem, Logement, LoyerHistorique, Membre, Paiement,

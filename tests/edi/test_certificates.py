@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from edi.crypto import pki
-from edi.certificates import service
+from edi.certificates import services
 from edi.certificates.models import RegisteredCertificate
 from edi.crypto.signature import SignatureError, load_certificates, load_private_key, sign_detached
 from portal.audit import AuditEntry
@@ -49,9 +49,9 @@ def caf_admin(factory):
 
 def registered(org, admin, caf_admin, issue, approve=True, **kwargs):
     key, cert = issue(**kwargs)
-    reg = service.register_certificate(org, pki.cert_pem(cert), actor=admin, label="Clé 2026")
+    reg = services.register_certificate(org, pki.cert_pem(cert), actor=admin, label="Clé 2026")
     if approve:
-        service.approve_certificate(reg, actor=caf_admin)
+        services.approve_certificate(reg, actor=caf_admin)
     db.session.flush()
     return key, cert, reg
 
@@ -67,36 +67,36 @@ def signed_example(tmp_path, key, cert):
 def test_upload_checks(issue, demo_ca):
     anchors = [demo_ca[1]]
     key, good = issue()
-    leaf, _ = service.parse_certificate_upload(pki.cert_pem(good), trust_anchors=anchors)
+    leaf, _ = services.parse_certificate_upload(pki.cert_pem(good), trust_anchors=anchors)
     assert leaf == good
-    with pytest.raises(service.CertificateError, match="signature numérique"):
-        service.parse_certificate_upload(pki.cert_pem(issue(digital_signature=False)[1]), trust_anchors=anchors)
+    with pytest.raises(services.CertificateError, match="signature numérique"):
+        services.parse_certificate_upload(pki.cert_pem(issue(digital_signature=False)[1]), trust_anchors=anchors)
     expired = issue(not_before=datetime.now(UTC) - timedelta(days=100), days=10)[1]
-    with pytest.raises(service.CertificateError, match="expiré"):
-        service.parse_certificate_upload(pki.cert_pem(expired), trust_anchors=anchors)
+    with pytest.raises(services.CertificateError, match="expiré"):
+        services.parse_certificate_upload(pki.cert_pem(expired), trust_anchors=anchors)
     other_ca_key, other_ca = pki.make_ca("AC inconnue")
     stranger = pki.issue_signing_certificate(other_ca_key, other_ca, "X")[1]
-    with pytest.raises(service.CertificateError, match="autorité"):
-        service.parse_certificate_upload(pki.cert_pem(stranger), trust_anchors=anchors)
-    with pytest.raises(service.CertificateError, match="clé privée"):
-        service.parse_certificate_upload(pki.key_pem(key) + pki.cert_pem(good), trust_anchors=anchors)
-    with pytest.raises(service.CertificateError, match="PEM"):
-        service.parse_certificate_upload(b"\x00\x01 not pem", trust_anchors=anchors)
-    with pytest.raises(service.CertificateError, match="illisible"):
-        service.parse_certificate_upload(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    with pytest.raises(services.CertificateError, match="autorité"):
+        services.parse_certificate_upload(pki.cert_pem(stranger), trust_anchors=anchors)
+    with pytest.raises(services.CertificateError, match="clé privée"):
+        services.parse_certificate_upload(pki.key_pem(key) + pki.cert_pem(good), trust_anchors=anchors)
+    with pytest.raises(services.CertificateError, match="PEM"):
+        services.parse_certificate_upload(b"\x00\x01 not pem", trust_anchors=anchors)
+    with pytest.raises(services.CertificateError, match="illisible"):
+        services.parse_certificate_upload(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
                                          trust_anchors=anchors)
-    with pytest.raises(service.CertificateError, match="Kio"):
-        service.parse_certificate_upload(b"x" * (service.MAX_PEM_BYTES + 1), trust_anchors=anchors)
-    with pytest.raises(service.CertificateError, match="autorité"):
-        service.parse_certificate_upload(pki.cert_pem(demo_ca[1]), trust_anchors=anchors)
+    with pytest.raises(services.CertificateError, match="Kio"):
+        services.parse_certificate_upload(b"x" * (services.MAX_PEM_BYTES + 1), trust_anchors=anchors)
+    with pytest.raises(services.CertificateError, match="autorité"):
+        services.parse_certificate_upload(pki.cert_pem(demo_ca[1]), trust_anchors=anchors)
 
 
 def test_small_rsa_key_refused(demo_ca):
     from cryptography.hazmat.primitives.asymmetric import rsa
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     cert = pki.issue_signing_certificate(demo_ca[0], demo_ca[1], "Petit", key=small)[1]
-    with pytest.raises(service.CertificateError, match="2048"):
-        service.parse_certificate_upload(pki.cert_pem(cert), trust_anchors=[demo_ca[1]])
+    with pytest.raises(services.CertificateError, match="2048"):
+        services.parse_certificate_upload(pki.cert_pem(cert), trust_anchors=[demo_ca[1]])
 
 
 # ---------------------------------------------------------------------------------- lifecycle
@@ -107,18 +107,18 @@ def test_register_approve_verify_then_revoke(landlord, caf_admin, issue, tmp_pat
     assert reg.status() == "en_attente"
     path, der = signed_example(tmp_path, key, cert)
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(path, der, org)
+        services.verify_file_signature(path, der, org)
     assert exc.value.code == "CERTIFICAT_NON_APPROUVE"
-    service.approve_certificate(reg, actor=caf_admin)
-    verified = service.verify_file_signature(path, der, org)
+    services.approve_certificate(reg, actor=caf_admin)
+    verified = services.verify_file_signature(path, der, org)
     assert verified.registered is reg and verified.signer == cert
     now = datetime.now(UTC)
-    service.revoke_certificate(reg, actor=admin, motif="Clé compromise", at=now + timedelta(hours=1))
+    services.revoke_certificate(reg, actor=admin, motif="Clé compromise", at=now + timedelta(hours=1))
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(path, der, org, at=now + timedelta(hours=2))
+        services.verify_file_signature(path, der, org, at=now + timedelta(hours=2))
     assert exc.value.code == "CERTIFICAT_REVOQUE"
     # a file received before the revocation took effect still verifies at its receipt time
-    assert service.verify_file_signature(path, der, org, at=now + timedelta(minutes=30)).registered is reg
+    assert services.verify_file_signature(path, der, org, at=now + timedelta(minutes=30)).registered is reg
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.target == f"certificat:{reg.id}")
                                  .order_by(AuditEntry.id)).all()
     assert actions == ["certificat_enregistre", "certificat_approuve", "certificat_revoque"]
@@ -130,10 +130,10 @@ def test_certificate_of_another_landlord_is_refused(landlord, caf_admin, issue, 
     key, cert, _reg = registered(other, factory.user(other, "partner_admin"), caf_admin, issue)
     path, der = signed_example(tmp_path, key, cert)
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(path, der, org)
+        services.verify_file_signature(path, der, org)
     assert exc.value.code == "CERTIFICAT_NON_ENREGISTRE"
-    with pytest.raises(service.CertificateError, match="autre organisation"):
-        service.register_certificate(org, pki.cert_pem(cert), actor=admin, label="volé")
+    with pytest.raises(services.CertificateError, match="autre organisation"):
+        services.register_certificate(org, pki.cert_pem(cert), actor=admin, label="volé")
 
 
 def test_tampered_unsigned_and_expired_are_refused(landlord, caf_admin, issue, tmp_path):
@@ -141,15 +141,15 @@ def test_tampered_unsigned_and_expired_are_refused(landlord, caf_admin, issue, t
     key, cert, reg = registered(org, admin, caf_admin, issue)
     path, der = signed_example(tmp_path, key, cert)
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(path, None, org)
+        services.verify_file_signature(path, None, org)
     assert exc.value.code == "SIGNATURE_ABSENTE"
     path.write_bytes(path.read_bytes().replace(b"<LoyerCentimes>", b"<LoyerCentimes>1", 1))
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(path, der, org)
+        services.verify_file_signature(path, der, org)
     assert exc.value.code == "EMPREINTE_DIFFERENTE"
     path, der = signed_example(tmp_path, key, cert)
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(path, der, org, at=reg.not_valid_after.replace(tzinfo=UTC)
+        services.verify_file_signature(path, der, org, at=reg.not_valid_after.replace(tzinfo=UTC)
                                       + timedelta(days=1))
     assert exc.value.code == "CERTIFICAT_EXPIRE"
 
@@ -159,47 +159,47 @@ def test_usage_windows_allow_rollover(landlord, caf_admin, issue, tmp_path):
     now = datetime.now(UTC)
     old_key, old_cert = issue(cn="Ancienne clé")
     new_key, new_cert = issue(cn="Nouvelle clé")
-    old = service.register_certificate(org, pki.cert_pem(old_cert), actor=admin, label="2025",
+    old = services.register_certificate(org, pki.cert_pem(old_cert), actor=admin, label="2025",
                                        usage_until=now + timedelta(days=10))
-    new = service.register_certificate(org, pki.cert_pem(new_cert), actor=admin, label="2026",
+    new = services.register_certificate(org, pki.cert_pem(new_cert), actor=admin, label="2026",
                                        usage_from=now + timedelta(days=5))
     for reg in (old, new):
-        service.approve_certificate(reg, actor=caf_admin)
+        services.approve_certificate(reg, actor=caf_admin)
     p_old, der_old = signed_example(tmp_path, old_key, old_cert)
-    assert service.verify_file_signature(p_old, der_old, org, at=now + timedelta(days=7)).registered is old
+    assert services.verify_file_signature(p_old, der_old, org, at=now + timedelta(days=7)).registered is old
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(p_old, der_old, org, at=now + timedelta(days=11))
+        services.verify_file_signature(p_old, der_old, org, at=now + timedelta(days=11))
     assert exc.value.code == "CERTIFICAT_HORS_PERIODE"
     p_new, der_new = signed_example(tmp_path, new_key, new_cert)
     with pytest.raises(SignatureError) as exc:
-        service.verify_file_signature(p_new, der_new, org, at=now + timedelta(days=1))
+        services.verify_file_signature(p_new, der_new, org, at=now + timedelta(days=1))
     assert exc.value.code == "CERTIFICAT_HORS_PERIODE"
-    assert service.verify_file_signature(p_new, der_new, org, at=now + timedelta(days=7)).registered is new
-    assert service.has_successor(old) and not service.has_successor(new)
+    assert services.verify_file_signature(p_new, der_new, org, at=now + timedelta(days=7)).registered is new
+    assert services.has_successor(old) and not services.has_successor(new)
 
 
 def test_expiry_warnings_sent_once_unless_successor(landlord, caf_admin, issue):
     org, admin, _ = landlord
     _key, _cert, reg = registered(org, admin, caf_admin, issue, days=20)
-    assert service.send_expiry_warnings() == 1
+    assert services.send_expiry_warnings() == 1
     mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to == admin.email)).all()
     assert len(mail) == 1 and reg.label in mail[0].body
-    assert service.send_expiry_warnings() == 0  # once
+    assert services.send_expiry_warnings() == 0  # once
     _k2, _c2, reg2 = registered(org, admin, caf_admin, issue, days=20)
-    service.revoke_certificate(reg2, actor=admin, motif="test")
+    services.revoke_certificate(reg2, actor=admin, motif="test")
     _k3, _c3, _reg3 = registered(org, admin, caf_admin, issue, days=400)
     reg.expiry_warned_at = None
-    assert service.send_expiry_warnings() == 0  # successor registered
+    assert services.send_expiry_warnings() == 0  # successor registered
 
 
 def test_a_successor_awaiting_approval_does_not_silence_the_expiry_warning(landlord, caf_admin, issue):
     org, admin, _ = landlord
     _key, _cert, reg = registered(org, admin, caf_admin, issue, days=10)
     _k2, _c2, pending = registered(org, admin, caf_admin, issue, approve=False, days=400)
-    assert not service.has_successor(reg)
-    assert service.send_expiry_warnings() == 1
-    service.approve_certificate(pending, actor=caf_admin)
-    assert service.has_successor(reg)
+    assert not services.has_successor(reg)
+    assert services.send_expiry_warnings() == 1
+    services.approve_certificate(pending, actor=caf_admin)
+    assert services.has_successor(reg)
 
 
 def test_demo_seeder_registers_picardie_habitat(app):

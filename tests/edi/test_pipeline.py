@@ -545,7 +545,7 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
     data = build_xml("LOYERS", landlord, loyer_records(tenants))
     f = db.session.get(EdiFichier, upload(api, data, signer.sign(data)))
     job = jobs.claim(f.job_id)
-    f.flux, f.nb_annonce, f.bail_expire_le = "LOYERS", 7, None  # as the envelope check sets them
+    f.flux, f.nb_annonce, f.job_lease_expires_at = "LOYERS", 7, None  # as the envelope check sets them
     db.session.commit()
     lease = app.config["JOB_LEASE_SECONDS"]
     monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 4)
@@ -574,7 +574,7 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
     assert db.session().expire_on_commit  # restored after the pass
     stored = db.session.get(EdiFichier, f.id, populate_existing=True)
     stored_job = db.session.get(jobs.Job, job.id, populate_existing=True)
-    assert stored.nb_lus == 7 and stored.bail_expire_le is not None
+    assert stored.nb_lus == 7 and stored.job_lease_expires_at is not None
     assert stored_job.lease_expires_at >= utcnow() + timedelta(seconds=lease / 2)
 
 

@@ -99,9 +99,9 @@ def test_expired_certificate_is_rejected(app, api_client, edi_token, landlord, t
 
 
 def test_revoked_certificate_is_rejected(api_client, edi_token, landlord, signer, tenants, run_jobs):
-    from edi.certificates import service
+    from edi.certificates import services
     api = api_client(edi_token)
-    service.revoke_certificate(signer.registered, actor=None, motif="clé compromise",
+    services.revoke_certificate(signer.registered, actor=None, motif="clé compromise",
                                at=datetime.now(timezone.utc) - timedelta(minutes=1))
     db.session.commit()
     data = build_xml("LOYERS", landlord, records(tenants))

@@ -126,7 +126,7 @@ def recover(live_app, worker, job_id):
     with live_app.app_context():
         live.wait_for(lambda: (j := live.fetch_job(job_id)).status != jobs.RUNNING
                       or (j.lease_expires_at is not None and j.lease_expires_at < utcnow()),
-                      timeout=60, message="bail expiré")
+                      timeout=60, message="réservation expirée")
     live.reconcile_now(live_app)
     with live_app.app_context():
         return live.wait_for_job(job_id, statuses=("done",), timeout=90, worker=worker)

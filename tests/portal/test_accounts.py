@@ -290,7 +290,7 @@ def test_reset_request_answers_the_same_for_unknown_address(client, factory):
 
 
 def test_expired_or_forged_reset_link_refused(client, factory):
-    from portal.accounts.service import issue_reset_token
+    from portal.accounts.services import issue_reset_token
     user = factory.user()
     raw = issue_reset_token(user, minutes=60)
     db.session.flush()

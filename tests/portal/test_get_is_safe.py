@@ -97,7 +97,7 @@ def world(app, factory, client):
     from edi import services as edi_services
     from edi.intake import storage
     from edi.models import EdiAvisPaiement
-    from portal.accounts.service import issue_reset_token
+    from portal.accounts.services import issue_reset_token
     from tests.afas.helpers import eaje
     from tests.support.edi_files import Signer
 

@@ -190,4 +190,4 @@ def test_jobs_status_command_reports_counts_and_fails_check_on_expired_lease(app
     expire_lease(job)
     stuck = runner.invoke(args=["jobs", "status", "--check"])
     assert stuck.exit_code == 1
-    assert "baux expirés : 1" in stuck.output
+    assert "réservations expirées : 1" in stuck.output

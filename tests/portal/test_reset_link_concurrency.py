@@ -37,7 +37,7 @@ def reset_app():
 
 
 def test_three_concurrent_uses_of_one_reset_link_one_succeeds_two_get_410(reset_app, monkeypatch):
-    from portal.accounts import service
+    from portal.accounts import services
     from portal.audit import AuditEntry
     from portal.extensions import db
     from portal.models import PasswordResetToken, User
@@ -46,20 +46,20 @@ def test_three_concurrent_uses_of_one_reset_link_one_succeeds_two_get_410(reset_
 
     with reset_app.app_context():
         user = factories.user(role="partner_manager", mfa=False)
-        raw = service.issue_reset_token(user, minutes=30)
+        raw = services.issue_reset_token(user, minutes=30)
         db.session.commit()
         user_id = user.id
         db.session.remove()
 
     passwords = [f"Nouveau mot de passe n°{n} tout neuf" for n in range(USES)]
     all_read = threading.Barrier(USES, timeout=30)
-    real_hash = service.hash_password
+    real_hash = services.hash_password
 
     def hash_after_everyone_read(password):
         all_read.wait()  # the three requests have all found the link valid
         return real_hash(password)
 
-    monkeypatch.setattr(service, "hash_password", hash_after_everyone_read)
+    monkeypatch.setattr(services, "hash_password", hash_after_everyone_read)
     statuses: dict[int, int] = {}
     errors: list[BaseException] = []
 

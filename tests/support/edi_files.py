@@ -82,9 +82,9 @@ class Signer:
 def register_certificate(org, cert, approve: bool = True):
     """Register (and approve) `cert` for `org` through edicrypto's certificate service."""
     from cryptography.hazmat.primitives import serialization
-    from edi.certificates import service
-    registered = service.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
+    from edi.certificates import services
+    registered = services.register_certificate(org, cert.public_bytes(serialization.Encoding.PEM),
                                               actor=None, label="Certificat de test")
     if approve:
-        service.approve_certificate(registered, actor=None)
+        services.approve_certificate(registered, actor=None)
     return registered

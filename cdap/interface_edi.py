@@ -1,4 +1,18 @@
-"""Public functions the EDI service calls (through edi.adapters, its only seam to CDAP).
+"""The named interface CDAP offers to EDI: the only CDAP module EDI may call, and only from
+edi.adapters (import-linter contract « domains » in pyproject.toml).
+
+Functions EDI may call (``__all__``):
+
+- ``lookup_tenancies(code_bailleur, pairs)`` : known tenancies (baux) of a landlord, by
+  (code_locataire, numero_allocataire) pair ;
+- ``tenancy_after_mouvement(tenancy, rec, today)`` : the tenancy as an ENTREE / SORTIE leaves it ;
+- ``apply_loyers(code_bailleur, rows, source)`` and ``apply_loyers_columns(code_bailleur,
+  columns, source)`` (columns named by ``LOYERS_COLUMNS``) : rent history ;
+- ``apply_mouvements(code_bailleur, rows, source)`` : move-ins / move-outs ;
+- ``record_impayes(code_bailleur, rows, source)`` : unpaid-rent reports (and their queue items) ;
+- ``tiers_payant_payments(code_bailleur, year, month)``, ``landlord_codes(year, month)`` : the
+  third-party payments a payment notice lists ;
+- ``echeance_plan_apurement(date_constitution)`` : deadline of a repayment plan.
 
 All amounts are integer cents, dates `datetime.date`. Every function runs in the caller's
 transaction (never commits) and is set-based: a batch of rows costs a handful of queries,
@@ -429,5 +443,6 @@ def landlord_codes(year: int, month: int) -> list[str]:
         .distinct().order_by(Paiement.code_bailleur)))
 
 
-__all__ = ["lookup_tenancies", "apply_loyers", "apply_mouvements", "record_impayes",
-           "tiers_payant_payments", "landlord_codes", "echeance_plan_apurement"]
+__all__ = ["lookup_tenancies", "tenancy_after_mouvement", "apply_loyers", "apply_loyers_columns",
+           "LOYERS_COLUMNS", "apply_mouvements", "record_impayes", "tiers_payant_payments",
+           "landlord_codes", "echeance_plan_apurement"]

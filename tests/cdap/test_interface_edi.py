@@ -1,10 +1,10 @@
-"""The functions EDI calls (cdap.services_bailleurs): set-based, idempotent per key, never commit."""
+"""The functions EDI calls (cdap.interface_edi): set-based, idempotent per key, never commit."""
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, func, select, update
 
-from cdap import services_bailleurs as sb
+from cdap import interface_edi as sb
 from cdap.loyers import current_rent, current_rents
 from cdap.models import (ImpayeQueueItem, Logement, LoyerHistorique, Mouvement, Paiement,
                          SignalementImpaye)
@@ -272,5 +272,5 @@ def test_what_a_movement_does_to_a_tenancy():
 
 
 def test_plan_apurement_due_six_months_after_constitution():
-    from cdap.services_bailleurs import echeance_plan_apurement
+    from cdap.interface_edi import echeance_plan_apurement
     assert echeance_plan_apurement(date(2026, 8, 31)) == date(2027, 2, 28)

@@ -31,11 +31,11 @@ def authenticate(email: str, password: str) -> User:
     ok = verify_password(user.password_hash if user else None, password)
     if user is None:
         record_event("auth", "login_failed", target=email[:200], reason="unknown_user")
-        db.session.commit()
+        db.session.commit()  # exception: the refused attempt stays in the audit trail
         raise LoginRefused(LOGIN_FAILED_MESSAGE)
     if user.locked_until and user.locked_until > now:
         record_event("auth", "login_refused_locked", actor=user)
-        db.session.commit()
+        db.session.commit()  # exception: the refused attempt stays in the audit trail
         raise LoginRefused(LOGIN_FAILED_MESSAGE)
     if not ok or not user.is_active:
         user.failed_logins = (user.failed_logins or 0) + 1
@@ -45,6 +45,8 @@ def authenticate(email: str, password: str) -> User:
             user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
             user.failed_logins = 0
             record_event("auth", "account_locked", actor=user)
+        # Exception: the refused attempt, its failure count and the lock stay although the
+        # login fails (the caller sees only LoginRefused).
         db.session.commit()
         raise LoginRefused(LOGIN_FAILED_MESSAGE)
     user.failed_logins = 0
@@ -57,7 +59,7 @@ def authenticate(email: str, password: str) -> User:
 def log_in(user: User) -> None:
     sessions.start_session(user, mfa_verified=False)
     record_event("auth", "login", actor=user)
-    db.session.commit()
+    db.session.flush()
 
 
 def verify_totp(user: User, code: str) -> bool:
@@ -89,7 +91,7 @@ def complete_mfa(user: User, code: str) -> bool:
             user.failed_logins = 0
             record_event("auth", "account_locked", actor=user)
             sessions.end_session()
-    db.session.commit()
+    db.session.flush()
     return ok
 
 
@@ -97,7 +99,7 @@ def log_out(user: User | None) -> None:
     sessions.end_session()
     if user is not None:
         record_event("auth", "logout", actor=user)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- MFA enrolment ---------------------------------------------------------------------------
@@ -116,7 +118,7 @@ def start_mfa_enrolment(user: User, *, renew: bool = False) -> str:
     user.totp_pending_secret = pyotp.random_base32()
     record_event("mfa", "mfa_enrol_started", actor=user, renewed=renewed,
                  replacing=user.mfa_enrolled_at is not None)
-    db.session.commit()
+    db.session.flush()
     return user.totp_pending_secret
 
 
@@ -150,7 +152,7 @@ def confirm_mfa_enrolment(user: User, code: str) -> bool:
     counter = _match_code(secret, code) if secret else None
     if counter is None:
         record_event("mfa", "mfa_enrol_failed", actor=user)
-        db.session.commit()
+        db.session.flush()
         return False
     replacing = user.mfa_enrolled_at is not None
     user.totp_secret = secret
@@ -159,7 +161,7 @@ def confirm_mfa_enrolment(user: User, code: str) -> bool:
     user.mfa_enrolled_at = utcnow()
     sessions.mark_mfa_verified()
     record_event("mfa", "mfa_enrolled", actor=user, replaced_previous=replacing)
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -185,14 +187,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     (the caller opens a fresh one for the current browser)."""
     if not verify_password(user.password_hash, current_password):
         record_event("auth", "password_change_failed", actor=user, reason="bad_current_password")
-        db.session.commit()
+        db.session.commit()  # exception: the refused attempt stays in the audit trail
         raise PasswordRefused(["Le mot de passe actuel est incorrect."])
     _check_new_password(user, new_password)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     sessions.revoke_all_sessions(user.id)
     record_event("auth", "password_changed", actor=user)
-    db.session.commit()
+    db.session.flush()
 
 
 RESET_SENT_MESSAGE = ("Si un compte actif correspond à cette adresse, un courriel contenant un lien "
@@ -232,7 +234,7 @@ def request_password_reset(email: str) -> None:
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         record_event("auth", "password_reset_unknown", target=email.strip()[:200])
-        db.session.commit()
+        db.session.flush()
         return
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     raw = issue_reset_token(user, minutes=minutes)
@@ -244,7 +246,7 @@ def request_password_reset(email: str) -> None:
                "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de "
                "passe actuel reste valable.\n\n— Extranet Partenaires de la Caf\n")
     record_event("auth", "password_reset_requested", actor=user)
-    db.session.commit()
+    db.session.flush()
 
 
 def find_valid_reset_token(raw: str | None):
@@ -299,5 +301,7 @@ def reset_password(raw: str, new_password: str) -> User:
     user.locked_until = None
     sessions.revoke_all_sessions(user.id)
     record_event("auth", "password_reset_done", actor=user)
+    # Exception: the single-use link runs in a transaction of its own (see above), which this
+    # commit ends: the burnt link and the new password are written together, at once.
     db.session.commit()
     return user
