@@ -1,5 +1,6 @@
 """The OpenAPI document says what the API does (issue #18): every status an operation can
-answer, problem+json with the shared Problem schema."""
+answer, problem+json with the shared Problem schema, closed request bodies, a schema for every
+JSON answer. tests/portal/test_api_schemathesis.py checks the handlers against it."""
 from __future__ import annotations
 
 import pytest
@@ -34,7 +35,7 @@ def test_every_operation_lists_the_statuses_it_can_answer(app):
         if any(p["in"] == "query" for p in parameters):
             expected.add("400")
         if "application/json" in spec.get("requestBody", {}).get("content", {}):
-            expected |= {"400", "413"}
+            expected |= {"400", "413", "422"}
         if expected - statuses:
             missing.append(f"{method.upper()} {path}: {sorted(expected - statuses)}")
         assert not any(s.startswith("5") for s in statuses), (path, method)
@@ -53,6 +54,28 @@ def test_the_problem_schema_lists_every_member_the_api_writes(app):
     assert problem["required"] == ["type", "title", "status"]
     assert problem["additionalProperties"] is False
     assert {"errors", "controles", "retry_after", "detail"} <= set(problem["properties"])
+
+
+def test_every_json_body_is_closed(app):
+    """`additionalProperties: false`: the handlers answer 422 to an unknown property."""
+    for path, method, spec, _rule in operations(app):
+        body = spec.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is not None:
+            assert body["schema"]["additionalProperties"] is False, (path, method)
+
+
+def test_every_success_says_what_it_returns(app):
+    """Every 2xx has a content schema (GET /afas/equipements, /cdap/motifs, /edi/avis-paiement…
+    had a description only); a JSON object lists its always-present keys in `required`."""
+    for path, method, spec, _rule in operations(app):
+        for status, response in spec["responses"].items():
+            if status.startswith("2"):
+                assert response.get("content"), (path, method, status)
+                for media_type, content in response["content"].items():
+                    schema = content.get("schema")
+                    assert schema, (path, method, status, media_type)
+                    if media_type == "application/json" and schema.get("type") == "object":
+                        assert set(schema["required"]) == set(schema["properties"]), (path, method)
 
 
 def test_a_blank_integer_parameter_is_refused_where_asked(app):
