@@ -117,7 +117,7 @@ def app():
 @pytest.fixture(autouse=True)
 def _db_transaction(request, app):
     """Each test runs inside a transaction rolled back at the end (SAVEPOINTs for commits)."""
-    if request.node.get_closest_marker("worker") or request.node.get_closest_marker("browser"):
+    if any(request.node.get_closest_marker(m) for m in ("worker", "browser", "own_app")):
         yield None
         return
     from portal.extensions import db
