@@ -2,30 +2,89 @@
 transmission, status and droit. Same parsing, checks and messages as the web form."""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from portal.access import api_scope
-from portal.api import ApiError, bp, json_body, openapi, problem_doc
+from portal.api import (ApiError, bp, json_body, nullable, openapi, problem_doc, refuse_unknown,
+                        request_object, response_object)
 from portal.extensions import db
-from portal.inputs import is_id
+from portal.inputs import ID_MAX, int_arg, is_id
 
 from . import services
 from .models import Declaration, Equipement
-from .schema import DECLARATION_TYPES, fields_for
-from .services import ActionRefused
+from .schema import DECLARATION_TYPES, EQUIPEMENT_TYPES, STATUS_LABELS, fields_for
+from .services import MAX_JUSTIFICATION, ActionRefused
 from .validation import parse_declaration, unknown_keys
 
-PROBLEM = problem_doc("Erreur")
 FIELD_ERRORS = problem_doc("Données invalides : `errors` donne un message par champ, "
                            "`controles` les points de contrôle")
-DECLARATION_SCHEMA = {"type": "object", "properties": {
+ID_PARAMETER = {"name": "id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX}}
+FIRST_YEAR = 2000  # afas.services.create_declaration: 2000 to the current year + 2
+
+DATE = {"type": "string", "format": "date"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+NUMBER = {"type": "number"}
+DONNEES_IN = {"type": "object", "description": "clé de champ (GET /afas/equipements, `champs` : celles "
+              "du type de l'équipement) -> nombre, texte (virgule décimale acceptée) ou booléen ; null "
+              "efface la valeur",
+              "propertyNames": {"enum": sorted({f.key for kind in EQUIPEMENT_TYPES for f in fields_for(kind)})},
+              "additionalProperties": {"type": ["number", "string", "boolean", "null"]}}
+JUSTIFICATIONS_IN = {"type": "object", "description": "code d'alerte -> texte",
+                     "additionalProperties": {"type": "string", "maxLength": MAX_JUSTIFICATION}}
+CONTROLE = response_object({
+    "code": {"type": "string"}, "severite": {"type": "string"}, "titre": {"type": "string"},
+    "message": {"type": "string"}, "champs": {"type": "array", "items": {"type": "string"}},
+    "valeur": nullable(NUMBER), "seuil": nullable(NUMBER)})
+DROIT = response_object({
+    "montant": nullable(NUMBER), "plafond_formule": nullable(NUMBER), "formule": {"type": "string"},
+    "etapes": {"type": "array", "items": response_object({
+        "libelle": {"type": "string"}, "calcul": {"type": "string"}, "valeur": {"type": "string"}})},
+    "manquants": {"type": "array", "items": {"type": "string"}},
+    "indicateurs": {"type": "object", "additionalProperties": True}, "bareme": {"type": "string"}})
+DECLARATION_SCHEMA = response_object({
     "id": {"type": "integer"}, "equipement_id": {"type": "integer"}, "annee": {"type": "integer"},
-    "type": {"type": "string", "enum": list(DECLARATION_TYPES)}, "statut": {"type": "string"},
-    "echeance": {"type": "string", "format": "date"}, "en_retard": {"type": "boolean"},
+    "type": {"type": "string", "enum": list(DECLARATION_TYPES)},
+    "statut": {"type": "string", "enum": list(STATUS_LABELS)}, "statut_libelle": {"type": "string"},
+    "echeance": nullable(DATE), "en_retard": {"type": "boolean"},
     "avant_ouverture": {"type": "boolean", "description": "première transmission avant l'ouverture de la campagne"},
-    "donnees": {"type": "object"}, "justifications": {"type": "object"},
-    "droit": {"type": ["number", "null"]}, "versions": {"type": "array"}, "acomptes": {"type": "array"},
-    "regularisation": {"type": ["object", "null"]}}}
+    "donnees": {"type": "object", "additionalProperties": {"type": ["number", "string", "boolean"]}},
+    "justifications": {"type": "object", "additionalProperties": {"type": "string"}},
+    "droit": nullable(NUMBER),
+    "versions": {"type": "array", "items": response_object({
+        "numero": {"type": "integer"}, "transmise_le": DATE_TIME, "empreinte": {"type": "string"},
+        "droit": nullable(NUMBER), "en_retard": {"type": "boolean"}, "avant_ouverture": {"type": "boolean"},
+        "via": {"type": "string", "enum": ["web", "api"]}})},
+    "acomptes": {"type": "array", "items": response_object({
+        "numero": {"type": "integer"}, "date_prevue": DATE, "montant": NUMBER, "etat": {"type": "string"}})},
+    "regularisation": nullable(response_object({
+        "droit_reel": NUMBER, "acomptes_verses": NUMBER, "solde": NUMBER}))})
+EVALUATION_SCHEMA = response_object({
+    "droit": DROIT, "controles": {"type": "array", "items": CONTROLE},
+    "erreurs": {"type": "object", "additionalProperties": {"type": "string"}},
+    "transmissible": {"type": "boolean"},
+    "justifications_manquantes": {"type": "array", "items": {"type": "string"}}})
+TRANSMISSION_SCHEMA = response_object({
+    "numero": {"type": "integer"}, "empreinte": {"type": "string"}, "transmise_le": DATE_TIME,
+    "en_retard": {"type": "boolean"}, "avant_ouverture": {"type": "boolean"}, "droit": nullable(NUMBER),
+    "declaration": DECLARATION_SCHEMA})
+
+
+def create_body() -> dict:
+    return request_object({
+        "equipement_id": {"type": "integer", "minimum": 0, "maximum": ID_MAX},
+        "annee": {"type": "integer", "minimum": FIRST_YEAR, "maximum": services.today().year + 2},
+        "type": {"type": "string", "enum": list(DECLARATION_TYPES)},
+        "donnees": DONNEES_IN, "justifications": JUSTIFICATIONS_IN}, required=("equipement_id", "annee", "type"))
+
+
+UPDATE_BODY = request_object({"donnees": DONNEES_IN, "justifications": JUSTIFICATIONS_IN})
+CHECKS_BODY = request_object({"donnees": DONNEES_IN})
+TRANSMISSION_BODY = request_object({"justifications": JUSTIFICATIONS_IN})
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
 
 
 def _declaration(did: int) -> Declaration:
@@ -39,15 +98,44 @@ def _actor():
     return g.api_token.created_by
 
 
-def _check_data(equipement_type: str, donnees) -> dict:
-    if donnees is None:
-        return {}
-    if not isinstance(donnees, dict):
-        raise ApiError(422, "Données invalides", "`donnees` doit être un objet.")
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _object(body: dict, name: str) -> dict | None:
+    """`body[name]`: None when absent; a JSON object, or 422 (null included: nothing is
+    silently read as empty)."""
+    if name not in body:
+        return None
+    value = body[name]
+    if not isinstance(value, dict):
+        raise ApiError(422, "Données invalides", f"`{name}` doit être un objet.", errors={name: "Objet attendu."})
+    return value
+
+
+def _justifications(body: dict) -> dict | None:
+    justifications = _object(body, "justifications")
+    if justifications is not None:
+        wrong = {f"justification_{k}": "Texte attendu." for k, v in justifications.items() if not isinstance(v, str)}
+        if wrong:
+            raise ApiError(422, "Données invalides", "Chaque justification est un texte.", errors=wrong)
+    return justifications
+
+
+def _shape_errors(equipement_type: str, donnees: dict) -> dict:
+    """What the document refuses in `donnees`: a key that is no field of the équipement's
+    type, a value that is not a number, a text, a boolean or null."""
     errors = {k: "Champ inconnu pour ce type d'équipement." for k in unknown_keys(equipement_type, donnees)}
     for key, value in donnees.items():
         if isinstance(value, (dict, list)):
             errors[key] = "Saisissez un nombre."
+    return errors
+
+
+def _check_data(equipement_type: str, donnees) -> dict:
+    if donnees is None:
+        return {}
+    errors = _shape_errors(equipement_type, donnees)
     parsed = parse_declaration(equipement_type, {k: v for k, v in donnees.items() if not isinstance(v, (dict, list))})
     errors.update(parsed.messages)
     if errors:
@@ -83,7 +171,13 @@ def represent(decl: Declaration) -> dict:
 @api_scope("AFAS")
 @openapi("/afas/equipements", "get", {
     "summary": "Équipements de l'organisation", "tags": ["AFAS"],
-    "responses": {"200": {"description": "Liste des équipements"}, "401": PROBLEM, "403": PROBLEM}})
+    "responses": {"200": {"description": "Liste des équipements, avec les champs de leurs déclarations",
+                          "content": _json({"type": "array", "items": response_object({
+                              "id": {"type": "integer"}, "type": {"type": "string"}, "nom": {"type": "string"},
+                              "numero": {"type": "string"}, "activite": nullable({"type": "string"}),
+                              "champs": {"type": "array", "items": response_object({
+                                  "cle": {"type": "string"}, "libelle": {"type": "string"},
+                                  "nature": {"type": "string"}, "maximum": nullable(NUMBER)})}})})}}})
 def api_equipements():
     rows = services.equipements_of(g.api_organisation.id)
     return jsonify([{"id": e.id, "type": e.type, "nom": e.nom, "numero": e.numero, "activite": e.activite,
@@ -95,16 +189,16 @@ def api_equipements():
 @api_scope("AFAS")
 @openapi("/afas/campagnes", "get", {
     "summary": "Fenêtres des campagnes (ouverture, échéance) par exercice", "tags": ["AFAS"],
-    "parameters": [{"name": "annee", "in": "query", "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "Campagnes"}, "401": PROBLEM}})
+    "parameters": [{"name": "annee", "in": "query", "description": "sans lui : l'année passée, "
+                    "l'année en cours et la suivante",
+                    "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}}],
+    "responses": {"200": {"description": "Campagnes", "content": _json({"type": "array", "items": response_object({
+        "annee": {"type": "integer"}, "type": {"type": "string", "enum": list(DECLARATION_TYPES)},
+        "ouverture": DATE, "echeance": DATE})})}}})
 def api_campagnes():
     year = services.today().year
-    try:
-        years = [int(request.args["annee"])] if "annee" in request.args else list(range(year - 1, year + 2))
-    except ValueError:
-        raise ApiError(400, "Requête invalide", "`annee` doit être un entier.") from None
-    if any(not 2000 <= y <= 2100 for y in years):
-        raise ApiError(400, "Requête invalide", "`annee` hors des années possibles.")
+    annee = int_arg("annee", 0, minimum=2000, maximum=2100, blank_is_absent=False)
+    years = [annee] if annee else list(range(year - 1, year + 2))
     rows = services.campaign_rows(years)
     return jsonify([{"annee": c.annee, "type": c.type_declaration, "ouverture": c.ouverture.isoformat(),
                      "echeance": c.echeance.isoformat()} for c in rows])
@@ -112,35 +206,35 @@ def api_campagnes():
 
 @bp.post("/afas/declarations")
 @api_scope("AFAS")
-@openapi("/afas/declarations", "post", {
+@openapi("/afas/declarations", "post", lambda app: {
     "summary": "Créer un brouillon de déclaration (pré-rempli depuis la précédente, puis `donnees`)", "tags": ["AFAS"],
-    "requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["equipement_id", "annee", "type"],
-        "properties": {"equipement_id": {"type": "integer"}, "annee": {"type": "integer"},
-                       "type": {"type": "string", "enum": list(DECLARATION_TYPES)},
-                       "donnees": {"type": "object", "description": "clé de champ -> nombre, texte (virgule décimale acceptée) ou booléen"},
-                       "justifications": {"type": "object", "description": "code d'alerte -> texte"}}}}}},
-    "responses": {"201": {"description": "Brouillon créé", "content": {"application/json": {"schema": DECLARATION_SCHEMA}}},
-                  "404": PROBLEM, "409": PROBLEM, "422": FIELD_ERRORS}})
+    "requestBody": {"required": True, "content": _json(create_body())},
+    "responses": {"201": {"description": "Brouillon créé", "headers": {"Location": {"schema": {"type": "string"}}},
+                          "content": _json(DECLARATION_SCHEMA)},
+                  "404": problem_doc("Équipement inconnu ou d'une autre organisation"),
+                  "409": problem_doc("Cette déclaration existe déjà pour l'équipement"), "422": FIELD_ERRORS}})
 def api_create():
     body = json_body()
-    eq = db.session.get(Equipement, body["equipement_id"]) if is_id(body.get("equipement_id")) else None
-    if eq is None or eq.organisation_id != g.api_organisation.id:
-        raise ApiError(404, "Introuvable", "Aucun équipement avec cet identifiant.")
-    annee, type_ = body.get("annee"), body.get("type")
+    refuse_unknown(body, create_body())
+    equipement_id, annee, type_ = body.get("equipement_id"), body.get("annee"), body.get("type")
     errors = {}
-    if not isinstance(annee, int) or isinstance(annee, bool):
+    if not _integer(equipement_id):
+        errors["equipement_id"] = "Identifiant d'équipement attendu (entier)."
+    if not _integer(annee):
         errors["annee"] = "Exercice attendu (entier)."
-    if type_ not in DECLARATION_TYPES:
+    if not isinstance(type_, str) or type_ not in DECLARATION_TYPES:
         errors["type"] = f"Type attendu parmi : {', '.join(DECLARATION_TYPES)}."
     if errors:
         raise ApiError(422, "Données invalides", "Requête incomplète.", errors=errors)
-    donnees = _check_data(eq.type, body.get("donnees"))
+    donnees, justifications = _object(body, "donnees"), _justifications(body)
+    eq = db.session.get(Equipement, equipement_id) if is_id(equipement_id) else None
+    if eq is None or eq.organisation_id != g.api_organisation.id:
+        raise ApiError(404, "Introuvable", "Aucun équipement avec cet identifiant.")
+    donnees = _check_data(eq.type, donnees)
     try:
         decl = services.create_declaration(eq, annee, type_, _actor())
-        if donnees or body.get("justifications"):
-            merged = {**decl.data, **donnees}
-            services.save_draft(decl, merged, body.get("justifications") if isinstance(body.get("justifications"), dict) else None, _actor())
+        if donnees or justifications:
+            services.save_draft(decl, {**decl.data, **donnees}, justifications, _actor())
     except ActionRefused as exc:
         db.session.rollback()
         raise _refused(exc) from None
@@ -155,9 +249,8 @@ def api_create():
 @api_scope("AFAS")
 @openapi("/afas/declarations/{id}", "get", {
     "summary": "Statut, données, versions, droit, acomptes et régularisation d'une déclaration", "tags": ["AFAS"],
-    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "Déclaration", "content": {"application/json": {"schema": DECLARATION_SCHEMA}}},
-                  "404": PROBLEM}})
+    "parameters": [ID_PARAMETER],
+    "responses": {"200": {"description": "Déclaration", "content": _json(DECLARATION_SCHEMA)}}})
 def api_get(did):
     return jsonify(represent(_declaration(did)))
 
@@ -166,17 +259,16 @@ def api_get(did):
 @api_scope("AFAS")
 @openapi("/afas/declarations/{id}", "put", {
     "summary": "Mettre à jour le brouillon (champs fournis ; les autres sont conservés)", "tags": ["AFAS"],
-    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
-        "donnees": {"type": "object"}, "justifications": {"type": "object"}}}}}},
-    "responses": {"200": {"description": "Brouillon enregistré"}, "404": PROBLEM, "409": PROBLEM, "422": FIELD_ERRORS}})
+    "parameters": [ID_PARAMETER],
+    "requestBody": {"required": True, "content": _json(UPDATE_BODY)},
+    "responses": {"200": {"description": "Brouillon enregistré", "content": _json(DECLARATION_SCHEMA)},
+                  "409": problem_doc("La déclaration n'est plus modifiable"), "422": FIELD_ERRORS}})
 def api_update(did):
     decl = _declaration(did)
     body = json_body()
-    donnees = _check_data(decl.equipement.type, body.get("donnees"))
-    justifications = body.get("justifications")
-    if justifications is not None and not isinstance(justifications, dict):
-        raise ApiError(422, "Données invalides", "`justifications` doit être un objet.", errors={"justifications": "Objet attendu."})
+    refuse_unknown(body, UPDATE_BODY)
+    justifications = _justifications(body)
+    donnees = _check_data(decl.equipement.type, _object(body, "donnees"))
     try:
         services.save_draft(decl, {**decl.data, **donnees},
                             None if justifications is None else {**decl.justifications, **justifications}, _actor())
@@ -192,17 +284,19 @@ def api_update(did):
 @openapi("/afas/declarations/{id}/controles", "post", {
     "summary": "Exécuter les points de contrôle et calculer le droit (sur le brouillon, ou sur `donnees` sans enregistrer)",
     "tags": ["AFAS"],
-    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-        "donnees": {"type": "object"}}}}}},
-    "responses": {"200": {"description": "Contrôles (code, sévérité, message), erreurs par champ, droit pas à pas"},
-                  "404": PROBLEM}})
+    "parameters": [ID_PARAMETER],
+    "requestBody": {"required": False, "content": _json(CHECKS_BODY)},
+    "responses": {"200": {"description": "Contrôles (code, sévérité, message), erreurs par champ, droit pas à pas",
+                          "content": _json(EVALUATION_SCHEMA)}}})
 def api_checks(did):
     decl = _declaration(did)
     body = json_body(optional=True)
-    raw = decl.data
-    if isinstance(body.get("donnees"), dict):
-        raw = {**decl.data, **body["donnees"]}
+    refuse_unknown(body, CHECKS_BODY)
+    donnees = _object(body, "donnees")
+    errors = _shape_errors(decl.equipement.type, donnees or {})
+    if errors:
+        raise ApiError(422, "Données invalides", f"{len(errors)} champ(s) en erreur.", errors=errors)
+    raw = decl.data if donnees is None else {**decl.data, **donnees}
     evaluation = services.evaluate_declaration(decl, raw)
     return jsonify({**evaluation.as_dict(),
                     "justifications_manquantes": [c.code for c in evaluation.missing_justifications(decl.justifications)]})
@@ -212,17 +306,18 @@ def api_checks(did):
 @api_scope("AFAS")
 @openapi("/afas/declarations/{id}/transmission", "post", {
     "summary": "Transmettre la déclaration (contrôles refaits ; chaque alerte doit être justifiée)", "tags": ["AFAS"],
-    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-        "justifications": {"type": "object", "description": "code d'alerte -> texte"}}}}}},
-    "responses": {"201": {"description": "Version figée : numéro, empreinte SHA-256, horodatage, retard"},
-                  "404": PROBLEM, "409": problem_doc("Déjà transmise"),
-                  "422": problem_doc("Points bloquants ou alertes non justifiées")}})
+    "parameters": [ID_PARAMETER],
+    "requestBody": {"required": False, "content": _json(TRANSMISSION_BODY)},
+    "responses": {"201": {"description": "Version figée : numéro, empreinte SHA-256, horodatage, retard",
+                          "content": _json(TRANSMISSION_SCHEMA)},
+                  "409": problem_doc("Déjà transmise, ou réel avant la fin de l'exercice"),
+                  "422": problem_doc("Points bloquants ou alertes non justifiées (`errors`, `controles`), "
+                                     "ou corps invalide")}})
 def api_transmit(did):
     decl = _declaration(did)
-    justifications = json_body(optional=True).get("justifications")
-    if justifications is not None and not isinstance(justifications, dict):
-        raise ApiError(422, "Données invalides", "`justifications` doit être un objet.", errors={"justifications": "Objet attendu."})
+    body = json_body(optional=True)
+    refuse_unknown(body, TRANSMISSION_BODY)
+    justifications = _justifications(body)
     try:
         if justifications:
             services.save_draft(decl, decl.data, {**decl.justifications, **justifications}, _actor())

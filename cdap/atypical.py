@@ -10,6 +10,8 @@ an email in the outbox). Beyond the second threshold the actor is suspended for
 CDAP_SUSPENSION_HOURS: a user's CDAP habilitation (and their sessions are revoked); an API
 token, which has no habilitation of its own, is suspended itself (`TokenSuspension`): the API
 answers 403 "habilitation suspendue" until the end of the suspension. Same policy, same journal.
+With CDAP_ATYPICAL_EXEMPT_TOKENS (tests only, refused outside PORTAL_ENV=testing), an API token
+past a second threshold gets the alert but no suspension.
 
 `check` runs *before* the attempt's journal row is written (`pending`: the attempt's outcome,
 counted with the rows already there), so that the row records what the actor really got: when
@@ -90,9 +92,10 @@ def check(*, user_id, api_token_id, organisation_id, settings: dict, now: dateti
         streak += 1
     found.append(("introuvables", streak, settings["CDAP_NOTFOUND_ALERT"], settings["CDAP_NOTFOUND_SUSPEND"]))
 
+    exempt = user_id is None and settings.get("CDAP_ATYPICAL_EXEMPT_TOKENS", False)
     alerts = []
     for kind, count, alert_at, suspend_at in found:
-        if count >= suspend_at:
+        if count >= suspend_at and not exempt:
             level, threshold = "suspension", suspend_at
         elif count >= alert_at:
             level, threshold = "alerte", alert_at

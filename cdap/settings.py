@@ -30,7 +30,21 @@ def load(config: dict) -> dict:
             raise ConfigError(f"CDAP_{kind}_SUSPEND doit être supérieur à CDAP_{kind}_ALERT")
     if out["CDAP_NIGHT_START_HOUR"] == out["CDAP_NIGHT_END_HOUR"]:
         raise ConfigError("CDAP_NIGHT_START_HOUR et CDAP_NIGHT_END_HOUR doivent différer")
+    out["CDAP_ATYPICAL_EXEMPT_TOKENS"] = _exempt_tokens(config)
     return out
+
+
+def _exempt_tokens(config: dict) -> bool:
+    """CDAP_ATYPICAL_EXEMPT_TOKENS=1: API tokens get alerts but are never suspended for atypical
+    use. Tests only (the schemathesis run of tests/portal/test_api_schemathesis.py, whose bursts
+    of consultations would otherwise answer 403 after a few calls): refused outside testing."""
+    raw = str(config.get("CDAP_ATYPICAL_EXEMPT_TOKENS") or "0")
+    if raw not in ("0", "1"):
+        raise ConfigError(f"CDAP_ATYPICAL_EXEMPT_TOKENS doit valoir 0 ou 1 (reçu {raw!r})")
+    if raw == "1" and config.get("PORTAL_ENV") != "testing":
+        raise ConfigError("CDAP_ATYPICAL_EXEMPT_TOKENS est réservé aux tests (PORTAL_ENV=testing) : "
+                          "un jeton d'API reste soumis à la suspension pour usage atypique")
+    return raw == "1"
 
 
 def configure(app) -> None:

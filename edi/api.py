@@ -7,32 +7,56 @@ from flask import Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from portal.access import api_scope
-from portal.api import ApiError, bp, openapi, problem_doc
+from portal.api import ApiError, bp, nullable, openapi, problem_doc, response_object
 from portal.downloads import attachment
 from portal.extensions import db
-from portal.inputs import int_arg
+from portal.inputs import ID_MAX, int_arg
 
 from . import queries, services
 from .intake import storage
-from .models import EdiAvisPaiement, EdiFichier
+from .models import AVERTISSEMENT, ERREUR, ETAPES, STATUT_LABELS, EdiAvisPaiement, EdiFichier
 
-FILE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"}, "statut": {"type": "string", "enum": [
-            "RECU", "EN_COURS", "TRAITE", "TRAITE_PARTIEL", "REJETE", "DOUBLON", "QUARANTAINE"]},
-        "etape": {"type": "string"}, "termine": {"type": "boolean"},
-        "nom_fichier": {"type": "string"}, "sha256": {"type": "string"},
-        "taille": {"type": "integer"}, "recu_le": {"type": "string", "format": "date-time"},
-        "flux": {"type": ["string", "null"]}, "identifiant_fichier": {"type": ["string", "null"]},
-        "mode": {"type": ["string", "null"]},
-        "compteurs": {"type": "object", "properties": {k: {"type": "integer"} for k in (
-            "annonces", "lus", "acceptes", "rejetes", "avertissements", "appliques")}},
-        "motifs": {"type": "array", "items": {"type": "object"}},
-        "doublon_de": {"type": ["integer", "null"]},
-        "liens": {"type": "object"},
-    },
-}
+STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+ANOMALY = response_object({"code": STRING, "libelle": STRING,
+                           "severite": {"type": "string", "enum": [ERREUR, AVERTISSEMENT, "INFORMATION"]}})
+FILE_SCHEMA = response_object({
+    "id": INTEGER, "statut": {"type": "string", "enum": list(STATUT_LABELS)},
+    "etape": {"type": "string", "enum": list(ETAPES)}, "termine": {"type": "boolean"},
+    "nom_fichier": STRING, "sha256": STRING, "taille": INTEGER,
+    "recu_le": {"type": "string", "format": "date-time"},
+    "flux": nullable(STRING), "identifiant_fichier": nullable(STRING), "mode": nullable(STRING),
+    "compteurs": response_object({k: INTEGER for k in (
+        "annonces", "lus", "acceptes", "rejetes", "avertissements", "appliques")}),
+    "motifs": {"type": "array", "items": ANOMALY},
+    "doublon_de": nullable(INTEGER),
+    "liens": {"type": "object", "required": ["self"], "properties": {
+        k: STRING for k in ("self", "accuse", "accuse_signature", "anomalies")}},
+})
+FILE_ID = {"name": "fichier_id", "in": "path", "required": True,
+           "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX}}
+AVIS_ID = {"name": "avis_id", "in": "path", "required": True,
+           "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX}}
+PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
+MAX_PER_PAGE = 200
+DOWNLOAD_HEADERS = {"ETag": {"schema": STRING}, "Digest": {"schema": STRING, "description": "sha-256=<base64>"},
+                    "Content-Disposition": {"schema": STRING}}
+
+
+def _download(description: str, mimetype: str) -> dict:
+    return {"description": description, "headers": DOWNLOAD_HEADERS,
+            "content": {mimetype: {"schema": {"type": "string", "contentMediaType": mimetype}}}}
+
+
+def _choice_arg(name: str, allowed) -> str | None:
+    """A query parameter among `allowed` (documented as an enum): absent is None, anything else
+    (empty included) is a 400 naming the values (never an empty list for a misspelt value)."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if value not in allowed:
+        raise ApiError(400, "Requête invalide", f"Le paramètre « {name} » vaut l'une des valeurs : "
+                                                f"{', '.join(allowed)}.")
+    return value
 
 
 def file_json(f: EdiFichier) -> dict:
@@ -69,14 +93,16 @@ def _own_file(fichier_id: int) -> EdiFichier:
                    "traitement est asynchrone : suivre `Location`. Taille maximale : EDI_MAX_FILE_MB "
                    "(413 au-delà, avant toute lecture).",
     "tags": ["EDI"],
-    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["fichier", "signature"],
-        "properties": {"fichier": {"type": "string", "format": "binary"},
-                       "signature": {"type": "string", "format": "binary"}}}}}},
+    "requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["fichier", "signature"], "properties": {
+            "fichier": {"type": "string", "format": "binary", "description": "fichier XML (avec son nom)"},
+            "signature": {"type": "string", "format": "binary", "description": "signature .p7s (avec son nom)"}}},
+        "encoding": {"fichier": {"contentType": "application/xml"},
+                     "signature": {"contentType": "application/pkcs7-signature"}}}}},
     "responses": {"202": {"description": "Fichier reçu, traitement en file",
                           "headers": {"Location": {"schema": {"type": "string"}}},
                           "content": {"application/json": {"schema": FILE_SCHEMA}}},
-                  "400": problem_doc("Fichier ou signature absents"),
+                  "400": problem_doc("Fichier ou signature absents, ou dépôt refusé"),
                   "413": problem_doc("Fichier trop volumineux")},
 })
 def edi_file_upload():
@@ -111,20 +137,21 @@ def edi_file_upload():
     "summary": "Lister les fichiers déposés (les plus récents d'abord)",
     "tags": ["EDI"],
     "parameters": [
-        {"name": "statut", "in": "query", "schema": {"type": "string"}},
+        {"name": "statut", "in": "query", "schema": {"type": "string", "enum": list(STATUT_LABELS)}},
         {"name": "flux", "in": "query", "schema": {"type": "string"}},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-        {"name": "par_page", "in": "query", "schema": {"type": "integer", "maximum": 200}}],
+        PAGE,
+        {"name": "par_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}}],
     "responses": {"200": {"description": "Page de fichiers", "content": {"application/json": {
-        "schema": {"type": "object", "properties": {
-            "fichiers": {"type": "array", "items": FILE_SCHEMA}, "total": {"type": "integer"},
-            "page": {"type": "integer"}, "par_page": {"type": "integer"}}}}}}},
+        "schema": response_object({
+            "fichiers": {"type": "array", "items": FILE_SCHEMA}, "total": INTEGER,
+            "page": INTEGER, "par_page": INTEGER})}}}},
 })
 def edi_file_list():
-    page = int_arg("page", 1)
-    per_page = min(int_arg("par_page", 50), 200)
+    page = int_arg("page", 1, blank_is_absent=False)
+    per_page = int_arg("par_page", 50, maximum=MAX_PER_PAGE, blank_is_absent=False)
+    statut = _choice_arg("statut", list(STATUT_LABELS))
     query = queries.files_query(organisation_id=g.api_organisation.id,
-                                statut=request.args.get("statut"), flux=request.args.get("flux"))
+                                statut=statut, flux=request.args.get("flux"))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     files = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
     return {"fichiers": [file_json(f) for f in files], "total": total, "page": page,
@@ -136,9 +163,8 @@ def edi_file_list():
 @openapi("/edi/fichiers/{fichier_id}", "get", {
     "summary": "État du traitement d'un fichier, avec ses compteurs",
     "tags": ["EDI"],
-    "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "État", "content": {"application/json": {"schema": FILE_SCHEMA}}},
-                  "404": problem_doc("Inconnu ou d'une autre organisation")},
+    "parameters": [FILE_ID],
+    "responses": {"200": {"description": "État", "content": {"application/json": {"schema": FILE_SCHEMA}}}},
 })
 def edi_file_status(fichier_id: int):
     return file_json(_own_file(fichier_id))
@@ -150,18 +176,26 @@ def edi_file_status(fichier_id: int):
     "summary": "Résultats par enregistrement (anomalies), filtrables par code et gravité",
     "tags": ["EDI"],
     "parameters": [
-        {"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+        FILE_ID,
         {"name": "code", "in": "query", "schema": {"type": "string"}},
-        {"name": "gravite", "in": "query", "schema": {"type": "string", "enum": ["ERREUR", "AVERTISSEMENT"]}},
-        {"name": "page", "in": "query", "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "Anomalies et synthèse par code"},
-                  "404": problem_doc("Inconnu")},
+        {"name": "gravite", "in": "query", "schema": {"type": "string", "enum": [ERREUR, AVERTISSEMENT]}},
+        PAGE],
+    "responses": {"200": {"description": "Anomalies (200 par page) et synthèse par code", "content": {
+        "application/json": {"schema": response_object({
+            "synthese": {"type": "array", "items": response_object({
+                "code": STRING, "severite": STRING, "libelle": STRING, "nombre": INTEGER})},
+            "total": INTEGER, "page": INTEGER,
+            "enregistrements": {"type": "array", "items": response_object({
+                "rang": INTEGER, "ligne": nullable(INTEGER), "identifiant": STRING,
+                "code_locataire": nullable(STRING), "accepte": {"type": "boolean"},
+                "anomalies": {"type": "array", "items": ANOMALY}})}})}}}},
 })
 def edi_file_anomalies(fichier_id: int):
     f = _own_file(fichier_id)
-    page = int_arg("page", 1)
+    page = int_arg("page", 1, blank_is_absent=False)
+    gravite = _choice_arg("gravite", [ERREUR, AVERTISSEMENT])
     rows, total = queries.anomalies(f.id, code=request.args.get("code"),
-                                    severite=request.args.get("gravite"), page=page, per_page=200)
+                                    severite=gravite, page=page, per_page=200)
     return {"synthese": queries.anomaly_summary(f.id), "total": total, "page": page,
             "enregistrements": [{"rang": r.rang, "ligne": r.ligne, "identifiant": r.identifiant,
                                  "code_locataire": r.code_locataire, "accepte": r.accepte,
@@ -186,10 +220,9 @@ def accuse_filename(f: EdiFichier) -> str:
 @openapi("/edi/fichiers/{fichier_id}/accuse", "get", {
     "summary": "Accusé de traitement signé (XML ACCUSE) ; identique à chaque demande",
     "tags": ["EDI"],
-    "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "ACCUSE", "content": {"application/xml": {}}},
-                  "409": problem_doc("Traitement pas terminé"),
-                  "404": problem_doc("Inconnu")},
+    "parameters": [FILE_ID],
+    "responses": {"200": _download("ACCUSE", "application/xml"),
+                  "409": problem_doc("Traitement pas terminé (`retry_after` : secondes)")},
 })
 def edi_file_accuse(fichier_id: int):
     f = _own_file(fichier_id)
@@ -201,9 +234,9 @@ def edi_file_accuse(fichier_id: int):
 @openapi("/edi/fichiers/{fichier_id}/accuse.p7s", "get", {
     "summary": "Signature CMS détachée de l'accusé (DER), vérifiable avec openssl cms -verify",
     "tags": ["EDI"],
-    "parameters": [{"name": "fichier_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "Signature", "content": {"application/pkcs7-signature": {}}},
-                  "409": problem_doc("Traitement pas terminé")},
+    "parameters": [FILE_ID],
+    "responses": {"200": _download("Signature", "application/pkcs7-signature"),
+                  "409": problem_doc("Traitement pas terminé (`retry_after` : secondes)")},
 })
 def edi_file_accuse_signature(fichier_id: int):
     f = _own_file(fichier_id)
@@ -231,7 +264,12 @@ def _own_avis(avis_id: int) -> EdiAvisPaiement:
 @openapi("/edi/avis-paiement", "get", {
     "summary": "Avis de paiement mensuels (tiers payant), les plus récents d'abord",
     "tags": ["EDI"],
-    "responses": {"200": {"description": "Liste"}},
+    "responses": {"200": {"description": "Liste (120 au plus)", "content": {"application/json": {
+        "schema": response_object({"avis": {"type": "array", "items": response_object({
+            "id": INTEGER, "annee": INTEGER, "mois": {"type": "integer", "minimum": 1, "maximum": 12},
+            "identifiant_fichier": STRING, "nb_paiements": INTEGER, "montant_total_cents": INTEGER,
+            "sha256": STRING, "cree_le": {"type": "string", "format": "date-time"},
+            "liens": response_object({"fichier": STRING, "signature": STRING})})}})}}}},
 })
 def edi_avis_list():
     rows = db.session.scalars(select(EdiAvisPaiement).where(
@@ -245,9 +283,8 @@ def edi_avis_list():
 @openapi("/edi/avis-paiement/{avis_id}", "get", {
     "summary": "Télécharger un avis de paiement (XML AVIS_PAIEMENT signé par la Caf)",
     "tags": ["EDI"],
-    "parameters": [{"name": "avis_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "AVIS_PAIEMENT", "content": {"application/xml": {}}},
-                  "404": problem_doc("Inconnu")},
+    "parameters": [AVIS_ID],
+    "responses": {"200": _download("AVIS_PAIEMENT", "application/xml")},
 })
 def edi_avis_download(avis_id: int):
     a = _own_avis(avis_id)
@@ -259,8 +296,8 @@ def edi_avis_download(avis_id: int):
 @openapi("/edi/avis-paiement/{avis_id}.p7s", "get", {
     "summary": "Signature CMS détachée de l'avis de paiement",
     "tags": ["EDI"],
-    "parameters": [{"name": "avis_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    "responses": {"200": {"description": "Signature", "content": {"application/pkcs7-signature": {}}}},
+    "parameters": [AVIS_ID],
+    "responses": {"200": _download("Signature", "application/pkcs7-signature")},
 })
 def edi_avis_signature(avis_id: int):
     a = _own_avis(avis_id)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import registry
-from .access import ANY_SCOPE, api_scope, public
+from .access import ANY_SCOPE, ATTR, api_scope, public
 from .database import best_effort
 from .extensions import csrf, db
 from .inputs import JsonRefused
@@ -58,6 +58,36 @@ def problem_doc(description: str) -> dict:
     """An OpenAPI response answered with problem+json."""
     return {"description": description,
             "content": {PROBLEM_MIMETYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def nullable(schema: dict) -> dict:
+    """`schema`, or null."""
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {**schema, "type": [kind, "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def response_object(properties: dict, **extra) -> dict:
+    """The schema of a JSON object the API answers: every property listed is always present
+    (`required`); a property that may be null says so (`nullable`)."""
+    return {"type": "object", "required": list(properties), "properties": properties, **extra}
+
+
+def request_object(properties: dict, required: tuple[str, ...] = (), **extra) -> dict:
+    """The schema of a JSON body: no other property is accepted (`additionalProperties: false`;
+    `refuse_unknown` answers 422 for one)."""
+    return {"type": "object", **({"required": list(required)} if required else {}),
+            "properties": properties, "additionalProperties": False, **extra}
+
+
+def refuse_unknown(body: dict, schema: dict) -> None:
+    """422 problem+json naming every property of `body` that `schema` (a `request_object`) does
+    not declare."""
+    unknown = sorted(k for k in body if k not in schema["properties"])
+    if unknown:
+        raise ApiError(422, "Données invalides", f"Propriété(s) inconnue(s) : {', '.join(unknown)}.",
+                       errors={k: "Propriété inconnue." for k in unknown})
 
 
 def json_body(*, optional: bool = False, max_bytes: int = MAX_JSON_BYTES) -> dict:
@@ -130,6 +160,33 @@ BODY_PROBLEMS = {
                        "au plus), nombre hors limites ou Content-Type autre que application/json"),
     "413": problem_doc(f"Corps trop volumineux (plus de {MAX_JSON_BYTES} octets)"),
 }
+CLOSED_BODY_PROBLEM = {"422": problem_doc("Données invalides : propriété inconnue, valeur du mauvais "
+                                          "type ou hors limites (un message par champ dans `errors`)")}
+
+
+def _common_responses(view, spec: dict) -> dict:
+    """The problem+json answers every operation of its kind can give, whatever its handler
+    does: 401/403 from its access declaration, 404 for an unknown object in its path, 400 for
+    a bad query parameter, 400/413/422 for its JSON body. The operation's own `responses`
+    come after (a more precise description wins)."""
+    out: dict = {}
+    parameters = spec.get("parameters", [])
+    if any(p.get("in") == "query" for p in parameters):
+        out["400"] = problem_doc("Paramètre de requête invalide (le `detail` dit lequel)")
+    body = spec.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        out.update(BODY_PROBLEMS)
+        if body.get("schema", {}).get("additionalProperties") is False:
+            out.update(CLOSED_BODY_PROBLEM)
+    rule = getattr(view, ATTR, None)
+    if rule is not None and rule.kind == "api":
+        out["401"] = problem_doc("Jeton absent, mal formé, invalide, expiré ou révoqué")
+        if rule.scope != ANY_SCOPE:
+            out["403"] = problem_doc(f"Jeton sans la portée {rule.scope}, ou contrat {rule.scope} "
+                                     "de l'organisation inactif")
+    if any(p.get("in") == "path" for p in parameters):
+        out["404"] = problem_doc("Inconnu, ou d'une autre organisation (même réponse)")
+    return out
 
 
 def build_openapi(app: Flask) -> dict:
@@ -137,8 +194,8 @@ def build_openapi(app: Flask) -> dict:
     for view in app.view_functions.values():
         for path, method, spec in getattr(view, "_openapi", []):
             spec = spec(app) if callable(spec) else spec
-            if "application/json" in spec.get("requestBody", {}).get("content", {}):
-                spec = {**spec, "responses": {**BODY_PROBLEMS, **spec.get("responses", {})}}
+            responses = {**_common_responses(view, spec), **spec.get("responses", {})}
+            spec = {**spec, "responses": dict(sorted(responses.items()))}
             paths.setdefault(path, {})[method] = spec
     scopes = ", ".join(registry.of(app).services)
     return {
@@ -150,9 +207,19 @@ def build_openapi(app: Flask) -> dict:
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Problem": {"type": "object", "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"},
-                "status": {"type": "integer"}, "detail": {"type": "string"}}}},
+            "schemas": {"Problem": {
+                "type": "object", "description": "Erreur au format RFC 9457 (titre et détail en français)",
+                "required": ["type", "title", "status"],
+                "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"},
+                    "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                    "detail": {"type": "string"},
+                    "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                               "description": "un message par champ en erreur"},
+                    "controles": {"type": "array", "items": {"type": "object"},
+                                  "description": "AFAS : les points de contrôle de la déclaration"},
+                    "retry_after": {"type": "integer", "description": "secondes avant de redemander"}},
+                "additionalProperties": False}},
         },
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
@@ -180,19 +247,18 @@ def _whoami_spec(app: Flask) -> dict:
                        "Accepte tout jeton valide, quelle que soit sa portée.",
         "tags": ["Jetons"],
         "responses": {
-            "200": {"description": "Le jeton est valide", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
-                    "organisation": {"type": "object", "properties": {
-                        "id": {"type": "integer"}, "nom": {"type": "string"}, "siret": {"type": ["string", "null"]},
-                        "code_bailleur": {"type": ["string", "null"]}}},
-                    "jeton": {"type": "object", "properties": {
-                        "nom": {"type": "string"}, "prefixe": {"type": "string"},
-                        "portees": {"type": "array", "items": {"type": "string",
-                                                               "enum": list(contributions.services)}},
-                        "portees_actives": {"type": "array", "items": {"type": "string"}},
-                        **{_profil_key(code): {"type": ["string", "null"]} for code in profiled},
-                        "expire_le": {"type": "string", "format": "date-time"}}}}}}}},
-            "401": problem_doc("Jeton absent, invalide, expiré ou révoqué"),
+            "200": {"description": "Le jeton est valide", "content": {"application/json": {"schema": response_object({
+                "organisation": response_object({
+                    "id": {"type": "integer"}, "nom": {"type": "string"},
+                    "siret": nullable({"type": "string"}), "code_bailleur": nullable({"type": "string"})}),
+                "jeton": response_object({
+                    "nom": {"type": "string"}, "prefixe": {"type": "string"},
+                    "portees": {"type": "array", "items": {"type": "string",
+                                                           "enum": list(contributions.services)}},
+                    "portees_actives": {"type": "array", "items": {"type": "string",
+                                                                   "enum": list(contributions.services)}},
+                    **{_profil_key(code): nullable({"type": "string"}) for code in profiled},
+                    "expire_le": {"type": "string", "format": "date-time"}})})}}},
         },
     }
 

@@ -1,7 +1,7 @@
 """Error pages (HTML) and problem+json (API) that show no internals."""
 from typing import NoReturn
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
@@ -47,8 +47,14 @@ def init_app(app: Flask) -> None:
                 detail = exc.description
         if wants_problem_json():
             from .api import problem
-            return problem(code, title, detail)
-        return render_template("errors/error.html", code=code, title=title, detail=detail), code
+            response = problem(code, title, detail)
+        else:
+            response = make_response(render_template("errors/error.html", code=code, title=title,
+                                                      detail=detail), code)
+        if code == 405 and getattr(exc, "valid_methods", None):
+            # RFC 9110 §15.5.6: a 405 lists the methods the address takes.
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception):

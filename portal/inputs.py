@@ -72,11 +72,14 @@ def is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= ID_MAX
 
 
-def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int = ID_MAX) -> int:
-    """Integer query parameter: `default` when absent or empty; 400 (French message, shown on the
-    error page or as the problem+json `detail`) when it is not an integer in range."""
+def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int = ID_MAX,
+            blank_is_absent: bool = True) -> int:
+    """Integer query parameter: `default` when absent (or empty: a page's GET form sends
+    `?page=`); 400 (French message, shown on the error page or as the problem+json `detail`) when
+    it is not an integer in range. The API passes `blank_is_absent=False`: `?page=` is no
+    integer, refused like any other (its document says `integer`)."""
     raw = request.args.get(name)
-    if raw is None or not raw.strip():
+    if raw is None or (blank_is_absent and not raw.strip()):
         return default
     value = parse_int(raw, minimum=minimum, maximum=maximum)
     if value is None:

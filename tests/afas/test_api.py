@@ -121,3 +121,76 @@ def test_a_transmission_by_api_says_so_in_the_timeline_and_the_audit(factory, ap
     # A declaration transmitted otherwise than by the API says nothing of the kind.
     other = client.get(f"/afas/declarations/{afas_world.prev.id}").get_data(as_text=True)
     assert 'data-action="transmise"' in other and "par l'API" not in other
+
+
+# --- issue #18: the bodies are what the OpenAPI document says (found by schemathesis) -------------
+
+def _create(api, afas_world, **extra):
+    return api.post("/api/v1/afas/declarations", json={"equipement_id": afas_world.alsh.id, "annee": 2026,
+                                                       "type": "previsionnel", **extra})
+
+
+@pytest.mark.parametrize("value", [{}, [], 1, None, True])
+def test_a_type_that_is_no_text_is_a_field_error_not_a_500(api, afas_world, value):
+    """`{"type": {}}` was a TypeError (unhashable dict) and a 500."""
+    response = _create(api, afas_world, type=value)
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"type"}
+
+
+def test_unknown_properties_are_refused_everywhere(api, afas_world):
+    did = afas_world.prev.id
+    for method, url, body in [
+            ("post", "/api/v1/afas/declarations", {"equipement_id": afas_world.alsh.id, "annee": 2026,
+                                                   "type": "previsionnel", "commentaire": "x"}),
+            ("put", f"/api/v1/afas/declarations/{did}", {"donnees": {}, "statut": "validee"}),
+            ("post", f"/api/v1/afas/declarations/{did}/controles", {"donnes": {"capacite": 1}}),
+            ("post", f"/api/v1/afas/declarations/{did}/transmission", {"justification": {}})]:
+        response = getattr(api, method)(url, json=body)
+        assert response.status_code == 422 and response.mimetype == "application/problem+json", url
+        unknown = set(body) - {"equipement_id", "annee", "type", "donnees"}
+        assert set(response.get_json()["errors"]) == unknown, url
+        assert "inconnue" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize("field, value", [("donnees", None), ("donnees", False), ("donnees", [1]),
+                                          ("justifications", None), ("justifications", "texte"),
+                                          ("justifications", {"EXCEDENT": 12})])
+def test_null_or_wrong_objects_are_refused_not_read_as_empty(api, afas_world, field, value):
+    """`{"donnees": null}` was read as `{}` (and `{"donnees": false}` by the checks too)."""
+    did = afas_world.prev.id
+    calls = [lambda: _create(api, afas_world, **{field: value}),
+             lambda: api.put(f"/api/v1/afas/declarations/{did}", json={field: value})]
+    if field == "donnees":
+        calls.append(lambda: api.post(f"/api/v1/afas/declarations/{did}/controles", json={field: value}))
+    else:
+        calls.append(lambda: api.post(f"/api/v1/afas/declarations/{did}/transmission", json={field: value}))
+    for call in calls:
+        response = call()
+        assert response.status_code == 422, response.get_json()
+        assert response.mimetype == "application/problem+json"
+
+
+def test_the_checks_refuse_what_a_draft_would_refuse(api, afas_world):
+    """Nested values and fields of another équipement were run through the checks silently."""
+    did = afas_world.prev.id
+    nested = api.post(f"/api/v1/afas/declarations/{did}/controles", json={"donnees": {"places_agreees": {"x": 1}}})
+    assert nested.status_code == 422 and "places_agreees" in nested.get_json()["errors"]
+    other = api.post(f"/api/v1/afas/declarations/{did}/controles", json={"donnees": {"capacite": "80"}})  # ALSH
+    assert other.status_code == 422 and "capacite" in other.get_json()["errors"]
+    ok = api.post(f"/api/v1/afas/declarations/{did}/controles", json={"donnees": {"places_agreees": "40"}})
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("annee", ["", "٢٠٢٥", "2_025", "1999", "2101"])
+def test_campaign_year_is_an_ascii_integer_in_range(api, annee):
+    """`int()` read Arabic-Indic digits and `2_025`; an empty `annee` fell back to three years."""
+    assert api.get(f"/api/v1/afas/campagnes?annee={annee}").status_code == 400
+
+
+def test_the_declaration_as_returned_is_the_declaration_as_documented(api, afas_world, client):
+    """`statut_libelle` was returned but not documented, `echeance` documented as never null."""
+    schema = client.get("/api/v1/openapi.json").get_json()["paths"]["/afas/declarations/{id}"]["get"]
+    documented = schema["responses"]["200"]["content"]["application/json"]["schema"]
+    body = api.get(f"/api/v1/afas/declarations/{afas_world.prev.id}").get_json()
+    assert set(body) == set(documented["properties"]) == set(documented["required"])
+    assert "null" in documented["properties"]["echeance"]["type"]

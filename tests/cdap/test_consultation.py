@@ -182,6 +182,24 @@ def test_api_bad_input_and_missing_motif(world, api_client, factory):
     assert after == outcomes
 
 
+@pytest.mark.parametrize("body, field", [
+    ({"commentaire": None}, "commentaire"),          # was read as "" and the dossier shown
+    ({"numero_allocataire": 8000001}, "numero_allocataire"),
+    ({"nom": ["Lefèvre"]}, "nom"),
+    ({"motif": None}, "motif"),
+    ({"profil": "agent_caf"}, "profil"),             # unknown property: was ignored
+])
+def test_api_body_other_than_documented_is_refused_before_any_lookup(world, api_client, factory, body, field):
+    """Issue #18 (schemathesis): a value that is not a text, or a property the document does not
+    list (`additionalProperties: false`), is a 422 naming it; nothing is looked up or journaled."""
+    user = world.users["travailleur_social"]
+    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), profil="travailleur_social")
+    r = api_client(raw).post("/api/v1/cdap/consultations", json={
+        "numero_allocataire": "8000001", "nom": "Lefèvre", "motif": "accompagnement_social", **body})
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert set(r.get_json()["errors"]) == {field} and "dossier" not in r.get_json()
+    assert db.session.scalar(select(ConsultationJournal.id)) is None
+
 def test_api_token_without_profile_or_scope_is_refused(world, api_client, factory):
     user = world.users["travailleur_social"]
     _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), profil=None)

@@ -110,6 +110,38 @@ def test_revoking_a_suspended_token_and_creating_another_does_not_undo_the_suspe
     assert new.id != token.id
 
 
+
+def test_exempt_tokens_get_the_alerts_but_no_suspension_in_tests_only(world, api_client, factory, login,
+                                                                       client, low_thresholds):
+    """CDAP_ATYPICAL_EXEMPT_TOKENS (the schemathesis run's app): the rules still run and alert the
+    Caf, an API token is never suspended; a user still is. Refused outside PORTAL_ENV=testing."""
+    from cdap import settings
+    from portal.config import ConfigError
+    low_thresholds["CDAP_ATYPICAL_EXEMPT_TOKENS"] = True
+    token, raw = factory.api_token(world.cd80, world.partner_admin, scopes=("CDAP",),
+                                   profil="travailleur_social")
+    api = api_client(raw)
+    assert [_miss(api, i).status_code for i in range(6)] == [404] * 6
+    assert _found(api).status_code == 200
+    alerts = db.session.scalars(select(AtypicalAlert).where(AtypicalAlert.api_token_id == token.id)).all()
+    assert {(a.kind, a.level) for a in alerts} == {("introuvables", "alerte"), ("volume", "alerte")}
+    assert all(a.suspended_until is None for a in alerts)
+    # A user is not a token: suspended as before.
+    login(world.users["travailleur_social"])
+    assert [consult(client, f"{7100000 + i}", "X", "accompagnement_social").status_code
+            for i in range(3)] == [404, 404, 403]
+    assert db.session.scalar(select(Habilitation.suspended_until).where(
+        Habilitation.user_id == world.users["travailleur_social"].id, Habilitation.service == "CDAP"))
+
+    assert settings.load({"PORTAL_ENV": "testing"})["CDAP_ATYPICAL_EXEMPT_TOKENS"] is False
+    assert settings.load({"PORTAL_ENV": "testing", "CDAP_ATYPICAL_EXEMPT_TOKENS": "1"})[
+        "CDAP_ATYPICAL_EXEMPT_TOKENS"] is True
+    for mode in ("production", "development"):
+        with pytest.raises(ConfigError, match="CDAP_ATYPICAL_EXEMPT_TOKENS est réservé aux tests"):
+            settings.load({"PORTAL_ENV": mode, "CDAP_ATYPICAL_EXEMPT_TOKENS": "1"})
+    with pytest.raises(ConfigError, match="0 ou 1"):
+        settings.load({"PORTAL_ENV": "testing", "CDAP_ATYPICAL_EXEMPT_TOKENS": "oui"})
+
 # --- 3. the attempt that triggers the suspension is journaled as a refusal ------------------------
 
 def test_suspending_attempt_is_journaled_as_refused_without_data(world, login, client, app):

@@ -99,6 +99,18 @@ def test_unknown_api_path_and_method_are_problem_json(client):
     assert_problem(client.post("/api/v1/openapi.json"), 405)
 
 
+@pytest.mark.parametrize("method, path", [("TRACE", "/api/v1/afas/equipements"),
+                                          ("DELETE", "/api/v1/cdap/consultations"),
+                                          ("POST", "/api/v1/openapi.json"),
+                                          ("PATCH", "/connexion")])
+def test_a_405_says_which_methods_the_address_takes(client, method, path):
+    """RFC 9110: a 405 carries `Allow` (found by schemathesis: API and pages had none)."""
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    allowed = {m.strip() for m in response.headers.get("Allow", "").split(",")}
+    assert allowed & {"GET", "POST"} and method not in allowed
+
+
 def test_openapi_document(client):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
