@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .flow_fixtures import *  # noqa: F401,F403
-from .flow_fixtures import multipart
+from tests.support.edi_files import multipart
 
 
 @pytest.fixture

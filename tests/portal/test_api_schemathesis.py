@@ -88,7 +88,7 @@ def _seed(app) -> dict:
     from portal.demo import seed_demo
     from portal.extensions import db
     from portal.models import Organisation, User
-    from tests.edi.flow_fixtures import Signer, build_xml
+    from tests.support.edi_files import Signer, build_xml
     from tests.support.factories import api_token
 
     seed_demo()
