@@ -1,5 +1,9 @@
 """AFAS state changes (verb-named; each writes the timeline event and the audit entry) and the
-queries the views and the API share. The caller commits."""
+queries the views and the API share. The caller commits.
+
+(Over 400 lines on purpose: the declaration's life cycle — draft, transmission, corrections,
+validation, acomptes and régularisation — is one state machine, kept in one module so each
+transition is read beside the others; the pure rules live in droit/controles/validation.)"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

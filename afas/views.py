@@ -1,5 +1,8 @@
 """AFAS web pages: partner side (équipements, declaration forms with live checks, receipts,
-messages) and Caf side (work queue, review, actions, exports, barèmes). Views stay thin."""
+messages) and Caf side (work queue, review, actions, exports, barèmes). Views stay thin.
+
+(Over 400 lines on purpose: one blueprint whose partner and Caf pages share the declaration's
+loaders, access checks and form layout; each view is a few lines over `afas.services`.)"""
 from __future__ import annotations
 
 import io

@@ -6,6 +6,9 @@ droits and paiements are replaced by the extract's; logements are upserted on (c
 code locataire) so their EDI history survives; impayés are keyed by their reference.
 Bulk path: PostgreSQL COPY (staging table + one set-based upsert for allocataires, direct COPY
 for the replaced children); SQLite executemany.
+
+(Over 400 lines on purpose: validation and batch writing of one extract format, which change
+together with the format described in cdap/README.md.)
 """
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 organisations, contracts, suspensions (Caf admins). Each function checks its business rules,
 writes its audit entry and flushes; the caller (view, CLI) commits, views stay thin — except
 the named exceptions that commit here (tests/portal/test_transaction_rule.py). Errors are `AdminError` with a French
-message (and the form field it concerns)."""
+message (and the form field it concerns).
+
+(Over 400 lines on purpose: partner and Caf administration share the same rules — who may grant
+what, suspensions, the audit entry of each change — and are reviewed together.)"""
 from __future__ import annotations
 
 import secrets
