@@ -166,10 +166,8 @@ def test_requests_answer_while_a_large_file_is_processed(live_app, celery_worker
     live.wait_for(lambda: state()[1] in ("application", "controles") or state()[0] not in ("RECU", "EN_COURS"),
                   timeout=120)
     assert state()[0] == "EN_COURS", state()
-    with live_app.app_context():
-        statuses, overlapping = mixed_requests(live_app.test_client(), world,
-                                               lambda: state()[0] == "EN_COURS")
-        db.session.remove()
+    # No app context around the requests: each pushes its own and ends its session, as served.
+    statuses, overlapping = mixed_requests(live_app.test_client(), world, lambda: state()[0] == "EN_COURS")
     errors = [s for s in statuses if s[1] >= 500]
     assert not errors, (len(errors), sorted({(k, d[:120]) for k, _c, d in errors}))
     assert all(100 <= code < 500 for _k, code, _b in statuses)
