@@ -139,10 +139,14 @@ def suspend_user(user_id: int, kind: str, hours: int, now: datetime) -> datetime
 def suspend_token(api_token_id: int, organisation_id: int | None, kind: str, hours: int,
                   now: datetime) -> datetime:
     until = now + timedelta(hours=hours)
-    row = db.session.get(TokenSuspension, api_token_id)
-    if row is None:
-        row = TokenSuspension(api_token_id=api_token_id)
-        db.session.add(row)
+    # Two consultations of one token may cross the threshold at once: the row is created by an
+    # INSERT that ignores an existing one (it waits for a concurrent insert to commit), then
+    # read back and extended, so the second never breaks the primary key (a 500 under load).
+    from .interface_edi import _insert_ignore
+    db.session.execute(_insert_ignore(TokenSuspension).values(
+        api_token_id=api_token_id, organisation_id=organisation_id, suspended_until=until,
+        motif="", updated_at=now))
+    row = db.session.get(TokenSuspension, api_token_id, populate_existing=True)
     row.organisation_id = organisation_id
     row.suspended_until = max(until, row.suspended_until) if row.suspended_until else until
     row.motif = f"Usage atypique du CDAP ({KINDS[kind]}) : suspension automatique"
