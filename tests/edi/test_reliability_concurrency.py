@@ -13,26 +13,8 @@ pytestmark = pytest.mark.committed  # committed data: no per-test rolled-back tr
 
 @pytest.fixture(scope="module")
 def conc_app():
-    from portal import create_app
-    from tests.support.plugin import app_overrides, ensure_postgres_database, reset_database, test_database_url
-    url = test_database_url("edi_concurrency")
-    ensure_postgres_database(url)
-    application = create_app(app_overrides("edi_concurrency", DATABASE_URL=url))
-    reset_database(application)
-    yield application
-    # Close the pool's connections now, and collect those the request threads left behind: left
-    # to the garbage collector, psycopg warns (ResourceWarning, an error here) in whichever later
-    # test happens to collect them. Which thread leaks one is still to find (see the closing note).
-    import gc
-    import warnings
-
-    from portal.extensions import db
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    from tests.support.plugin import committed_app
+    yield from committed_app("edi_concurrency")
 
 
 def test_ten_concurrent_uploads_of_one_file_give_one_processing_and_nine_duplicates(conc_app):

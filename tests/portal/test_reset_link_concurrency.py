@@ -23,17 +23,8 @@ USES = 3
 
 @pytest.fixture(scope="module")
 def reset_app():
-    from portal import create_app
-    from tests.support.plugin import app_overrides, ensure_postgres_database, reset_database, test_database_url
-    url = test_database_url("reset_concurrency")
-    ensure_postgres_database(url)
-    application = create_app(app_overrides("reset_concurrency", DATABASE_URL=url))
-    reset_database(application)
-    yield application
-    from portal.extensions import db
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    from tests.support.plugin import committed_app
+    yield from committed_app("reset_concurrency")
 
 
 def test_three_concurrent_uses_of_one_reset_link_one_succeeds_two_get_410(reset_app, monkeypatch):

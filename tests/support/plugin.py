@@ -215,3 +215,25 @@ def api_client(client):
 
     return _Api
 
+
+
+def committed_app(name: str):
+    """An app on a freshly migrated database of its own (tests marked `committed`): yields it,
+    then closes its connections, and collects those its request threads left (psycopg would
+    warn about them in a later test)."""
+    import gc
+    import warnings
+
+    from portal import create_app
+    from portal.extensions import db
+    url = test_database_url(name)
+    ensure_postgres_database(url)
+    application = create_app(app_overrides(name, DATABASE_URL=url))
+    reset_database(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
