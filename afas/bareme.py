@@ -120,6 +120,7 @@ class Bareme:
     doc: dict
     source: str = "fichier"
     demande: int | None = None  # year asked for, when a previous year's barème stands in
+    version_id: int | None = None  # the imported version (afas_bareme_versions), None for a shipped file
 
     def __getitem__(self, key):
         return self.doc[key]
@@ -174,4 +175,4 @@ def pick(baremes: dict[int, Bareme], annee: int) -> Bareme:
     earlier = [y for y in baremes if y < annee]
     year = max(earlier) if earlier else min(baremes)
     b = baremes[year]
-    return Bareme(b.annee, b.doc, b.source, demande=annee)
+    return Bareme(b.annee, b.doc, b.source, demande=annee, version_id=b.version_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -93,7 +93,7 @@ def world(app, factory, client):
     user per role with every habilitation its organisation allows) plus one object of the partner
     for each kind of URL parameter."""
     from afas import services as afas_services
-    from afas.models import Equipement
+    from afas.models import ConventionFinancement, Equipement
     from edi import services as edi_services
     from edi.intake import storage
     from edi.models import EdiAvisPaiement
@@ -121,6 +121,10 @@ def world(app, factory, client):
     equipement = Equipement(organisation_id=partner.id, type="EAJE", nom="Crèche des tests",
                             numero=f"EAJE-G{partner.id}")
     db.session.add(equipement)
+    db.session.flush()
+    db.session.add(ConventionFinancement(equipement_id=equipement.id, reference="COF-G", debut=date(2020, 1, 1),
+                                         fin=date(2030, 12, 31), signee_le=date(2020, 1, 1), document=b"%PDF-1.4",
+                                         document_nom="cof.pdf", document_sha256="0" * 64))
     db.session.flush()
     declaration = afas_services.create_declaration(equipement, 2025, "previsionnel", users["partner_manager"])
     afas_services.save_draft(declaration, eaje(), {}, users["partner_manager"])
