@@ -97,8 +97,9 @@ def _index_page():
     _partner_guard()
     expected = services.expected_declarations(current_user.organisation_id)
     equipements = services.equipements_of(current_user.organisation_id)
+    from .conventions import a_renouveler
     return render_template("afas/index.html", expected=expected, equipements=equipements,
-                           today=services.today(), may_edit=_may_edit())
+                           today=services.today(), may_edit=_may_edit(), a_renouveler=a_renouveler(equipements))
 
 
 @bp.get("/")

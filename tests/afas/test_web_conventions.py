@@ -1,6 +1,7 @@
 """The conventions and territoire pages (#21), role by role, and the transmission refusal as the
 partner sees it."""
 import io
+from datetime import timedelta
 
 from afas import services
 from afas.models import ConventionFinancement, Equipement
@@ -92,3 +93,16 @@ def test_partner_sees_why_a_transmission_is_refused_without_convention(client, l
     text = r.get_data(as_text=True).replace("&#39;", "'")
     assert "n'a pas de convention d'objectifs et de financement signée couvrant l'exercice 2026" in text
     assert decl.status == "brouillon"
+
+
+def test_partner_home_lists_conventions_to_renew(client, login, afas_world):
+    w = afas_world
+    conv = w.creche.conventions[0]
+    conv.fin = services.today() + timedelta(days=30)
+    db.session.flush()
+    login(w.manager)
+    page = client.get("/afas/").get_data(as_text=True)
+    assert f"La convention {conv.reference} prend fin le" in page
+    conv.fin = services.today() + timedelta(days=120)
+    db.session.flush()
+    assert f"La convention {conv.reference} prend fin le" not in client.get("/afas/").get_data(as_text=True)
