@@ -473,13 +473,13 @@ def find_tenant(code_bailleur: str, nom: str, numero_allocataire: str | None = N
 
 
 def first_tenant(code_bailleur: str) -> dict | None:
-    """The landlord's current tenancy with the smallest code locataire, with the tenant's name,
+    """The landlord's current tenancy with the smallest numéro allocataire, with the tenant's name,
     numéro, address and current rent; None when it has none (demo declarations use it)."""
     row = db.session.execute(
         select(Logement.code_locataire, Allocataire.numero)
         .join(Allocataire, Allocataire.id == Logement.allocataire_id)
         .where(Logement.code_bailleur == code_bailleur, Logement.date_sortie.is_(None))
-        .order_by(Logement.code_locataire).limit(1)).first()
+        .order_by(Allocataire.numero, Logement.code_locataire).limit(1)).first()
     if row is None:
         return None
     tenancy = _tenancies(code_bailleur, [(row[0], row[1])])[(row[0], row[1])]

@@ -164,7 +164,7 @@ def add_piece(d: DeclarationBailleur, user: User, stream, filename: str | None, 
     try:
         stored = storage.store_stream(_Rejoined(head, stream), max_bytes=MAX_PIECE_BYTES)
     except storage.TooLarge:
-        raise DeclarationError("Fichier trop volumineux : 5 Mo au plus.") from None
+        raise DeclarationError(f"Fichier trop volumineux : {MAX_PIECE_BYTES // 1024 // 1024 or 1} Mo au plus.") from None
     name = display_name(filename, f"piece.{kind[1]}")
     piece = PieceDeclaration(declaration_id=d.id, nature=nature, nom=name, type_mime=kind[0],
                         sha256=stored.sha256, taille=stored.size, ajoute_par_id=user.id,

@@ -158,6 +158,8 @@ def add_piece(declaration_id: int):
         else:
             db.session.commit()
             flash("Pièce jointe ajoutée.", "success")
+        finally:
+            upload.close()  # a large upload is a temporary file: closed now, not by the collector
     return redirect(url_for("edi_decl.edit", declaration_id=d.id) + "#pieces", code=303)
 
 
@@ -212,7 +214,7 @@ def receipt(declaration_id: int, kind: str):
 
 def _rows(d: DeclarationBailleur) -> list[tuple[str, str]]:
     from .receipt import _value
-    return [(label, _value(name, (d.saisie or {}).get(name, ""))) for name, (label, _k, _r)
+    return [(label.removesuffix(" (€)"), _value(name, (d.saisie or {}).get(name, ""))) for name, (label, _k, _r)
             in forms.FIELDS[d.acte].items()]
 
 
