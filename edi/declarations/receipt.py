@@ -59,8 +59,9 @@ def build_receipt(d, user, today: date) -> bytes:
         ("Reçue le", sent.strftime("%d/%m/%Y à %H:%M") + " (heure de Paris)"),
         ("Envoyée par", user.full_name),
         ("Canal", "formulaire"),
-        ("Résultat", f"{d.code} ({d.severite})"),
-        ("", d.libelle),
+        ("Résultat", d.statut_label),
+        ("Contrôles", d.libelle),
+        ("Code (accusé EDI)", d.code),
     ]
     _rows(pdf, rows)
     pdf.ln(2)

@@ -117,7 +117,10 @@ def verify(d: DeclarationBailleur, today: date) -> Verification:
 
 def send(d: DeclarationBailleur, user: User) -> DeclarationBailleur:
     """Check again and, without error, apply the record as an EDI record is applied, then
-    build the signed PDF receipt. Raises DeclarationError (with the field errors) otherwise."""
+    build the signed PDF receipt. Raises DeclarationError (with the field errors) otherwise.
+    The row is locked first (PostgreSQL): of two concurrent sends, the second waits, then finds
+    the declaration sent."""
+    db.session.refresh(d, with_for_update=True)
     _editable(d)
     now = utcnow()
     today = jour_de_reception(now)
