@@ -55,6 +55,14 @@ PARAM_URLS = {
     "edi.file_status": lambda w: f"/edi/fichiers/{w.fichier.id}/statut",
     "edi.file_download": lambda w: f"/edi/fichiers/{w.fichier.id}/telecharger/fichier",
     "edi.avis_download": lambda w: f"/edi/avis-paiement/{w.avis.id}/fichier",
+    "edi_decl.new": lambda w: "/bailleur/declarations/nouvelle/impaye",
+    "edi_decl.edit": lambda w: f"/bailleur/declarations/{w.sent.id}",
+    "edi_decl.summary": lambda w: f"/bailleur/declarations/{w.draft.id}/recapitulatif",
+    "edi_decl.piece": lambda w: f"/bailleur/declarations/{w.sent.id}/pieces/{w.piece.id}",
+    "edi_decl.receipt": lambda w: f"/bailleur/declarations/{w.sent.id}/accuse.pdf",
+    "edi_decl.caf_detail": lambda w: f"/caf/declarations-bailleurs/{w.sent.id}",
+    "edi_decl.caf_piece": lambda w: f"/caf/declarations-bailleurs/{w.sent.id}/pieces/{w.piece.id}",
+    "edi_decl.caf_receipt": lambda w: f"/caf/declarations-bailleurs/{w.sent.id}/accuse.pdf",
     "edi_certs.detail": lambda w: f"/edi/certificats/{w.certificate.id}",
     "edi_certs.download": lambda w: f"/edi/certificats/{w.certificate.id}/certificat.pem",
     "api.api_get": lambda w: f"/api/v1/afas/declarations/{w.declaration.id}",
@@ -105,12 +113,12 @@ def world(app, factory, client):
     from tests.support.edi_files import Signer
 
     partner = factory.organisation("bailleur", services={
-        "AFAS": [], "EDI": [], "CDAP": ["quotient_familial", "bailleur", "travailleur_social"]})
+        "AFAS": [], "EDI": [], "BAILLEUR": [], "CDAP": ["quotient_familial", "bailleur", "travailleur_social"]})
     caf = factory.caf()
     clients, users = {}, {}
     for role in ROLES:
         user = factory.user(caf if role.startswith("caf_") else partner, role=role, habilitations={
-            "AFAS": None, "EDI": None, "CDAP": CDAP_PROFILE[role]})
+            "AFAS": None, "EDI": None, "BAILLEUR": None, "CDAP": CDAP_PROFILE[role]})
         clients[role], users[role] = app.test_client(), user
         factory.sign_in(clients[role], user)
     # Half-way through signing in: password given, code not yet; second factor still to enrol.
@@ -141,6 +149,7 @@ def world(app, factory, client):
                            nb_paiements=0, montant_total_cents=0)
     db.session.add(avis)
     certificate = Signer(app, partner).registered
+    sent, draft, piece = _web_declarations(partner, users["bailleur_operator"], stored, signature)
     _token, raw_token = factory.api_token(partner, users["partner_admin"], scopes=["AFAS", "EDI", "CDAP"],
                                           profil="bailleur")
     reset_token = issue_reset_token(target, minutes=30)
@@ -148,7 +157,28 @@ def world(app, factory, client):
     return SimpleNamespace(
         partner=partner, caf=caf, clients=clients, users=users, target=target, equipement=equipement,
         declaration=declaration, fichier=fichier, avis=avis, certificate=certificate,
+        sent=sent, draft=draft, piece=piece,
         api_headers={"Authorization": f"Bearer {raw_token}"}, reset_token=reset_token)
+
+
+def _web_declarations(partner, user, stored, signature):
+    """A sent web declaration of the espace bailleur with an attachment, and a draft."""
+    from edi.declarations.models import DeclarationBailleur, PieceDeclaration
+    sent = DeclarationBailleur(
+        organisation_id=partner.id, acte="IMPAYE", statut="ENVOYEE", saisie={"nom": "Martin"},
+        cree_par_id=user.id, envoye_par_id=user.id, envoye_le=datetime(2025, 1, 10, 9, 0),
+        code_bailleur=partner.code_bailleur, code_locataire="LOC000001", numero_allocataire="7100001",
+        code="ENREGISTREMENT_ACCEPTE", libelle="Enregistrement accepté", severite="INFORMATION",
+        recu_sha256=stored.sha256, recu_signature_sha256=signature.sha256)
+    draft = DeclarationBailleur(organisation_id=partner.id, acte="LOYER", statut="BROUILLON",
+                                saisie={"nom": "Martin", "loyer": "500"}, cree_par_id=user.id)
+    db.session.add_all([sent, draft])
+    db.session.flush()
+    piece = PieceDeclaration(declaration_id=sent.id, nature="relance", nom="relance.pdf",
+                             type_mime="application/pdf", sha256=stored.sha256, taille=stored.size)
+    db.session.add(piece)
+    db.session.flush()
+    return sent, draft, piece
 
 
 def _get_urls(app, w) -> list[tuple[str, str]]:
