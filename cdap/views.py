@@ -15,6 +15,8 @@ from portal.access import requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.dates import today as paris_today
+from portal.formatting import date_heure
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, services
@@ -158,7 +160,7 @@ def _gdpr_rows(numero: str):
         u = users.get(r.user_id)
         org = orgs.get(r.organisation_id)
         out.append({
-            "date": r.at.strftime("%d/%m/%Y %H:%M:%S") + " UTC",
+            "date": date_heure(r.at, secondes=True, fuseau=True),
             "personne": u.full_name if u else (f"Logiciel (jeton n° {r.api_token_id})" if r.api_token_id else "—"),
             "organisation": org.nom if org else "—",
             "profil": POLICY[r.profile].label if r.profile in POLICY else (r.profile or "—"),
@@ -245,7 +247,7 @@ def queue():
         statut = None
     items = services.queue_items(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
     return render_template("cdap/impayes.html", items=items, statut=statut, statuts=QUEUE_STATUTS,
-                           today=utcnow().date(), soon=utcnow().date() + timedelta(days=30))
+                           today=paris_today(), soon=paris_today() + timedelta(days=30))
 
 
 @bp.post("/impayes/<int:item_id>/<action>")
@@ -338,4 +340,5 @@ def periode_fr(value):
 
 @bp.app_context_processor
 def _cdap_globals():
-    return {"now_fr": lambda: utcnow().strftime("%d/%m/%Y %H:%M") + " UTC"}
+    from .labels import sections
+    return {"now_fr": lambda: date_heure(utcnow(), fuseau=True), "cdap_sections": sections}

@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
     from . import certificates, dashboard, flows
+    from .labels import LABELS
     from .certificates import models as certificates_models, tasks as certificates_tasks  # noqa: F401
     from .certificates import demo as certificates_demo
     from .certificates.views import bp as certificates_bp
@@ -40,5 +41,5 @@ def register(app: Flask) -> None:
                                           "schedule": crontab(hour=6, minute=30)}},
         demo_access=[flows.DEMO_ACCESS],
         seed=[flows.seed_demo_avis, certificates_demo.seed_demo_certificate],
-        labels={"audit_categories": {"edi": "EDI"}},
+        labels=LABELS,
     ))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from portal.dates import add_months
-from portal.formatting import euros_centimes
+from portal.formatting import date_heure, euros_centimes
 
 ERREUR, AVERTISSEMENT, INFO = "ERREUR", "AVERTISSEMENT", "INFORMATION"
 
@@ -131,10 +131,10 @@ def check_envelope(env: dict, *, code_bailleur: str | None, siren: str | None,
     created = env.get("date_creation")
     if created is not None:
         if created > received_at + CREATION_WINDOW_FUTURE:
-            out.append(anomalie("DATE_CREATION_FUTURE", f"{created:%d/%m/%Y %H:%M} UTC"))
+            out.append(anomalie("DATE_CREATION_FUTURE", date_heure(created, fuseau=True)))
         elif created < received_at - CREATION_WINDOW_PAST:
             out.append(anomalie("DATE_CREATION_ANCIENNE",
-                                f"{created:%d/%m/%Y %H:%M} UTC, plus de "
+                                f"{date_heure(created, fuseau=True)}, plus de "
                                 f"{CREATION_WINDOW_PAST.days} jours avant la réception"))
     seq = env.get("numero_sequence")
     if seq is not None and derniere_sequence is not None:

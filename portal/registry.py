@@ -206,6 +206,19 @@ class Contributions:
 def init_app(app: Flask) -> Contributions:
     contributions = app.extensions[KEY] = Contributions()
     app.add_template_global(lambda table, code: contributions.label(table, code), "libelle")
+
+    def audit_details(details):
+        from .labels import audit_details as build
+        return build(details, contributions.label)
+    app.add_template_global(audit_details, "audit_details")
+
+    def audit_target(target):
+        from .labels import audit_target as build
+        return build(target, contributions.label)
+    app.add_template_global(audit_target, "audit_target")
+    # A habilitation profile code (``quotient_familial``) as people read it.
+    app.add_template_global(lambda code: contributions.all_profils().get(code, code) if code else "—",
+                            "profil_libelle")
     return contributions
 
 

@@ -7,14 +7,7 @@ from pathlib import Path
 
 from .registry import Domain, Nav
 
-AUDIT_CATEGORIES = {
-    "auth": "Connexion",
-    "mfa": "Double authentification",
-    "habilitation": "Habilitations",
-    "token": "Jetons d'API",
-    "admin": "Administration",
-    "audit": "Piste d'audit",
-}
+from .labels import AUDIT_ACTIONS, AUDIT_CATEGORIES, AUDIT_DETAILS, AUDIT_TARGETS, VALEURS
 
 
 def domain() -> Domain:
@@ -35,5 +28,6 @@ def domain() -> Domain:
         home_panels=[panels.home_panel],
         boards=[dashboards.CAF_BOARD],
         seed=[panels.seed_demo],
-        labels={"audit_categories": AUDIT_CATEGORIES},
+        labels={"audit_categories": AUDIT_CATEGORIES, "audit_actions": AUDIT_ACTIONS,
+                "audit_details": AUDIT_DETAILS, "audit_targets": AUDIT_TARGETS, "valeurs": VALEURS},
     )

@@ -30,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from portal.dates import naive_utc
+from portal.formatting import date_heure
 
 # A habilitation suspended "until further notice" (the model keeps an end date).
 INDEFINITE = naive_utc(datetime(9999, 12, 31, tzinfo=UTC))
@@ -137,7 +138,7 @@ def grant_habilitation(user: User, *, actor: User, service: str, profil: str | N
     if until is not None:
         # Revoking the suspended habilitation then granting a new one must not undo a
         # suspension decided by the Caf (or by its atypical-use rules).
-        end = "jusqu'à nouvel ordre" if until >= INDEFINITE else f"jusqu'au {until:%d/%m/%Y à %H:%M} (UTC)"
+        end = "jusqu'à nouvel ordre" if until >= INDEFINITE else f"jusqu'au {date_heure(until, fuseau=True)}"
         record_event("habilitation", "habilitation_grant_refused", actor=actor,
                      organisation_id=user.organisation_id, target=f"user:{user.id}", service=service,
                      profil=profil, reason="suspension_en_cours",
