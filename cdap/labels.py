@@ -39,6 +39,13 @@ VALEURS = {
 }
 
 
+# « versé à l'allocataire », « versé au bailleur (tiers payant) »: the whole phrase, French
+# elision included.
+VERSE_A = {"allocataire": "versé à l'allocataire", "bailleur": "versé au bailleur (tiers payant)"}
+# Paid once a year (the allocation de rentrée scolaire, in August): « par an », not « par mois ».
+PRESTATIONS_ANNUELLES = frozenset({"ARS"})
+
+
 def sections(codes) -> str:
     """« Identité, Quotient familial »: section codes as people read them."""
     return ", ".join(SECTIONS.get(c, c) for c in codes or []) or "aucune"

@@ -22,6 +22,7 @@ from portal.models import ALL_ROLES, Organisation, User, utcnow
 from . import journal, services
 from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
 from .models import AtypicalAlert, ImpayeQueueItem, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .labels import PRESTATIONS_ANNUELLES, VERSE_A
 from .normalize import is_valid_numero
 from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, motifs_for
 
@@ -117,7 +118,8 @@ def consultation_print():
 
 LABELS = {
     "sections": SECTIONS, "fields": FIELDS, "prestations": PRESTATIONS, "situations": SITUATIONS,
-    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS,
+    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS, "verse_a": VERSE_A,
+    "par_an": PRESTATIONS_ANNUELLES,
     "impaye_statuts": {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"},
     "motifs": MOTIFS,
 }
@@ -330,6 +332,12 @@ def mois_fr(value):
         return f"{MONTHS_FR[int(m) - 1]} {y}"
     except (ValueError, IndexError):
         return value
+
+
+@bp.app_template_filter("qf_points")
+def qf_points(rows):
+    """The QF chart's points, each month labelled « décembre 2025 » (never « 2025-12 »)."""
+    return [{**row, "libelle": mois_fr(row.get("mois"))} for row in rows or []]
 
 
 @bp.app_template_filter("periode_fr")
