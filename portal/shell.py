@@ -15,10 +15,11 @@ def domain() -> Domain:
     from .accounts.views import bp as accounts_bp
     from .admin import caf, panels, partner, tasks  # noqa: F401  (tasks: the admin jobs' handlers)
     from .home import bp as home_bp
+    from .info import bp as info_bp
     return Domain(
         name="portal",
         migrations=Path(__file__).parent / "migrations" / "versions",
-        blueprints=[accounts_bp, home_bp, partner.bp, caf.bp, dashboards.bp],
+        blueprints=[accounts_bp, home_bp, info_bp, partner.bp, caf.bp, dashboards.bp],
         nav=[Nav("Accueil", "home.index", 0),
              Nav("Utilisateurs", "partner_admin.users", 80),
              Nav("Jetons d'API", "partner_admin.tokens", 81),
