@@ -31,7 +31,9 @@ def register(app: Flask) -> None:
         nav=[Nav("Fichiers EDI", "edi.files", 40),
              Nav("Avis de paiement", "edi.avis_list", 41),
              Nav("Supervision EDI", "edi.supervision", 42),
-             Nav("Certificats EDI", "edi_certs.index", 62),
+             # Only where there is something to sign: an organisation with the EDI service.
+             Nav("Certificats EDI", "edi_certs.index", 62,
+                 shown_to=lambda user: user.organisation.active_contrat("EDI") is not None),
              Nav("Certificats bailleurs", "edi_certs.caf_index", 63)],
         home_panels=[certificates.home_panel],
         boards=[dashboard.LANDLORD_BOARD],

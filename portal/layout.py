@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
             items = []
             for entry in sorted(registry.of(app).nav, key=lambda n: (n.order, n.label, n.endpoint)):
                 rule = rule_for_endpoint(entry.endpoint)
+                if entry.shown_to is not None and not entry.shown_to(current_user):
+                    continue
                 if rule is not None and rule.kind == "user" and user_may(current_user, rule):
                     items.append({"label": entry.label, "url": url_for(entry.endpoint),
                                   "endpoint": entry.endpoint})

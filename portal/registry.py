@@ -29,10 +29,12 @@ class RegistryError(RuntimeError):
 @dataclass(frozen=True)
 class Nav:
     """A navigation entry, shown to a user only when the endpoint's access declaration lets
-    them in (``portal.access``); entries are sorted by ``order``."""
+    them in (``portal.access``) and ``shown_to(user)``, when given, is true; entries are sorted
+    by ``order``."""
     label: str
     endpoint: str
     order: int = 50
+    shown_to: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
