@@ -64,3 +64,8 @@ def date_heure(moment, secondes: bool = False, fuseau: bool = False) -> str:
     local = to_paris(moment)
     text = f"{local:%d/%m/%Y} à {local:%H} h {local:%M}" + (f" min {local:%S} s" if secondes else "")
     return text + (f" ({PARIS_LABEL})" if fuseau else "")
+
+
+def decimal(value: float | int | Decimal, decimales: int = 2) -> str:
+    """« 28 000,00 », « 7,50 »: exactly `decimales` digits (tables of rates and ceilings)."""
+    return f"{value:,.{decimales}f}".replace(",", NARROW_NBSP).replace(".", ",")

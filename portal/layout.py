@@ -50,6 +50,10 @@ def init_app(app: Flask) -> None:
     def mois_annee(value):
         return formatting.mois_annee(value)
 
+    @app.template_filter("decimal")
+    def decimal(value, decimales=2):
+        return "—" if value is None else formatting.decimal(value, decimales)
+
     @app.template_filter("nombre")
     def nombre(value, decimales=2):
         return "—" if value is None else formatting.nombre(value, decimales)

@@ -29,7 +29,8 @@ ENGLISH = re.compile(r"\b(None|True|False|null|pending|running|done|failed|succe
                      r"revoked|fields|status|user|admin|the|and|with|from|Unknown|unknown|login|logout|token|password|"
                      r"enabled|disabled|granted|verified|locked|reset|found|not|yes|no|true|false)\b")
 RAW_VALUE = re.compile(r"=\s*[\[{]")
-# Codes shown on purpose, as a reference after the sentence that explains them.
+# Codes shown on purpose, as a reference after the sentence that explains them: « (réf. CODE) ».
+REFERENCE = re.compile(r"\bréf\. [A-Za-z0-9_]+")
 ALLOWED = re.compile(r"^(?:[A-Z]{2,}_[0-9]{2,}|E_[A-Z0-9_]+)$")
 # Not worth walking: downloads, the logout, every page of a long list.
 SKIP = re.compile(r"^/(static|api)/|/(telecharger|export|accuse|pdf|csv|xml)|\.(pdf|csv|xml|json|png|ico)$")
@@ -72,6 +73,7 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 def problems_in(text: str) -> list[str]:
     text = EMAIL.sub(" ", text)  # addresses are names, not words
+    text = REFERENCE.sub(" ", text)  # a code shown as a reference, after its sentence
     found = [m.group(0) for m in SNAKE.finditer(text) if not ALLOWED.match(m.group(0))]
     found += [m.group(0) for m in ENGLISH.finditer(text)]
     found += [f"« {text[max(0, m.start() - 20):m.end()]} »" for m in RAW_VALUE.finditer(text)]
@@ -85,6 +87,8 @@ def test_the_checker_flags_codes_and_english_but_not_french():
     assert problems_in("fields = ['nom']") == ["fields", "« fields = [ »"]
     assert problems_in("Déclaration transmise le 12 décembre 2025 à 14 h 32, heure de Paris") == []
     assert problems_in("Anomalie (LOY_012) : loyer négatif ; courriel nadia.moreau@picardie-habitat.example") == []
+    assert problems_in("Allocataire inconnu (réf. ALLOCATAIRE_INCONNU)") == []
+    assert problems_in("ALLOCATAIRE_INCONNU : allocataire inconnu") == ["ALLOCATAIRE_INCONNU"]
 
 
 def _sign_in(client, email):
