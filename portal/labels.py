@@ -72,7 +72,6 @@ AUDIT_ACTIONS = {
     "user_enabled": "Utilisateur réactivé",
     # piste d'audit
     "chain_verified": "Intégrité de la chaîne vérifiée",
-    "chain_verification_started": "Vérification de la chaîne lancée",
 }
 
 AUDIT_DETAILS = {
