@@ -12,7 +12,7 @@ from portal.dates import to_paris
 from portal.spreadsheets import neutralise_formula
 
 from .controles import RULES
-from .schema import ALL_FIELD_KEYS, ALL_LABELS
+from .schema import ALL_FIELD_KEYS, ALL_LABELS, ALSH_ACTIVITES
 
 BASE_COLUMNS = [
     ("id", "Identifiant"), ("organisation", "Organisation"), ("equipement_numero", "Numéro d'équipement"),
@@ -46,7 +46,7 @@ def _row(decl) -> dict:
     v = decl.last_version
     row = {
         "id": decl.id, "organisation": decl.equipement.organisation.nom, "equipement_numero": decl.equipement.numero,
-        "equipement": decl.equipement.nom, "type_equipement": decl.equipement.type, "activite": decl.equipement.activite or "",
+        "equipement": decl.equipement.nom, "type_equipement": decl.equipement.type, "activite": ALSH_ACTIVITES.get(decl.equipement.activite, decl.equipement.activite or ""),
         "exercice": decl.annee, "type_declaration": decl.type_label, "statut": decl.status_label,
         "echeance": decl.echeance.isoformat() if decl.echeance else "",
         "transmise_le": _paris(decl.transmitted_at),

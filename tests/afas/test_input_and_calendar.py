@@ -210,6 +210,10 @@ def test_the_deadline_is_a_paris_calendar_day(client, login, afas_world):
     tomorrow = due + timedelta(days=1)
     text = pdf_text(build_receipt(late, v2))
     assert f"{tomorrow:%d/%m/%Y} à 00 h 30" in text and "heure de Paris" in text
+    from afas.exports import to_csv
+    export = to_csv([on_time, late])
+    assert "Transmise le (heure de Paris)" in export
+    assert f"{due.isoformat()}T23:30:00+0" in export and f"{tomorrow.isoformat()}T00:30:00+0" in export
     db.session.commit()
     login(w.manager)
     page = client.get(f"/afas/declarations/{late.id}").get_data(as_text=True)
