@@ -7,7 +7,7 @@ document.addEventListener("htmx:configRequest", function (event) {
 // After a failed submit (a page answering a POST: successful ones redirect), gather the
 // field errors into a DSFR error summary at the top of the page and move the focus to it, so
 // that keyboard and screen-reader users land on what to correct; each entry links to its field.
-// Without field errors, the focus goes to the error message shown instead (e.g. sign-in).
+// Without field errors, the focus goes to the flashed error message, if any (e.g. sign-in).
 (function () {
   if (document.body.getAttribute("data-submitted") !== "1") { return; }
   var main = document.getElementById("contenu");
@@ -44,7 +44,7 @@ document.addEventListener("htmx:configRequest", function (event) {
     if (heading && heading.parentNode) { heading.parentNode.insertBefore(target, heading.nextSibling); }
     else { main.insertBefore(target, main.firstChild); }
   } else {
-    target = main.querySelector(".fr-alert--error");
+    target = main.querySelector(":scope > .fr-alert--error[role='alert']");  // a flashed error
   }
   if (target) {
     target.setAttribute("tabindex", "-1");
