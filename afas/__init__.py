@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     from .labels import LABELS
     from .cli import afas_cli
     from .views import bp, home_panel
+    from . import views_conventions  # noqa: F401  (conventions, territoire, barème versions)
 
     contribute(app, Domain(
         name="afas",
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
         cli=[afas_cli],
         nav=[Nav("Déclarations AFAS", "afas.index", 20),
              Nav("Instruction AFAS", "afas.queue", 21),
+             Nav("Conventions AFAS", "afas.conventions_list", 22),
              Nav("Barèmes AFAS", "afas.baremes", 60)],
         home_panels=[home_panel],
         boards=[dashboard.PARTNER_BOARD],
