@@ -14,6 +14,9 @@ AUDIT_ACTIONS = {
     **{code: label for code, label in EVENT_LABELS.items()},
     "message": "Message sur une déclaration",
     "bareme_importe": "Barème AFAS importé",
+    "convention_enregistree": "Convention d'objectifs et de financement enregistrée",
+    "convention_signee_deposee": "Convention signée déposée",
+    "territoire_valide": "Territoire de l'équipement validé",
 }
 
 AUDIT_DETAILS = {
@@ -35,6 +38,14 @@ AUDIT_DETAILS = {
     "prerempli_depuis": "Prérempli depuis",
     "annee": "Année",
     "date": "Date",
+    "convention": "Convention n°",
+    "reference": "Référence",
+    "signee_le": "Signée le",
+    "debut": "Début",
+    "fin": "Fin",
+    "zone": "Zone",
+    "ctg": "Convention territoriale globale",
+    "places": "Places",
 }
 
 VALEURS = {
@@ -48,5 +59,6 @@ VALEURS = {
 
 UNITS = {key: "euros" for key in ("droit", "droit_reel", "deja_verse", "solde", "montant", "acomptes_verses")}
 
-LABELS = {"audit_units": UNITS, "audit_categories": {"afas": "AFAS"}, "audit_targets": {"declaration": "Déclaration n°", "bareme": "Barème"}, "audit_actions": AUDIT_ACTIONS,
+LABELS = {"audit_units": UNITS, "audit_categories": {"afas": "AFAS"}, "audit_targets": {"declaration": "Déclaration n°", "bareme": "Barème",
+                                                                   "equipement": "Équipement n°"}, "audit_actions": AUDIT_ACTIONS,
           "audit_details": AUDIT_DETAILS, "valeurs": VALEURS}
