@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
     from . import dashboard, demo
+    from .labels import LABELS
     from .cli import afas_cli
     from .views import bp, home_panel
     from . import views_conventions  # noqa: F401  (conventions, territoire, barème versions)
@@ -36,5 +37,5 @@ def register(app: Flask) -> None:
                                         "schedule": crontab(hour=6, minute=0)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
-        labels={"audit_categories": {"afas": "AFAS"}},
+        labels=LABELS,
     ))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.audit import current_api_token, record_event
 from portal.extensions import db
+from portal.dates import paris_day, today as paris_today
 from portal.models import utcnow
 
 from . import bareme as bareme_mod
@@ -39,7 +40,8 @@ class ActionRefused(Exception):
 
 
 def today() -> date:
-    return utcnow().date()
+    """Today on the Paris calendar: the day deadlines and « en retard » are computed on."""
+    return paris_today()
 
 
 # -- barèmes and campaigns ------------------------------------------------------------------
@@ -292,7 +294,8 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
                             else f"La déclaration est « {decl.status_label.lower()} » : elle ne peut pas être transmise.")
     now = now or utcnow()
     camp = ensure_campagne(decl.annee, decl.type)
-    if decl.type == "reel" and now.date() <= date(decl.annee, 12, 31):
+    day = paris_day(now)  # the deadline is a Paris calendar day, « now » a UTC instant
+    if decl.type == "reel" and day <= date(decl.annee, 12, 31):
         raise ActionRefused(f"Le réel {decl.annee} déclare les chiffres de l'exercice écoulé : il ne peut pas être "
                             f"transmis avant la fin de l'exercice {decl.annee}. La campagne ouvre le "
                             f"{camp.ouverture:%d/%m/%Y} (échéance le {camp.echeance:%d/%m/%Y}).")
@@ -310,7 +313,7 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
                             {f"justification_{c.code}": "Justification obligatoire pour cette alerte." for c in missing})
     first = decl.versions[0] if decl.versions else None
     if first is None:
-        late, early = now.date() > camp.echeance, now.date() < camp.ouverture
+        late, early = day > camp.echeance, day < camp.ouverture
     else:  # a correction asked by the Caf: the timing is that of the first transmission
         late, early = bool(decl.late), bool(first.anticipee)
     alert_codes = [c.code for c in evaluation.alertes]
@@ -420,7 +423,7 @@ def _schedule(decl: Declaration, agent, droit: float, now: datetime) -> list[Aco
         _settle_if_done(db.session.get(Declaration, other_id))
     start = (db.session.scalar(select(func.max(Acompte.numero)).where(Acompte.declaration_id == decl.id)) or 0)
     created = []
-    plan, paid = _acomptes_plan(decl, droit, on=now.date())
+    plan, paid = _acomptes_plan(decl, droit, on=paris_day(now))
     for e in plan:
         a = Acompte(declaration_id=decl.id, equipement_id=decl.equipement_id, annee=decl.annee,
                     numero=start + e.numero, montant=e.montant, date_prevue=e.date_prevue, status="programme")
