@@ -7,6 +7,8 @@ detail keys, values), declared in ``edi.register`` as ``Domain(labels=LABELS)``.
 """
 from __future__ import annotations
 
+from .anomalies import CODES
+from .declarations.models import ACTES
 from .models import STATUT_LABELS
 
 AUDIT_ACTIONS = {
@@ -20,6 +22,12 @@ AUDIT_ACTIONS = {
     "certificat_refuse": "Certificat de signature refusé",
     "certificat_revoque": "Certificat de signature révoqué",
     "certificat_alerte_expiration": "Alerte d'expiration d'un certificat envoyée",
+    "declaration_creee": "Déclaration en ligne d'un bailleur commencée",
+    "declaration_modifiee": "Brouillon de déclaration d'un bailleur modifié",
+    "declaration_supprimee": "Brouillon de déclaration d'un bailleur supprimé",
+    "declaration_envoyee": "Déclaration en ligne d'un bailleur envoyée",
+    "declaration_piece_ajoutee": "Pièce jointe ajoutée à une déclaration de bailleur",
+    "declaration_piece_retiree": "Pièce jointe retirée d'une déclaration de bailleur",
 }
 
 AUDIT_DETAILS = {
@@ -28,10 +36,14 @@ AUDIT_DETAILS = {
     "rejetes": "Enregistrements rejetés", "appliques": "Enregistrements appliqués",
     "paiements": "Paiements", "destinataires": "Destinataires", "sujet": "Sujet",
     "debut": "Début", "fin": "Fin", "empreinte": "Empreinte", "fictif": "Fictif",
+    "acte": "Déclaration", "resultat": "Résultat", "piece": "Pièce n°", "sha256": "Empreinte",
 }
 
-VALEURS = {**{code: label.lower() for code, label in STATUT_LABELS.items()}, "EDI": "EDI"}
+VALEURS = {**{code: label.lower() for code, label in STATUT_LABELS.items()}, "EDI": "EDI",
+           **{code: libelle.lower() for code, (_flux, libelle) in ACTES.items()},
+           **{code: libelle.lower() for code, (_severite, libelle) in CODES.items()}}
 
 LABELS = {"audit_categories": {"edi": "EDI"},
-          "audit_targets": {"edi_fichier": "Fichier EDI n°", "edi_avis": "Avis de paiement n°", "certificat": "Certificat n°"}, "audit_actions": AUDIT_ACTIONS,
+          "audit_targets": {"edi_fichier": "Fichier EDI n°", "edi_avis": "Avis de paiement n°", "certificat": "Certificat n°",
+                           "declaration_bailleur": "Déclaration de bailleur n°"}, "audit_actions": AUDIT_ACTIONS,
           "audit_details": AUDIT_DETAILS, "valeurs": VALEURS}
