@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .bareme import Bareme
 from .droit import DroitResult, compute_droit, eur, num, pct
-from .schema import ALL_LABELS, CHARGE_LINES, PRODUIT_LINES, fields_for
+from .schema import CHARGE_LINES, PRODUIT_LINES, fields_for, labels_for
 from .validation import ParseResult, parse_declaration
 
 BLOQUANT, ALERTE = "bloquant", "alerte"
@@ -82,8 +82,8 @@ class Evaluation:
                 "transmissible": not self.bloquants}
 
 
-def _labels(keys) -> str:
-    return ", ".join(ALL_LABELS[k] for k in keys)
+def _labels(keys, labels: dict[str, str]) -> str:
+    return ", ".join(labels[k] for k in keys)
 
 
 def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult, droit: DroitResult,
@@ -91,18 +91,19 @@ def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult,
     history = history or {}
     v = parsed.values
     th = bareme.controles
+    labels = labels_for(equipement_type)
     out: list[Controle] = []
 
     missing = [f.key for f in parsed.missing(fields_for(equipement_type))]
     if missing:
         out.append(_make("VALEURS-MANQUANTES",
-                         f"{len(missing)} valeur(s) obligatoire(s) à renseigner : {_labels(missing)}.", missing))
+                         f"{len(missing)} valeur(s) obligatoire(s) à renseigner : {_labels(missing, labels)}.", missing))
     negative = [k for k, e in parsed.errors.items() if e.kind == "negatif"]
     if negative:
-        out.append(_make("VALEUR-NEGATIVE", f"Valeur(s) négative(s) refusée(s) : {_labels(negative)}.", negative))
+        out.append(_make("VALEUR-NEGATIVE", f"Valeur(s) négative(s) refusée(s) : {_labels(negative, labels)}.", negative))
     invalid = [k for k, e in parsed.errors.items() if e.kind != "negatif"]
     if invalid:
-        details = " ; ".join(f"{ALL_LABELS[k]} : {parsed.errors[k].message}" for k in invalid)
+        details = " ; ".join(f"{labels[k]} : {parsed.errors[k].message}" for k in invalid)
         out.append(_make("SAISIE-INVALIDE", f"À corriger — {details}", invalid))
 
     def have(*keys):

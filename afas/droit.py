@@ -19,7 +19,7 @@ from datetime import date
 from portal.formatting import euros, nombre
 
 from .bareme import Bareme
-from .schema import ALL_LABELS
+from .schema import labels_for
 from portal.dates import today as paris_today
 
 
@@ -219,7 +219,8 @@ def compute_droit(equipement_type: str, values: dict, bareme: Bareme) -> DroitRe
     result = DroitResult(None, None, FORMULES[equipement_type], bareme=label)
     missing = [k for k in NEEDED[equipement_type] if values.get(k) is None]
     if missing:
-        result.manquants = [ALL_LABELS[k] for k in missing]
+        labels = labels_for(equipement_type)
+        result.manquants = [labels[k] for k in missing]
         return result
     {"EAJE": _eaje, "ALSH": _alsh, "RPE": _rpe, "LAEP": _laep}[equipement_type](values, bareme, result)
     return result
