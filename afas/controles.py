@@ -37,6 +37,18 @@ RULES: dict[str, tuple[str, str]] = {
     "LAEP-ACCUEILLANTS": (ALERTE, "Moins d'accueillants par séance que le minimum"),
 }
 
+# Blocking checks that compare several fields: shown at the field they name, as the person types.
+CROSS_FIELD = ("TOTAL-CHARGES", "TOTAL-PRODUITS", "CAPACITE-HEURES")
+
+
+def line_sums(values: dict) -> dict[str, float]:
+    """Sum of the account lines typed so far, by total field (what « Reporter la somme » fills)."""
+    out = {}
+    for total_key, lines in (("total_charges", CHARGE_LINES), ("total_produits", PRODUIT_LINES)):
+        out[total_key] = round(sum(float(values[k]) for k, _ in lines
+                                   if isinstance(values.get(k), (int, float)) and not isinstance(values.get(k), bool)), 2)
+    return out
+
 
 @dataclass
 class Controle:
@@ -72,6 +84,17 @@ class Evaluation:
     @property
     def alertes(self) -> list[Controle]:
         return [c for c in self.controles if c.severite == ALERTE]
+
+    @property
+    def field_messages(self) -> dict[str, str]:
+        """The message to show at each field: its own input error, else the first blocking
+        cross-field check naming it (« Total des charges » differs from the lines' sum)."""
+        out = {k: e.message for k, e in self.parsed.errors.items()}
+        for c in self.bloquants:
+            if c.code in CROSS_FIELD:
+                for key in c.champs:
+                    out.setdefault(key, c.message)
+        return out
 
     def missing_justifications(self, justifications: dict) -> list[Controle]:
         return [c for c in self.alertes if not str((justifications or {}).get(c.code) or "").strip()]
