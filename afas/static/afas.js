@@ -137,7 +137,7 @@
   });
 
   // -- automatic draft save, and a question before leaving unsaved edits -----------------------
-  var timer = null, inFlight = false, again = false, edits = 0, submitting = false;
+  var timer = null, inFlight = false, again = false, edits = 0, submitting = false, waiting = null;
   function setDirty(dirty) {
     if (dirty) { form.setAttribute("data-dirty", "1"); } else { form.removeAttribute("data-dirty"); }
   }
@@ -160,6 +160,14 @@
       })
       .then(function () {
         inFlight = false;
+        if (waiting) {  // a submit waited for this save: send it now (it carries every field)
+          var button = waiting.button;
+          waiting = null;
+          again = false;
+          form.setAttribute("data-confirmed", "1");
+          try { form.requestSubmit(button); } finally { form.removeAttribute("data-confirmed"); }
+          return;
+        }
         if (again) { again = false; save(); }
       });
   }
@@ -171,11 +179,17 @@
   }
   form.addEventListener("input", edited);
   form.addEventListener("change", edited);
+  // A submit never races an automatic save of the same draft (SQLite would refuse one of the two
+  // writes): it waits for the save in flight, then goes (already confirmed if it had to be).
   window.addEventListener("submit", function (event) {
-    if (event.target === form && !event.defaultPrevented) {
-      submitting = true;
-      if (timer) { clearTimeout(timer); timer = null; }
+    if (event.target !== form || event.defaultPrevented) { return; }
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (inFlight) {
+      event.preventDefault();
+      waiting = {button: event.submitter || null};
+      return;
     }
+    submitting = true;
   });
   window.addEventListener("beforeunload", function (event) {
     if (submitting || !form.hasAttribute("data-dirty")) { return; }

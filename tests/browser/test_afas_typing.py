@@ -202,7 +202,7 @@ def test_totals_and_cross_field_checks_as_one_types(new_page):
     assert "fr-input-group--error" in page.locator("#f-total_charges").locator("xpath=..").get_attribute("class")
     total.scroll_into_view_if_needed()
     check_a11y(page)
-    screenshot(page, "afas-saisie-totaux")
+    screenshot(page, "afas-saisie-totaux", element=page.locator("#groupe-charges"))
     page.screenshot(path="/tmp/typing-totals.png", full_page=False)
     page.get_by_test_id("afas-report-total_charges").click()
     assert float(total.input_value().replace("\u202f", "").replace(" ", "").replace(",", ".")) == pytest.approx(expected)
