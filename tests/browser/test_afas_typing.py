@@ -254,3 +254,24 @@ def test_controls_summary_bar_on_a_phone(new_page):
     screenshot(page, "afas-saisie-mobile")
     page.get_by_test_id("afas-live-close").click()
     assert bar.get_attribute("aria-expanded") == "false"
+
+
+def test_the_form_works_without_javascript(new_page):
+    """Progressive enhancement: no script, no modal, no bar; the buttons post the form and the
+    server shows the sums and the checks at their fields."""
+    page = new_page(java_script_enabled=False)
+    sign_in(page, "gestionnaire@amiens.example")
+    page.goto("/afas/")
+    page.get_by_test_id("afas-equipements").get_by_role("link", name="LAEP La Passerelle").click()
+    page.locator("[data-testid='afas-equipement-declarations'] a", has_text="Actualisé").first.click()
+    assert not page.get_by_test_id("afas-live-bar").is_visible()
+    assert not page.get_by_test_id("afas-report-total_charges").is_visible()
+    for i in range(9):   # the draft is empty: every line, and a total that does not add up
+        page.get_by_test_id(f"field-c6{i}").fill("12")
+    page.get_by_test_id("field-total_charges").fill("1")
+    page.get_by_test_id("afas-save").click()
+    assert "Brouillon enregistré" in text(page.locator("main .fr-alert").first)
+    assert page.get_by_test_id("field-c60").input_value() == "12"
+    assert "diffère de la somme" in text(page.locator("#f-total_charges-error"))
+    assert page.get_by_test_id("field-total_charges").get_attribute("aria-invalid") == "true"
+    assert text(page.get_by_test_id("afas-somme-total_charges")) == "Somme des comptes 60 à 68 saisis : 108,00 €"
