@@ -20,7 +20,7 @@ from portal.formatting import euros, nombre
 
 from . import bonus
 from .bareme import Bareme
-from .schema import ALL_LABELS
+from .schema import labels_for
 from portal.dates import today as paris_today
 
 
@@ -298,7 +298,8 @@ def compute_droit(equipement_type: str, values: dict, bareme: Bareme, contexte: 
         return result
     missing = [k for k in needed(equipement_type, bareme) if values.get(k) is None]
     if missing:
-        result.manquants = [ALL_LABELS[k] for k in missing]
+        labels = labels_for(equipement_type)
+        result.manquants = [labels[k] for k in missing]
         return result
     ctx = contexte or {}
     handlers = {"EAJE": _eaje, "ALSH": _alsh, "RPE": _rpe, "LAEP": _laep}

@@ -24,7 +24,7 @@ from .conventions import refus_sans_convention
 from .droit import regularisation as compute_regularisation, schedule_acomptes
 from .models import (Acompte, BaremeAnnee, BaremeVersion, Campagne, Declaration, DeclarationEvent, DeclarationMessage,
                      DeclarationVersion, Equipement, Regularisation)
-from .schema import ALL_LABELS, DECLARATION_TYPES, EDITABLE_STATUSES, fields_for
+from .schema import DECLARATION_TYPES, EDITABLE_STATUSES, fields_for
 from .validation import format_number, parse_boolean
 
 MAX_MESSAGE = 5000
@@ -540,7 +540,7 @@ def diff_data(equipement_type: str, before: dict, after: dict) -> list[dict]:
     from .validation import parse_declaration
     a = parse_declaration(equipement_type, before).values
     b = parse_declaration(equipement_type, after).values
-    return [{"champ": f.key, "libelle": ALL_LABELS[f.key], "avant": a.get(f.key), "apres": b.get(f.key)}
+    return [{"champ": f.key, "libelle": f.label, "avant": a.get(f.key), "apres": b.get(f.key)}
             for f in fields_for(equipement_type) if a.get(f.key) != b.get(f.key)]
 
 

@@ -6,9 +6,10 @@ loaders, access checks and form layout; each view is a few lines over `afas.serv
 from __future__ import annotations
 
 import io
+from datetime import timezone
 from pathlib import Path
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file,
                    send_from_directory, url_for)
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,11 +21,12 @@ from portal.inputs import parse_int
 
 from . import services
 from .bareme import BaremeError
-from .controles import RULES
+from .controles import RULES, line_sums
 from .models import BaremeAnnee, Declaration, Equipement
 from .schema import (ACTIVITY_FIELDS, CHARGE_LINES, DECLARATION_TYPES, EDITABLE_STATUSES, EQUIPEMENT_TYPES,
                      PRODUIT_LINES, STATUS_LABELS, fields_for)
 from .services import ActionRefused
+from portal.dates import PARIS
 from portal.dates import today as paris_today
 
 bp = Blueprint("afas", __name__, url_prefix="/afas", template_folder="templates")
@@ -82,7 +84,7 @@ def _justifications_from_form() -> dict:
 
 def _live_context(decl: Declaration, evaluation, justifications: dict) -> dict:
     return {"decl": decl, "ev": evaluation, "justifications": justifications, "rules": RULES,
-            "paiements": services.payment_estimate(decl, evaluation)}
+            "paiements": services.payment_estimate(decl, evaluation), "sums": line_sums(evaluation.parsed.values)}
 
 
 @bp.get("/static/<path:filename>")
@@ -165,7 +167,7 @@ def _render_declaration(decl: Declaration, evaluation=None, justifications=None,
     return render_template(
         "afas/declaration.html", decl=decl, eq=decl.equipement, editable=editable, ev=evaluation,
         justifications=justifications, raw=raw if raw is not None else decl.data, groups=form_groups(decl.equipement.type),
-        diff=diff, campagne=camp, rules=RULES, form_errors=form_errors or {},
+        diff=diff, campagne=camp, rules=RULES, form_errors=form_errors or {}, sums=line_sums(evaluation.parsed.values),
         paiements=services.payment_estimate(decl, evaluation) if editable else None,
         today=services.today()), status
 
@@ -227,6 +229,22 @@ def preview(did):
     evaluation = services.evaluate_declaration(decl, raw)
     return render_template("afas/_live.html", oob=True, fields=fields_for(decl.equipement.type),
                            **_live_context(decl, evaluation, _justifications_from_form()))
+
+
+@bp.post("/declarations/<int:did>/brouillon")
+@requires({"partner_manager"}, service="AFAS")
+def autosave(did):
+    """The form's automatic draft save (afas.js, debounced): JSON, the time said in Paris."""
+    decl = _declaration_for_partner(did)
+    try:
+        services.save_draft(decl, request.form.to_dict(), _justifications_from_form(), current_user)
+    except ActionRefused as exc:
+        db.session.rollback()
+        detail = " ".join(str(v) for v in (exc.problems or {}).values())
+        return jsonify(message=f"Brouillon non enregistré : {exc.message} {detail}".strip()), exc.status
+    db.session.commit()
+    at = decl.updated_at.replace(tzinfo=timezone.utc).astimezone(PARIS)
+    return jsonify(message=f"Brouillon enregistré à {at.hour} h {at.minute:02d}", enregistre_a=at.isoformat())
 
 
 @bp.post("/declarations/<int:did>/messages")

@@ -4,7 +4,7 @@ one button) and revokes it (and the revoked token stops working on the API). The
 certificates menu shows only for organisations with the EDI service."""
 import pytest
 
-from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, confirm_modal, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 
@@ -85,6 +85,7 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     row = page.locator("table tbody tr", has_text="Logiciel petite enfance")
     assert "Actif" in text(row)
     row.get_by_role("button", name="Révoquer").click()
+    confirm_modal(page, "Révoquer le jeton « Logiciel petite enfance » ?")
     assert _flash(page) == "Jeton « Logiciel petite enfance » révoqué."
     assert "Révoqué" in text(page.locator("table tbody tr", has_text="Logiciel petite enfance"))
     assert raw not in page.content()
