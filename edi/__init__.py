@@ -13,7 +13,7 @@ def register(app: Flask) -> None:
     from portal.registry import Domain, Nav, Service, contribute
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
-    from . import certificates, dashboard, flows
+    from . import certificates, dashboard, flows, next_actions, notifications
     from .certificates import models as certificates_models, tasks as certificates_tasks  # noqa: F401
     from .certificates import demo as certificates_demo
     from .certificates.views import bp as certificates_bp
@@ -41,4 +41,6 @@ def register(app: Flask) -> None:
         demo_access=[flows.DEMO_ACCESS],
         seed=[flows.seed_demo_avis, certificates_demo.seed_demo_certificate],
         labels={"audit_categories": {"edi": "EDI"}},
+        notifications=notifications.KINDS,
+        next_actions=[next_actions.next_actions],
     ))
