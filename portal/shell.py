@@ -25,11 +25,13 @@ def domain() -> Domain:
     from .admin import caf, panels, partner, tasks  # noqa: F401  (tasks: the admin jobs' handlers)
     from .home import bp as home_bp
     from .notifications import tasks as notification_tasks, views as notification_views
+    from .notifications.cli import notifications_cli
     from celery.schedules import crontab
     return Domain(
         name="portal",
         migrations=Path(__file__).parent / "migrations" / "versions",
         configure=notification_views.init_app,
+        cli=[notifications_cli],
         blueprints=[accounts_bp, home_bp, partner.bp, caf.bp, dashboards.bp, notification_views.bp],
         nav=[Nav("Accueil", "home.index", 0),
              Nav("Utilisateurs", "partner_admin.users", 80),
