@@ -139,3 +139,17 @@ def test_mark_all_read_counts(people):
     assert mark_all_read(manager) == 2
     assert mark_all_read(manager) == 0
     assert db.session.scalar(select(Notification.read_at).where(Notification.user_id == manager.id)) <= utcnow()
+
+
+def test_demo_settles_the_history_it_published(people):
+    from portal.notifications import demo
+    manager, colleague = people
+    publish("afas_message", [manager], title="avant")           # not the seeding's: untouched
+    mark = demo.last_id()
+    for i in range(5):
+        publish("afas_paiement", [manager], title=f"acompte {i}")
+    assert demo.settle(mark) == 2
+    unread = db.session.scalars(select(Notification.title).where(
+        Notification.user_id == manager.id, Notification.read_at.is_(None)).order_by(Notification.id)).all()
+    assert unread == ["avant", "acompte 2", "acompte 3", "acompte 4"]
+    assert send_digests() == 0                                    # nothing of the history waits
