@@ -1,7 +1,7 @@
 """The notification pages: the list (open, mark read, all read) and the preferences page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -89,8 +89,9 @@ def init_app(app) -> None:
     @app.context_processor
     def _bell():
         def unread_notifications():
-            """The unread count for the header's bell (None when signed out)."""
-            if not current_user.is_authenticated:
+            """The unread count for the header's bell (None: no bell, signed out or second
+            factor still to give)."""
+            if not current_user.is_authenticated or (current_user.mfa_required and not g.get("mfa_verified")):
                 return None
             return services.unread_count(current_user)
         return {"unread_notifications": unread_notifications}

@@ -153,3 +153,12 @@ def test_demo_settles_the_history_it_published(people):
         Notification.user_id == manager.id, Notification.read_at.is_(None)).order_by(Notification.id)).all()
     assert unread == ["avant", "acompte 2", "acompte 3", "acompte 4"]
     assert send_digests() == 0                                    # nothing of the history waits
+
+
+def test_no_bell_before_the_second_factor(client, login, factory):
+    admin = factory.user(factory.organisation("collectivite", services={"AFAS": []}), "partner_admin")
+    publish("afas_message", [admin], title="Pour plus tard")
+    login(admin, mfa=False)
+    page = client.get("/connexion/code").get_data(as_text=True)
+    assert 'data-testid="current-user"' in page and 'data-testid="notification-bell"' not in page
+    assert client.get("/notifications").status_code == 302          # the code first
