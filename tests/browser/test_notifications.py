@@ -191,3 +191,12 @@ def test_partner_admin_home_names_the_organisation_services(new_page):
     assert "aucun service habilité" not in text(page.locator("main"))
     assert services.startswith("Services de votre organisation : AFAS")
     assert_page_basics(page)
+
+
+def test_notification_pages_fit_a_phone(new_page):
+    page = new_page(width=375)
+    sign_in(page, MANAGER)
+    for path in ("/notifications", "/notifications/preferences"):
+        page.goto(path)
+        assert_fits_width(page)
+        check_a11y(page)
