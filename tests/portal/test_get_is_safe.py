@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -49,6 +49,9 @@ PARAM_URLS = {
     "afas.review": lambda w: f"/afas/instruction/{w.declaration.id}",
     "afas.attachment_download": lambda w: f"/afas/declarations/{w.declaration.id}/pieces/{w.piece.id}",
     "afas.export": lambda w: "/afas/instruction/export.csv",
+    "afas.equipement_caf": lambda w: f"/afas/caf/equipements/{w.equipement.id}",
+    "afas.convention_document": lambda w: f"/afas/conventions/{w.equipement.conventions[0].id}/document",
+    "afas.bareme_versions": lambda w: "/afas/baremes/2025/versions",
     "edi.file_detail": lambda w: f"/edi/fichiers/{w.fichier.id}",
     "edi.file_status": lambda w: f"/edi/fichiers/{w.fichier.id}/statut",
     "edi.file_download": lambda w: f"/edi/fichiers/{w.fichier.id}/telecharger/fichier",
@@ -94,7 +97,7 @@ def world(app, factory, client):
     user per role with every habilitation its organisation allows) plus one object of the partner
     for each kind of URL parameter."""
     from afas import services as afas_services
-    from afas.models import Equipement
+    from afas.models import ConventionFinancement, Equipement
     from edi import services as edi_services
     from edi.intake import storage
     from edi.models import EdiAvisPaiement
@@ -122,6 +125,10 @@ def world(app, factory, client):
     equipement = Equipement(organisation_id=partner.id, type="EAJE", nom="Crèche des tests",
                             numero=f"EAJE-G{partner.id}")
     db.session.add(equipement)
+    db.session.flush()
+    db.session.add(ConventionFinancement(equipement_id=equipement.id, reference="COF-G", debut=date(2020, 1, 1),
+                                         fin=date(2030, 12, 31), signee_le=date(2020, 1, 1), document=b"%PDF-1.4",
+                                         document_nom="cof.pdf", document_sha256="0" * 64))
     db.session.flush()
     declaration = afas_services.create_declaration(equipement, 2025, "previsionnel", users["partner_manager"])
     afas_services.save_draft(declaration, eaje(), {}, users["partner_manager"])

@@ -3,8 +3,8 @@
 The Caf asks for documents and the partner answers with PDF, images or spreadsheets (issue
 #19): one row per file, its bytes in the content-addressed store (STORAGE_DIR/afas).
 
-Revision ID: afas_0003_message_attachments
-Revises: afas_0002
+Revision ID: afas_0004_message_attachments
+Revises: afas_0003
 Create Date: 2026-12-07 00:40:00
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "afas_0003_message_attachments"
-down_revision = "afas_0002"
+revision = "afas_0004_message_attachments"
+down_revision = "afas_0003"
 branch_labels = None
 depends_on = None
 
