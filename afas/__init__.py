@@ -11,8 +11,8 @@ def register(app: Flask) -> None:
 
     from portal.registry import Domain, Nav, Service, contribute
 
-    from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
-    from . import dashboard, demo
+    from . import api, attachments, models, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import dashboard, demo, next_actions, notifications
     from .labels import LABELS
     from .cli import afas_cli
     from .views import bp, home_panel
@@ -38,4 +38,6 @@ def register(app: Flask) -> None:
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
         labels=LABELS,
+        notifications=notifications.KINDS,
+        next_actions=[next_actions.next_actions],
     ))

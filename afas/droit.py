@@ -256,7 +256,8 @@ def _par_unite(equipement_type: str, v: dict, b: Bareme, r: DroitResult, ctx: di
     p = b[equipement_type.lower()]
     taux, par_unite = float(p["taux_prise_en_charge"]), float(p["plafond_par_unite"])
     unites, depenses = _f(v, p["unite"]), _f(v, p["depenses"])
-    unit_label, dep_label = ALL_LABELS[p["unite"]], ALL_LABELS[p["depenses"]]
+    labels = labels_for(equipement_type)
+    unit_label, dep_label = labels[p["unite"]], labels[p["depenses"]]
     plafond = par_unite * unites
     retenu = min(depenses, plafond)
     r.plafond_formule = cents(taux * plafond)
@@ -276,8 +277,9 @@ def formule(equipement_type: str, bareme: Bareme | None = None) -> str:
     p = (bareme.doc.get(equipement_type.lower()) if bareme else None) or {}
     if not p:
         return "formule absente du barème pour ce type d'équipement"
-    return (f"droit = taux × min({ALL_LABELS[p['depenses']].lower()}, plafond par unité × "
-            f"{ALL_LABELS[p['unite']].lower()})")
+    labels = labels_for(equipement_type)
+    return (f"droit = taux × min({labels[p['depenses']].lower()}, plafond par unité × "
+            f"{labels[p['unite']].lower()})")
 
 
 def needed(equipement_type: str, bareme: Bareme) -> tuple[str, ...]:

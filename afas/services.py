@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from portal.audit import current_api_token, record_event
 from portal.extensions import db
 from portal.dates import paris_day, today as paris_today
+from portal.filetypes import Refused
 from portal.models import utcnow
 
-from . import bareme as bareme_mod
+from . import attachments, bareme as bareme_mod, notifications as notify
 from .bareme_versions import record_version
 from .controles import Evaluation, evaluate
 from .conventions import refus_sans_convention
@@ -339,9 +340,16 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
     return version
 
 
-def post_message(decl: Declaration, author, body: str) -> DeclarationMessage:
+def post_message(decl: Declaration, author, body: str, notify_people: bool = True,
+                 files: list | None = None) -> DeclarationMessage:
+    """A message in the declaration's thread, with its attachments (``files``: (name, stream)
+    pairs, all checked before anything is kept; ``afas.attachments``)."""
     body = _clean_text(body or "").strip()
-    if not body:
+    try:
+        checked = attachments.check(files or [])
+    except Refused as exc:
+        raise ActionRefused(str(exc), 422, problems={"pieces": str(exc)}) from None
+    if not body and not checked:
         raise ActionRefused("Le message est vide.", 422, problems={"body": "Saisissez un message."})
     if len(body) > MAX_MESSAGE:
         raise ActionRefused("Message trop long.", 422,
@@ -350,7 +358,11 @@ def post_message(decl: Declaration, author, body: str) -> DeclarationMessage:
                              body=body, created_at=utcnow())
     db.session.add(msg)
     db.session.flush()
-    _event(decl, "message", author, decl.status, decl.status, message_id=msg.id)
+    stored = attachments.attach(msg, checked)
+    _event(decl, "message", author, decl.status, decl.status, message_id=msg.id,
+           **({"pieces_jointes": [a.filename for a in stored]} if stored else {}))
+    if notify_people:
+        notify.message_posted(decl, msg)
     return msg
 
 
@@ -370,13 +382,14 @@ def request_correction(decl: Declaration, agent, message: str) -> None:
         raise ActionRefused("Indiquez au partenaire ce qu'il doit corriger.", 422,
                             problems={"message": "Le message de demande de correction est obligatoire."})
     previous = decl.status
-    post_message(decl, agent, message)
+    post_message(decl, agent, message, notify_people=False)  # one notification: the correction
     decl.status = "a_corriger"
     decl.agent_id = decl.agent_id or agent.id
     # Reopen on the last transmitted data, as typed values the form can show.
     decl.data = {k: (v if isinstance(v, bool) else display_value(v)) for k, v in decl.last_version.data.items()}
     decl.justifications = dict(decl.last_version.justifications)
     _event(decl, "correction_demandee", agent, previous, "a_corriger", version=decl.last_version.numero)
+    notify.correction_requested(decl, agent, message.strip())
 
 
 def paid_acomptes_total(equipement_id: int, annee: int) -> float:
@@ -464,6 +477,7 @@ def validate(decl: Declaration, agent, now: datetime | None = None) -> None:
         db.session.flush()
         _event(decl, "regularisation_calculee", agent, "validee", "validee", at=now, droit_reel=reg["droit_reel"],
                acomptes_verses=reg["acomptes_verses"], solde=reg["solde"], sens=reg["sens"])
+    notify.validated(decl, agent)
 
 
 def mark_paid(decl: Declaration, agent) -> None:
@@ -476,6 +490,7 @@ def mark_paid(decl: Declaration, agent) -> None:
             raise ActionRefused("Des acomptes restent programmés : ils seront versés à leur date.")
     decl.status, decl.paid_at = "payee", utcnow()
     _event(decl, "payee", agent, "validee", "payee")
+    notify.paid(decl, "Paiement effectué")
 
 
 def _settle_if_done(decl: Declaration) -> None:
@@ -495,6 +510,7 @@ def pay_due_acomptes(on: date | None = None) -> int:
         a.status, a.paid_at = "verse", utcnow()
         decl = db.session.get(Declaration, a.declaration_id)
         _event(decl, "acompte_verse", None, decl.status, decl.status, acompte=a.numero, montant=float(a.montant))
+        notify.paid(decl, f"Acompte n° {a.numero} versé", float(a.montant))
         count += 1
         db.session.flush()
         _settle_if_done(decl)

@@ -14,12 +14,14 @@ from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import storage
 from portal.access import get_own_or_404, public, requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import parse_int
 
 from . import services
+from .attachments import AREA, MessageAttachment
 from .bareme import BaremeError
 from .controles import RULES, line_sums
 from .models import BaremeAnnee, Declaration, Equipement
@@ -251,14 +253,33 @@ def autosave(did):
 @requires({"partner_manager", "caf_agent", "caf_admin"}, service="AFAS")
 def message(did):
     decl = _declaration_for_caf(did) if current_user.is_caf_staff else _declaration_for_partner(did)
+    files = [(f.filename, f.stream) for f in request.files.getlist("pieces") if f.filename]
     try:
-        services.post_message(decl, current_user, request.form.get("body", ""))
+        services.post_message(decl, current_user, request.form.get("body", ""), files=files)
         db.session.commit()
         flash("Message envoyé.", "success")
     except ActionRefused as exc:
-        flash(exc.problems.get("body", exc.message), "error")
+        flash(exc.problems.get("pieces") or exc.problems.get("body", exc.message), "error")
     target = "afas.review" if current_user.is_caf_staff else "afas.declaration"
     return redirect(url_for(target, did=did) + "#messages")
+
+
+@bp.get("/declarations/<int:did>/pieces/<int:aid>")
+@requires(PARTNER_VIEWERS | CAF)
+def attachment_download(did, aid):
+    """A message's attachment: the declaration's organisation and the Caf's AFAS staff only."""
+    if current_user.is_caf_staff:
+        if current_user.habilitation("AFAS") is None:
+            abort(403)
+        decl = _declaration_for_caf(did)
+    else:
+        _partner_guard()
+        decl = _declaration_for_partner(did)
+    piece = db.session.get(MessageAttachment, aid)
+    if piece is None or piece.declaration_id != decl.id:
+        abort(404)
+    return attachment(storage.chunks(storage.store(AREA), piece.sha256), mimetype=piece.mimetype,
+                      filename=piece.filename)
 
 
 @bp.get("/declarations/<int:did>/accuse-<int:numero>.pdf")

@@ -14,7 +14,7 @@ def register(app: Flask) -> None:
     from portal.registry import Domain, Nav, Service, contribute
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
-    from . import dashboard, demo, home, settings
+    from . import dashboard, demo, next_actions, notifications, settings
     from .labels import LABELS
     from .atypical import organisation_token_suspension
     from .cli import cdap_group
@@ -36,10 +36,11 @@ def register(app: Flask) -> None:
              Nav("Consultations de l'organisation", "cdap.organisation_journal", 33),
              Nav("Journal d'un allocataire", "cdap.allocataire_journal", 34),
              Nav("Alertes CDAP", "cdap.alerts", 35)],
-        home_panels=[home.panel],
         charts=dashboard.CHARTS,
         beat={"cdap-journal-purge": {"task": "cdap.purge_journal", "schedule": crontab(hour=3, minute=40)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
         labels=LABELS,
+        notifications=notifications.KINDS,
+        next_actions=[next_actions.next_actions],
     ))

@@ -13,7 +13,7 @@ def register(app: Flask) -> None:
     from portal.registry import Domain, Nav, Service, contribute
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
-    from . import certificates, dashboard, flows
+    from . import certificates, dashboard, flows, next_actions, notifications
     from .labels import LABELS
     from .certificates import models as certificates_models, tasks as certificates_tasks  # noqa: F401
     from .certificates import demo as certificates_demo
@@ -50,4 +50,6 @@ def register(app: Flask) -> None:
         seed=[flows.seed_demo_avis, certificates_demo.seed_demo_certificate,
               declarations_demo.seed_private_landlord],
         labels=LABELS,
+        notifications=notifications.KINDS,
+        next_actions=[next_actions.next_actions],
     ))

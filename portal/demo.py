@@ -96,7 +96,11 @@ def seed_demo() -> int:
         db.session.add(user)
         created += 1
     db.session.commit()
+    from .notifications import demo as notifications_demo
+    published_before = notifications_demo.last_id()
     for step in registry.current().seed:
         created += step() or 0
         db.session.commit()
+    notifications_demo.settle(published_before)  # past years' history: not dozens of unread
+    db.session.commit()
     return created
