@@ -18,8 +18,8 @@ from .models import (ACTIONS, CANAUX, CAPACITES, DROITS_A_VERIFIER, ETAPES_PROCE
 DATE_HINT = "Format JJ/MM/AAAA"
 
 
-def _choices(labels: dict, blank: str | None = None) -> list[tuple[str, str]]:
-    return ([("", blank)] if blank else []) + list(labels.items())
+def _choices(labels: dict, blank: str | None = None) -> dict[str, str]:
+    return ({"": blank} if blank else {}) | labels
 
 
 def parse_date(text: str | None) -> date | None:

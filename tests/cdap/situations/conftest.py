@@ -1,0 +1,32 @@
+"""A case on the showcase's impayé (8000001, Picardie Habitat, Somme) and form helpers."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from tests.support.factories import csrf_token
+
+
+@pytest.fixture
+def item(world):
+    from cdap.models import Allocataire, ImpayeQueueItem
+    return db.session.scalar(select(ImpayeQueueItem).join(ImpayeQueueItem.allocataire)
+                             .where(Allocataire.numero == "8000001"))
+
+
+def act(client, item, verb, **fields):
+    """POST one form of the case page, fields under the form's prefix, with its CSRF token."""
+    data = {f"{verb}-{k}": v for k, v in fields.items()}
+    data[f"{verb}-csrf_token"] = csrf_token(client, "/cdap/impayes")
+    return client.post(f"/cdap/situations/{item.id}/{verb}", data=data)
+
+
+def take(client, item):
+    return client.post(f"/cdap/situations/{item.id}/prendre", data={"csrf_token": csrf_token(client, "/cdap/impayes")})
+
+
+def text(response) -> str:
+    """The page as a person reads it (entities unescaped)."""
+    import html
+    return html.unescape(response.get_data(as_text=True))
