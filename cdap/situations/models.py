@@ -44,6 +44,9 @@ ETAPES_PROCEDURE = {
     "commandement_quitter": "Commandement de quitter les lieux",
     "concours_force_publique": "Concours de la force publique",
 }
+# What the landlord (and everyone) reads of the plan: cdap.situations.services.plan_state
+PLANS = {None: "Aucun plan d'apurement", "propose": "Plan d'apurement proposé",
+         "accorde": "Plan d'apurement convenu, accord du bailleur enregistré"}
 ISSUES = {
     "dette_soldee": "Dette soldée",
     "plan_respecte": "Plan respecté",

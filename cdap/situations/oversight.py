@@ -19,11 +19,11 @@ from ..exports import csv_export
 from ..models import ImpayeQueueItem, SignalementImpaye
 from ..views import CDAP_ROLES, bp, current_actor
 from . import agenda
-from .models import ISSUES, MAINTIEN, MODES, Situation
+from .models import ISSUES, MAINTIEN, MODES, PLANS, Situation
 from .services import plan_state
 
 LEADS = ("responsable_equipe", "agent_caf")
-PLAN_LABELS = {None: "Aucun plan", "propose": "Plan proposé", "accorde": "Plan accordé par le bailleur"}
+PLAN_LABELS = PLANS
 STATUTS = {"nouveau": "Nouveau", "en_cours": "Pris en charge", "plan_apurement": "Plan d'apurement en place",
            "clos": "Clos"}
 

@@ -14,14 +14,13 @@ from ..views import CDAP_ROLES, bp, current_actor
 from . import access, agenda, rules, services
 from .forms import ActionStatutForm, RdvStatutForm, build_forms
 from .models import (ACTIONS, CANAUX, CAPACITES, DROITS_A_VERIFIER, ETAPES_PROCEDURE, ISSUES, MAINTIEN,
-                     MODALITES_RDV, MODES, RESULTATS_CONTACT, STATUTS_ACTION, STATUTS_RDV, Action, RendezVous)
+                     MODALITES_RDV, MODES, PLANS, RESULTATS_CONTACT, STATUTS_ACTION, STATUTS_RDV, Action, RendezVous)
 
 LABELS = {"modes": MODES, "canaux": CANAUX, "resultats": RESULTATS_CONTACT, "modalites": MODALITES_RDV,
           "statuts_rdv": STATUTS_RDV, "actions": ACTIONS, "statuts_action": STATUTS_ACTION,
           "capacites": CAPACITES, "droits": DROITS_A_VERIFIER, "maintien": MAINTIEN,
           "etapes": ETAPES_PROCEDURE, "issues": ISSUES,
-          "plan": {None: "Aucun plan d'apurement", "propose": "Plan d'apurement proposé",
-                   "accorde": "Plan d'apurement accordé par le bailleur"}}
+          "plan": PLANS}
 TAKERS = {"travailleur_social", "responsable_equipe", "agent_caf"}
 VERBS = {"contact", "mode", "rdv", "diagnostic", "action", "maintien", "procedure", "cloture"}
 

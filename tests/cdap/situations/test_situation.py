@@ -48,7 +48,7 @@ def test_worker_takes_the_case_and_follows_it_to_its_close(world, login, client,
     assert item_now.statut == "plan_apurement" and item_now.impaye.plan_apurement
     page = text(client.get(f"/cdap/situations/{item.id}"))
     assert "470,00 € ÷ 3 personne(s) ÷ 30 jours = 5,22 €" in page
-    assert "Plan d'apurement accordé par le bailleur" in page and "Madame rappelle lundi" in page
+    assert "Plan d'apurement convenu, accord du bailleur enregistré" in page and "Madame rappelle lundi" in page
     assert "CCH art. R824-6" in page
 
     # the worker cannot decide the maintien de l'aide: a Caf agent does
