@@ -19,7 +19,7 @@ def register(app: Flask) -> None:
     from .cli import cdap_group
     from .policy import POLICY
     from .views import bp
-    from .situations import models as situation_models, oversight, tasks as situation_tasks, views as situation_views  # noqa: F401
+    from .situations import demo as situation_demo, models as situation_models, oversight, tasks as situation_tasks, views as situation_views  # noqa: F401
 
     contribute(app, Domain(
         name="cdap",
@@ -44,6 +44,6 @@ def register(app: Flask) -> None:
         beat={"cdap-journal-purge": {"task": "cdap.purge_journal", "schedule": crontab(hour=3, minute=40)},
               "cdap-situations-purge": {"task": "cdap.purge_situations", "schedule": crontab(hour=3, minute=50)}},
         demo_access=[demo.ACCESS],
-        seed=[demo.seed],
+        seed=[demo.seed, situation_demo.seed],
         labels={"audit_categories": {"cdap": "CDAP"}},
     ))

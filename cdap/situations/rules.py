@@ -120,7 +120,7 @@ def echeances(*, signal: date, delay_working_days: int, first_contact: date | No
         out.append(Echeance("renegociation", "Fin du maintien pour renégocier le plan",
                             renegociation_end(maintien_decided, maintien_months),
                             "CCH art. R824-6 : maintien de 3 mois au plus pour conclure un nouveau plan"))
-    return sorted(out, key=lambda e: (e.due, e.code))
+    return sorted(out, key=lambda e: e.due)  # stable: the plan before the decision it conditions
 
 
 # --- budget ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from portal.audit import record_event
+from portal.dates import today as paris_today
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -72,6 +73,9 @@ def record_contact(situation: Situation, user, *, on: date, canal: str, resultat
     _open(situation)
     _check(canal, CANAUX, "Canal")
     _check(resultat, RESULTATS_CONTACT, "Résultat")
+    item = db.session.get(ImpayeQueueItem, situation.queue_item_id)
+    if on < item.impaye.date_signalement or on > paris_today():
+        raise Refused("La date de la tentative de contact doit être comprise entre le signalement et aujourd'hui.")
     contact = Contact(situation_id=situation.id, on=on, canal=canal, resultat=resultat,
                       note=note.strip()[:500] or None, by_id=user.id)
     db.session.add(contact)

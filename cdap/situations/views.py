@@ -61,12 +61,13 @@ def _page(item, situation, viewer, forms=None, status=200):
             maintien=situation.maintien if situation else None,
             maintien_decided=situation.maintien_on if situation else None,
             maintien_months=situation.maintien_mois if situation else None)
+    forms = forms or _prefilled(situation)
     rav = None
     if situation and viewer.sees("budget") and situation.ressources_cents is not None:
         rav = rules.reste_a_vivre(situation.ressources_cents, situation.charges_cents, situation.personnes)
     page = render_template(
         "cdap/situation.html", item=item, situation=situation, viewer=viewer, labels=LABELS,
-        forms=forms or build_forms(), today=today, echeances=echeances, rav=rav,
+        forms=forms, today=today, echeances=echeances, rav=rav,
         overdue=rules.contact_overdue(signal, situation.first_contact_on if situation else None, today, delay()),
         plan_state=services.plan_state(situation), may={v: _may(viewer, v) for v in VERBS},
         may_take=viewer.profile in TAKERS and not viewer.referent,
@@ -75,6 +76,21 @@ def _page(item, situation, viewer, forms=None, status=200):
     access.journal_read(viewer, item, secret=current_app.config["SECRET_KEY"], request_id=g.get("request_id"))
     db.session.commit()
     return page, status
+
+
+def _prefilled(situation):
+    """The forms, those of a single state (mode, diagnostic) showing the recorded values."""
+    forms = build_forms()
+    if situation is not None:
+        forms["mode"].mode.data = situation.mode
+        if situation.ressources_cents is not None:
+            d = forms["diagnostic"]
+            d.ressources.data = f"{situation.ressources_cents / 100:.2f}".replace(".", ",")
+            d.charges.data = f"{situation.charges_cents / 100:.2f}".replace(".", ",")
+            d.personnes.data = str(situation.personnes)
+            d.droits.data = list(situation.droits_a_verifier or [])
+            d.capacite.data = situation.capacite
+    return forms
 
 
 @bp.get("/situations/<int:item_id>")

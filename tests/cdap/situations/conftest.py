@@ -10,9 +10,14 @@ from tests.support.factories import csrf_token
 
 @pytest.fixture
 def item(world):
+    from datetime import date
+
     from cdap.models import Allocataire, ImpayeQueueItem
-    return db.session.scalar(select(ImpayeQueueItem).join(ImpayeQueueItem.allocataire)
-                             .where(Allocataire.numero == "8000001"))
+    found = db.session.scalar(select(ImpayeQueueItem).join(ImpayeQueueItem.allocataire)
+                              .where(Allocataire.numero == "8000001"))
+    found.impaye.date_signalement = date(2026, 11, 2)  # fixed: contacts are dated after it
+    db.session.flush()
+    return found
 
 
 def act(client, item, verb, **fields):

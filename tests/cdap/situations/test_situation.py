@@ -90,6 +90,8 @@ def test_bad_input_answers_422_with_the_message_at_the_field(world, login, clien
     for verb, fields, message in [
         ("contact", {"on": "32/13/2026", "canal": "telephone", "resultat": "joint"}, "Saisissez une date au format JJ/MM/AAAA."),
         ("contact", {"on": "01/12/2026", "canal": "pigeon", "resultat": "joint"}, "Canal inconnu(e)."),
+        ("contact", {"on": "01/11/2026", "canal": "courrier", "resultat": "joint"},
+         "La date de la tentative de contact doit être comprise entre le signalement et aujourd'hui."),
         ("diagnostic", {"ressources": "beaucoup", "charges": "10", "personnes": "2", "capacite": "oui"},
          "Saisissez un montant en euros"),
         ("diagnostic", {"ressources": "10", "charges": "10", "personnes": "0", "capacite": "oui"},
