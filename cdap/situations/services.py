@@ -69,6 +69,15 @@ def take_case(item: ImpayeQueueItem, user) -> Situation:
     return situation
 
 
+def reopen_case(item: ImpayeQueueItem) -> None:
+    """The queue's « Rouvrir »: the case (if any) is open again, its outcome cleared (the
+    queue action writes the audit entry)."""
+    situation = situation_of(item)
+    if situation is not None and situation.closed_at is not None:
+        situation.closed_at, situation.issue = None, None
+        db.session.flush()
+
+
 def record_contact(situation: Situation, user, *, on: date, canal: str, resultat: str, note: str = "") -> Contact:
     _open(situation)
     _check(canal, CANAUX, "Canal")

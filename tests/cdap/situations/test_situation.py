@@ -60,6 +60,10 @@ def test_worker_takes_the_case_and_follows_it_to_its_close(world, login, client,
     # a closed case refuses changes, clearly
     r = act(client, item, "contact", on="08/12/2026", canal="courrier", resultat="sans_reponse")
     assert r.status_code == 422 and "La situation est close" in text(r)
+    # the queue's « Rouvrir » reopens the case
+    from tests.support.factories import csrf_token
+    client.post(f"/cdap/impayes/{item.id}/rouvrir", data={"csrf_token": csrf_token(client, "/cdap/impayes")})
+    assert _situation(item).closed_at is None and _situation(item).issue is None
     actions = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.target == f"situation:{s.id}")))
     assert {"situation_prise_en_charge", "situation_contact", "situation_diagnostic", "situation_action",
             "situation_cloture"} <= actions
