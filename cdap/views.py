@@ -27,7 +27,7 @@ bp = Blueprint("cdap", __name__, url_prefix="/cdap", template_folder="templates"
                static_folder="static", static_url_path="/static")
 
 CDAP_ROLES = ALL_ROLES  # the CDAP habilitation (service="CDAP") is what actually grants access
-QUEUE_PROFILES = {"travailleur_social", "prevention_expulsions", "agent_caf"}
+QUEUE_PROFILES = {"travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"}
 
 
 class ConsultationForm(FlaskForm):

@@ -45,6 +45,9 @@ def test_team_lead_sees_the_board_and_exports_csv(world, login, client, item):
     assert body.splitlines()[0].lstrip("\ufeff").startswith("Élément;Signalé le;Statut;Mode")
     assert f"{item.id};" in body and ";oui;" in body
     assert "8000001" not in body and "Lefèvre" not in body
+    # the team lead works the queue too, and sees notes and budget of every case there
+    queue = text(client.get("/cdap/impayes"))
+    assert f'data-testid="impaye-situation-{item.id}"' in queue
 
 
 def test_plain_worker_has_no_board_nor_export(world, login, client, item):
