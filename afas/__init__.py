@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     from . import dashboard, demo
     from .cli import afas_cli
     from .views import bp, home_panel
+    from . import views_conventions  # noqa: F401  (conventions, territoire, barème versions)
 
     contribute(app, Domain(
         name="afas",
@@ -24,6 +25,7 @@ def register(app: Flask) -> None:
         cli=[afas_cli],
         nav=[Nav("Déclarations AFAS", "afas.index", 20),
              Nav("Instruction AFAS", "afas.queue", 21),
+             Nav("Conventions AFAS", "afas.conventions_list", 22),
              Nav("Barèmes AFAS", "afas.baremes", 60)],
         home_panels=[home_panel],
         boards=[dashboard.PARTNER_BOARD],

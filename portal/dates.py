@@ -35,3 +35,11 @@ def naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("datetime sans fuseau horaire")
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def paris_date(moment_utc: datetime) -> date:
+    """The day on the Paris calendar of a stored moment (naive UTC, as the columns store it;
+    an aware one is converted): 31 March 23:30 UTC is 1 April in Paris."""
+    if moment_utc.tzinfo is None:
+        moment_utc = moment_utc.replace(tzinfo=timezone.utc)
+    return moment_utc.astimezone(PARIS).date()

@@ -140,6 +140,20 @@ def test_demo_seeder_builds_a_history(app, factory):
     assert ("EAJE", "reel", "payee") in kinds and ("EAJE", "previsionnel", "payee") in kinds
     assert ("RPE", "reel", "transmise") in kinds
     assert any(d.regularisation is not None for d in decls)
+    # #21: every équipement under a signed convention, the LAEP's due for renewal; the new types
+    # and rules are shown (territoire, handicap, plan mercredi, PS Jeunes, FJT).
+    from afas.conventions import a_renouveler
+    from afas.models import Equipement
+    equipements = {e.type: e for e in db.session.query(Equipement).filter(Equipement.numero.like("%-80-%"))}
+    assert {"PSJ", "FJT"} <= set(equipements) and all(e.conventions[0].signee for e in equipements.values())
+    assert [c.equipement_id for c in a_renouveler(equipements.values())] == [equipements["LAEP"].id]
+    assert equipements["EAJE"].territoire["valide"]
+    by_type = {d.equipement.type: d for d in decls if d.type == "reel" and d.last_version is not None}
+    steps = {s["libelle"]: s["valeur"] for s in by_type["EAJE"].last_version.droit["etapes"]}
+    assert steps["Bonus territoire"] != "0,00 €" and steps["Bonus inclusion handicap"] != "0,00 €"
+    assert {s["libelle"]: s["valeur"] for s in by_type["ALSH"].last_version.droit["etapes"]}[
+        "Bonification plan mercredi"] != "0,00 €"
+    assert by_type["FJT"].last_version.montant > 0 and by_type["PSJ"].last_version.montant > 0
 
 
 def test_actualise_rebases_the_remaining_acomptes(afas_world):
