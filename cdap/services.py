@@ -187,6 +187,9 @@ def change_queue_item(item: ImpayeQueueItem, action: str, user) -> bool:
         item.impaye.plan_apurement = True
     elif target == "clos":
         item.impaye.statut = "resolu"
+    if action == "rouvrir":
+        from .situations.services import reopen_case
+        reopen_case(item)
     record_event("cdap", f"file_impayes_{action}", actor=user, target=f"file_impayes:{item.id}",
                  de=previous, vers=target)
     return True

@@ -24,13 +24,13 @@ from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
 from .models import AtypicalAlert, ImpayeQueueItem, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
 from .labels import PRESTATIONS_ANNUELLES, VERSE_A
 from .normalize import is_valid_numero
-from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, motifs_for
+from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, SUIVI_CATEGORIES, motifs_for
 
 bp = Blueprint("cdap", __name__, url_prefix="/cdap", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
 CDAP_ROLES = ALL_ROLES  # the CDAP habilitation (service="CDAP") is what actually grants access
-QUEUE_PROFILES = {"travailleur_social", "prevention_expulsions", "agent_caf"}
+QUEUE_PROFILES = {"travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"}
 
 
 class ConsultationForm(FlaskForm):
@@ -170,7 +170,8 @@ def _gdpr_rows(numero: str):
             "commentaire": r.commentaire or "",
             "canal": CHANNELS.get(r.channel, r.channel),
             "resultat": OUTCOMES.get(r.outcome, r.outcome),
-            "donnees": ", ".join(SECTIONS.get(c, c) for c in r.categories or []) or "aucune",
+            "donnees": ", ".join(SECTIONS.get(c) or SUIVI_CATEGORIES.get(c, c) for c in r.categories or [])
+                       or "aucune",
         })
     return out
 
@@ -248,8 +249,10 @@ def queue():
     if statut not in (None, *QUEUE_STATUTS):
         statut = None
     items = services.queue_items(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
+    from .situations.queue import queue_flags
     return render_template("cdap/impayes.html", items=items, statut=statut, statuts=QUEUE_STATUTS,
-                           today=paris_today(), soon=paris_today() + timedelta(days=30))
+                           today=paris_today(), soon=paris_today() + timedelta(days=30),
+                           suivi=queue_flags(actor, items))
 
 
 @bp.post("/impayes/<int:item_id>/<action>")

@@ -40,6 +40,7 @@ USERS = [
     ("admin@picardie-habitat.example", "Thomas", "Roux", "partner_admin", "Picardie Habitat"),
     ("ts@somme.example", "Claire", "Petit", "travailleur_social", "Conseil départemental de la Somme"),
     ("ccapex@somme.example", "Marc", "Garnier", "travailleur_social", "Conseil départemental de la Somme"),
+    ("responsable@somme.example", "Isabelle", "Lambert", "travailleur_social", "Conseil départemental de la Somme"),
     ("qf@amiens.example", "Lucie", "Bernard", "partner_manager", "Commune d'Amiens"),
 ]
 

@@ -16,7 +16,7 @@ from .conftest import consult
 
 MOTIF = {"quotient_familial": "tarification", "bailleur": "gestion_locative",
          "travailleur_social": "accompagnement_social", "prevention_expulsions": "prevention_expulsions",
-         "agent_caf": "gestion_dossier"}
+         "responsable_equipe": "accompagnement_social", "agent_caf": "gestion_dossier"}
 PROFILES = list(POLICY)
 
 # Distinctive values of the showcase, per field, that must not leak to profiles without the field.
