@@ -34,5 +34,10 @@ def register(app: Flask) -> None:
                                         "schedule": crontab(hour=6, minute=0)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
-        labels={"audit_categories": {"afas": "AFAS"}},
+        labels={"audit_categories": {"afas": "AFAS"}, "audit_actions": {
+            "bareme_importe": "Barème importé", "creee": "Déclaration créée", "transmise": "Déclaration transmise",
+            "prise_en_charge": "Déclaration prise en charge", "correction_demandee": "Correction demandée",
+            "validee": "Déclaration validée", "message": "Message envoyé", "payee": "Déclaration payée",
+            "regularisation_calculee": "Régularisation calculée", "acomptes_programmes": "Acomptes programmés",
+            "acompte_verse": "Acompte versé"}},
     ))

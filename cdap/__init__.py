@@ -40,5 +40,14 @@ def register(app: Flask) -> None:
         beat={"cdap-journal-purge": {"task": "cdap.purge_journal", "schedule": crontab(hour=3, minute=40)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
-        labels={"audit_categories": {"cdap": "CDAP"}},
+        labels={"audit_categories": {"cdap": "CDAP"}, "audit_actions": {
+            "alerte_traitee": "Alerte d'usage atypique traitée",
+            "habilitation_suspendue": "Habilitation CDAP suspendue (usage atypique)",
+            "suspension_levee": "Suspension CDAP levée",
+            "journal_allocataire_consulte": "Journal d'un allocataire consulté",
+            "journal_allocataire_exporte": "Journal d'un allocataire exporté",
+            "file_impayes_prendre": "Impayé pris en charge",
+            "file_impayes_plan": "Plan d'apurement reçu",
+            "file_impayes_clore": "Impayé clos",
+            "file_impayes_rouvrir": "Impayé rouvert"}},
     ))

@@ -15,11 +15,12 @@ from portal.access import requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.listing import SortKey, paginate, read_args
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, services
 from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
-from .models import AtypicalAlert, ImpayeQueueItem, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .models import Allocataire, AtypicalAlert, ImpayeQueueItem, SignalementImpaye, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
 from .normalize import is_valid_numero
 from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, motifs_for
 
@@ -236,6 +237,16 @@ def _queue_actor() -> services.Actor:
     return actor
 
 
+QUEUE_SORTS = {
+    "echeance": SortKey("Plan attendu avant le", (ImpayeQueueItem.echeance,)),
+    "recu": SortKey("Reçu le", (SignalementImpaye.date_signalement,), "desc"),
+    "nom": SortKey("Nom", (Allocataire.nom,)),
+    "bailleur": SortKey("Bailleur", (Organisation.nom, SignalementImpaye.code_bailleur)),
+    "dette": SortKey("Dette", (SignalementImpaye.montant_dette_cents,), "desc"),
+    "statut": SortKey("Statut", (ImpayeQueueItem.statut, ImpayeQueueItem.echeance)),
+}
+
+
 @bp.get("/impayes")
 @requires({"travailleur_social", "caf_agent"}, service="CDAP")
 def queue():
@@ -243,8 +254,13 @@ def queue():
     statut = request.args.get("statut") or None
     if statut not in (None, *QUEUE_STATUTS):
         statut = None
-    items = services.queue_items(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
-    return render_template("cdap/impayes.html", items=items, statut=statut, statuts=QUEUE_STATUTS,
+    query = services.queue_query(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
+    listing = paginate(query, read_args(QUEUE_SORTS, "echeance"), QUEUE_SORTS, tiebreak=(ImpayeQueueItem.id,),
+                       search_columns=(Allocataire.numero, Allocataire.nom, Organisation.nom,
+                                       SignalementImpaye.code_bailleur))
+    bailleurs = services.landlord_names(item.impaye.code_bailleur for item in listing.items)
+    return render_template("cdap/impayes.html", listing=listing, items=listing.items, bailleurs=bailleurs,
+                           statut=statut, statuts=QUEUE_STATUTS,
                            today=utcnow().date(), soon=utcnow().date() + timedelta(days=30))
 
 

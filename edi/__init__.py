@@ -40,5 +40,11 @@ def register(app: Flask) -> None:
                                           "schedule": crontab(hour=6, minute=30)}},
         demo_access=[flows.DEMO_ACCESS],
         seed=[flows.seed_demo_avis, certificates_demo.seed_demo_certificate],
-        labels={"audit_categories": {"edi": "EDI"}},
+        labels={"audit_categories": {"edi": "EDI"}, "audit_actions": {
+            "fichier_recu": "Fichier EDI reçu", "fichier_traite": "Fichier EDI traité",
+            "fichier_quarantaine": "Fichier EDI mis en quarantaine", "fichier_relance": "Fichier EDI relancé",
+            "avis_paiement_emis": "Avis de paiement émis",
+            "certificat_enregistre": "Certificat enregistré", "certificat_approuve": "Certificat approuvé",
+            "certificat_refuse": "Certificat refusé", "certificat_revoque": "Certificat révoqué",
+            "certificat_alerte_expiration": "Alerte d'expiration de certificat"}},
     ))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
                    url_for)
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.access import get_own_or_404, requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.listing import SortKey, paginate, read_args
+from portal.models import Organisation
 
 from . import queries, services
 from .intake import storage
@@ -32,18 +34,29 @@ def _page() -> int:
     return int_arg("page", 1)
 
 
+FILE_SORTS = {
+    "recu": SortKey("Reçu le", (EdiFichier.recu_le,), "desc"),
+    "numero": SortKey("N°", (EdiFichier.id,), "desc"),
+    "bailleur": SortKey("Bailleur", (Organisation.nom,)),
+    "fichier": SortKey("Fichier", (EdiFichier.nom_fichier,)),
+    "statut": SortKey("Statut", (EdiFichier.statut,)),
+    "rejetes": SortKey("Rejetés", (EdiFichier.nb_rejetes,), "desc"),
+}
+
+
 @bp.get("/fichiers")
 @requires(BOTH, service="EDI")
 def files():
     caf = current_user.is_caf_staff
     statut = request.args.get("statut") or None
     flux = request.args.get("flux") or None
-    query = queries.files_query(None if caf else current_user.organisation_id, statut, flux)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = _page()
-    rows = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    return render_template("edi/files.html", files=rows, total=total, page=page,
-                           per_page=PER_PAGE, statut=statut, flux=flux, caf=caf,
+    query = queries.files_query(None if caf else current_user.organisation_id, statut, flux).join(
+        Organisation, Organisation.id == EdiFichier.organisation_id)
+    listing = paginate(query, read_args(FILE_SORTS, "recu"), FILE_SORTS, per_page=PER_PAGE,
+                       tiebreak=(EdiFichier.id.desc(),),
+                       search_columns=(EdiFichier.nom_fichier, EdiFichier.identifiant_fichier)
+                       + ((Organisation.nom,) if caf else ()))
+    return render_template("edi/files.html", listing=listing, files=listing.items, statut=statut, flux=flux, caf=caf,
                            statuts=STATUT_LABELS, flux_choices=FLUX)
 
 

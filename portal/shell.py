@@ -16,6 +16,29 @@ AUDIT_CATEGORIES = {
     "audit": "Piste d'audit",
 }
 
+# The audit trail's actions, in words (the filter of the audit page lists them by these).
+AUDIT_ACTIONS = {
+    "login": "Connexion réussie", "login_failed": "Échec de connexion", "logout": "Déconnexion",
+    "login_refused_locked": "Connexion refusée (compte verrouillé)", "account_locked": "Compte verrouillé",
+    "password_changed": "Mot de passe changé", "password_change_failed": "Échec du changement de mot de passe",
+    "password_reset_requested": "Réinitialisation du mot de passe demandée",
+    "password_reset_done": "Mot de passe réinitialisé",
+    "password_reset_unknown": "Réinitialisation demandée pour une adresse inconnue",
+    "mfa_enrol_started": "Enrôlement de la double authentification commencé",
+    "mfa_enrolled": "Double authentification activée", "mfa_enrol_failed": "Échec de l'enrôlement de la double authentification",
+    "mfa_success": "Code de double authentification accepté", "mfa_failed": "Code de double authentification refusé",
+    "habilitation_granted": "Habilitation accordée", "habilitation_grant_refused": "Habilitation refusée",
+    "habilitation_reviewed": "Habilitation revue", "habilitation_revoked": "Habilitation retirée",
+    "habilitation_suspended": "Habilitation suspendue", "habilitation_suspension_lifted": "Suspension d'habilitation levée",
+    "api_token_created": "Jeton d'API créé", "api_token_revoked": "Jeton d'API révoqué",
+    "api_token_refused": "Jeton d'API refusé",
+    "organisation_created": "Organisation créée", "organisation_suspended": "Organisation suspendue",
+    "organisation_suspension_lifted": "Suspension d'organisation levée",
+    "contrat_created": "Contrat créé", "contrat_updated": "Contrat modifié",
+    "user_created": "Utilisateur créé", "user_disabled": "Utilisateur désactivé", "user_enabled": "Utilisateur réactivé",
+    "chain_verified": "Chaîne d'audit vérifiée",
+}
+
 
 def domain() -> Domain:
     from . import dashboards
@@ -35,5 +58,5 @@ def domain() -> Domain:
         home_panels=[panels.home_panel],
         boards=[dashboards.CAF_BOARD],
         seed=[panels.seed_demo],
-        labels={"audit_categories": AUDIT_CATEGORIES},
+        labels={"audit_categories": AUDIT_CATEGORIES, "audit_actions": AUDIT_ACTIONS},
     )
