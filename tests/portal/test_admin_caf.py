@@ -432,3 +432,19 @@ def test_the_caf_lifts_a_suspension_kept_on_a_revoked_habilitation(client, facto
     db.session.refresh(hab)
     assert not hab.is_suspended()
     services.grant_habilitation(operator, actor=partner_admin, service="CDAP", profil="travailleur_social")
+
+
+def test_audit_date_range_must_run_forward(client, factory, caf_admin, no_chain_walk):
+    record_event("admin", "user_created", target="probe")
+    db.session.flush()
+    refused = client.get(f"{AUDIT}?du=2026-03-10&au=2026-03-01")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "La date de fin doit être le même jour que la date de début ou après." in html
+    assert 'id="au-error"' in html and "probe" not in table_body(html)
+    same_day = client.get(f"{AUDIT}?du=2026-03-01&au=2026-03-01")
+    assert same_day.status_code == 200
+    # Actions by their names in the filter and in the table.
+    page = client.get(AUDIT).get_data(as_text=True)
+    assert '<option value="user_created">Utilisateur créé</option>' in page
+    assert "<td>Utilisateur créé</td>" in table_body(page)
