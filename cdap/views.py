@@ -18,7 +18,7 @@ from portal.inputs import int_arg
 from portal.listing import SortKey, paginate, read_args
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
-from . import journal, services
+from . import journal, presentation, services
 from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
 from .models import Allocataire, AtypicalAlert, ImpayeQueueItem, SignalementImpaye, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
 from .normalize import is_valid_numero
@@ -88,7 +88,8 @@ def _consult(channel: str):
         return render_template("cdap/suspended.html"), 403
     if result.found:
         template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
-        page = render_template(template, view=result.view, actor=actor, profile=POLICY[actor.profile],
+        page = render_template(template, view=result.view, layout=presentation.layout(result.view),
+                               actor=actor, profile=POLICY[actor.profile],
                                motif=request.form.get("motif"), form=form,
                                commentaire=request.form.get("commentaire", ""), labels=LABELS)
         status = 200
