@@ -14,7 +14,7 @@ from portal.inputs import int_arg
 from portal.listing import SortKey, paginate, read_args
 from portal.models import Organisation
 
-from . import queries, services
+from . import queries, services, upload_checks
 from .intake import storage
 from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisPaiement,
                      EdiFichier)
@@ -72,6 +72,8 @@ def upload():
         if signature is None or not signature.filename:
             errors["signature"] = "Choisissez la signature détachée (.p7s) du fichier."
         if not errors:
+            errors = _upload_mistakes(data, signature)
+        if not errors:
             try:
                 f = services.receive_file(current_user.organisation, data.stream, data.filename,
                                           signature.stream, canal="portail", user=current_user)
@@ -85,6 +87,22 @@ def upload():
                 return redirect(url_for("edi.file_detail", fichier_id=f.id), code=303)
     return render_template("edi/upload.html", errors=errors,
                            max_mb=services.max_file_bytes() // (1024 * 1024)), (400 if errors else 200)
+
+
+def _head(upload) -> bytes:
+    head = upload.stream.read(upload_checks.HEAD_BYTES)
+    upload.stream.seek(0)
+    return head
+
+
+def _upload_mistakes(data, signature) -> dict:
+    """A data file that is not XML, a signature that is no signature: said before storing."""
+    errors = {}
+    if problem := upload_checks.file_problem(_head(data)):
+        errors["fichier"] = problem
+    if problem := upload_checks.signature_problem(_head(signature)):
+        errors["signature"] = problem
+    return errors
 
 
 def _file_or_404(fichier_id: int) -> EdiFichier:
