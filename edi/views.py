@@ -149,10 +149,29 @@ def _send(sha256: str | None, mimetype: str, filename: str) -> Response:
     return attachment(storage.iter_chunks(sha256), mimetype=mimetype, filename=filename)
 
 
+# Readings of the Caf's signed XML, beside it: a PDF for people, a CSV of the records.
+READINGS = {"accuse-pdf", "accuse-csv", "pdf", "csv"}
+
+
+def _reading(kind: str, xml: bytes, organisation: str, stem: str) -> Response:
+    from . import documents
+    is_accuse = kind.startswith("accuse")
+    if kind.endswith("pdf"):
+        pdf = (documents.accuse_pdf if is_accuse else documents.avis_pdf)(xml, organisation)
+        return attachment(pdf, mimetype="application/pdf", filename=f"{stem}.pdf")
+    text = (documents.accuse_csv if is_accuse else documents.avis_csv)(xml)
+    return attachment(text.encode("utf-8"), mimetype="text/csv; charset=utf-8", filename=f"{stem}.csv")
+
+
 @bp.get("/fichiers/<int:fichier_id>/telecharger/<kind>")
 @requires(BOTH, service="EDI")
 def file_download(fichier_id: int, kind: str):
     f = _file_or_404(fichier_id)
+    if kind in READINGS:
+        if not f.accuse_sha256:
+            abort(404)
+        return _reading(kind, storage.read_bytes(f.accuse_sha256), f.organisation.nom,
+                        f"ACCUSE-{f.identifiant_fichier or f.id}-{f.id}")
     if kind not in DOWNLOADS:
         abort(404)
     attr, mimetype, pattern = DOWNLOADS[kind]
@@ -196,9 +215,11 @@ def avis_list():
 @bp.get("/avis-paiement/<int:avis_id>/<kind>")
 @requires(LANDLORD, service="EDI")
 def avis_download(avis_id: int, kind: str):
-    if kind not in ("fichier", "signature"):
+    if kind not in ("fichier", "signature", "pdf", "csv"):
         abort(404)
     a = get_own_or_404(EdiAvisPaiement, avis_id)
+    if kind in ("pdf", "csv"):
+        return _reading(kind, storage.read_bytes(a.sha256), a.organisation.nom, a.identifiant_fichier)
     if kind == "fichier":
         return _send(a.sha256, "application/xml", f"{a.identifiant_fichier}.xml")
     return _send(a.signature_sha256, "application/pkcs7-signature", f"{a.identifiant_fichier}.xml.p7s")
