@@ -11,7 +11,7 @@ from portal.access import get_own_or_404, requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
-from portal.listing import SortKey, paginate, read_args
+from portal.listing import SortKey, page_of, paginate, read_args
 from portal.models import Organisation
 
 from . import queries, services, upload_checks
@@ -118,7 +118,7 @@ def file_detail(fichier_id: int):
     page = _page()
     rows, total = queries.anomalies(f.id, code=code, severite=severite, page=page, per_page=PER_PAGE)
     return render_template("edi/file_detail.html", f=f, summary=queries.anomaly_summary(f.id),
-                           rows=rows, total=total, page=page, per_page=PER_PAGE, code=code,
+                           rows=rows, listing=page_of(rows, total, page, PER_PAGE), code=code,
                            severite=severite, codes=CODES, ERREUR=ERREUR,
                            AVERTISSEMENT=AVERTISSEMENT)
 

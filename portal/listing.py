@@ -94,6 +94,13 @@ class Page:
         return "ascending" if self.args.direction == "asc" else "descending"
 
 
+def page_of(items: list, total: int, page: int, per_page: int) -> Page:
+    """A page cut elsewhere (a query of its own), for the same count and pagination macros."""
+    pages = max(1, -(-total // per_page))
+    return Page(items=list(items), total=total, page=min(page, pages), per_page=per_page,
+                args=ListArgs(q="", sort="", direction="asc", page=page))
+
+
 def read_args(sorts: dict[str, SortKey], default: str) -> ListArgs:
     q = " ".join((request.args.get("q") or "").split())[:MAX_QUERY_LENGTH]
     sort = request.args.get("tri") if request.args.get("tri") in sorts else default
