@@ -131,3 +131,13 @@ def test_cdap_pages_fit_a_phone(new_page):
     assert_fits_width(page)
     page.goto("/cdap/consultation")
     assert_fits_width(page)
+    # The file's tabs scroll within their row on a phone, the page does not.
+    page.fill("#numero", NUMERO)
+    page.fill("#nom", NOM)
+    page.select_option("#motif", "accompagnement_social")
+    page.get_by_test_id("cdap-submit").click()
+    page.get_by_test_id("cdap-onglets").wait_for()
+    assert_fits_width(page)
+    page.get_by_test_id("onglet-quotient_familial").click()
+    assert page.evaluate("() => Chart.getChart(document.getElementById('qf-chart')).width > 0")
+    assert_fits_width(page)
