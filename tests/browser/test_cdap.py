@@ -70,19 +70,22 @@ def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
     impayes_tab = worker.get_by_test_id("onglet-impayes")
     assert re.search(r"Impayés de loyer\s*\d+", impayes_tab.inner_text())
     impayes_tab.click()
-    assert worker.get_by_test_id("section-impayes").is_visible()
+    worker.get_by_test_id("section-impayes").wait_for(state="visible")  # DSFR shows the panel
     assert text(worker.get_by_test_id("section-impayes"))
     assert_page_basics(worker)
     # The payments timeline: dots, newest month first, no DSFR numbers in front of its items.
     worker.get_by_test_id("onglet-paiements").click()
+    worker.get_by_test_id("section-paiements").wait_for(state="visible")
     item = worker.locator("#section-paiements .cdap-timeline__item").first
     assert item.evaluate("e => getComputedStyle(e, '::marker').content") in ("none", "normal", "")
     assert not item.evaluate("e => /^\\d/.test(e.innerText.trim())")
     # The QF: the current one called out, the table newest first.
     worker.get_by_test_id("onglet-quotient_familial").click()
+    worker.get_by_test_id("qf-actuel").wait_for(state="visible")
     assert "Quotient familial actuel" in text(worker.get_by_test_id("qf-actuel"))
     assert worker.locator("[data-testid=qf-table] tbody tr").first.get_attribute("data-testid") == "qf-ligne-actuelle"
     worker.get_by_test_id("onglet-identite").click()
+    worker.get_by_test_id("section-identite").wait_for(state="visible")
     screenshot(worker, "cdap-dossier")
 
     # The CCAPEX profile sees fewer sections of the same file: absent from the page, not hidden.
@@ -93,7 +96,8 @@ def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
     assert _visible_sections(ccapex) == allowed
     # Unpaid rent first for the CCAPEX: its first tab, open on arrival.
     tabs = [t.get_attribute("data-testid") for t in ccapex.locator("[role=tab]").all()]
-    assert tabs[0] == "onglet-impayes" and ccapex.get_by_test_id("section-impayes").is_visible()
+    assert tabs[0] == "onglet-impayes"
+    ccapex.get_by_test_id("section-impayes").wait_for(state="visible")
     screenshot(ccapex, "cdap-dossier-ccapex")
     html = ccapex.content()
     for section in set(SECTIONS) - allowed:
@@ -139,5 +143,6 @@ def test_cdap_pages_fit_a_phone(new_page):
     page.get_by_test_id("cdap-onglets").wait_for()
     assert_fits_width(page)
     page.get_by_test_id("onglet-quotient_familial").click()
-    assert page.evaluate("() => Chart.getChart(document.getElementById('qf-chart')).width > 0")
+    page.wait_for_function("() => { const c = window.Chart && Chart.getChart(document.getElementById('qf-chart'));"
+                           " return c && c.width > 0; }")
     assert_fits_width(page)
