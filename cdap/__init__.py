@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
     from . import dashboard, demo, home, settings
+    from .labels import LABELS
     from .atypical import organisation_token_suspension
     from .cli import cdap_group
     from .policy import POLICY
@@ -40,14 +41,5 @@ def register(app: Flask) -> None:
         beat={"cdap-journal-purge": {"task": "cdap.purge_journal", "schedule": crontab(hour=3, minute=40)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
-        labels={"audit_categories": {"cdap": "CDAP"}, "audit_actions": {
-            "alerte_traitee": "Alerte d'usage atypique traitée",
-            "habilitation_suspendue": "Habilitation CDAP suspendue (usage atypique)",
-            "suspension_levee": "Suspension CDAP levée",
-            "journal_allocataire_consulte": "Journal d'un allocataire consulté",
-            "journal_allocataire_exporte": "Journal d'un allocataire exporté",
-            "file_impayes_prendre": "Impayé pris en charge",
-            "file_impayes_plan": "Plan d'apurement reçu",
-            "file_impayes_clore": "Impayé clos",
-            "file_impayes_rouvrir": "Impayé rouvert"}},
+        labels=LABELS,
     ))

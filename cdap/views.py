@@ -16,11 +16,14 @@ from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
 from portal.listing import SortKey, paginate, read_args
+from portal.dates import today as paris_today
+from portal.formatting import date_heure
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, presentation, services
 from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
 from .models import Allocataire, AtypicalAlert, ImpayeQueueItem, SignalementImpaye, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .labels import PRESTATIONS_ANNUELLES, VERSE_A
 from .normalize import is_valid_numero
 from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, motifs_for
 
@@ -117,7 +120,8 @@ def consultation_print():
 
 LABELS = {
     "sections": SECTIONS, "fields": FIELDS, "prestations": PRESTATIONS, "situations": SITUATIONS,
-    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS,
+    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS, "verse_a": VERSE_A,
+    "par_an": PRESTATIONS_ANNUELLES,
     "impaye_statuts": {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"},
     "motifs": MOTIFS,
 }
@@ -160,7 +164,7 @@ def _gdpr_rows(numero: str):
         u = users.get(r.user_id)
         org = orgs.get(r.organisation_id)
         out.append({
-            "date": r.at.strftime("%d/%m/%Y %H:%M:%S") + " UTC",
+            "date": date_heure(r.at, secondes=True, fuseau=True),
             "personne": u.full_name if u else (f"Logiciel (jeton n° {r.api_token_id})" if r.api_token_id else "—"),
             "organisation": org.nom if org else "—",
             "profil": POLICY[r.profile].label if r.profile in POLICY else (r.profile or "—"),
@@ -262,7 +266,7 @@ def queue():
     bailleurs = services.landlord_names(item.impaye.code_bailleur for item in listing.items)
     return render_template("cdap/impayes.html", listing=listing, items=listing.items, bailleurs=bailleurs,
                            statut=statut, statuts=QUEUE_STATUTS,
-                           today=utcnow().date(), soon=utcnow().date() + timedelta(days=30))
+                           today=paris_today(), soon=paris_today() + timedelta(days=30))
 
 
 @bp.post("/impayes/<int:item_id>/<action>")
@@ -347,6 +351,12 @@ def mois_fr(value):
         return value
 
 
+@bp.app_template_filter("qf_points")
+def qf_points(rows):
+    """The QF chart's points, each month labelled « décembre 2025 » (never « 2025-12 »)."""
+    return [{**row, "libelle": mois_fr(row.get("mois"))} for row in rows or []]
+
+
 @bp.app_template_filter("periode_fr")
 def periode_fr(value):
     start, _, end = str(value).partition("/")
@@ -355,4 +365,5 @@ def periode_fr(value):
 
 @bp.app_context_processor
 def _cdap_globals():
-    return {"now_fr": lambda: utcnow().strftime("%d/%m/%Y %H:%M") + " UTC"}
+    from .labels import sections
+    return {"now_fr": lambda: date_heure(utcnow(), fuseau=True), "cdap_sections": sections}

@@ -121,3 +121,11 @@ def test_each_series_of_a_chart_has_its_own_colour():
     assert len(set(colors)) == 5 and set(colors) <= set(PALETTE)
     # Explicit colours are kept where they are free; the defaults avoid them.
     assert colors[2:4] == ["#E1000F", "#009081"] and colors[1] != "#009081"
+
+
+def test_chart_days_read_as_people_write_them():
+    from datetime import date
+
+    from portal.dashboards.charts import day_label
+    assert day_label(date(2025, 12, 12)) == "12 décembre 2025"
+    assert day_label(date(2026, 3, 1)) == "1er mars 2026"
