@@ -251,8 +251,11 @@ def audit_trail():
     orgs = db.session.execute(select(Organisation.id, Organisation.nom).order_by(Organisation.nom)).all()
     form.organisation.choices = {"": "Toutes", **{str(i): n for i, n in orgs}}
     actions = db.session.scalars(select(AuditEntry.action).distinct()).all()
+    def action_name(code: str) -> str:  # an action no service labelled: its words, not its code
+        label = labels.label("audit_actions", code)
+        return label.replace("_", " ").capitalize() if label == code else label
     form.action.choices = {"": "Toutes", **dict(sorted(
-        ((a, labels.label("audit_actions", a)) for a in actions), key=lambda kv: kv[1].lower()))}
+        ((a, action_name(a)) for a in actions), key=lambda kv: kv[1].lower()))}
     query = select(AuditEntry)
     valid = form.validate()
     if valid:
