@@ -187,7 +187,7 @@ def test_audit_page_filters_without_walking_the_chain(client, factory, caf_admin
     assert "Aucune vérification enregistrée" in html
     assert f'action="{VERIFY}"' in html and "Vérifier l'intégrité de la chaîne" in html
     # The action filter is a list of the actions recorded, by their names; exact match.
-    assert '<option value="other_event">other_event</option>' in html
+    assert '<option value="other_event">Other event</option>' in html  # unlabelled: words, not the code
     rows = table_body(client.get(f"{AUDIT}?action=other_event").get_data(as_text=True))
     assert "probe2" in rows and ">probe<" not in rows
     # A date that is no date, or a page that is no number: a clear 400, never the whole trail.
