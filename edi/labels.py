@@ -8,6 +8,7 @@ detail keys, values), declared in ``edi.register`` as ``Domain(labels=LABELS)``.
 from __future__ import annotations
 
 from .models import STATUT_LABELS
+from .rules import CODES
 
 AUDIT_ACTIONS = {
     "fichier_recu": "Fichier EDI reçu",
@@ -20,6 +21,8 @@ AUDIT_ACTIONS = {
     "certificat_refuse": "Certificat de signature refusé",
     "certificat_revoque": "Certificat de signature révoqué",
     "certificat_alerte_expiration": "Alerte d'expiration d'un certificat envoyée",
+    "declaration_creee": "Déclaration du bailleur créée",
+    "declaration_envoyee": "Déclaration du bailleur envoyée",
 }
 
 AUDIT_DETAILS = {
@@ -28,9 +31,12 @@ AUDIT_DETAILS = {
     "rejetes": "Enregistrements rejetés", "appliques": "Enregistrements appliqués",
     "paiements": "Paiements", "destinataires": "Destinataires", "sujet": "Sujet",
     "debut": "Début", "fin": "Fin", "empreinte": "Empreinte", "fictif": "Fictif",
+    "acte": "Acte", "resultat": "Résultat",
 }
 
-VALEURS = {**{code: label.lower() for code, label in STATUT_LABELS.items()}, "EDI": "EDI"}
+VALEURS = {**{code: label.lower() for code, label in STATUT_LABELS.items()}, "EDI": "EDI",
+           # the result of a landlord's declaration is an anomaly code (edi.rules.CODES)
+           **{code: label[0].lower() + label[1:] for code, (_, label) in CODES.items()}}
 
 LABELS = {"audit_categories": {"edi": "EDI"},
           "audit_targets": {"edi_fichier": "Fichier EDI n°", "edi_avis": "Avis de paiement n°", "certificat": "Certificat n°"}, "audit_actions": AUDIT_ACTIONS,
