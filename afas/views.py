@@ -19,6 +19,8 @@ from portal.access import get_own_or_404, public, requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import parse_int
+from portal.listing import SortKey, paginate, read_args
+from portal.models import Organisation
 
 from . import services
 from .attachments import AREA, MessageAttachment
@@ -321,13 +323,25 @@ def _queue_filters() -> dict:
     return filters
 
 
+QUEUE_SORTS = {
+    "echeance": SortKey("Échéance", (Declaration.echeance, Declaration.transmitted_at)),
+    "organisation": SortKey("Organisation", (Organisation.nom, Equipement.nom)),
+    "equipement": SortKey("Équipement", (Equipement.nom,)),
+    "statut": SortKey("Statut", (Declaration.status, Declaration.echeance)),
+    "transmise": SortKey("Transmise le", (Declaration.transmitted_at,), "desc"),
+    "droit": SortKey("Droit", (Declaration.droit,), "desc"),
+}
+
+
 @bp.get("/instruction")
 @requires(CAF, service="AFAS")
 def queue():
     filters = _queue_filters()
-    rows = db.session.scalars(services.queue_query(filters).limit(500)).all()
+    query = services.queue_query(filters).join(Organisation, Organisation.id == Equipement.organisation_id)
+    listing = paginate(query, read_args(QUEUE_SORTS, "echeance"), QUEUE_SORTS, tiebreak=(Declaration.id,),
+                       search_columns=(Organisation.nom, Equipement.nom, Equipement.numero, Equipement.commune))
     years = list(range(services.today().year + 1, services.today().year - 4, -1))
-    return render_template("afas/queue.html", rows=rows, filters=filters, years=years,
+    return render_template("afas/queue.html", listing=listing, rows=listing.items, filters=filters, years=years,
                            types=DECLARATION_TYPES, eq_types=EQUIPEMENT_TYPES,
                            statuses={k: v for k, v in STATUS_LABELS.items() if k != "brouillon"},
                            today=services.today())

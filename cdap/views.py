@@ -15,13 +15,14 @@ from portal.access import requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.listing import SortKey, paginate, read_args
 from portal.dates import today as paris_today
 from portal.formatting import date_heure
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
-from . import journal, services
+from . import journal, presentation, services
 from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
-from .models import AtypicalAlert, ImpayeQueueItem, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .models import Allocataire, AtypicalAlert, ImpayeQueueItem, SignalementImpaye, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
 from .labels import PRESTATIONS_ANNUELLES, VERSE_A
 from .normalize import is_valid_numero
 from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, SUIVI_CATEGORIES, motifs_for
@@ -90,7 +91,8 @@ def _consult(channel: str):
         return render_template("cdap/suspended.html"), 403
     if result.found:
         template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
-        page = render_template(template, view=result.view, actor=actor, profile=POLICY[actor.profile],
+        page = render_template(template, view=result.view, layout=presentation.layout(result.view),
+                               actor=actor, profile=POLICY[actor.profile],
                                motif=request.form.get("motif"), form=form,
                                commentaire=request.form.get("commentaire", ""), labels=LABELS)
         status = 200
@@ -241,6 +243,16 @@ def _queue_actor() -> services.Actor:
     return actor
 
 
+QUEUE_SORTS = {
+    "echeance": SortKey("Plan attendu avant le", (ImpayeQueueItem.echeance,)),
+    "recu": SortKey("Reçu le", (SignalementImpaye.date_signalement,), "desc"),
+    "nom": SortKey("Nom", (Allocataire.nom,)),
+    "bailleur": SortKey("Bailleur", (Organisation.nom, SignalementImpaye.code_bailleur)),
+    "dette": SortKey("Dette", (SignalementImpaye.montant_dette_cents,), "desc"),
+    "statut": SortKey("Statut", (ImpayeQueueItem.statut, ImpayeQueueItem.echeance)),
+}
+
+
 @bp.get("/impayes")
 @requires({"travailleur_social", "caf_agent"}, service="CDAP")
 def queue():
@@ -248,11 +260,16 @@ def queue():
     statut = request.args.get("statut") or None
     if statut not in (None, *QUEUE_STATUTS):
         statut = None
-    items = services.queue_items(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
     from .situations.queue import queue_flags
-    return render_template("cdap/impayes.html", items=items, statut=statut, statuts=QUEUE_STATUTS,
+    query = services.queue_query(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
+    listing = paginate(query, read_args(QUEUE_SORTS, "echeance"), QUEUE_SORTS, tiebreak=(ImpayeQueueItem.id,),
+                       search_columns=(Allocataire.numero, Allocataire.nom, Organisation.nom,
+                                       SignalementImpaye.code_bailleur))
+    bailleurs = services.landlord_names(item.impaye.code_bailleur for item in listing.items)
+    return render_template("cdap/impayes.html", listing=listing, items=listing.items, bailleurs=bailleurs,
+                           statut=statut, statuts=QUEUE_STATUTS,
                            today=paris_today(), soon=paris_today() + timedelta(days=30),
-                           suivi=queue_flags(actor, items))
+                           suivi=queue_flags(actor, listing.items))
 
 
 @bp.post("/impayes/<int:item_id>/<action>")

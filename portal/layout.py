@@ -33,6 +33,10 @@ def init_app(app: Flask) -> None:
     def euros(value):
         return formatting.euros(value)
 
+    @app.template_filter("entier")
+    def entier(value):
+        return formatting.entier(value)
+
     @app.template_filter("date_fr")
     def date_fr(value):
         return value.strftime("%d/%m/%Y") if value else "—"

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var canvas = document.getElementById("qf-chart");
-  if (canvas && window.Chart) {
+  function drawQf() {
     var data = JSON.parse(canvas.getAttribute("data-qf") || "[]");
     new window.Chart(canvas, {
       type: "line",
@@ -15,6 +15,16 @@
       options: { animation: false, responsive: true, maintainAspectRatio: false,
                  plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } }
     });
+  }
+  if (canvas && window.Chart) {
+    window.Chart.defaults.font.family = "Marianne, arial, sans-serif";
+    window.Chart.defaults.color = "#3a3a3a";
+    // Marianne is a web font: draw once it is loaded (a canvas never redraws when it arrives).
+    if (document.fonts && document.fonts.load) {
+      document.fonts.load("12px Marianne").then(drawQf, drawQf);
+    } else {
+      drawQf();
+    }
   }
   document.querySelectorAll("[data-action=print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });

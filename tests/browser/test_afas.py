@@ -124,6 +124,16 @@ def test_declaration_from_input_to_regularisation(new_page):
     assert "Commune d'Amiens" in text(row) or EAJE in text(row)
     assert_page_basics(agent)
     screenshot(agent, "afas-instruction")
+    # Searched by the équipement's name, typed; sorted by a column header.
+    agent.get_by_test_id("liste-recherche").press_sequentially(EAJE, delay=30)
+    agent.get_by_role("button", name="Filtrer").click()
+    agent.wait_for_load_state()
+    assert row.count() == 1 and int(agent.get_by_test_id("liste-total").get_attribute("data-total")) >= 1
+    agent.get_by_test_id("tri-organisation").click()
+    agent.wait_for_load_state()
+    assert "tri=organisation" in agent.url and row.count() == 1
+    assert agent.locator("th[aria-sort=ascending]").count() == 1
+    assert_page_basics(agent)
     row.get_by_role("link").first.click()
     assert "Facturation à la demi-heure entamée" in text(agent.get_by_test_id("justification-TAUX-FACTURATION-107"))
     assert_page_basics(agent)

@@ -24,6 +24,13 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     assert page.get_by_role("cell", name="Sophie Martin").is_visible()
     assert_page_basics(page)
     screenshot(page, "administration-utilisateurs")
+    # Searched by name, typed: only that person, counted.
+    page.get_by_test_id("liste-recherche").press_sequentially("martin", delay=30)
+    page.get_by_role("button", name="Rechercher").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("liste-total").get_attribute("data-total") == "1"
+    assert page.get_by_role("cell", name="Sophie Martin").is_visible()
+    page.goto("/administration/utilisateurs")
 
     # Create a user (no password: an activation link is sent).
     page.get_by_role("link", name="Créer un utilisateur").click()
