@@ -11,6 +11,15 @@ from .atypical import KINDS
 from .journal import CHANNELS, OUTCOMES
 from .models import QUEUE_STATUTS
 from .policy import MOTIFS, POLICY, SECTIONS
+from .situations import models as situation
+
+SITUATION_ACTIONS = {
+    "prise_en_charge": "prise en charge", "contact": "tentative de contact enregistrée",
+    "mode": "mode d'intervention choisi", "rdv": "rendez-vous fixé", "rdv_statut": "rendez-vous mis à jour",
+    "diagnostic": "diagnostic enregistré", "action": "action ajoutée", "action_statut": "action mise à jour",
+    "maintien": "maintien de l'aide décidé", "procedure": "étape de procédure enregistrée",
+    "cloture": "situation close",
+}
 
 QUEUE_ACTIONS = {"prendre": "prise en charge", "plan": "plan d'apurement reçu", "clore": "clôture",
                  "rouvrir": "réouverture"}
@@ -22,10 +31,13 @@ AUDIT_ACTIONS = {
     "journal_allocataire_consulte": "Journal d'un allocataire consulté",
     "journal_allocataire_exporte": "Journal d'un allocataire exporté",
     **{f"file_impayes_{code}": f"File des impayés : {label}" for code, label in QUEUE_ACTIONS.items()},
+    **{f"situation_{code}": f"Situation d'impayé : {label}" for code, label in SITUATION_ACTIONS.items()},
+    "situations_purgees": "Situations d'impayé closes purgées (durée de conservation atteinte)",
 }
 
 AUDIT_DETAILS = {"jusqu_au": "Jusqu'au", "de": "De", "vers": "Vers", "cdap_profile": "Profil CDAP",
-                 "categories": "Données affichées"}
+                 "categories": "Données affichées", "mode": "Mode", "modalite": "Modalité", "type": "Type",
+                 "decision": "Décision", "mois": "Mois", "etape": "Étape", "issue": "Issue", "nombre": "Nombre"}
 
 VALEURS = {
     **{code: label.lower() for code, label in QUEUE_STATUTS.items()},
@@ -36,6 +48,11 @@ VALEURS = {
     **{code: profile.label for code, profile in POLICY.items()},
     **{code: label for code, label in MOTIFS.items()},
     "CDAP": "CDAP",
+    **{code: label.lower() for table in (situation.MODES, situation.RESULTATS_CONTACT,
+                                         situation.MODALITES_RDV, situation.CANAUX, situation.STATUTS_RDV, situation.ACTIONS,
+                                         situation.STATUTS_ACTION, situation.MAINTIEN,
+                                         situation.ETAPES_PROCEDURE, situation.ISSUES)
+       for code, label in table.items()},
 }
 
 
@@ -55,5 +72,6 @@ def profile(code: str | None) -> str:
     return POLICY[code].label if code in POLICY else (code or "—")
 
 
-LABELS = {"audit_categories": {"cdap": "CDAP"}, "audit_targets": {"alerte": "Alerte n°", "file_impayes": "Impayé de la file n°"}, "audit_actions": AUDIT_ACTIONS,
+LABELS = {"audit_categories": {"cdap": "CDAP"}, "audit_targets": {"alerte": "Alerte n°", "file_impayes": "Impayé de la file n°",
+                                                  "situation": "Situation d'impayé n°"}, "audit_actions": AUDIT_ACTIONS,
           "audit_details": AUDIT_DETAILS, "valeurs": VALEURS}

@@ -41,6 +41,9 @@ VOLATILE = {("user_sessions", "last_seen_at"), ("api_tokens", "last_used_at")}
 
 # Routes with parameters: endpoint -> URL built from the world (None: not requested, and why).
 PARAM_URLS = {
+    # Each read of a case writes its row in the chained CDAP journal (a mandated trace, like a
+    # consultation): tests/cdap/situations/test_privacy.py checks who may read it and the trace.
+    "cdap.situation": None,
     "partner_admin.user_detail": lambda w: f"/administration/utilisateurs/{w.target.id}",
     "caf_admin.organisation": lambda w: f"/caf/administration/organisations/{w.partner.id}",
     "afas.equipement": lambda w: f"/afas/equipements/{w.equipement.id}",
