@@ -10,10 +10,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 T = TypeVar("T")
 
 
-def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
-    """SQLite: WAL, foreign keys, busy timeout. `immediate` (the Celery worker) opens every
-    transaction with BEGIN IMMEDIATE: a transaction that reads then writes cannot fail with
-    "database is locked" because another process wrote in between; it waits its turn."""
+def configure_engine_events(engine: Engine) -> None:
+    """SQLite: WAL, foreign keys, busy timeout, on every connection of the engine (web and
+    worker alike). Every transaction opens with BEGIN IMMEDIATE: a transaction that reads then
+    writes cannot fail with "database is locked" because another process wrote in between or
+    holds the write lock (in WAL mode SQLite refuses such an upgrade at once, without the busy
+    timeout); it waits its turn, up to the busy timeout. The web needs it as much as the worker:
+    logins, consultations and drafts read, then write (issue #18)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -30,7 +33,7 @@ def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def best_effort(what: str, write: Callable[[], None]) -> bool:
