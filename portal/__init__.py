@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None, domains: Sequence[ModuleType] | No
     from .database import configure_engine_events
     db.init_app(app)
     with app.app_context():
-        configure_engine_events(db.engine)
+        configure_engine_events(db.engine, immediate=bool(app.config.get("SQLITE_BEGIN_IMMEDIATE")))
     csrf.init_app(app)
     # French messages for WTForms' built-in validators ("Not a valid choice" → « Choix non valide »)
     # from WTForms' own catalogue, without Flask-Babel.

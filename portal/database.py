@@ -2,7 +2,7 @@
 from typing import Callable, TypeVar
 
 import psycopg
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -10,13 +10,24 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 T = TypeVar("T")
 
 
-def configure_engine_events(engine: Engine) -> None:
-    """SQLite: WAL, foreign keys, busy timeout, on every connection of the engine (web and
-    worker alike). Every transaction opens with BEGIN IMMEDIATE: a transaction that reads then
-    writes cannot fail with "database is locked" because another process wrote in between or
-    holds the write lock (in WAL mode SQLite refuses such an upgrade at once, without the busy
-    timeout); it waits its turn, up to the busy timeout. The web needs it as much as the worker:
-    logins, consultations and drafts read, then write (issue #18)."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
+    """SQLite: WAL, foreign keys, busy timeout, on every connection of the engine.
+
+    Which transactions open with BEGIN IMMEDIATE (issue #18, docs/operations.md):
+    - the Celery worker's (`immediate`) and those of a web request that may write (POST, PUT,
+      PATCH, DELETE: logins, consultations, drafts). Such a transaction reads, then writes; opened
+      with a plain BEGIN, its write fails at once with "database is locked" if another process
+      wrote in between (SQLite refuses the upgrade of a stale snapshot without waiting). Opened
+      IMMEDIATE it takes the write lock first, waiting its turn up to the busy timeout;
+    - not those of a GET, HEAD or OPTIONS request nor of a script or test process: in WAL mode
+      they read without any lock. Taking the write lock for a read made every page, and every
+      poll of a job's state, compete with the worker for SQLite's only write lock; under load
+      the worker's claim starved past its time limit (tests/edi/test_reliability_hosts.py, the
+      reverted merge 8637ce9). Their only writes are best-effort bookkeeping
+      (`best_effort`), which may be dropped."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -33,7 +44,11 @@ def configure_engine_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate or _request_may_write() else "BEGIN")
+
+
+def _request_may_write() -> bool:
+    return has_request_context() and request.method not in SAFE_METHODS
 
 
 def best_effort(what: str, write: Callable[[], None]) -> bool:
