@@ -62,13 +62,21 @@ if __name__ != "__main__":  # imported by locust
             self.client.put(f"/api/v1/afas/declarations/{draft}", headers=bearer("afas"),
                             json={"donnees": {"capacite": "60"}}, name="API brouillon AFAS")
 
+    CDAP_TOKENS = itertools.count()
+
     class CdapWorker(HttpUser):
+        """One API token per simulated social worker (a token shared by all of them was
+        suspended for atypical volume within the first minute: 254 × 403 in the first run)."""
         weight = 3
         wait_time = between(1, 3)
 
+        def on_start(self):
+            tokens = CONF["cdap_tokens"]
+            self.headers = {"Authorization": f"Bearer {tokens[next(CDAP_TOKENS) % len(tokens)]}"}
+
         @task
         def consult(self):
-            self.client.post("/api/v1/cdap/consultations", headers=bearer("cdap"), name="API consultation CDAP",
+            self.client.post("/api/v1/cdap/consultations", headers=self.headers, name="API consultation CDAP",
                              json={"numero_allocataire": CONF["allocataire"], "nom": "Charge",
                                    "motif": "accompagnement_social"})
 
@@ -130,6 +138,8 @@ def setup(database_url: str, workdir: Path, records: int, small_files: int) -> N
                                  habilitations={"AFAS": None, "CDAP": "travailleur_social"}, mfa=False)
         _t, afas_token = factories.api_token(partner, manager, scopes=("AFAS",))
         _t, cdap_token = factories.api_token(partner, manager, scopes=("CDAP",), profil="travailleur_social")
+        cdap_tokens = [factories.api_token(partner, manager, scopes=("CDAP",), profil="travailleur_social")[1]
+                       for _ in range(50)]
         visitor: User = factories.user(partner, "partner_manager", habilitations={"AFAS": None})
         drafts = []
         for i in range(20):
@@ -141,6 +151,7 @@ def setup(database_url: str, workdir: Path, records: int, small_files: int) -> N
         make_allocataire(numero="8800001", nom="Charge")
         db.session.commit()
         conf = {"tokens": {"edi": edi_token, "afas": afas_token, "cdap": cdap_token},
+                "cdap_tokens": cdap_tokens,
                 "email": visitor.email, "password": factories.PASSWORD, "drafts": drafts,
                 "allocataire": "8800001", "small_files": small_files}
     key = load_private_key(Path(info["key"]).read_bytes())
