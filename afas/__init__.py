@@ -13,8 +13,10 @@ def register(app: Flask) -> None:
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
     from . import dashboard, demo
+    from .labels import LABELS
     from .cli import afas_cli
     from .views import bp, home_panel
+    from . import views_conventions  # noqa: F401  (conventions, territoire, barème versions)
 
     contribute(app, Domain(
         name="afas",
@@ -24,6 +26,7 @@ def register(app: Flask) -> None:
         cli=[afas_cli],
         nav=[Nav("Déclarations AFAS", "afas.index", 20),
              Nav("Instruction AFAS", "afas.queue", 21),
+             Nav("Conventions AFAS", "afas.conventions_list", 22),
              Nav("Barèmes AFAS", "afas.baremes", 60)],
         home_panels=[home_panel],
         boards=[dashboard.PARTNER_BOARD],
@@ -34,5 +37,5 @@ def register(app: Flask) -> None:
                                         "schedule": crontab(hour=6, minute=0)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
-        labels={"audit_categories": {"afas": "AFAS"}},
+        labels=LABELS,
     ))

@@ -12,7 +12,11 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from .bareme_regles import check_bonus, check_plancher_gele, check_taux_facturation, check_types, number
+from .schema import ALL_LABELS, EQUIPEMENT_TYPES
+
 BAREME_DIR = Path(__file__).parent / "baremes"
+BUILT_IN_TYPES = ("EAJE", "ALSH", "RPE", "LAEP")  # formulas in droit.py; the others are barème data
 DECLARATION_KEYS = ("previsionnel", "actualise_juin", "actualise_septembre", "reel")
 
 
@@ -22,24 +26,12 @@ class BaremeError(ValueError):
         self.problems = problems
 
 
-def _number(doc, path: str, problems: list[str], low: float = 0.0, high: float = 1e9):
-    node = doc
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            problems.append(f"{path} : valeur absente")
-            return None
-        node = node[part]
-    if isinstance(node, bool) or not isinstance(node, (int, float)):
-        problems.append(f"{path} : un nombre est attendu")
-        return None
-    if not low <= node <= high:
-        problems.append(f"{path} : {node} hors de l'intervalle [{low} ; {high}]")
-        return None
-    return node
+_number = number
 
 
-def validate_bareme(doc) -> list[str]:
-    """Return the list of problems (empty when the document is a usable barème)."""
+def validate_bareme(doc, others: dict[int, dict] | None = None) -> list[str]:
+    """Return the list of problems (empty when the document is a usable barème). `others`: the
+    documents of the other loaded years, for the rules across years (the frozen floor)."""
     problems: list[str] = []
     if not isinstance(doc, dict):
         return ["le barème doit être un objet JSON"]
@@ -53,18 +45,8 @@ def validate_bareme(doc) -> list[str]:
     for key in ("eaje.prix_plafond_horaire.avec_couches_repas", "eaje.prix_plafond_horaire.sans_couches_repas"):
         _number(doc, key, problems, 0.01, 1000)
     _number(doc, "eaje.taux_prise_en_charge", problems, 0, 1)
-    tf = doc.get("eaje", {}).get("taux_facturation") if isinstance(doc.get("eaje"), dict) else None
-    if tf is not None:
-        low = _number(doc, "eaje.taux_facturation.seuil_bas", problems, 1, 3)
-        high = _number(doc, "eaje.taux_facturation.seuil_haut", problems, 1, 3)
-        if low is not None and high is not None and not low < high:
-            problems.append("eaje.taux_facturation : seuil_bas doit être inférieur à seuil_haut")
-        for variant in ("avec_couches_repas", "sans_couches_repas"):
-            floor = _number(doc, f"eaje.taux_facturation.prix_plancher_horaire.{variant}", problems, 0, 1000)
-            ceiling = doc.get("eaje", {}).get("prix_plafond_horaire", {}).get(variant)
-            if floor is not None and isinstance(ceiling, (int, float)) and floor > ceiling:
-                problems.append(f"eaje.taux_facturation.prix_plancher_horaire.{variant} : "
-                                "le plancher dépasse le plafond")
+    check_taux_facturation(doc, problems)
+    check_bonus(doc, problems)
     bonus = doc.get("eaje", {}).get("bonus_mixite_sociale") if isinstance(doc.get("eaje"), dict) else None
     if not isinstance(bonus, list):
         problems.append("eaje.bonus_mixite_sociale : liste attendue")
@@ -85,6 +67,7 @@ def validate_bareme(doc) -> list[str]:
     _number(doc, "rpe.bonus_missions_renforcees", problems, 0, 10_000_000)
     _number(doc, "laep.taux_prise_en_charge", problems, 0, 1)
     _number(doc, "laep.prix_plafond_horaire", problems, 0.01, 10000)
+    check_types(doc, problems, {k: v for k, v in EQUIPEMENT_TYPES.items() if k not in BUILT_IN_TYPES}, ALL_LABELS)
     _number(doc, "acomptes.taux_max", problems, 0, 1)
     echeances = doc.get("acomptes", {}).get("echeances") if isinstance(doc.get("acomptes"), dict) else None
     if not isinstance(echeances, list) or not echeances:
@@ -126,6 +109,8 @@ def validate_bareme(doc) -> list[str]:
                         date(2024, int(month), int(day))
                     except ValueError:
                         problems.append(f"{base} : date {day}/{month} impossible")
+    if not problems and others:
+        problems += check_plancher_gele(doc, others)
     return problems
 
 
@@ -135,6 +120,7 @@ class Bareme:
     doc: dict
     source: str = "fichier"
     demande: int | None = None  # year asked for, when a previous year's barème stands in
+    version_id: int | None = None  # the imported version (afas_bareme_versions), None for a shipped file
 
     def __getitem__(self, key):
         return self.doc[key]
@@ -160,12 +146,12 @@ class Bareme:
         return at("ouverture"), at("echeance")
 
 
-def parse_bareme(text: str | bytes, source: str = "fichier") -> Bareme:
+def parse_bareme(text: str | bytes, source: str = "fichier", others: dict[int, dict] | None = None) -> Bareme:
     try:
         doc = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BaremeError([f"JSON illisible : {exc}"]) from None
-    problems = validate_bareme(doc)
+    problems = validate_bareme(doc, others)
     if problems:
         raise BaremeError(problems)
     return Bareme(doc["annee"], doc, source)
@@ -176,7 +162,8 @@ def file_baremes() -> dict[int, Bareme]:
     """Every barème shipped in the package, validated (a broken file fails loudly)."""
     out = {}
     for path in sorted(BAREME_DIR.glob("*.json")):
-        bareme = parse_bareme(path.read_text("utf-8"), source=f"fichier {path.name}")
+        bareme = parse_bareme(path.read_text("utf-8"), source=f"fichier {path.name}",
+                              others={y: b.doc for y, b in out.items()})
         out[bareme.annee] = bareme
     return out
 
@@ -188,4 +175,4 @@ def pick(baremes: dict[int, Bareme], annee: int) -> Bareme:
     earlier = [y for y in baremes if y < annee]
     year = max(earlier) if earlier else min(baremes)
     b = baremes[year]
-    return Bareme(b.annee, b.doc, b.source, demande=annee)
+    return Bareme(b.annee, b.doc, b.source, demande=annee, version_id=b.version_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .bareme import Bareme
+from .controles_regles import rules_2026, seuils_facturation
 from .droit import DroitResult, compute_droit, eur, num, pct
 from .schema import ALL_LABELS, CHARGE_LINES, PRODUIT_LINES, fields_for
 from .validation import ParseResult, parse_declaration
@@ -35,6 +36,9 @@ RULES: dict[str, tuple[str, str]] = {
     "EXCEDENT": (ALERTE, "Excédent important"),
     "RPE-RATIO-ASSMAT": (ALERTE, "Plus d'assistantes maternelles par ETP que le ratio cible"),
     "LAEP-ACCUEILLANTS": (ALERTE, "Moins d'accueillants par séance que le minimum"),
+    "RPE-MISSIONS-SANS-ETP": (BLOQUANT, "Missions renforcées sans ETP d'animateur"),
+    "MERCREDI-PLAFOND": (BLOQUANT, "Heures du mercredi au-delà des plafonds du plan mercredi"),
+    "MERCREDI-HEURES": (BLOQUANT, "Heures du mercredi supérieures aux heures réalisées"),
 }
 
 
@@ -141,20 +145,22 @@ def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult,
     if equipement_type == "EAJE" and have("heures_realisees", "heures_facturees") and float(v["heures_realisees"]) > 0:
         realisees, facturees = float(v["heures_realisees"]), float(v["heures_facturees"])
         tf = facturees / realisees
-        rule = bareme["eaje"].get("taux_facturation") or {"seuil_bas": 1.07, "seuil_haut": 1.20}
-        low, high = float(rule["seuil_bas"]), float(rule["seuil_haut"])
+        low, high = seuils_facturation(bareme)
         effect = bareme["eaje"].get("taux_facturation") is not None
+        bands = effect and bareme["eaje"]["taux_facturation"].get("regle") == "tranches"
         if tf > high:
             out.append(_make("TAUX-FACTURATION-120",
                              f"Taux de facturation de {pct(tf)} ({num(facturees)} h facturées ÷ {num(realisees)} h "
                              f"réalisées), au-delà du seuil de {pct(high)}"
-                             + (" : le prix plafond est ramené au plancher." if effect else "."),
+                             + ((" : le plafond de la dernière tranche s'applique." if bands else
+                                " : le prix plafond est ramené au plancher.") if effect else "."),
                              ("heures_facturees",), round(tf, 4), high))
         elif tf > low:
             out.append(_make("TAUX-FACTURATION-107",
                              f"Taux de facturation de {pct(tf)} ({num(facturees)} h facturées ÷ {num(realisees)} h "
                              f"réalisées), au-delà du seuil de {pct(low)}"
-                             + (" : le prix plafond diminue." if effect else "."),
+                             + ((" : le plafond de la tranche suivante s'applique." if bands else
+                                " : le prix plafond diminue.") if effect else "."),
                              ("heures_facturees",), round(tf, 4), low))
         if facturees < realisees:
             out.append(_make("HEURES-FACTUREES-INFERIEURES",
@@ -228,14 +234,15 @@ def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult,
                              f"{num(v['accueillants_par_seance'])} accueillant(s) par séance, en dessous du minimum "
                              f"de {num(minimum)}.", ("accueillants_par_seance",), v["accueillants_par_seance"], minimum))
 
+    out += rules_2026(equipement_type, v, bareme)
     order = {BLOQUANT: 0, ALERTE: 1}
     out.sort(key=lambda c: (order[c.severite], list(RULES).index(c.code)))
     return out
 
 
 def evaluate(equipement_type: str, declaration_type: str, raw: dict, bareme: Bareme,
-             history: dict | None = None) -> Evaluation:
+             history: dict | None = None, contexte: dict | None = None) -> Evaluation:
     """Parse, compute the droit and run every check: what the live preview shows."""
     parsed = parse_declaration(equipement_type, raw)
-    droit = compute_droit(equipement_type, parsed.values, bareme)
+    droit = compute_droit(equipement_type, parsed.values, bareme, contexte)
     return Evaluation(parsed, droit, run_checks(equipement_type, declaration_type, parsed, droit, bareme, history))

@@ -1,9 +1,10 @@
-"""Demo data for AFAS: the four équipements of the Commune d'Amiens with a history (validated
+"""Demo data for AFAS: the équipements of the Commune d'Amiens (each under a signed convention,
+the crèche with a validated territoire, the ALSH under the plan mercredi, a PS Jeunes and a FJT) with a history (validated
 prévisionnels and réels of past years, acomptes paid, a régularisation), one declaration waiting
 in the Caf's queue and a draft. Idempotent: nothing is created twice."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -12,7 +13,8 @@ from portal.models import Organisation, User
 from portal.registry import DemoAccess
 
 from . import services
-from .models import Equipement
+from .conventions import record_territoire, upload_signed
+from .models import ConventionFinancement, Equipement
 from .schema import CHARGE_LINES, PRODUIT_LINES
 
 # AFAS contracts and habilitations on the shell's demo organisations and users (portal.demo).
@@ -24,7 +26,10 @@ EQUIPEMENTS = [
     ("ALSH", "Accueil de loisirs Saint-Leu", "ALSH-80-0002", "periscolaire"),
     ("RPE", "Relais petite enfance Amiens Nord", "RPE-80-0003", None),
     ("LAEP", "LAEP La Passerelle", "LAEP-80-0004", None),
+    ("PSJ", "Point jeunes Étouvie", "PSJ-80-0005", None),
+    ("FJT", "Foyer de jeunes travailleurs Le Beffroi", "FJT-80-0006", None),
 ]
+DEMO_PDF = b"%PDF-1.4\n% Convention d'objectifs et de financement - document de demonstration\n%%EOF\n"
 
 
 def _finances(charges: dict, produits: dict) -> dict:
@@ -48,9 +53,16 @@ def demo_data(kind: str, factor: float = 1.0) -> dict:
                             {"p70": round(110000 * f), "p74": round(700000 * f), "p75": 5000})}
     if kind == "ALSH":
         return {"capacite": 80, "jours_ouverture": 140, "amplitude_horaire": 3, "heures_realisees": round(30000 * f),
-                "enfants_accueillis": 150, "taux_regime_general": 95,
+                "enfants_accueillis": 150, "taux_regime_general": 95, "plan_mercredi": True,
+                "mercredis_journee": 30, "mercredis_demi_journee": 6, "heures_mercredi": round(5000 * f),
                 **_finances({"c60": round(15000 * f), "c61": 8000, "c64": round(170000 * f), "c68": 2000},
                             {"p70": round(45000 * f), "p74": round(140000 * f)})}
+    if kind == "PSJ":
+        return {"etp_animateur": 1.5, "jeunes_accueillis": 140,
+                **_finances({"c60": 4000, "c61": 6000, "c64": round(70000 * f)}, {"p74": round(80000 * f)})}
+    if kind == "FJT":
+        return {"residents": 60, "charges_socio_educatives": round(70000 * f),
+                **_finances({"c60": 30000, "c61": 120000, "c64": round(250000 * f)}, {"p70": 300000, "p74": round(100000 * f)})}
     if kind == "RPE":
         return {"etp_animateur": 2, "assistantes_maternelles": 128, "missions_renforcees": True,
                 **_finances({"c60": 3000, "c61": 9000, "c64": round(92000 * f), "c68": 1000},
@@ -77,6 +89,17 @@ def _declare(eq, annee, type_, data, manager, agent=None, validate=False):
     return decl
 
 
+def _convention(eq, year: int, agent) -> None:
+    """Signed conventions from N-3; the LAEP's ends in 60 days (the renewal alert shows)."""
+    today = services.today()
+    fin = today + timedelta(days=60) if eq.type == "LAEP" else date(year + 2, 12, 31)
+    conv = ConventionFinancement(equipement_id=eq.id, reference=f"COF-{eq.numero}", debut=date(year - 3, 1, 1), fin=fin)
+    db.session.add(conv)
+    db.session.flush()
+    upload_signed(conv, f"convention-{eq.numero}.pdf", DEMO_PDF, date(year - 3, 1, 1), agent)
+    db.session.expire(eq, ["conventions"])
+
+
 def seed() -> int:
     org = db.session.scalar(select(Organisation).where(Organisation.nom == "Commune d'Amiens"))
     manager = db.session.scalar(select(User).where(User.email == "gestionnaire@amiens.example"))
@@ -92,6 +115,9 @@ def seed() -> int:
         db.session.add(eq)
         db.session.flush()
         created += 1
+        _convention(eq, year, agent)
+        if kind == "EAJE":  # 10 places created in a quartier prioritaire, validated by the Caf
+            record_territoire(eq, "QPV", True, 10, agent)
         # Year N-2: prévisionnel validated (acomptes paid), réel validated with its régularisation, paid.
         _declare(eq, year - 2, "previsionnel", demo_data(kind, 0.97), manager, agent, validate=True)
         services.pay_due_acomptes()

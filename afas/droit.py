@@ -18,6 +18,7 @@ from datetime import date
 
 from portal.formatting import euros, nombre
 
+from . import bonus
 from .bareme import Bareme
 from .schema import ALL_LABELS
 from portal.dates import today as paris_today
@@ -64,10 +65,11 @@ class DroitResult:
 FORMULES = {
     "EAJE": "droit = (taux × min(prix de revient horaire, plafond) × heures réalisées − participations "
             "familiales) × taux régime général + bonus mixité sociale",
-    "ALSH": "droit = taux × min(prix de revient par acte, plafond) × actes réalisés × taux régime général",
+    "ALSH": "droit = taux × min(prix de revient par acte, plafond) × actes réalisés × taux régime général "
+            "+ bonification plan mercredi",
     "RPE": "droit = taux × min(charges, plafond par ETP × ETP) + bonus missions renforcées",
     "LAEP": "droit = taux × min(prix de revient horaire, plafond) × (heures d'ouverture + heures d'organisation)",
-}
+}  # types without an entry here take their formula from the barème (see _par_unite)
 
 NEEDED = {
     "EAJE": ("heures_realisees", "heures_facturees", "participations_familiales", "total_charges",
@@ -79,13 +81,16 @@ NEEDED = {
 
 
 def eaje_plafond(bareme: Bareme, couches_repas: bool, taux_facturation: float | None) -> tuple[float, str]:
-    """Prix plafond horaire for a taux de facturation (the 2025 rule when the barème has it)."""
+    """Prix plafond horaire for a taux de facturation, by the rule of the barème's year: bands
+    (2014–2024: ≤ 107 %, 107–117 %, > 117 %, a plafond per band) or linear (since 2025)."""
     variant = "avec_couches_repas" if couches_repas else "sans_couches_repas"
     eaje = bareme["eaje"]
     ceiling = float(eaje["prix_plafond_horaire"][variant])
     rule = eaje.get("taux_facturation")
     if not rule or taux_facturation is None:
         return ceiling, f"plafond {eur(ceiling)}/h ({variant.replace('_', ' ')})"
+    if rule.get("regle") == "tranches":
+        return _plafond_tranche(rule["tranches"], variant, taux_facturation)
     low, high = float(rule["seuil_bas"]), float(rule["seuil_haut"])
     floor = float(rule["prix_plancher_horaire"][variant])
     if taux_facturation <= low:
@@ -100,13 +105,27 @@ def eaje_plafond(bareme: Bareme, couches_repas: bool, taux_facturation: float | 
                    f"{pct(low)}) ÷ ({pct(high)} − {pct(low)}) = {num(value, 4)} €/h")
 
 
+def _plafond_tranche(tranches: list, variant: str, tf: float) -> tuple[float, str]:
+    """The first band whose upper bound (inclusive) the taux reaches; the last band is open."""
+    lower = None
+    for band in tranches:
+        top = band.get("taux_max")
+        if top is None or tf <= float(top):
+            value = float(band["prix_plafond_horaire"][variant])
+            if lower is None:
+                where = f"≤ {pct(float(top))}"
+            elif top is None:
+                where = f"> {pct(lower)}"
+            else:
+                where = f"entre {pct(lower)} et {pct(float(top))}"
+            return value, (f"taux de facturation {pct(tf)} {where} : plafond de la tranche "
+                           f"{eur(value)}/h ({variant.replace('_', ' ')})")
+        lower = float(top)
+    raise ValueError("barème : la dernière tranche doit être ouverte")  # validate_bareme prevents it
+
+
 def bonus_mixite(bareme: Bareme, participation_horaire: float | None) -> float:
-    if participation_horaire is None:
-        return 0.0
-    for tier in bareme["eaje"]["bonus_mixite_sociale"]:
-        if participation_horaire <= float(tier["participation_horaire_max"]):
-            return float(tier["montant_par_place"])
-    return 0.0
+    return bonus.mixite_par_place(bareme["eaje"], participation_horaire)
 
 
 def _f(values: dict, key: str) -> float:
@@ -114,7 +133,7 @@ def _f(values: dict, key: str) -> float:
     return float(v) if v is not None else 0.0
 
 
-def _eaje(v: dict, b: Bareme, r: DroitResult) -> None:
+def _eaje(v: dict, b: Bareme, r: DroitResult, ctx: dict) -> None:
     e = b["eaje"]
     taux = float(e["taux_prise_en_charge"])
     heures, facturees = _f(v, "heures_realisees"), _f(v, "heures_facturees")
@@ -130,10 +149,17 @@ def _eaje(v: dict, b: Bareme, r: DroitResult) -> None:
     psu = max(0.0, base) * trg
     part_h = participations / facturees if facturees > 0 else None
     per_place = bonus_mixite(b, part_h)
-    bonus = per_place * places * trg
+    mixite = per_place * places * trg
+    handicap_rate, handicap_why = bonus.handicap_par_place(e, _f(v, "enfants_inscrits"), _f(v, "enfants_aeeh"))
+    handicap = handicap_rate * places * trg
+    terr_rate, terr_places, terr_why = bonus.territoire_par_place(e, ctx.get("territoire"))
+    territoire = terr_rate * terr_places * trg
     ceiling_plafond = float(e["prix_plafond_horaire"]["avec_couches_repas" if couches else "sans_couches_repas"])
     max_bonus = max((float(t["montant_par_place"]) for t in e["bonus_mixite_sociale"]), default=0.0)
-    r.plafond_formule = cents(max(0.0, taux * ceiling_plafond * heures) * trg + max_bonus * places * trg)
+    max_handicap = max((float(t["montant_par_place"]) for t in
+                        (e.get("bonus_inclusion_handicap") or {}).get("paliers", [])), default=0.0)
+    r.plafond_formule = cents(max(0.0, taux * ceiling_plafond * heures) * trg
+                              + (max_bonus + max_handicap) * places * trg + territoire)
     r.indicateurs = {"prix_revient": round(prix, 4), "prix_revient_libelle": "prix de revient horaire",
                      "taux_facturation": tf,
                      "prix_plafond_horaire": round(plafond, 4), "participation_horaire_moyenne": part_h}
@@ -149,38 +175,48 @@ def _eaje(v: dict, b: Bareme, r: DroitResult) -> None:
         Step("Bonus mixité sociale",
              ("participation horaire moyenne non calculable (aucune heure facturée)" if part_h is None else
               f"participation moyenne {eur(part_h)}/h → {eur(per_place)} par place × {num(places)} places × {pct(trg)}"),
-             eur(bonus)),
+             eur(mixite)),
+        Step("Bonus inclusion handicap",
+             f"{handicap_why} × {num(places)} places × {pct(trg)}" if handicap_rate else handicap_why, eur(handicap)),
+        Step("Bonus territoire", f"{terr_why} × {pct(trg)}" if terr_rate else terr_why, eur(territoire)),
     ]
-    r.montant = cents(psu + bonus)
-    r.etapes.append(Step("Droit", f"{eur(psu)} + {eur(bonus)}", eur(r.montant)))
+    r.montant = cents(psu + mixite + handicap + territoire)
+    r.etapes.append(Step("Droit", f"{eur(psu)} + {eur(mixite)} + {eur(handicap)} + {eur(territoire)}",
+                         eur(r.montant)))
 
 
-def _alsh(v: dict, b: Bareme, r: DroitResult) -> None:
+def _alsh(v: dict, b: Bareme, r: DroitResult, ctx: dict) -> None:
     a = b["alsh"]
     taux, plafond = float(a["taux_prise_en_charge"]), float(a["prix_plafond_acte"])
     actes, charges, trg = _f(v, "heures_realisees"), _f(v, "total_charges"), _f(v, "taux_regime_general") / 100
     prix = charges / actes if actes > 0 else 0.0
     retenu = min(prix, plafond)
-    r.plafond_formule = cents(taux * plafond * actes * trg)
+    base = taux * retenu * actes * trg
+    bonif, _, _, bonif_why = bonus.plan_mercredi(a, v)
+    mercredi = bonif * trg
+    r.plafond_formule = cents(taux * plafond * actes * trg + mercredi)
     r.indicateurs = {"prix_revient": round(prix, 4), "prix_revient_libelle": "prix de revient par acte"}
-    r.montant = cents(taux * retenu * actes * trg)
+    r.montant = cents(base + mercredi)
     r.etapes += [
         Step("Prix de revient par acte", f"{eur(charges)} ÷ {num(actes)} actes", f"{num(prix, 4)} €"),
         Step("Prix retenu", f"min({num(prix, 4)} ; plafond {eur(plafond)})", f"{num(retenu, 4)} €"),
-        Step("Droit", f"{pct(taux)} × {num(retenu, 4)} € × {num(actes)} actes × {pct(trg)} de ressortissants "
-             "du régime général", eur(r.montant)),
+        Step("Prestation de service", f"{pct(taux)} × {num(retenu, 4)} € × {num(actes)} actes × {pct(trg)} de "
+             "ressortissants du régime général", eur(base)),
+        Step("Bonification plan mercredi", f"{bonif_why} × {pct(trg)}" if bonif else bonif_why, eur(mercredi)),
+        Step("Droit", f"{eur(base)} + {eur(mercredi)}", eur(r.montant)),
     ]
 
 
-def _rpe(v: dict, b: Bareme, r: DroitResult) -> None:
+def _rpe(v: dict, b: Bareme, r: DroitResult, ctx: dict) -> None:
     p = b["rpe"]
     taux, par_etp, bonus_rate = float(p["taux_prise_en_charge"]), float(p["plafond_par_etp"]), float(p["bonus_missions_renforcees"])
     etp, charges = _f(v, "etp_animateur"), _f(v, "total_charges")
     plafond = par_etp * etp
     retenu = min(charges, plafond)
-    bonus = bonus_rate if v.get("missions_renforcees") else 0.0
+    # missions renforcées need an animateur: with no ETP the bonus is refused (RPE-MISSIONS-SANS-ETP)
+    bonus = bonus_rate if v.get("missions_renforcees") and etp > 0 else 0.0
     base = taux * retenu
-    r.plafond_formule = cents(taux * plafond + bonus_rate)
+    r.plafond_formule = cents(taux * plafond + (bonus_rate if etp > 0 else 0.0))
     r.indicateurs = {"plafond_charges": round(plafond, 2), "prix_revient_libelle": "coût par ETP",
                      "prix_revient": round(charges / etp, 4) if etp > 0 else 0.0}
     r.montant = cents(base + bonus)
@@ -188,12 +224,14 @@ def _rpe(v: dict, b: Bareme, r: DroitResult) -> None:
         Step("Plafond des charges", f"{eur(par_etp)} par ETP × {num(etp)} ETP", eur(plafond)),
         Step("Charges retenues", f"min({eur(charges)} ; {eur(plafond)})", eur(retenu)),
         Step("Prestation de service", f"{pct(taux)} × {eur(retenu)}", eur(base)),
-        Step("Bonus missions renforcées", "missions renforcées déclarées" if bonus else "pas de missions renforcées", eur(bonus)),
+        Step("Bonus missions renforcées", "missions renforcées déclarées" if bonus else (
+            "missions renforcées déclarées sans ETP d'animateur : pas de bonus" if v.get("missions_renforcees")
+            else "pas de missions renforcées"), eur(bonus)),
         Step("Droit", f"{eur(base)} + {eur(bonus)}", eur(r.montant)),
     ]
 
 
-def _laep(v: dict, b: Bareme, r: DroitResult) -> None:
+def _laep(v: dict, b: Bareme, r: DroitResult, ctx: dict) -> None:
     p = b["laep"]
     taux, plafond = float(p["taux_prise_en_charge"]), float(p["prix_plafond_horaire"])
     heures = _f(v, "heures_ouverture") + _f(v, "heures_organisation")
@@ -212,16 +250,62 @@ def _laep(v: dict, b: Bareme, r: DroitResult) -> None:
     ]
 
 
-def compute_droit(equipement_type: str, values: dict, bareme: Bareme) -> DroitResult:
-    """The droit for parsed declaration values (see validation.parse_declaration)."""
+def _par_unite(equipement_type: str, v: dict, b: Bareme, r: DroitResult, ctx: dict) -> None:
+    """Types defined by the barème only (PS Jeunes, FJT…): taux × min(dépenses, plafond par unité
+    × unités), the unit (ETP, résidents) and the expense field named by the barème section."""
+    p = b[equipement_type.lower()]
+    taux, par_unite = float(p["taux_prise_en_charge"]), float(p["plafond_par_unite"])
+    unites, depenses = _f(v, p["unite"]), _f(v, p["depenses"])
+    unit_label, dep_label = ALL_LABELS[p["unite"]], ALL_LABELS[p["depenses"]]
+    plafond = par_unite * unites
+    retenu = min(depenses, plafond)
+    r.plafond_formule = cents(taux * plafond)
+    r.indicateurs = {"plafond_charges": round(plafond, 2), "prix_revient_libelle": "coût par unité",
+                     "prix_revient": round(depenses / unites, 4) if unites > 0 else 0.0}
+    r.montant = cents(taux * retenu)
+    r.etapes += [
+        Step("Plafond des dépenses", f"{eur(par_unite)} × {num(unites)} ({unit_label.lower()})", eur(plafond)),
+        Step("Dépenses retenues", f"min({eur(depenses)} de {dep_label.lower()} ; {eur(plafond)})", eur(retenu)),
+        Step("Droit", f"{pct(taux)} × {eur(retenu)}", eur(r.montant)),
+    ]
+
+
+def formule(equipement_type: str, bareme: Bareme | None = None) -> str:
+    if equipement_type in FORMULES:
+        return FORMULES[equipement_type]
+    p = (bareme.doc.get(equipement_type.lower()) if bareme else None) or {}
+    if not p:
+        return "formule absente du barème pour ce type d'équipement"
+    return (f"droit = taux × min({ALL_LABELS[p['depenses']].lower()}, plafond par unité × "
+            f"{ALL_LABELS[p['unite']].lower()})")
+
+
+def needed(equipement_type: str, bareme: Bareme) -> tuple[str, ...]:
+    if equipement_type in NEEDED:
+        return NEEDED[equipement_type]
+    p = bareme.doc.get(equipement_type.lower()) or {}
+    return (p["unite"], p["depenses"]) if p else ()
+
+
+def compute_droit(equipement_type: str, values: dict, bareme: Bareme, contexte: dict | None = None) -> DroitResult:
+    """The droit for parsed declaration values (see validation.parse_declaration). `contexte`
+    holds what the équipement record adds (its territoire validated by the Caf)."""
     label = bareme.libelle + (f" (barème {bareme.annee} appliqué, celui de {bareme.demande} "
                               "n'est pas encore publié)" if bareme.demande else "")
-    result = DroitResult(None, None, FORMULES[equipement_type], bareme=label)
-    missing = [k for k in NEEDED[equipement_type] if values.get(k) is None]
+    result = DroitResult(None, None, formule(equipement_type, bareme), bareme=label)
+    if equipement_type not in FORMULES and not bareme.doc.get(equipement_type.lower()):
+        result.manquants = [f"valeurs du barème {bareme.annee} pour ce type d'équipement"]
+        return result
+    missing = [k for k in needed(equipement_type, bareme) if values.get(k) is None]
     if missing:
         result.manquants = [ALL_LABELS[k] for k in missing]
         return result
-    {"EAJE": _eaje, "ALSH": _alsh, "RPE": _rpe, "LAEP": _laep}[equipement_type](values, bareme, result)
+    ctx = contexte or {}
+    handlers = {"EAJE": _eaje, "ALSH": _alsh, "RPE": _rpe, "LAEP": _laep}
+    if equipement_type in handlers:
+        handlers[equipement_type](values, bareme, result, ctx)
+    else:
+        _par_unite(equipement_type, values, bareme, result, ctx)
     return result
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, Numeric, String, Text,
                         UniqueConstraint, event, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,8 +27,22 @@ class Equipement(db.Model):
     commune: Mapped[str | None] = mapped_column(String(100))
     actif: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Bonus territoire (EAJE): priority area (QPV, ZRR) or convention territoriale globale, and the
+    # places created there; counted only once validated by the Caf (afas.conventions).
+    zone_prioritaire: Mapped[str | None] = mapped_column(String(8))
+    ctg: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    places_territoire: Mapped[int | None] = mapped_column(Integer)
+    territoire_valide_le: Mapped[datetime | None] = mapped_column(DateTime)
+    territoire_valide_par_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     organisation: Mapped[Organisation] = relationship()
+    conventions: Mapped[list[ConventionFinancement]] = relationship(order_by="ConventionFinancement.debut")
+
+    @property
+    def territoire(self) -> dict:
+        """What the droit computation reads (afas.bonus.territoire_par_place)."""
+        return {"zone": self.zone_prioritaire, "ctg": bool(self.ctg), "places": self.places_territoire or 0,
+                "valide": self.territoire_valide_le is not None}
     declarations: Mapped[list[Declaration]] = relationship(back_populates="equipement",
                                                            order_by="Declaration.annee.desc()")
 
@@ -55,6 +69,52 @@ class Campagne(db.Model):
     @property
     def type_label(self) -> str:
         return DECLARATION_TYPES.get(self.type_declaration, self.type_declaration)
+
+
+class ConventionFinancement(db.Model):
+    """Convention d'objectifs et de financement of an équipement: the Caf funds it (and accepts its
+    declarations) only for the exercices the signed convention covers. The signed document is
+    uploaded by the Caf; a convention without it is not signed."""
+    __tablename__ = "afas_conventions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    equipement_id: Mapped[int] = mapped_column(ForeignKey("afas_equipements.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(50))
+    debut: Mapped[date] = mapped_column(Date)
+    fin: Mapped[date] = mapped_column(Date)
+    signee_le: Mapped[date | None] = mapped_column(Date)
+    document_nom: Mapped[str | None] = mapped_column(String(200))
+    document: Mapped[bytes | None] = mapped_column(LargeBinary)
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    deposee_par_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deposee_le: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def signee(self) -> bool:
+        return self.signee_le is not None and self.document_sha256 is not None
+
+    def en_vigueur(self, on: date) -> bool:
+        return self.signee and self.debut <= on <= self.fin
+
+    def couvre(self, annee: int) -> bool:
+        """Signed and in force on at least one day of the exercice."""
+        return self.signee and self.debut <= date(annee, 12, 31) and self.fin >= date(annee, 1, 1)
+
+
+class BaremeVersion(db.Model):
+    """Every import of a year's barème, kept: who, when, the document and its differences with
+    the barème it replaced. Frozen declaration versions name the one they were computed with."""
+    __tablename__ = "afas_bareme_versions"
+    __table_args__ = (UniqueConstraint("annee", "numero"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annee: Mapped[int] = mapped_column(Integer)
+    numero: Mapped[int] = mapped_column(Integer)
+    doc: Mapped[dict] = mapped_column(JSON)
+    diff: Mapped[list] = mapped_column(JSON, default=list)   # [{"cle", "avant", "apres"}]
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    imported_by: Mapped[User | None] = relationship()
 
 
 class BaremeAnnee(db.Model):
@@ -145,6 +205,8 @@ class DeclarationVersion(db.Model):
     justifications: Mapped[dict] = mapped_column(JSON)
     droit: Mapped[dict] = mapped_column(JSON)                   # DroitResult.as_dict()
     bareme_annee: Mapped[int] = mapped_column(Integer)
+    # The imported barème version computed with (None: the file shipped with the portal).
+    bareme_version_id: Mapped[int | None] = mapped_column(ForeignKey("afas_bareme_versions.id"))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     # Transmitted before the campaign window opened (flagged, not refused; see services.transmit).
     anticipee: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -12,7 +12,11 @@ EQUIPEMENT_TYPES = {
     "ALSH": "Accueil de loisirs sans hébergement",
     "RPE": "Relais petite enfance",
     "LAEP": "Lieu d'accueil enfants-parents",
+    "PSJ": "Structure jeunesse (PS Jeunes)",
+    "FJT": "Foyer de jeunes travailleurs",
 }
+# Types whose formula comes from the barème only (section named after the lowercase code, with
+# `formule: par_unite`): adding one is a label here, its fields below and its barème section.
 ALSH_ACTIVITES = {"periscolaire": "Périscolaire", "extrascolaire": "Extrascolaire"}
 
 DECLARATION_TYPES = {
@@ -76,6 +80,13 @@ ACTIVITY_FIELDS: dict[str, tuple[Field, ...]] = {
               "Un acte est une heure de présence effective d'un enfant"),
         Field("enfants_accueillis", "Enfants accueillis", "entier", 50000),
         Field("taux_regime_general", "Taux de ressortissants du régime général", "pourcentage", 100),
+        Field("plan_mercredi", "Accueil labellisé « plan mercredi »", "booleen"),
+        Field("mercredis_journee", "Mercredis en journée avec repas", "entier", 53,
+              "Plafond : 9 h par enfant et par mercredi", required=False),
+        Field("mercredis_demi_journee", "Demi-journées de mercredi sans repas", "entier", 106,
+              "Plafond : 4 h par enfant et par demi-journée", required=False),
+        Field("heures_mercredi", "Heures réalisées le mercredi (plan mercredi)", "heures", MAX_HEURES,
+              "Comprises dans les heures réalisées", required=False),
     ),
     "RPE": (
         Field("etp_animateur", "ETP d'animateur", "decimal", 100, "Équivalents temps plein, ex. 1,5"),
@@ -87,6 +98,15 @@ ACTIVITY_FIELDS: dict[str, tuple[Field, ...]] = {
         Field("heures_organisation", "Heures d'organisation", "heures", 10000),
         Field("accueillants_par_seance", "Accueillants par séance", "decimal", 50),
         Field("familles_accueillies", "Familles accueillies", "entier", 100000),
+    ),
+    "PSJ": (
+        Field("etp_animateur", "ETP d'animateur", "decimal", 100, "Équivalents temps plein, ex. 1,5"),
+        Field("jeunes_accueillis", "Jeunes accueillis", "entier", 100000),
+    ),
+    "FJT": (
+        Field("residents", "Résidents (moyenne annuelle)", "entier", 5000),
+        Field("charges_socio_educatives", "Charges de la fonction socio-éducative", "montant", MAX_EUROS,
+              "Comprises dans le total des charges"),
     ),
 }
 

@@ -14,12 +14,15 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.audit import current_api_token, record_event
 from portal.extensions import db
+from portal.dates import paris_day, today as paris_today
 from portal.models import utcnow
 
 from . import bareme as bareme_mod
+from .bareme_versions import record_version
 from .controles import Evaluation, evaluate
+from .conventions import refus_sans_convention
 from .droit import regularisation as compute_regularisation, schedule_acomptes
-from .models import (Acompte, BaremeAnnee, Campagne, Declaration, DeclarationEvent, DeclarationMessage,
+from .models import (Acompte, BaremeAnnee, BaremeVersion, Campagne, Declaration, DeclarationEvent, DeclarationMessage,
                      DeclarationVersion, Equipement, Regularisation)
 from .schema import ALL_LABELS, DECLARATION_TYPES, EDITABLE_STATUSES, fields_for
 from .validation import format_number, parse_boolean
@@ -37,15 +40,19 @@ class ActionRefused(Exception):
 
 
 def today() -> date:
-    return utcnow().date()
+    """Today on the Paris calendar: the day deadlines and « en retard » are computed on."""
+    return paris_today()
 
 
 # -- barèmes and campaigns ------------------------------------------------------------------
 
 def all_baremes() -> dict[int, bareme_mod.Bareme]:
     out = dict(bareme_mod.file_baremes())
+    latest = dict(db.session.execute(select(BaremeVersion.annee, func.max(BaremeVersion.id))
+                                     .group_by(BaremeVersion.annee)).all())
     for row in db.session.scalars(select(BaremeAnnee)):
-        out[row.annee] = bareme_mod.Bareme(row.annee, row.doc, f"ajouté par la Caf le {row.imported_at:%d/%m/%Y}")
+        out[row.annee] = bareme_mod.Bareme(row.annee, row.doc, f"ajouté par la Caf le {row.imported_at:%d/%m/%Y}",
+                                           version_id=latest.get(row.annee))
     return out
 
 
@@ -54,8 +61,12 @@ def get_bareme(annee: int) -> bareme_mod.Bareme:
 
 
 def import_bareme(text: str | bytes, actor=None, source: str = "") -> BaremeAnnee:
-    """Add (or replace) a year's barème after validation; raises BaremeError with the problems."""
-    parsed = bareme_mod.parse_bareme(text)
+    """Add (or replace) a year's barème after validation; raises BaremeError with the problems.
+    The barème it replaces is kept: each import is a numbered version with who, when and the
+    differences (bareme_versions); frozen declaration versions keep the one they used."""
+    current = all_baremes()
+    parsed = bareme_mod.parse_bareme(text, others={y: b.doc for y, b in current.items()})
+    record_version(parsed.doc, current.get(parsed.annee), actor, source)
     row = db.session.scalar(select(BaremeAnnee).where(BaremeAnnee.annee == parsed.annee))
     if row is None:
         row = BaremeAnnee(annee=parsed.annee, doc=parsed.doc)
@@ -151,7 +162,7 @@ def history_for(decl: Declaration) -> dict:
 
 def evaluate_declaration(decl: Declaration, raw: dict | None = None) -> Evaluation:
     return evaluate(decl.equipement.type, decl.type, decl.data if raw is None else raw,
-                    get_bareme(decl.annee), history_for(decl))
+                    get_bareme(decl.annee), history_for(decl), {"territoire": decl.equipement.territoire})
 
 
 def display_value(value) -> str:
@@ -283,10 +294,14 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
                             else f"La déclaration est « {decl.status_label.lower()} » : elle ne peut pas être transmise.")
     now = now or utcnow()
     camp = ensure_campagne(decl.annee, decl.type)
-    if decl.type == "reel" and now.date() <= date(decl.annee, 12, 31):
+    day = paris_day(now)  # the deadline is a Paris calendar day, « now » a UTC instant
+    if decl.type == "reel" and day <= date(decl.annee, 12, 31):
         raise ActionRefused(f"Le réel {decl.annee} déclare les chiffres de l'exercice écoulé : il ne peut pas être "
                             f"transmis avant la fin de l'exercice {decl.annee}. La campagne ouvre le "
                             f"{camp.ouverture:%d/%m/%Y} (échéance le {camp.echeance:%d/%m/%Y}).")
+    refusal = refus_sans_convention(decl.equipement, decl.annee)
+    if refusal:
+        raise ActionRefused(refusal, 409)
     evaluation = evaluate_declaration(decl)
     if evaluation.bloquants:
         raise ActionRefused(f"Transmission impossible : {len(evaluation.bloquants)} point(s) bloquant(s) à corriger.",
@@ -298,7 +313,7 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
                             {f"justification_{c.code}": "Justification obligatoire pour cette alerte." for c in missing})
     first = decl.versions[0] if decl.versions else None
     if first is None:
-        late, early = now.date() > camp.echeance, now.date() < camp.ouverture
+        late, early = day > camp.echeance, day < camp.ouverture
     else:  # a correction asked by the Caf: the timing is that of the first transmission
         late, early = bool(decl.late), bool(first.anticipee)
     alert_codes = [c.code for c in evaluation.alertes]
@@ -306,7 +321,8 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
         declaration_id=decl.id, numero=len(decl.versions) + 1, created_at=now, user_id=getattr(actor, "id", None),
         via=via, data=evaluation.parsed.values, controles=[c.as_dict() for c in evaluation.controles],
         justifications={k: v for k, v in decl.justifications.items() if k in alert_codes},
-        droit=evaluation.droit.as_dict(), bareme_annee=get_bareme(decl.annee).annee, late=late, anticipee=early)
+        droit=evaluation.droit.as_dict(), bareme_annee=get_bareme(decl.annee).annee, late=late, anticipee=early,
+        bareme_version_id=get_bareme(decl.annee).version_id)
     version.content_hash = version.compute_hash()
     decl.versions.append(version)
     previous = decl.status
@@ -407,7 +423,7 @@ def _schedule(decl: Declaration, agent, droit: float, now: datetime) -> list[Aco
         _settle_if_done(db.session.get(Declaration, other_id))
     start = (db.session.scalar(select(func.max(Acompte.numero)).where(Acompte.declaration_id == decl.id)) or 0)
     created = []
-    plan, paid = _acomptes_plan(decl, droit, on=now.date())
+    plan, paid = _acomptes_plan(decl, droit, on=paris_day(now))
     for e in plan:
         a = Acompte(declaration_id=decl.id, equipement_id=decl.equipement_id, annee=decl.annee,
                     numero=start + e.numero, montant=e.montant, date_prevue=e.date_prevue, status="programme")

@@ -121,6 +121,12 @@ def _consistency(equipement_type: str, values: dict, errors: dict) -> None:
                 "enfants_aeeh", "incoherent",
                 f"Incohérent : {values['enfants_aeeh']} enfants AEEH pour "
                 f"{values['enfants_inscrits']} enfants inscrits.")
+    if both("charges_socio_educatives", "total_charges") \
+            and values["charges_socio_educatives"] > values["total_charges"]:
+        errors["charges_socio_educatives"] = FieldError(
+            "charges_socio_educatives", "incoherent",
+            f"Incohérent : {format_number(values['charges_socio_educatives'])} € de charges socio-éducatives "
+            f"pour {format_number(values['total_charges'])} € de charges au total.")
     if equipement_type in ("EAJE", "ALSH") and values.get("jours_ouverture") is not None \
             and values.get("amplitude_horaire") is not None:
         if values["jours_ouverture"] > 0 and values["amplitude_horaire"] == 0:

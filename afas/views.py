@@ -97,8 +97,9 @@ def _index_page():
     _partner_guard()
     expected = services.expected_declarations(current_user.organisation_id)
     equipements = services.equipements_of(current_user.organisation_id)
+    from .conventions import a_renouveler
     return render_template("afas/index.html", expected=expected, equipements=equipements,
-                           today=services.today(), may_edit=_may_edit())
+                           today=services.today(), may_edit=_may_edit(), a_renouveler=a_renouveler(equipements))
 
 
 @bp.get("/")
@@ -121,8 +122,11 @@ def equipement(eid):
     _partner_guard()
     eq = _equipement(eid)
     year = services.today().year
+    from .bonus import ZONES
+    from .conventions import a_renouveler
     return render_template("afas/equipement.html", eq=eq, may_edit=_may_edit(), types=DECLARATION_TYPES,
-                           years=list(range(year + 1, year - 4, -1)), default_year=year)
+                           years=list(range(year + 1, year - 4, -1)), default_year=year,
+                           a_renouveler=a_renouveler([eq]), zones=ZONES)
 
 
 @bp.post("/equipements/<int:eid>/declarations")

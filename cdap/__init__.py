@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
     from . import dashboard, demo, home, settings
+    from .labels import LABELS
     from .atypical import organisation_token_suspension
     from .cli import cdap_group
     from .policy import POLICY
@@ -40,5 +41,5 @@ def register(app: Flask) -> None:
         beat={"cdap-journal-purge": {"task": "cdap.purge_journal", "schedule": crontab(hour=3, minute=40)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
-        labels={"audit_categories": {"cdap": "CDAP"}},
+        labels=LABELS,
     ))

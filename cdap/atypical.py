@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from portal.accounts.sessions import revoke_all_sessions
 from portal.audit import record_event
 from portal.extensions import db
+from portal.formatting import date_heure
 from portal.models import Habilitation, OutboxMessage, User, utcnow
 
 from .models import AtypicalAlert, ConsultationJournal, TokenSuspension
@@ -172,7 +173,7 @@ def organisation_token_suspension(organisation_id: int, now: datetime | None = N
         TokenSuspension.organisation_id == organisation_id, TokenSuspension.suspended_until > now))
     if until is None:
         return None
-    return (f"Un jeton CDAP de votre organisation est suspendu par la Caf jusqu'au {until:%d/%m/%Y à %H:%M} "
+    return (f"Un jeton CDAP de votre organisation est suspendu par la Caf jusqu'au {date_heure(until, fuseau=True)} "
             "(usage atypique) : aucun nouveau jeton CDAP avant la fin ou la levée de la suspension.")
 
 
@@ -190,7 +191,7 @@ def notify_admins(alert: AtypicalAlert) -> None:
     admins = db.session.scalars(select(User.email).where(User.role == "caf_admin", User.disabled_at.is_(None))).all()
     who = f"utilisateur n° {alert.user_id}" if alert.user_id else f"jeton d'API n° {alert.api_token_id}"
     what = "L'habilitation CDAP est suspendue" if alert.user_id else "L'accès CDAP de ce jeton d'API est suspendu"
-    action = (f"{what} jusqu'au {alert.suspended_until:%d/%m/%Y %H:%M} UTC."
+    action = (f"{what} jusqu'au {date_heure(alert.suspended_until, fuseau=True)}."
               if alert.suspended_until else "Aucune suspension à ce stade.")
     base = current_app.config.get("PUBLIC_BASE_URL", "")
     for email in admins:

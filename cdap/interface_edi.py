@@ -12,7 +12,12 @@ Functions EDI may call (``__all__``):
 - ``record_impayes(code_bailleur, rows, source)`` : unpaid-rent reports (and their queue items) ;
 - ``tiers_payant_payments(code_bailleur, year, month)``, ``landlord_codes(year, month)`` : the
   third-party payments a payment notice lists ;
-- ``echeance_plan_apurement(date_constitution)`` : deadline of a repayment plan.
+- ``echeance_plan_apurement(date_constitution)`` : deadline of a repayment plan ;
+- ``find_tenant(code_bailleur, nom, numero_allocataire, code_locataire)`` : the tenancy a web
+  declaration names (numéro allocataire or code locataire, with the tenant's name) ;
+- ``tenancy_history(code_bailleur, code_locataire, numero_allocataire)`` : rents, movements and
+  unpaid-rent reports of one tenancy, whatever their channel (EDI file or web form) ;
+- ``first_tenant(code_bailleur)`` : the landlord's first current tenant (demo data and examples).
 
 All amounts are integer cents, dates `datetime.date`. Every function runs in the caller's
 transaction (never commits) and is set-based: a batch of rows costs a handful of queries,
@@ -39,6 +44,7 @@ from portal.models import utcnow
 from .loyers import latest_history
 from portal.dates import add_months
 
+from .normalize import normalize_name
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, ImpayeQueueItem, Logement,
                      LoyerHistorique, Mouvement, Paiement, SignalementImpaye, tiers_payant_en_cours)
 from portal.dates import today as paris_today
@@ -468,6 +474,76 @@ def landlord_codes(year: int, month: int) -> list[str]:
         .distinct().order_by(Paiement.code_bailleur)))
 
 
+def find_tenant(code_bailleur: str, nom: str, numero_allocataire: str | None = None,
+                code_locataire: str | None = None) -> tuple[str, str] | None:
+    """(code_locataire, numero_allocataire) of this landlord's tenancy whose allocataire bears
+    `nom` (exact, case- and accent-insensitive match, as CDAP searches) and has the given numéro
+    and/or code locataire (at least one); None when no single tenancy matches. The name is
+    required: a numéro alone must not reveal whether someone is a tenant."""
+    if not (numero_allocataire or code_locataire) or not normalize_name(nom or ""):
+        return None
+    query = (select(Logement.code_locataire, Allocataire.numero)
+             .join(Allocataire, Allocataire.id == Logement.allocataire_id)
+             .where(Logement.code_bailleur == code_bailleur,
+                    Allocataire.nom_normalise == normalize_name(nom)))
+    if numero_allocataire:
+        query = query.where(Allocataire.numero == numero_allocataire)
+    if code_locataire:
+        query = query.where(Logement.code_locataire == code_locataire)
+    found = db.session.execute(query.limit(2)).all()
+    return (found[0][0], found[0][1]) if len(found) == 1 else None
+
+
+def first_tenant(code_bailleur: str) -> dict | None:
+    """The landlord's current tenancy with the smallest numéro allocataire, with the tenant's name,
+    numéro, address and current rent; None when it has none (demo declarations use it)."""
+    row = db.session.execute(
+        select(Logement.code_locataire, Allocataire.numero)
+        .join(Allocataire, Allocataire.id == Logement.allocataire_id)
+        .where(Logement.code_bailleur == code_bailleur, Logement.date_sortie.is_(None))
+        .order_by(Allocataire.numero, Logement.code_locataire).limit(1)).first()
+    if row is None:
+        return None
+    tenancy = _tenancies(code_bailleur, [(row[0], row[1])])[(row[0], row[1])]
+    a = db.session.get(Allocataire, tenancy["allocataire_id"])
+    return {"code_locataire": row[0], "numero_allocataire": row[1], "nom": a.nom, "prenom": a.prenom,
+            "adresse": f"{a.adresse}, {a.code_postal} {a.commune}", "loyer_cents": tenancy["loyer_cents"],
+            "charges_cents": tenancy["charges_cents"]}
+
+
+def _channel(key: str) -> str:
+    """« EDI », « formulaire » or « Caf » (reference data), from the row's idempotency key."""
+    if key.startswith("EDI:"):
+        return "EDI"
+    return "formulaire" if key.startswith("WEB:") else "Caf"
+
+
+def tenancy_history(code_bailleur: str, code_locataire: str, numero_allocataire: str) -> list[dict]:
+    """Every rent, movement and unpaid-rent report recorded for this tenancy, newest first, each
+    with its channel (« EDI » / « formulaire ») and its source: one history whatever the way the
+    landlord declared. Empty for an unknown tenancy."""
+    found = _tenancies(code_bailleur, [(code_locataire, numero_allocataire)])
+    tenancy = found.get((str(code_locataire), str(numero_allocataire)))
+    if tenancy is None:
+        return []
+    lid, out = tenancy["logement_id"], []
+    for row in db.session.execute(select(LoyerHistorique).where(LoyerHistorique.logement_id == lid)).scalars():
+        out.append({"acte": "LOYERS", "date": row.date_effet, "recu_le": row.created_at,
+                    "canal": _channel(row.idempotency_key), "source": row.source,
+                    "loyer_cents": row.loyer_cents, "charges_cents": row.charges_cents})
+    for row in db.session.execute(select(Mouvement).where(Mouvement.logement_id == lid)).scalars():
+        out.append({"acte": "MOUVEMENTS", "date": row.date_mouvement, "recu_le": row.created_at,
+                    "canal": _channel(row.idempotency_key), "source": row.source, "type": row.type})
+    for row in db.session.execute(select(SignalementImpaye).where(SignalementImpaye.logement_id == lid)).scalars():
+        out.append({"acte": "IMPAYES", "date": row.date_signalement, "recu_le": row.created_at,
+                    "canal": _channel(row.idempotency_key), "source": row.source,
+                    "montant_dette_cents": row.montant_dette_cents,
+                    "date_constitution": row.date_constitution})
+    out.sort(key=lambda r: (r["recu_le"], r["date"]), reverse=True)
+    return out
+
+
 __all__ = ["lookup_tenancies", "tenancy_after_mouvement", "apply_loyers", "apply_loyers_columns",
            "LOYERS_COLUMNS", "apply_mouvements", "record_impayes", "tiers_payant_payments",
-           "landlord_codes", "echeance_plan_apurement"]
+           "landlord_codes", "echeance_plan_apurement", "find_tenant", "tenancy_history",
+           "first_tenant"]

@@ -15,11 +15,14 @@ from portal.access import requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.dates import today as paris_today
+from portal.formatting import date_heure
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, services
 from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
 from .models import AtypicalAlert, ImpayeQueueItem, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .labels import PRESTATIONS_ANNUELLES, VERSE_A
 from .normalize import is_valid_numero
 from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, motifs_for
 
@@ -115,7 +118,8 @@ def consultation_print():
 
 LABELS = {
     "sections": SECTIONS, "fields": FIELDS, "prestations": PRESTATIONS, "situations": SITUATIONS,
-    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS,
+    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS, "verse_a": VERSE_A,
+    "par_an": PRESTATIONS_ANNUELLES,
     "impaye_statuts": {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"},
     "motifs": MOTIFS,
 }
@@ -158,7 +162,7 @@ def _gdpr_rows(numero: str):
         u = users.get(r.user_id)
         org = orgs.get(r.organisation_id)
         out.append({
-            "date": r.at.strftime("%d/%m/%Y %H:%M:%S") + " UTC",
+            "date": date_heure(r.at, secondes=True, fuseau=True),
             "personne": u.full_name if u else (f"Logiciel (jeton n° {r.api_token_id})" if r.api_token_id else "—"),
             "organisation": org.nom if org else "—",
             "profil": POLICY[r.profile].label if r.profile in POLICY else (r.profile or "—"),
@@ -245,7 +249,7 @@ def queue():
         statut = None
     items = services.queue_items(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
     return render_template("cdap/impayes.html", items=items, statut=statut, statuts=QUEUE_STATUTS,
-                           today=utcnow().date(), soon=utcnow().date() + timedelta(days=30))
+                           today=paris_today(), soon=paris_today() + timedelta(days=30))
 
 
 @bp.post("/impayes/<int:item_id>/<action>")
@@ -330,6 +334,12 @@ def mois_fr(value):
         return value
 
 
+@bp.app_template_filter("qf_points")
+def qf_points(rows):
+    """The QF chart's points, each month labelled « décembre 2025 » (never « 2025-12 »)."""
+    return [{**row, "libelle": mois_fr(row.get("mois"))} for row in rows or []]
+
+
 @bp.app_template_filter("periode_fr")
 def periode_fr(value):
     start, _, end = str(value).partition("/")
@@ -338,4 +348,5 @@ def periode_fr(value):
 
 @bp.app_context_processor
 def _cdap_globals():
-    return {"now_fr": lambda: utcnow().strftime("%d/%m/%Y %H:%M") + " UTC"}
+    from .labels import sections
+    return {"now_fr": lambda: date_heure(utcnow(), fuseau=True), "cdap_sections": sections}

@@ -224,3 +224,17 @@ def landlord_codes(annee: int, mois: int) -> list[str]:
 
 def tiers_payant_payments(code_bailleur: str, annee: int, mois: int) -> list[dict]:
     return _cdap().tiers_payant_payments(code_bailleur, annee, mois)
+
+
+def find_tenant(code_bailleur: str, nom: str, numero_allocataire: str | None,
+                code_locataire: str | None) -> tuple[str, str] | None:
+    """(code_locataire, numero_allocataire) of the tenancy a web declaration names, or None."""
+    return _cdap().find_tenant(code_bailleur, nom, numero_allocataire, code_locataire)
+
+
+def tenancy_history(code_bailleur: str, code_locataire: str, numero_allocataire: str) -> list[dict]:
+    return _cdap().tenancy_history(code_bailleur, code_locataire, numero_allocataire)
+
+
+def first_tenant(code_bailleur: str) -> dict | None:
+    return _cdap().first_tenant(code_bailleur)

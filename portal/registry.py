@@ -29,10 +29,12 @@ class RegistryError(RuntimeError):
 @dataclass(frozen=True)
 class Nav:
     """A navigation entry, shown to a user only when the endpoint's access declaration lets
-    them in (``portal.access``); entries are sorted by ``order``."""
+    them in (``portal.access``) and ``shown_to(user)``, when given, is true; entries are sorted
+    by ``order``."""
     label: str
     endpoint: str
     order: int = 50
+    shown_to: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,19 @@ class Contributions:
 def init_app(app: Flask) -> Contributions:
     contributions = app.extensions[KEY] = Contributions()
     app.add_template_global(lambda table, code: contributions.label(table, code), "libelle")
+
+    def audit_details(details):
+        from .labels import audit_details as build
+        return build(details, contributions.label)
+    app.add_template_global(audit_details, "audit_details")
+
+    def audit_target(target):
+        from .labels import audit_target as build
+        return build(target, contributions.label)
+    app.add_template_global(audit_target, "audit_target")
+    # A habilitation profile code (``quotient_familial``) as people read it.
+    app.add_template_global(lambda code: contributions.all_profils().get(code, code) if code else "—",
+                            "profil_libelle")
     return contributions
 
 

@@ -7,14 +7,7 @@ from pathlib import Path
 
 from .registry import Domain, Nav
 
-AUDIT_CATEGORIES = {
-    "auth": "Connexion",
-    "mfa": "Double authentification",
-    "habilitation": "Habilitations",
-    "token": "Jetons d'API",
-    "admin": "Administration",
-    "audit": "Piste d'audit",
-}
+from .labels import AUDIT_ACTIONS, AUDIT_CATEGORIES, AUDIT_DETAILS, AUDIT_TARGETS, VALEURS
 
 
 def domain() -> Domain:
@@ -22,10 +15,11 @@ def domain() -> Domain:
     from .accounts.views import bp as accounts_bp
     from .admin import caf, panels, partner, tasks  # noqa: F401  (tasks: the admin jobs' handlers)
     from .home import bp as home_bp
+    from .info import bp as info_bp
     return Domain(
         name="portal",
         migrations=Path(__file__).parent / "migrations" / "versions",
-        blueprints=[accounts_bp, home_bp, partner.bp, caf.bp, dashboards.bp],
+        blueprints=[accounts_bp, home_bp, info_bp, partner.bp, caf.bp, dashboards.bp],
         nav=[Nav("Accueil", "home.index", 0),
              Nav("Utilisateurs", "partner_admin.users", 80),
              Nav("Jetons d'API", "partner_admin.tokens", 81),
@@ -35,5 +29,6 @@ def domain() -> Domain:
         home_panels=[panels.home_panel],
         boards=[dashboards.CAF_BOARD],
         seed=[panels.seed_demo],
-        labels={"audit_categories": AUDIT_CATEGORIES},
+        labels={"audit_categories": AUDIT_CATEGORIES, "audit_actions": AUDIT_ACTIONS,
+                "audit_details": AUDIT_DETAILS, "audit_targets": AUDIT_TARGETS, "valeurs": VALEURS},
     )

@@ -9,11 +9,15 @@
 pytest_plugins = ["tests.support.plugin", "tests.support.live", "tests.support.browser"]
 
 
+import pytest  # noqa: E402
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
-    """Collect, before pytest checks for unraisable exceptions at exit, the database
-    connections some test left to the garbage collector: psycopg's ResourceWarning for them
-    would otherwise turn a green PostgreSQL run into exit code 1 (seen in CI). The leaking test
-    is still to find."""
+    """Last hook of the session, after the session fixtures were torn down (their apps dispose
+    their pools): collect what is left before pytest checks for unraisable exceptions at exit.
+    Without `trylast` this ran before that teardown, while the suite's app still held its
+    PostgreSQL pool, and CI exited 1 on psycopg's ResourceWarning for it."""
     import gc
     import warnings
     with warnings.catch_warnings():

@@ -8,7 +8,7 @@
     new window.Chart(canvas, {
       type: "line",
       data: {
-        labels: data.map(function (d) { return d.mois; }),
+        labels: data.map(function (d) { return d.libelle || d.mois; }),
         datasets: [{ label: "Quotient familial (€)", data: data.map(function (d) { return d.qf; }),
                      borderColor: "#000091", backgroundColor: "#e3e3fd", tension: 0.2, fill: true }]
       },

@@ -319,6 +319,7 @@ def has_successor(cert: RegisteredCertificate, now: datetime | None = None) -> b
 def send_expiry_warnings(now: datetime | None = None) -> int:
     """Email the organisation's partner admins once per certificate ending within 30 days with no
     successor registered. Returns the number of certificates warned about. Caller commits."""
+    from portal.formatting import date_heure
     from portal.mail import send_email
     now = _naive(now) if now else utcnow()
     warned = 0
@@ -332,7 +333,7 @@ def send_expiry_warnings(now: datetime | None = None) -> int:
             send_email(admin.email, "Extranet Partenaires — certificat EDI bientôt expiré",
                        f"Bonjour {admin.prenom},\n\nLe certificat de signature EDI « {cert.label} » de "
                        f"{cert.organisation.nom} ne pourra plus être utilisé après le "
-                       f"{cert.end_of_use:%d/%m/%Y}.\nPour éviter tout rejet de fichier, enregistrez dès "
+                       f"{date_heure(cert.end_of_use, fuseau=True)}.\nPour éviter tout rejet de fichier, enregistrez dès "
                        "maintenant son successeur dans l'Extranet (Certificats EDI) : plusieurs certificats "
                        "peuvent être actifs en même temps.\n\n— Extranet Partenaires de la Caf\n")
         cert.expiry_warned_at = now

@@ -58,7 +58,7 @@ class Applier:
         self.fichier_id, self.flux, self.code_bailleur = f.id, f.flux, org.code_bailleur
         self.verified_by = verified_by  # the registered certificate that verified the signature
         self.key_prefix = idempotency_key(org, f, "")
-        self.source, self.today = source_label(f), f.recu_le.date()
+        self.source, self.today = source_label(f), rules.jour_de_reception(f.recu_le)
         self.production = f.mode == "PRODUCTION"
         self.applied = 0
         self.seen: SeenIdentifiers | None = None

@@ -181,7 +181,7 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
             with _cyclic_gc_paused(), _loaded_across_commits():
                 if applier.deferred:
                     db.session.commit()  # the pass holds no transaction (a lock on SQLite)
-                lus = _read_records(f, org, stream.records(), f.recu_le.date(), job, applier)
+                lus = _read_records(f, org, stream.records(), rules.jour_de_reception(f.recu_le), job, applier)
                 count_problems = rules.check_record_count(f.nb_annonce, lus)
                 if count_problems:
                     raise Rejet(count_problems)

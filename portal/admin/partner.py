@@ -64,6 +64,8 @@ def _apply_error(form, error: services.AdminError) -> None:
 def _user_create_form(org: Organisation, prefix: str = "") -> UserCreateForm:
     form = UserCreateForm(prefix=prefix)
     form.role.choices = role_choices(services.roles_for(org))
+    if not form.is_submitted():
+        form.role.data = services.least_privileged_role(org)
     return form
 
 

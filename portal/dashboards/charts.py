@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from portal.formatting import entier, euros
+from portal.formatting import date_longue, entier, euros
 
 # Default period of the day-by-day charts ("30 derniers jours").
 WINDOW_DAYS = 30
@@ -84,7 +84,8 @@ def days(since: date, until: date) -> list[date]:
 
 
 def day_label(day: date) -> str:
-    return day.strftime("%d/%m")
+    """« 12 décembre 2025 »: a day as people write it (axes and data tables), never « 2025-12 »."""
+    return date_longue(day)
 
 
 def pivot(rows: list[dict], key: str, series: str, value: str, keys: list, series_order: list) -> dict:

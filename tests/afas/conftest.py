@@ -4,10 +4,21 @@ from types import SimpleNamespace
 import pytest
 
 from afas import services
-from afas.models import Equipement
+from afas.models import ConventionFinancement, Equipement
 from portal.extensions import db
 
 from .helpers import eaje
+
+
+def sign_convention(eq, debut=date(2020, 1, 1), fin=date(2030, 12, 31)) -> ConventionFinancement:
+    """A signed convention d'objectifs et de financement (transmissions need one covering the year)."""
+    row = ConventionFinancement(equipement_id=eq.id, reference=f"COF-{eq.numero}", debut=debut, fin=fin,
+                                signee_le=debut, document=b"%PDF-1.4 test", document_nom="cof.pdf",
+                                document_sha256="0" * 64)
+    db.session.add(row)
+    db.session.flush()
+    db.session.expire(eq, ["conventions"])
+    return row
 
 
 @pytest.fixture
@@ -29,6 +40,8 @@ def afas_world(factory):
     other = Equipement(organisation_id=other_org.id, type="RPE", nom="Relais voisin", numero=f"RPE-T{other_org.id}")
     db.session.add_all([creche, alsh, other])
     db.session.flush()
+    for eq in (creche, alsh, other):
+        sign_convention(eq)
     prev = services.create_declaration(creche, 2025, "previsionnel", manager)
     services.save_draft(prev, eaje(), {}, manager)
     services.transmit(prev, manager, now=datetime(2025, 1, 10, 9, 0))

@@ -18,7 +18,7 @@ def finances(charges: float, produits: float) -> dict:
 def eaje(**over) -> dict:
     data = {"places_agreees": "40", "jours_ouverture": "225", "amplitude_horaire": "11",
             "heures_realisees": "72000", "heures_facturees": "75000", "participations_familiales": "108000",
-            "couches_repas": "on", "enfants_inscrits": "85", "enfants_aeeh": "2", "taux_regime_general": "100",
+            "couches_repas": "on", "enfants_inscrits": "85", "enfants_aeeh": "0", "taux_regime_general": "100",
             **finances(864000, 864000)}
     data.update({k: str(v) if not isinstance(v, bool) else v for k, v in over.items()})
     return data

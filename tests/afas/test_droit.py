@@ -59,9 +59,9 @@ def test_just_above_107_percent_lowers_the_plafond():
     assert value < 8.50 and "entre 107 % et 120 %" in why
 
 
-def test_before_2025_the_plafond_does_not_depend_on_the_taux():
-    value, _ = eaje_plafond(bareme(2024), True, 1.30)
-    assert value == 8.30
+def test_before_2025_the_plafond_is_the_band_of_the_taux():
+    assert eaje_plafond(bareme(2024), True, 1.00)[0] == 8.30
+    assert eaje_plafond(bareme(2024), True, 1.30)[0] == 7.75   # > 117 %: the last band
 
 
 def test_eaje_zero_hours_gives_zero():

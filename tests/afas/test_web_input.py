@@ -42,7 +42,8 @@ def test_late_transmission_is_flagged(afas_world):
     assert version.late and decl.late
     on_time = services.create_declaration(w.alsh, 2023, "reel", w.manager)
     services.save_draft(on_time, alsh(), {}, w.manager)
-    assert not services.transmit(on_time, w.manager, now=datetime(2024, 3, 31, 23, 0)).late
+    # 21:30 UTC is 23:30 in Paris (summer time): still the deadline day
+    assert not services.transmit(on_time, w.manager, now=datetime(2024, 3, 31, 21, 30)).late
 
 
 def test_expected_declarations_flag_late_ones(afas_world):
@@ -140,6 +141,20 @@ def test_demo_seeder_builds_a_history(app, factory):
     assert ("EAJE", "reel", "payee") in kinds and ("EAJE", "previsionnel", "payee") in kinds
     assert ("RPE", "reel", "transmise") in kinds
     assert any(d.regularisation is not None for d in decls)
+    # #21: every équipement under a signed convention, the LAEP's due for renewal; the new types
+    # and rules are shown (territoire, handicap, plan mercredi, PS Jeunes, FJT).
+    from afas.conventions import a_renouveler
+    from afas.models import Equipement
+    equipements = {e.type: e for e in db.session.query(Equipement).filter(Equipement.numero.like("%-80-%"))}
+    assert {"PSJ", "FJT"} <= set(equipements) and all(e.conventions[0].signee for e in equipements.values())
+    assert [c.equipement_id for c in a_renouveler(equipements.values())] == [equipements["LAEP"].id]
+    assert equipements["EAJE"].territoire["valide"]
+    by_type = {d.equipement.type: d for d in decls if d.type == "reel" and d.last_version is not None}
+    steps = {s["libelle"]: s["valeur"] for s in by_type["EAJE"].last_version.droit["etapes"]}
+    assert steps["Bonus territoire"] != "0,00 €" and steps["Bonus inclusion handicap"] != "0,00 €"
+    assert {s["libelle"]: s["valeur"] for s in by_type["ALSH"].last_version.droit["etapes"]}[
+        "Bonification plan mercredi"] != "0,00 €"
+    assert by_type["FJT"].last_version.montant > 0 and by_type["PSJ"].last_version.montant > 0
 
 
 def test_actualise_rebases_the_remaining_acomptes(afas_world):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.support.browser import assert_fits_width, assert_page_basics, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,14 @@ def test_caf_admin_verifies_the_audit_chain_on_demand(new_page, live_worker):
     _reload_until(page, status, "Chaîne intègre lors de la dernière vérification")
     assert page.get_by_test_id("chain-progress").count() == 0
     assert "Hélène Dufresne" in text(status)
-    assert page.locator("table tbody tr", has_text="chain_verified").count() == 1  # its own event
+    # Its own event, in words: action, details and time (Paris) — no code in front of people.
+    row = page.locator("table tbody tr", has_text="Intégrité de la chaîne vérifiée")
+    assert row.count() == 1
+    assert "Entrées vérifiées :" in text(row) and "Intègre : oui" in text(row)
+    assert page.get_by_role("columnheader", name="Date (heure de Paris)").count() == 1
+    assert page.locator("table tbody tr", has_text="Code de double authentification accepté").count() >= 1
+    assert "_" not in text(page.locator("table tbody"))
     assert_page_basics(page)
+    screenshot(page, "piste-audit")
     page.set_viewport_size({"width": 375, "height": 812})
     assert_fits_width(page)

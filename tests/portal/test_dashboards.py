@@ -109,3 +109,11 @@ def test_landlord_home_shows_its_files_and_rejection_rate(client, factory, login
     assert by_label == {"Acceptés": 1, "Acceptés partiellement": 1, "Rejetés": 1, "Taux de rejet (%)": 33.3}
     assert "LOCATAIRE_INCONNU" in html and "Locataire inconnu" in html
     assert "3 fichier(s) traité(s) en 90 jours, dont 1 rejeté(s) (33,3 %)." in html
+
+
+def test_chart_days_read_as_people_write_them():
+    from datetime import date
+
+    from portal.dashboards.charts import day_label
+    assert day_label(date(2025, 12, 12)) == "12 décembre 2025"
+    assert day_label(date(2026, 3, 1)) == "1er mars 2026"

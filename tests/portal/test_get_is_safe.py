@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -48,10 +48,21 @@ PARAM_URLS = {
     "afas.receipt": lambda w: f"/afas/declarations/{w.declaration.id}/accuse-1.pdf",
     "afas.review": lambda w: f"/afas/instruction/{w.declaration.id}",
     "afas.export": lambda w: "/afas/instruction/export.csv",
+    "afas.equipement_caf": lambda w: f"/afas/caf/equipements/{w.equipement.id}",
+    "afas.convention_document": lambda w: f"/afas/conventions/{w.equipement.conventions[0].id}/document",
+    "afas.bareme_versions": lambda w: "/afas/baremes/2025/versions",
     "edi.file_detail": lambda w: f"/edi/fichiers/{w.fichier.id}",
     "edi.file_status": lambda w: f"/edi/fichiers/{w.fichier.id}/statut",
     "edi.file_download": lambda w: f"/edi/fichiers/{w.fichier.id}/telecharger/fichier",
     "edi.avis_download": lambda w: f"/edi/avis-paiement/{w.avis.id}/fichier",
+    "edi_decl.new": lambda w: "/bailleur/declarations/nouvelle/impaye",
+    "edi_decl.edit": lambda w: f"/bailleur/declarations/{w.sent.id}",
+    "edi_decl.summary": lambda w: f"/bailleur/declarations/{w.draft.id}/recapitulatif",
+    "edi_decl.piece": lambda w: f"/bailleur/declarations/{w.sent.id}/pieces/{w.piece.id}",
+    "edi_decl.receipt": lambda w: f"/bailleur/declarations/{w.sent.id}/accuse.pdf",
+    "edi_decl.caf_detail": lambda w: f"/caf/declarations-bailleurs/{w.sent.id}",
+    "edi_decl.caf_piece": lambda w: f"/caf/declarations-bailleurs/{w.sent.id}/pieces/{w.piece.id}",
+    "edi_decl.caf_receipt": lambda w: f"/caf/declarations-bailleurs/{w.sent.id}/accuse.pdf",
     "edi_certs.detail": lambda w: f"/edi/certificats/{w.certificate.id}",
     "edi_certs.download": lambda w: f"/edi/certificats/{w.certificate.id}/certificat.pem",
     "api.api_get": lambda w: f"/api/v1/afas/declarations/{w.declaration.id}",
@@ -93,7 +104,7 @@ def world(app, factory, client):
     user per role with every habilitation its organisation allows) plus one object of the partner
     for each kind of URL parameter."""
     from afas import services as afas_services
-    from afas.models import Equipement
+    from afas.models import ConventionFinancement, Equipement
     from edi import services as edi_services
     from edi.intake import storage
     from edi.models import EdiAvisPaiement
@@ -102,12 +113,12 @@ def world(app, factory, client):
     from tests.support.edi_files import Signer
 
     partner = factory.organisation("bailleur", services={
-        "AFAS": [], "EDI": [], "CDAP": ["quotient_familial", "bailleur", "travailleur_social"]})
+        "AFAS": [], "EDI": [], "BAILLEUR": [], "CDAP": ["quotient_familial", "bailleur", "travailleur_social"]})
     caf = factory.caf()
     clients, users = {}, {}
     for role in ROLES:
         user = factory.user(caf if role.startswith("caf_") else partner, role=role, habilitations={
-            "AFAS": None, "EDI": None, "CDAP": CDAP_PROFILE[role]})
+            "AFAS": None, "EDI": None, "BAILLEUR": None, "CDAP": CDAP_PROFILE[role]})
         clients[role], users[role] = app.test_client(), user
         factory.sign_in(clients[role], user)
     # Half-way through signing in: password given, code not yet; second factor still to enrol.
@@ -122,6 +133,10 @@ def world(app, factory, client):
                             numero=f"EAJE-G{partner.id}")
     db.session.add(equipement)
     db.session.flush()
+    db.session.add(ConventionFinancement(equipement_id=equipement.id, reference="COF-G", debut=date(2020, 1, 1),
+                                         fin=date(2030, 12, 31), signee_le=date(2020, 1, 1), document=b"%PDF-1.4",
+                                         document_nom="cof.pdf", document_sha256="0" * 64))
+    db.session.flush()
     declaration = afas_services.create_declaration(equipement, 2025, "previsionnel", users["partner_manager"])
     afas_services.save_draft(declaration, eaje(), {}, users["partner_manager"])
     afas_services.transmit(declaration, users["partner_manager"], now=datetime(2025, 1, 10, 9, 0))
@@ -134,6 +149,7 @@ def world(app, factory, client):
                            nb_paiements=0, montant_total_cents=0)
     db.session.add(avis)
     certificate = Signer(app, partner).registered
+    sent, draft, piece = _web_declarations(partner, users["bailleur_operator"], stored, signature)
     _token, raw_token = factory.api_token(partner, users["partner_admin"], scopes=["AFAS", "EDI", "CDAP"],
                                           profil="bailleur")
     reset_token = issue_reset_token(target, minutes=30)
@@ -141,7 +157,28 @@ def world(app, factory, client):
     return SimpleNamespace(
         partner=partner, caf=caf, clients=clients, users=users, target=target, equipement=equipement,
         declaration=declaration, fichier=fichier, avis=avis, certificate=certificate,
+        sent=sent, draft=draft, piece=piece,
         api_headers={"Authorization": f"Bearer {raw_token}"}, reset_token=reset_token)
+
+
+def _web_declarations(partner, user, stored, signature):
+    """A sent web declaration of the espace bailleur with an attachment, and a draft."""
+    from edi.declarations.models import DeclarationBailleur, PieceDeclaration
+    sent = DeclarationBailleur(
+        organisation_id=partner.id, acte="IMPAYE", statut="ENVOYEE", saisie={"nom": "Martin"},
+        cree_par_id=user.id, envoye_par_id=user.id, envoye_le=datetime(2025, 1, 10, 9, 0),
+        code_bailleur=partner.code_bailleur, code_locataire="LOC000001", numero_allocataire="7100001",
+        code="ENREGISTREMENT_ACCEPTE", libelle="Enregistrement accepté", severite="INFORMATION",
+        recu_sha256=stored.sha256, recu_signature_sha256=signature.sha256)
+    draft = DeclarationBailleur(organisation_id=partner.id, acte="LOYER", statut="BROUILLON",
+                                saisie={"nom": "Martin", "loyer": "500"}, cree_par_id=user.id)
+    db.session.add_all([sent, draft])
+    db.session.flush()
+    piece = PieceDeclaration(declaration_id=sent.id, nature="relance", nom="relance.pdf",
+                             type_mime="application/pdf", sha256=stored.sha256, taille=stored.size)
+    db.session.add(piece)
+    db.session.flush()
+    return sent, draft, piece
 
 
 def _get_urls(app, w) -> list[tuple[str, str]]:

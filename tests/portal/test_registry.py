@@ -19,13 +19,19 @@ from tests.portal import fake_domain
 def build(app):
     """build(*domains): an app serving only these domains, on the suite's database (the test's
     rolled-back session serves both apps). The suite's Celery app stays the default one."""
+    built = []
+
     def _build(*domains):
         try:
-            return create_app(plugin.app_overrides("registry", DATABASE_URL=plugin.test_database_url("main")),
-                              domains=domains)
+            built.append(create_app(plugin.app_overrides("registry", DATABASE_URL=plugin.test_database_url("main")),
+                                    domains=domains))
+            return built[-1]
         finally:
             app.extensions["celery"].set_default()
-    return _build
+    yield _build
+    for other in built:  # their pools, closed rather than left to the garbage collector
+        with other.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="module")

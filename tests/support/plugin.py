@@ -108,10 +108,16 @@ class ConnectionBoundSession(FsaSession):
 
 @pytest.fixture(scope="session")
 def app():
+    """The suite's app; its pool is closed at the end so no open connection is left to the
+    garbage collector (psycopg warns about those, and warnings are errors)."""
     from portal import create_app
+    from portal.extensions import db
     application = create_app(app_overrides("main"))
     reset_database(application)
-    return application
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
