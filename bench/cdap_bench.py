@@ -111,7 +111,7 @@ def make_actors(count: int) -> tuple[list[str], list[str]]:
     from portal import create_app
     from portal.extensions import db
     from portal.models import User, UserSession, utcnow
-    from tests import factories
+    from tests.support import factories
     app = create_app()
     run = secrets.token_hex(3)
     cookies, tokens = [], []
@@ -292,7 +292,7 @@ def inprocess(n: int, files: list) -> dict:
     from portal import create_app
     from portal.extensions import db
     from portal.models import User, UserSession, utcnow
-    from tests import factories
+    from tests.support import factories
     app = create_app()
     client = app.test_client()
     with app.app_context():

@@ -2,18 +2,37 @@
 from typing import Callable, TypeVar
 
 import psycopg
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 T = TypeVar("T")
 
+# SQLite: how long a transaction waits for the write lock. Above the final transaction of a
+# 100,000-record EDI file on a saturated machine (12.8-15.8 s measured, docs/architecture.md) and
+# under gunicorn's 30 s worker timeout, so that a request waits rather than fails.
+SQLITE_BUSY_TIMEOUT_MS = 25_000
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
-    """SQLite: WAL, foreign keys, busy timeout. `immediate` (the Celery worker) opens every
-    transaction with BEGIN IMMEDIATE: a transaction that reads then writes cannot fail with
-    "database is locked" because another process wrote in between; it waits its turn."""
+    """SQLite: WAL, foreign keys, busy timeout (25 s), on every connection of the engine.
+
+    Which transactions open with BEGIN IMMEDIATE (issue #18, docs/operations.md):
+    - the Celery worker's (`immediate`) and those of a web request that may write (POST, PUT,
+      PATCH, DELETE: logins, consultations, drafts). Such a transaction reads, then writes; opened
+      with a plain BEGIN, its write fails at once with "database is locked" if another process
+      wrote in between (SQLite refuses the upgrade of a stale snapshot without waiting). Opened
+      IMMEDIATE it takes the write lock first, waiting its turn up to the busy timeout;
+    - not those of a GET, HEAD or OPTIONS request nor of a script or test process: in WAL mode
+      they read without any lock. Taking the write lock for a read made every page, and every
+      poll of a job's state, compete with the worker for SQLite's only write lock; under load
+      the worker's claim starved past its time limit (tests/edi/test_reliability_hosts.py, the
+      reverted merge 8637ce9). Their only writes are best-effort bookkeeping
+      (`best_effort`), which may be dropped."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -25,12 +44,16 @@ def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate or _request_may_write() else "BEGIN")
+
+
+def _request_may_write() -> bool:
+    return has_request_context() and request.method not in SAFE_METHODS
 
 
 def best_effort(what: str, write: Callable[[], None]) -> bool:

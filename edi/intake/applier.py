@@ -3,8 +3,11 @@ anomalies), in a thread with its own connection on PostgreSQL: PostgreSQL applie
 one core while the reading parses batch n+1 on the other."""
 from __future__ import annotations
 
+import pickle
 import queue
+import tempfile
 import threading
+import time
 
 from flask import current_app
 from sqlalchemy import text, update
@@ -40,9 +43,16 @@ class Applier:
 
     For LOYERS on PostgreSQL with a pooled engine it works in a thread with its own session (its
     own connection): the thread mostly waits on PostgreSQL, which then applies batch n on one
-    core while this process parses batch n+1 on the other. Elsewhere (MOUVEMENTS and IMPAYES,
-    SQLite, or a session bound to one connection as in the tests) it works inline, in the
-    caller's transaction."""
+    core while this process parses batch n+1 on the other. Elsewhere on PostgreSQL (MOUVEMENTS
+    and IMPAYES, or a session bound to one connection as in the tests) it works inline, in the
+    caller's transaction.
+
+    On SQLite it is `deferred`: a write transaction locks the whole database there, and one held
+    for the pass over a large file (a minute for 250,000 records) made every other writer fail
+    with "database is locked" (issue #18). The checked batches are spooled to a temporary file
+    while the file is read, no transaction open meanwhile; `finish` replays them, in order,
+    in one short transaction (`final_seconds`), and `cancel` drops the spool. Same effects,
+    same all-or-nothing rule, same order of the batches as inline."""
 
     def __init__(self, f: EdiFichier, org: Organisation, verified_by: int | None = None):
         self.fichier_id, self.flux, self.code_bailleur = f.id, f.flux, org.code_bailleur
@@ -54,7 +64,12 @@ class Applier:
         self.seen: SeenIdentifiers | None = None
         self.batches = 0
         self.error: BaseException | None = None
+        self.final_seconds: float | None = None
         bind = db.session.get_bind()
+        self.deferred = bind.dialect.name == "sqlite"
+        # Closed by finish()/cancel(), which end every attempt (no `with`: it spans the pass).
+        self.spool = (tempfile.TemporaryFile(prefix=f"edi-{f.id}-")  # noqa: SIM115
+                      if self.deferred else None)
         # MOUVEMENTS and IMPAYES are checked against the tenancies as the file's earlier batches
         # left them: applied inline, in the transaction whose lookups see those batches' effects
         # (a thread's uncommitted work is invisible to the reading connection). Their files are
@@ -71,7 +86,15 @@ class Applier:
 
     # ------------------------------------------------------------ caller side
 
+    @property
+    def inline(self) -> bool:
+        """Applied as submitted, in the caller's transaction (nothing committed before the end)."""
+        return not (self.threaded or self.deferred)
+
     def submit(self, items: list[tuple[int, dict, list]]) -> None:
+        if self.deferred:
+            pickle.dump(items, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+            return
         if not self.threaded:
             self._batch(items)
             return
@@ -79,6 +102,9 @@ class Applier:
 
     def finish(self, lus: int) -> None:
         """Mark the file applied (counts, staging complete) and commit everything."""
+        if self.deferred:
+            self._replay(lus)
+            return
         if not self.threaded:
             self._finish(lus)
             return
@@ -89,6 +115,8 @@ class Applier:
             raise RuntimeError("application des lots interrompue") from self.error
 
     def cancel(self) -> None:
+        if self.deferred:
+            self.spool.close()
         if not self.threaded:
             db.session.rollback()
             return
@@ -107,6 +135,26 @@ class Applier:
                 continue
         if required:  # the thread stopped: a batch would be lost
             raise RuntimeError("application des lots interrompue") from self.error
+
+    def _replay(self, lus: int) -> None:
+        """The spooled batches applied in file order, and the file marked applied, in one
+        transaction (SQLite: the only write lock the file's effects take)."""
+        started = time.monotonic()
+        try:
+            db.session.rollback()  # no snapshot older than the transaction that applies
+            self.spool.seek(0)
+            while True:
+                try:
+                    items = pickle.load(self.spool)
+                except EOFError:
+                    break
+                self._batch(items)
+            self._finish(lus)
+        finally:
+            self.spool.close()
+        self.final_seconds = time.monotonic() - started
+        current_app.logger.info("EDI fichier %s : %s enregistrements appliqués en une transaction "
+                                "de %.2f s", self.fichier_id, lus, self.final_seconds)
 
     # ------------------------------------------------------------ applier side
 

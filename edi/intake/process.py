@@ -193,6 +193,8 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
         applier = Applier(f, org, verified_by)
         try:
             with _cyclic_gc_paused(), _loaded_across_commits():
+                if applier.deferred:
+                    db.session.commit()  # the pass holds no transaction (a lock on SQLite)
                 lus = _read_records(f, org, stream.records(), rules.jour_de_reception(f.recu_le), job, applier)
                 count_problems = rules.check_record_count(f.nb_annonce, lus)
                 if count_problems:
@@ -285,8 +287,9 @@ def _read_records(f: EdiFichier, org: Organisation, records: Iterator, today: da
         # Progress and lease, at most every PROGRESS_SECONDS: each commit's round trips wait for
         # the applier thread to hand the GIL back (up to 5 ms each), which cost a fifth of the
         # reading when it was done for every batch (py-spy, 100k bench). Inline, the effects
-        # share this transaction: nothing is committed before the end.
-        if applier.threaded and time.monotonic() - progress_at >= PROGRESS_SECONDS:
+        # share this transaction: nothing is committed before the end. Deferred (SQLite), each
+        # of these is a short transaction of its own, the only ones of the pass.
+        if not applier.inline and time.monotonic() - progress_at >= PROGRESS_SECONDS:
             f.nb_lus = rang
             _heartbeat(f, job)
             db.session.commit()

@@ -552,7 +552,7 @@ def test_progress_commits_extend_the_lease_without_reloading_the_file(
     monkeypatch.setattr(process, "PROGRESS_SECONDS", 0)
     monkeypatch.setitem(rules.CHECKS, "LOYERS", lambda record, tenancy, today: [])
     submitted = []
-    applier = SimpleNamespace(threaded=True, submit=lambda items: submitted.append([r for r, _rec, _a in items]))
+    applier = SimpleNamespace(threaded=True, inline=False, submit=lambda items: submitted.append([r for r, _rec, _a in items]))
     records = iter([{"identifiant": f"L{i}"} for i in range(1, 8)])
     statements = []
 

@@ -72,16 +72,15 @@ def live_app(request, live_settings):
         broker_dir = TMP / f"broker-{uuid.uuid4().hex[:8]}"
         broker_dir.mkdir(parents=True)
         broker = f"sqla+sqlite:///{broker_dir / 'broker.sqlite'}"
-    settings = app_overrides(
-        LIVE_NAME,
-        DATABASE_URL=db_url,
-        CELERY_BROKER_URL=broker,
-        JOB_DISPATCH="broker",
-        JOB_LEASE_SECONDS="10",
-        JOB_RECONCILE_SECONDS="1",
-        JOB_RETRY_SECONDS="0",
-        **live_settings,
-    )
+    settings = app_overrides(LIVE_NAME, **{
+        "DATABASE_URL": db_url,
+        "CELERY_BROKER_URL": broker,
+        "JOB_DISPATCH": "broker",
+        "JOB_LEASE_SECONDS": "10",
+        "JOB_RECONCILE_SECONDS": "1",
+        "JOB_RETRY_SECONDS": "0",
+        **live_settings,  # a module's settings win, the documented lease override included
+    })
     app = create_app(settings)
     app.config["LIVE_SETTINGS"] = {k: str(v) for k, v in settings.items()}
     reset_database(app)
