@@ -73,6 +73,17 @@ def _declaration_for_caf(did: int) -> Declaration:
     return decl
 
 
+def _declaration_for_reader(did: int) -> Declaration:
+    """The declaration for whoever may read its documents: the Caf's AFAS staff (no drafts) or
+    its own organisation."""
+    if current_user.is_caf_staff:
+        if current_user.habilitation("AFAS") is None:
+            abort(403)
+        return _declaration_for_caf(did)
+    _partner_guard()
+    return _declaration_for_partner(did)
+
+
 def form_groups(equipement_type: str) -> list[tuple[str, str, list]]:
     fmap = {f.key: f for f in fields_for(equipement_type)}
     return [
@@ -270,13 +281,7 @@ def message(did):
 @requires(PARTNER_VIEWERS | CAF)
 def attachment_download(did, aid):
     """A message's attachment: the declaration's organisation and the Caf's AFAS staff only."""
-    if current_user.is_caf_staff:
-        if current_user.habilitation("AFAS") is None:
-            abort(403)
-        decl = _declaration_for_caf(did)
-    else:
-        _partner_guard()
-        decl = _declaration_for_partner(did)
+    decl = _declaration_for_reader(did)
     piece = db.session.get(MessageAttachment, aid)
     if piece is None or piece.declaration_id != decl.id:
         abort(404)
@@ -287,13 +292,7 @@ def attachment_download(did, aid):
 @bp.get("/declarations/<int:did>/accuse-<int:numero>.pdf")
 @requires(PARTNER_VIEWERS | CAF)
 def receipt(did, numero):
-    if current_user.is_caf_staff:
-        if current_user.habilitation("AFAS") is None:
-            abort(403)
-        decl = _declaration_for_caf(did)
-    else:
-        _partner_guard()
-        decl = _declaration_for_partner(did)
+    decl = _declaration_for_reader(did)
     version = next((v for v in decl.versions if v.numero == numero), None)
     if version is None:
         abort(404)

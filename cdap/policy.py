@@ -85,6 +85,18 @@ def _all(section: str, **kw) -> SectionRule:
     return SectionRule(tuple(FIELDS[section]), **kw)
 
 
+
+# What the territory's social work reads (social workers and their team lead alike).
+_SOCIAL_WORK_FILE = {
+    "identite": _all("identite"),
+    "adresse": _all("adresse"),
+    "foyer": _all("foyer"),
+    "quotient_familial": _all("quotient_familial", months=24),
+    "droits": _all("droits"),
+    "paiements": _all("paiements", months=24),
+    "logement": _all("logement"),
+    "impayes": _all("impayes"),
+}
 POLICY: dict[str, Profile] = {
     "quotient_familial": Profile(
         "Quotient familial", "all",
@@ -109,31 +121,13 @@ POLICY: dict[str, Profile] = {
     "travailleur_social": Profile(
         "Travailleur social", "territoire",
         ("accompagnement_social", "instruction_aide", "prevention_expulsions"),
-        {
-            "identite": _all("identite"),
-            "adresse": _all("adresse"),
-            "foyer": _all("foyer"),
-            "quotient_familial": _all("quotient_familial", months=24),
-            "droits": _all("droits"),
-            "paiements": _all("paiements", months=24),
-            "logement": _all("logement"),
-            "impayes": _all("impayes"),
-        }),
+        _SOCIAL_WORK_FILE),
     # The team lead of the territory's social workers: the same file as a social worker, and
     # every case of the unpaid-rent follow-up with its notes and budget (SUIVI below).
     "responsable_equipe": Profile(
         "Responsable d'équipe sociale", "territoire",
         ("accompagnement_social", "instruction_aide", "prevention_expulsions"),
-        {
-            "identite": _all("identite"),
-            "adresse": _all("adresse"),
-            "foyer": _all("foyer"),
-            "quotient_familial": _all("quotient_familial", months=24),
-            "droits": _all("droits"),
-            "paiements": _all("paiements", months=24),
-            "logement": _all("logement"),
-            "impayes": _all("impayes"),
-        }),
+        _SOCIAL_WORK_FILE),
     "prevention_expulsions": Profile(
         "Prévention des expulsions", "territoire",
         ("prevention_expulsions", "accompagnement_social"),

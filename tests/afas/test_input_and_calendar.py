@@ -2,11 +2,12 @@
 calendar (a transmission before the window opens is refused or flagged, a correction asked by
 the Caf is not late), and the live estimate of the acomptes and régularisation."""
 import re
-import zlib
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from tests.support.pdf import pdf_text
 from sqlalchemy import select
 
 from afas import services
@@ -34,16 +35,6 @@ def form(data, token, **extra):
     out = {k: ("on" if v is True else ("" if v is False else v)) for k, v in data.items()}
     out.update(extra, csrf_token=token)
     return out
-
-
-def pdf_text(pdf: bytes) -> str:
-    chunks = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            chunks.append(zlib.decompress(raw))
-        except zlib.error:
-            chunks.append(raw)
-    return b"".join(chunks).decode("latin-1")
 
 
 def fresh(did: int) -> Declaration:

@@ -10,6 +10,7 @@ import pytest
 
 from portal.dates import PARIS
 from tests.support.browser import check_a11y, confirm_modal, screenshot, sign_in, text
+from tests.support.pdf import pdf_shown_strings
 
 pytestmark = pytest.mark.browser
 
@@ -24,18 +25,6 @@ PHRASE = ("Baisse des heures facturées : les familles ont demandé des contrats
           "la facturation à la demi-heure entamée reste conforme au règlement de fonctionnement "
           "validé par la commune en mars 2024 CM")
 assert len(PHRASE) == 200, len(PHRASE)
-
-
-def _pdf_text(pdf: bytes) -> str:
-    import zlib
-    chunks = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            chunks.append(zlib.decompress(raw))
-        except zlib.error:
-            chunks.append(raw)
-    shown = re.findall(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", b"".join(chunks))
-    return " ".join(re.sub(rb"\\(.)", rb"\1", s).decode("cp1252") for s in shown)
 
 
 def _squash(value: str) -> str:
@@ -171,7 +160,7 @@ def test_nothing_typed_is_lost_while_previews_return(new_page):
     with page.expect_download() as download:
         page.get_by_test_id("afas-receipt").first.click()
     with open(download.value.path(), "rb") as pdf:
-        receipt = _squash(_pdf_text(pdf.read()))
+        receipt = _squash(pdf_shown_strings(pdf.read()))
     assert PHRASE in receipt
     agent = new_page()
     sign_in(agent, "agent.caf@caf80.example")

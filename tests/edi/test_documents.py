@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import zlib
 
 from sqlalchemy import select
 
@@ -15,20 +13,9 @@ from portal.extensions import db
 from schemas import SCHEMA_DIR
 
 from tests.support.edi_files import build_xml
+from tests.support.pdf import pdf_text
 from .test_pipeline_avis import payments  # noqa: F401  (fixture)
 from .test_reliability import records, upload
-
-
-def pdf_text(data: bytes) -> str:
-    """The text drawn on the PDF's pages (fpdf2 core fonts: latin-1 strings in the streams)."""
-    assert data.startswith(b"%PDF-")
-    chunks = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            chunks.append(zlib.decompress(raw))
-        except zlib.error:
-            chunks.append(raw)
-    return b"".join(chunks).decode("latin-1").replace("\\(", "(").replace("\\)", ")")
 
 
 def rows(text: str) -> list[list[str]]:
