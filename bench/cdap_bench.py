@@ -116,7 +116,7 @@ def make_actors(count: int) -> tuple[list[str], list[str]]:
     from portal import create_app
     from portal.extensions import db
     from portal.models import User, UserSession, utcnow
-    from tests import factories
+    from tests.support import factories
     app = create_app()
     run = secrets.token_hex(3)
     cookies, tokens = [], []
@@ -297,7 +297,7 @@ def _inprocess_client(app, with_token: bool = False):
     import secrets
     from portal.extensions import db
     from portal.models import User, UserSession, utcnow
-    from tests import factories
+    from tests.support import factories
     client = app.test_client()
     with app.app_context():
         model = db.session.query(User).filter_by(email="ts@somme.example").one()
