@@ -3,7 +3,7 @@ statements a page or API consultation issues, from the session cookie or the tok
 commit. The bench (bench/cdap_bench.py --profile) shows where they go, phase by phase."""
 import re
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -101,3 +101,47 @@ def test_current_rent_from_history_rows_matches_the_query(world, cdap_data):
     assert latest_in(rows, today) == expected
     assert expected[lg1.id]["loyer_cents"] == 41500 and lg2.id not in expected
     assert expected[lg3.id]["loyer_cents"] == 50500
+
+
+def _journal_rows(user, rows):
+    for n, (at, outcome) in enumerate(rows, start=1):
+        db.session.add(ConsultationJournal(at=at, user_id=user.id, organisation_id=user.organisation_id,
+                                           profile="agent_caf", categories=[], channel="web", outcome=outcome,
+                                           seq=n, prev_hash="0" * 64, row_hash=f"{n:064d}"))
+    db.session.flush()
+
+
+@pytest.mark.parametrize("now, night_expected", [
+    (datetime(2026, 1, 10, 10, 0), None),   # 11:00 Paris: no night count
+    (datetime(2026, 1, 10, 23, 30), 3),     # 00:30 Paris: the night began at 22:00 Paris
+])
+def test_atypical_counts_read_in_one_statement_keep_their_meaning(now, night_expected, world, app):
+    """Day volume, night volume and the streak of misses, read together (cdap.atypical._recent):
+    only today's rows count for the volume, only the night's for the night, and the streak stops
+    at the latest row that is not a miss."""
+    from cdap import atypical
+    user = world.users["agent_caf"]
+    day = now.replace(hour=0, minute=5)
+    _journal_rows(user, [(day - timedelta(days=1), "found"),        # yesterday: not today
+                         (now - timedelta(minutes=50), "found"),
+                         (now - timedelta(minutes=40), "not_found"),
+                         (now - timedelta(minutes=30), "out_of_scope")])
+    settings = {**app.config["CDAP_SETTINGS"], "CDAP_DAILY_ALERT": 4, "CDAP_DAILY_SUSPEND": 50,
+                "CDAP_NIGHT_ALERT": 50, "CDAP_NIGHT_SUSPEND": 60,
+                "CDAP_NOTFOUND_ALERT": 3, "CDAP_NOTFOUND_SUSPEND": 50}
+    actor = atypical._actor_filter(user.id, None)
+    volume, night, last = atypical._recent(actor, now, settings)
+    assert volume == 3 and night == night_expected
+    assert last == ["out_of_scope", "not_found", "found", "found"]
+    alerts = atypical.check(user_id=user.id, api_token_id=None, organisation_id=user.organisation_id,
+                            settings=settings, now=now, pending="not_found")
+    assert sorted((a.kind, a.count) for a in alerts) == [("introuvables", 3), ("volume", 4)]
+
+
+def test_atypical_counts_of_an_actor_without_rows(world, app):
+    from cdap import atypical
+    user = world.users["agent_caf"]
+    settings = app.config["CDAP_SETTINGS"]
+    night = datetime(2026, 1, 10, 23, 30)
+    assert atypical._recent(atypical._actor_filter(user.id, None), night, settings) == (0, 0, [])
+    assert atypical._recent(atypical._actor_filter(user.id, None), datetime(2026, 1, 10, 10), settings) == (0, None, [])
