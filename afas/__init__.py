@@ -11,8 +11,9 @@ def register(app: Flask) -> None:
 
     from portal.registry import Domain, Nav, Service, contribute
 
-    from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
-    from . import dashboard, demo
+    from . import api, attachments, models, tasks  # noqa: F401  (tables, API routes, job handlers)
+    from . import dashboard, demo, next_actions, notifications
+    from .labels import LABELS
     from .cli import afas_cli
     from .views import bp, home_panel
     from . import views_conventions  # noqa: F401  (conventions, territoire, barème versions)
@@ -36,5 +37,7 @@ def register(app: Flask) -> None:
                                         "schedule": crontab(hour=6, minute=0)}},
         demo_access=[demo.ACCESS],
         seed=[demo.seed],
-        labels={"audit_categories": {"afas": "AFAS"}},
+        labels=LABELS,
+        notifications=notifications.KINDS,
+        next_actions=[next_actions.next_actions],
     ))

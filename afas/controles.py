@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .bareme import Bareme
 from .controles_regles import rules_2026, seuils_facturation
 from .droit import DroitResult, compute_droit, eur, num, pct
-from .schema import ALL_LABELS, CHARGE_LINES, PRODUIT_LINES, fields_for
+from .schema import CHARGE_LINES, PRODUIT_LINES, fields_for, labels_for
 from .validation import ParseResult, parse_declaration
 
 BLOQUANT, ALERTE = "bloquant", "alerte"
@@ -40,6 +40,18 @@ RULES: dict[str, tuple[str, str]] = {
     "MERCREDI-PLAFOND": (BLOQUANT, "Heures du mercredi au-delà des plafonds du plan mercredi"),
     "MERCREDI-HEURES": (BLOQUANT, "Heures du mercredi supérieures aux heures réalisées"),
 }
+
+# Blocking checks that compare several fields: shown at the field they name, as the person types.
+CROSS_FIELD = ("TOTAL-CHARGES", "TOTAL-PRODUITS", "CAPACITE-HEURES")
+
+
+def line_sums(values: dict) -> dict[str, float]:
+    """Sum of the account lines typed so far, by total field (what « Reporter la somme » fills)."""
+    out = {}
+    for total_key, lines in (("total_charges", CHARGE_LINES), ("total_produits", PRODUIT_LINES)):
+        out[total_key] = round(sum(float(values[k]) for k, _ in lines
+                                   if isinstance(values.get(k), (int, float)) and not isinstance(values.get(k), bool)), 2)
+    return out
 
 
 @dataclass
@@ -77,6 +89,17 @@ class Evaluation:
     def alertes(self) -> list[Controle]:
         return [c for c in self.controles if c.severite == ALERTE]
 
+    @property
+    def field_messages(self) -> dict[str, str]:
+        """The message to show at each field: its own input error, else the first blocking
+        cross-field check naming it (« Total des charges » differs from the lines' sum)."""
+        out = {k: e.message for k, e in self.parsed.errors.items()}
+        for c in self.bloquants:
+            if c.code in CROSS_FIELD:
+                for key in c.champs:
+                    out.setdefault(key, c.message)
+        return out
+
     def missing_justifications(self, justifications: dict) -> list[Controle]:
         return [c for c in self.alertes if not str((justifications or {}).get(c.code) or "").strip()]
 
@@ -86,8 +109,8 @@ class Evaluation:
                 "transmissible": not self.bloquants}
 
 
-def _labels(keys) -> str:
-    return ", ".join(ALL_LABELS[k] for k in keys)
+def _labels(keys, labels: dict[str, str]) -> str:
+    return ", ".join(labels[k] for k in keys)
 
 
 def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult, droit: DroitResult,
@@ -95,18 +118,19 @@ def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult,
     history = history or {}
     v = parsed.values
     th = bareme.controles
+    labels = labels_for(equipement_type)
     out: list[Controle] = []
 
     missing = [f.key for f in parsed.missing(fields_for(equipement_type))]
     if missing:
         out.append(_make("VALEURS-MANQUANTES",
-                         f"{len(missing)} valeur(s) obligatoire(s) à renseigner : {_labels(missing)}.", missing))
+                         f"{len(missing)} valeur(s) obligatoire(s) à renseigner : {_labels(missing, labels)}.", missing))
     negative = [k for k, e in parsed.errors.items() if e.kind == "negatif"]
     if negative:
-        out.append(_make("VALEUR-NEGATIVE", f"Valeur(s) négative(s) refusée(s) : {_labels(negative)}.", negative))
+        out.append(_make("VALEUR-NEGATIVE", f"Valeur(s) négative(s) refusée(s) : {_labels(negative, labels)}.", negative))
     invalid = [k for k, e in parsed.errors.items() if e.kind != "negatif"]
     if invalid:
-        details = " ; ".join(f"{ALL_LABELS[k]} : {parsed.errors[k].message}" for k in invalid)
+        details = " ; ".join(f"{labels[k]} : {parsed.errors[k].message}" for k in invalid)
         out.append(_make("SAISIE-INVALIDE", f"À corriger — {details}", invalid))
 
     def have(*keys):

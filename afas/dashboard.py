@@ -16,8 +16,19 @@ STATUS_LABELS_ACOMPTE = {"programme": "Programmés", "verse": "Versés", "annule
 PARTNER_ROLES = ("partner_manager", "partner_admin")
 
 
-def progress_chart(today: date, organisation_id: int | None = None, prefix: str = "caf") -> Chart | None:
-    annee = stats.current_exercice(today)
+def chosen_exercice(today: date) -> int | None:
+    """The exercice the person chose on the page (`?exercice=`, one of the opened ones), else
+    the one being worked on. A value that is not one of them is ignored (the default shows)."""
+    from flask import has_request_context, request
+    chosen = request.args.get("exercice", "") if has_request_context() else ""
+    if chosen.isdigit() and int(chosen) in stats.opened_exercices(today):
+        return int(chosen)
+    return stats.worked_exercice(today)
+
+
+def progress_chart(today: date, organisation_id: int | None = None, prefix: str = "caf",
+                   annee: int | None = None) -> Chart | None:
+    annee = annee or chosen_exercice(today)
     if annee is None:
         return None
     rows = stats.campaign_progress(annee, today, organisation_id=organisation_id)
@@ -31,7 +42,9 @@ def progress_chart(today: date, organisation_id: int | None = None, prefix: str 
                   Dataset("En retard", [r["late"] for r in rows], color="#E1000F"),
                   Dataset("Validées", [r["validated"] for r in rows], color="#009081")],
         summary=(f"{total['transmitted']} déclaration(s) transmise(s) sur {total['expected']} attendue(s), "
-                 f"{total['validated']} validée(s), {total['late']} en retard."))
+                 f"{total['validated']} validée(s), {total['late']} en retard."),
+        choice={"name": "exercice", "label": "Exercice", "value": annee,
+                "options": stats.opened_exercices(today)})
 
 
 def droits_chart(today: date, organisation_id: int | None = None, prefix: str = "caf",

@@ -20,7 +20,7 @@ from portal.formatting import euros, nombre
 
 from . import bonus
 from .bareme import Bareme
-from .schema import ALL_LABELS
+from .schema import labels_for
 from portal.dates import today as paris_today
 
 
@@ -256,7 +256,8 @@ def _par_unite(equipement_type: str, v: dict, b: Bareme, r: DroitResult, ctx: di
     p = b[equipement_type.lower()]
     taux, par_unite = float(p["taux_prise_en_charge"]), float(p["plafond_par_unite"])
     unites, depenses = _f(v, p["unite"]), _f(v, p["depenses"])
-    unit_label, dep_label = ALL_LABELS[p["unite"]], ALL_LABELS[p["depenses"]]
+    labels = labels_for(equipement_type)
+    unit_label, dep_label = labels[p["unite"]], labels[p["depenses"]]
     plafond = par_unite * unites
     retenu = min(depenses, plafond)
     r.plafond_formule = cents(taux * plafond)
@@ -276,8 +277,9 @@ def formule(equipement_type: str, bareme: Bareme | None = None) -> str:
     p = (bareme.doc.get(equipement_type.lower()) if bareme else None) or {}
     if not p:
         return "formule absente du barème pour ce type d'équipement"
-    return (f"droit = taux × min({ALL_LABELS[p['depenses']].lower()}, plafond par unité × "
-            f"{ALL_LABELS[p['unite']].lower()})")
+    labels = labels_for(equipement_type)
+    return (f"droit = taux × min({labels[p['depenses']].lower()}, plafond par unité × "
+            f"{labels[p['unite']].lower()})")
 
 
 def needed(equipement_type: str, bareme: Bareme) -> tuple[str, ...]:
@@ -298,7 +300,8 @@ def compute_droit(equipement_type: str, values: dict, bareme: Bareme, contexte: 
         return result
     missing = [k for k in needed(equipement_type, bareme) if values.get(k) is None]
     if missing:
-        result.manquants = [ALL_LABELS[k] for k in missing]
+        labels = labels_for(equipement_type)
+        result.manquants = [labels[k] for k in missing]
         return result
     ctx = contexte or {}
     handlers = {"EAJE": _eaje, "ALSH": _alsh, "RPE": _rpe, "LAEP": _laep}

@@ -8,19 +8,20 @@ import io
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from portal.dates import to_paris
 from portal.spreadsheets import neutralise_formula
 
 from .controles import RULES
-from .schema import ALL_FIELD_KEYS, ALL_LABELS
+from .schema import ALL_FIELD_KEYS, ALL_LABELS, ALSH_ACTIVITES
 
 BASE_COLUMNS = [
     ("id", "Identifiant"), ("organisation", "Organisation"), ("equipement_numero", "Numéro d'équipement"),
     ("equipement", "Équipement"), ("type_equipement", "Type d'équipement"), ("activite", "Activité ALSH"),
     ("exercice", "Exercice"), ("type_declaration", "Type de déclaration"), ("statut", "Statut"),
-    ("echeance", "Échéance"), ("transmise_le", "Transmise le"), ("en_retard", "En retard"),
+    ("echeance", "Échéance"), ("transmise_le", "Transmise le (heure de Paris)"), ("en_retard", "En retard"),
     ("avant_ouverture", "Transmise avant l'ouverture"),
     ("version", "Version"), ("empreinte", "Empreinte SHA-256"), ("transmise_par", "Transmise par"),
-    ("agent", "Agent"), ("validee_le", "Validée le"), ("bareme", "Barème appliqué"),
+    ("agent", "Agent"), ("validee_le", "Validée le (heure de Paris)"), ("bareme", "Barème appliqué"),
     ("droit", "Droit calculé (€)"), ("calcul_droit", "Calcul du droit"),
     ("acomptes_programmes", "Acomptes programmés (€)"), ("acomptes_verses", "Acomptes versés (€)"),
     ("regularisation", "Régularisation (€)"),
@@ -36,19 +37,24 @@ def columns() -> list[tuple[str, str]]:
     return cols
 
 
+def _paris(moment) -> str:
+    """A stored timestamp (naive UTC) in Paris time, ISO with its offset: sortable, unambiguous."""
+    return to_paris(moment).isoformat(timespec="seconds") if moment else ""
+
+
 def _row(decl) -> dict:
     v = decl.last_version
     row = {
         "id": decl.id, "organisation": decl.equipement.organisation.nom, "equipement_numero": decl.equipement.numero,
-        "equipement": decl.equipement.nom, "type_equipement": decl.equipement.type, "activite": decl.equipement.activite or "",
+        "equipement": decl.equipement.nom, "type_equipement": decl.equipement.type, "activite": ALSH_ACTIVITES.get(decl.equipement.activite, decl.equipement.activite or ""),
         "exercice": decl.annee, "type_declaration": decl.type_label, "statut": decl.status_label,
         "echeance": decl.echeance.isoformat() if decl.echeance else "",
-        "transmise_le": decl.transmitted_at.isoformat(timespec="seconds") if decl.transmitted_at else "",
+        "transmise_le": _paris(decl.transmitted_at),
         "en_retard": "oui" if decl.late else "non", "avant_ouverture": "oui" if decl.anticipee else "non",
         "version": v.numero if v else "",
         "empreinte": v.content_hash if v else "", "transmise_par": v.user.full_name if v and v.user else "",
         "agent": decl.agent.full_name if decl.agent else "",
-        "validee_le": decl.validated_at.isoformat(timespec="seconds") if decl.validated_at else "",
+        "validee_le": _paris(decl.validated_at),
         "bareme": (v.droit or {}).get("bareme", "") if v else "",
         "droit": v.montant if v else "",
         "calcul_droit": " | ".join(f"{s['libelle']} : {s['calcul']} = {s['valeur']}" for s in (v.droit or {}).get("etapes", [])) if v else "",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fpdf import FPDF
-from portal.formatting import euros
+from portal.formatting import date_heure, euros
 
 REPLACEMENTS = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "≤": "<=", "≥": ">=", "−": "-", "×": "x",
                 "÷": "/", "…": "...", "’": "'", "—": "-", "–": "-", "±": "+/-", "→": "->", "«": '"', "»": '"'}
@@ -45,7 +45,7 @@ def build_receipt(decl, version) -> bytes:
         ("Équipement", f"{eq.libelle} - {eq.type} - n° {eq.numero}"),
         ("Déclaration", f"{decl.type_label} {decl.annee}"),
         ("Version", str(version.numero)),
-        ("Transmise le", version.created_at.strftime("%d/%m/%Y à %H:%M:%S") + " (UTC)"),
+        ("Transmise le", date_heure(version.created_at, secondes=True, fuseau=True)),
         ("Transmise par", version.user.full_name if version.user else "-"),
         ("Canal", "API" if version.via == "api" else "portail"),
         ("Échéance", decl.echeance.strftime("%d/%m/%Y") if decl.echeance else "-"),

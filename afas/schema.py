@@ -149,4 +149,15 @@ def fields_for(equipement_type: str) -> tuple[Field, ...]:
 
 ALL_FIELD_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
     f.key for t in EQUIPEMENT_TYPES for f in fields_for(t)))
-ALL_LABELS: dict[str, str] = {f.key: f.label for t in EQUIPEMENT_TYPES for f in fields_for(t)}
+# One label per key for what mixes équipement types (export headers): the first type's (EAJE),
+# never the ALSH « (actes) » wording. Messages about one declaration use labels_for(its type).
+ALL_LABELS: dict[str, str] = {}
+for _t in EQUIPEMENT_TYPES:
+    for _f in fields_for(_t):
+        ALL_LABELS.setdefault(_f.key, _f.label)
+del _t, _f
+
+
+def labels_for(equipement_type: str) -> dict[str, str]:
+    """Field labels as the form of this équipement type shows them (messages, diffs)."""
+    return {**ALL_LABELS, **{f.key: f.label for f in fields_for(equipement_type)}}

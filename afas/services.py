@@ -14,16 +14,18 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.audit import current_api_token, record_event
 from portal.extensions import db
+from portal.dates import paris_day, today as paris_today
+from portal.filetypes import Refused
 from portal.models import utcnow
 
-from . import bareme as bareme_mod
+from . import attachments, bareme as bareme_mod, notifications as notify
 from .bareme_versions import record_version
 from .controles import Evaluation, evaluate
 from .conventions import refus_sans_convention
 from .droit import regularisation as compute_regularisation, schedule_acomptes
 from .models import (Acompte, BaremeAnnee, BaremeVersion, Campagne, Declaration, DeclarationEvent, DeclarationMessage,
                      DeclarationVersion, Equipement, Regularisation)
-from .schema import ALL_LABELS, DECLARATION_TYPES, EDITABLE_STATUSES, fields_for
+from .schema import DECLARATION_TYPES, EDITABLE_STATUSES, fields_for
 from .validation import format_number, parse_boolean
 
 MAX_MESSAGE = 5000
@@ -39,7 +41,8 @@ class ActionRefused(Exception):
 
 
 def today() -> date:
-    return utcnow().date()
+    """Today on the Paris calendar: the day deadlines and « en retard » are computed on."""
+    return paris_today()
 
 
 # -- barèmes and campaigns ------------------------------------------------------------------
@@ -292,7 +295,8 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
                             else f"La déclaration est « {decl.status_label.lower()} » : elle ne peut pas être transmise.")
     now = now or utcnow()
     camp = ensure_campagne(decl.annee, decl.type)
-    if decl.type == "reel" and now.date() <= date(decl.annee, 12, 31):
+    day = paris_day(now)  # the deadline is a Paris calendar day, « now » a UTC instant
+    if decl.type == "reel" and day <= date(decl.annee, 12, 31):
         raise ActionRefused(f"Le réel {decl.annee} déclare les chiffres de l'exercice écoulé : il ne peut pas être "
                             f"transmis avant la fin de l'exercice {decl.annee}. La campagne ouvre le "
                             f"{camp.ouverture:%d/%m/%Y} (échéance le {camp.echeance:%d/%m/%Y}).")
@@ -310,7 +314,7 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
                             {f"justification_{c.code}": "Justification obligatoire pour cette alerte." for c in missing})
     first = decl.versions[0] if decl.versions else None
     if first is None:
-        late, early = now.date() > camp.echeance, now.date() < camp.ouverture
+        late, early = day > camp.echeance, day < camp.ouverture
     else:  # a correction asked by the Caf: the timing is that of the first transmission
         late, early = bool(decl.late), bool(first.anticipee)
     alert_codes = [c.code for c in evaluation.alertes]
@@ -336,9 +340,16 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
     return version
 
 
-def post_message(decl: Declaration, author, body: str) -> DeclarationMessage:
+def post_message(decl: Declaration, author, body: str, notify_people: bool = True,
+                 files: list | None = None) -> DeclarationMessage:
+    """A message in the declaration's thread, with its attachments (``files``: (name, stream)
+    pairs, all checked before anything is kept; ``afas.attachments``)."""
     body = _clean_text(body or "").strip()
-    if not body:
+    try:
+        checked = attachments.check(files or [])
+    except Refused as exc:
+        raise ActionRefused(str(exc), 422, problems={"pieces": str(exc)}) from None
+    if not body and not checked:
         raise ActionRefused("Le message est vide.", 422, problems={"body": "Saisissez un message."})
     if len(body) > MAX_MESSAGE:
         raise ActionRefused("Message trop long.", 422,
@@ -347,7 +358,11 @@ def post_message(decl: Declaration, author, body: str) -> DeclarationMessage:
                              body=body, created_at=utcnow())
     db.session.add(msg)
     db.session.flush()
-    _event(decl, "message", author, decl.status, decl.status, message_id=msg.id)
+    stored = attachments.attach(msg, checked)
+    _event(decl, "message", author, decl.status, decl.status, message_id=msg.id,
+           **({"pieces_jointes": [a.filename for a in stored]} if stored else {}))
+    if notify_people:
+        notify.message_posted(decl, msg)
     return msg
 
 
@@ -367,13 +382,14 @@ def request_correction(decl: Declaration, agent, message: str) -> None:
         raise ActionRefused("Indiquez au partenaire ce qu'il doit corriger.", 422,
                             problems={"message": "Le message de demande de correction est obligatoire."})
     previous = decl.status
-    post_message(decl, agent, message)
+    post_message(decl, agent, message, notify_people=False)  # one notification: the correction
     decl.status = "a_corriger"
     decl.agent_id = decl.agent_id or agent.id
     # Reopen on the last transmitted data, as typed values the form can show.
     decl.data = {k: (v if isinstance(v, bool) else display_value(v)) for k, v in decl.last_version.data.items()}
     decl.justifications = dict(decl.last_version.justifications)
     _event(decl, "correction_demandee", agent, previous, "a_corriger", version=decl.last_version.numero)
+    notify.correction_requested(decl, agent, message.strip())
 
 
 def paid_acomptes_total(equipement_id: int, annee: int) -> float:
@@ -420,7 +436,7 @@ def _schedule(decl: Declaration, agent, droit: float, now: datetime) -> list[Aco
         _settle_if_done(db.session.get(Declaration, other_id))
     start = (db.session.scalar(select(func.max(Acompte.numero)).where(Acompte.declaration_id == decl.id)) or 0)
     created = []
-    plan, paid = _acomptes_plan(decl, droit, on=now.date())
+    plan, paid = _acomptes_plan(decl, droit, on=paris_day(now))
     for e in plan:
         a = Acompte(declaration_id=decl.id, equipement_id=decl.equipement_id, annee=decl.annee,
                     numero=start + e.numero, montant=e.montant, date_prevue=e.date_prevue, status="programme")
@@ -461,6 +477,7 @@ def validate(decl: Declaration, agent, now: datetime | None = None) -> None:
         db.session.flush()
         _event(decl, "regularisation_calculee", agent, "validee", "validee", at=now, droit_reel=reg["droit_reel"],
                acomptes_verses=reg["acomptes_verses"], solde=reg["solde"], sens=reg["sens"])
+    notify.validated(decl, agent)
 
 
 def mark_paid(decl: Declaration, agent) -> None:
@@ -473,6 +490,7 @@ def mark_paid(decl: Declaration, agent) -> None:
             raise ActionRefused("Des acomptes restent programmés : ils seront versés à leur date.")
     decl.status, decl.paid_at = "payee", utcnow()
     _event(decl, "payee", agent, "validee", "payee")
+    notify.paid(decl, "Paiement effectué")
 
 
 def _settle_if_done(decl: Declaration) -> None:
@@ -492,6 +510,7 @@ def pay_due_acomptes(on: date | None = None) -> int:
         a.status, a.paid_at = "verse", utcnow()
         decl = db.session.get(Declaration, a.declaration_id)
         _event(decl, "acompte_verse", None, decl.status, decl.status, acompte=a.numero, montant=float(a.montant))
+        notify.paid(decl, f"Acompte n° {a.numero} versé", float(a.montant))
         count += 1
         db.session.flush()
         _settle_if_done(decl)
@@ -537,7 +556,7 @@ def diff_data(equipement_type: str, before: dict, after: dict) -> list[dict]:
     from .validation import parse_declaration
     a = parse_declaration(equipement_type, before).values
     b = parse_declaration(equipement_type, after).values
-    return [{"champ": f.key, "libelle": ALL_LABELS[f.key], "avant": a.get(f.key), "apres": b.get(f.key)}
+    return [{"champ": f.key, "libelle": f.label, "avant": a.get(f.key), "apres": b.get(f.key)}
             for f in fields_for(equipement_type) if a.get(f.key) != b.get(f.key)]
 
 

@@ -23,6 +23,21 @@ def current_exercice(today: date) -> int | None:
     return db.session.scalar(select(func.max(Campagne.annee)).where(Campagne.ouverture <= today))
 
 
+def opened_exercices(today: date) -> list[int]:
+    """The exercices with a campaign opened on `today`, most recent first (the charts' choice)."""
+    return list(db.session.scalars(select(Campagne.annee).where(Campagne.ouverture <= today)
+                                   .distinct().order_by(Campagne.annee.desc())))
+
+
+def worked_exercice(today: date) -> int | None:
+    """The exercice being worked on: the one of the open campaign (opened, deadline not passed)
+    due soonest; when none is open, the most recently opened (`current_exercice`)."""
+    due_soonest = db.session.scalar(
+        select(Campagne.annee).where(Campagne.ouverture <= today, Campagne.echeance >= today)
+        .order_by(Campagne.echeance, Campagne.annee).limit(1))
+    return due_soonest if due_soonest is not None else current_exercice(today)
+
+
 def campaign_progress(annee: int, today: date, organisation_id: int | None = None) -> list[dict]:
     """Per équipement type, for the campaigns of `annee` already opened on `today`:
     expected declarations (active équipements × opened campaigns), transmitted, validated, and late

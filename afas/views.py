@@ -6,25 +6,31 @@ loaders, access checks and form layout; each view is a few lines over `afas.serv
 from __future__ import annotations
 
 import io
+from datetime import timezone
 from pathlib import Path
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file,
                    send_from_directory, url_for)
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import storage
 from portal.access import get_own_or_404, public, requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import parse_int
+from portal.listing import SortKey, paginate, read_args
+from portal.models import Organisation
 
 from . import services
+from .attachments import AREA, MessageAttachment
 from .bareme import BaremeError
-from .controles import RULES
+from .controles import RULES, line_sums
 from .models import BaremeAnnee, Declaration, Equipement
 from .schema import (ACTIVITY_FIELDS, CHARGE_LINES, DECLARATION_TYPES, EDITABLE_STATUSES, EQUIPEMENT_TYPES,
                      PRODUIT_LINES, STATUS_LABELS, fields_for)
 from .services import ActionRefused
+from portal.dates import PARIS
 from portal.dates import today as paris_today
 
 bp = Blueprint("afas", __name__, url_prefix="/afas", template_folder="templates")
@@ -82,7 +88,7 @@ def _justifications_from_form() -> dict:
 
 def _live_context(decl: Declaration, evaluation, justifications: dict) -> dict:
     return {"decl": decl, "ev": evaluation, "justifications": justifications, "rules": RULES,
-            "paiements": services.payment_estimate(decl, evaluation)}
+            "paiements": services.payment_estimate(decl, evaluation), "sums": line_sums(evaluation.parsed.values)}
 
 
 @bp.get("/static/<path:filename>")
@@ -165,7 +171,7 @@ def _render_declaration(decl: Declaration, evaluation=None, justifications=None,
     return render_template(
         "afas/declaration.html", decl=decl, eq=decl.equipement, editable=editable, ev=evaluation,
         justifications=justifications, raw=raw if raw is not None else decl.data, groups=form_groups(decl.equipement.type),
-        diff=diff, campagne=camp, rules=RULES, form_errors=form_errors or {},
+        diff=diff, campagne=camp, rules=RULES, form_errors=form_errors or {}, sums=line_sums(evaluation.parsed.values),
         paiements=services.payment_estimate(decl, evaluation) if editable else None,
         today=services.today()), status
 
@@ -229,18 +235,53 @@ def preview(did):
                            **_live_context(decl, evaluation, _justifications_from_form()))
 
 
+@bp.post("/declarations/<int:did>/brouillon")
+@requires({"partner_manager"}, service="AFAS")
+def autosave(did):
+    """The form's automatic draft save (afas.js, debounced): JSON, the time said in Paris."""
+    decl = _declaration_for_partner(did)
+    try:
+        services.save_draft(decl, request.form.to_dict(), _justifications_from_form(), current_user)
+    except ActionRefused as exc:
+        db.session.rollback()
+        detail = " ".join(str(v) for v in (exc.problems or {}).values())
+        return jsonify(message=f"Brouillon non enregistré : {exc.message} {detail}".strip()), exc.status
+    db.session.commit()
+    at = decl.updated_at.replace(tzinfo=timezone.utc).astimezone(PARIS)
+    return jsonify(message=f"Brouillon enregistré à {at.hour} h {at.minute:02d}", enregistre_a=at.isoformat())
+
+
 @bp.post("/declarations/<int:did>/messages")
 @requires({"partner_manager", "caf_agent", "caf_admin"}, service="AFAS")
 def message(did):
     decl = _declaration_for_caf(did) if current_user.is_caf_staff else _declaration_for_partner(did)
+    files = [(f.filename, f.stream) for f in request.files.getlist("pieces") if f.filename]
     try:
-        services.post_message(decl, current_user, request.form.get("body", ""))
+        services.post_message(decl, current_user, request.form.get("body", ""), files=files)
         db.session.commit()
         flash("Message envoyé.", "success")
     except ActionRefused as exc:
-        flash(exc.problems.get("body", exc.message), "error")
+        flash(exc.problems.get("pieces") or exc.problems.get("body", exc.message), "error")
     target = "afas.review" if current_user.is_caf_staff else "afas.declaration"
     return redirect(url_for(target, did=did) + "#messages")
+
+
+@bp.get("/declarations/<int:did>/pieces/<int:aid>")
+@requires(PARTNER_VIEWERS | CAF)
+def attachment_download(did, aid):
+    """A message's attachment: the declaration's organisation and the Caf's AFAS staff only."""
+    if current_user.is_caf_staff:
+        if current_user.habilitation("AFAS") is None:
+            abort(403)
+        decl = _declaration_for_caf(did)
+    else:
+        _partner_guard()
+        decl = _declaration_for_partner(did)
+    piece = db.session.get(MessageAttachment, aid)
+    if piece is None or piece.declaration_id != decl.id:
+        abort(404)
+    return attachment(storage.chunks(storage.store(AREA), piece.sha256), mimetype=piece.mimetype,
+                      filename=piece.filename)
 
 
 @bp.get("/declarations/<int:did>/accuse-<int:numero>.pdf")
@@ -282,13 +323,25 @@ def _queue_filters() -> dict:
     return filters
 
 
+QUEUE_SORTS = {
+    "echeance": SortKey("Échéance", (Declaration.echeance, Declaration.transmitted_at)),
+    "organisation": SortKey("Organisation", (Organisation.nom, Equipement.nom)),
+    "equipement": SortKey("Équipement", (Equipement.nom,)),
+    "statut": SortKey("Statut", (Declaration.status, Declaration.echeance)),
+    "transmise": SortKey("Transmise le", (Declaration.transmitted_at,), "desc"),
+    "droit": SortKey("Droit", (Declaration.droit,), "desc"),
+}
+
+
 @bp.get("/instruction")
 @requires(CAF, service="AFAS")
 def queue():
     filters = _queue_filters()
-    rows = db.session.scalars(services.queue_query(filters).limit(500)).all()
+    query = services.queue_query(filters).join(Organisation, Organisation.id == Equipement.organisation_id)
+    listing = paginate(query, read_args(QUEUE_SORTS, "echeance"), QUEUE_SORTS, tiebreak=(Declaration.id,),
+                       search_columns=(Organisation.nom, Equipement.nom, Equipement.numero, Equipement.commune))
     years = list(range(services.today().year + 1, services.today().year - 4, -1))
-    return render_template("afas/queue.html", rows=rows, filters=filters, years=years,
+    return render_template("afas/queue.html", listing=listing, rows=listing.items, filters=filters, years=years,
                            types=DECLARATION_TYPES, eq_types=EQUIPEMENT_TYPES,
                            statuses={k: v for k, v in STATUS_LABELS.items() if k != "brouillon"},
                            today=services.today())

@@ -8,6 +8,7 @@ from portal.access import api_scope
 from portal.api import (ApiError, bp, json_body, openapi, problem, problem_doc, refuse_unknown,
                         request_object, response_object)
 from portal.extensions import db
+from portal.formatting import date_heure
 from portal.models import utcnow
 
 from . import atypical, services
@@ -20,7 +21,7 @@ SUSPENDED_TITLE = "Habilitation suspendue"
 def _suspended(until) -> ApiError:
     return ApiError(403, SUSPENDED_TITLE,
                     "Usage atypique détecté : l'habilitation CDAP de ce jeton est suspendue jusqu'au "
-                    f"{until:%d/%m/%Y %H:%M} UTC. La Caf a été prévenue.")
+                    f"{date_heure(until, fuseau=True)}. La Caf a été prévenue.")
 
 
 def _actor() -> services.Actor:

@@ -27,7 +27,8 @@ from sqlalchemy import func, select
 from portal.accounts.sessions import revoke_all_sessions
 from portal.audit import record_event
 from portal.extensions import db
-from portal.models import Habilitation, OutboxMessage, User, utcnow
+from portal.formatting import date_heure
+from portal.models import Habilitation, User, utcnow
 
 from .models import AtypicalAlert, ConsultationJournal, TokenSuspension
 
@@ -184,7 +185,7 @@ def organisation_token_suspension(organisation_id: int, now: datetime | None = N
         TokenSuspension.organisation_id == organisation_id, TokenSuspension.suspended_until > now))
     if until is None:
         return None
-    return (f"Un jeton CDAP de votre organisation est suspendu par la Caf jusqu'au {until:%d/%m/%Y à %H:%M} "
+    return (f"Un jeton CDAP de votre organisation est suspendu par la Caf jusqu'au {date_heure(until, fuseau=True)} "
             "(usage atypique) : aucun nouveau jeton CDAP avant la fin ou la levée de la suspension.")
 
 
@@ -198,16 +199,6 @@ def lift_token_suspension(api_token_id: int) -> bool:
 
 
 def notify_admins(alert: AtypicalAlert) -> None:
-    from flask import current_app
-    admins = db.session.scalars(select(User.email).where(User.role == "caf_admin", User.disabled_at.is_(None))).all()
-    who = f"utilisateur n° {alert.user_id}" if alert.user_id else f"jeton d'API n° {alert.api_token_id}"
-    what = "L'habilitation CDAP est suspendue" if alert.user_id else "L'accès CDAP de ce jeton d'API est suspendu"
-    action = (f"{what} jusqu'au {alert.suspended_until:%d/%m/%Y %H:%M} UTC."
-              if alert.suspended_until else "Aucune suspension à ce stade.")
-    base = current_app.config.get("PUBLIC_BASE_URL", "")
-    for email in admins:
-        db.session.add(OutboxMessage(
-            to=email, subject=f"CDAP : usage atypique ({KINDS[alert.kind]}, {alert.level})",
-            body=(f"Usage atypique détecté pour {who} (organisation n° {alert.organisation_id}) : "
-                  f"{KINDS[alert.kind]}, {alert.count} tentative(s) pour un seuil de {alert.threshold}.\n"
-                  f"{action}\nDétail : {base}/cdap/alertes\n")))
+    """Tell the Caf admins (``cdap.notifications``: an email at once unless they chose otherwise)."""
+    from .notifications import atypical_use
+    atypical_use(alert, KINDS[alert.kind])

@@ -21,11 +21,13 @@ ACCESS = DemoAccess(
     "CDAP",
     contrats={"Caf de la Somme": ["agent_caf"], "Commune d'Amiens": ["quotient_familial"],
               "Picardie Habitat": ["bailleur"],
-              "Conseil départemental de la Somme": ["travailleur_social", "prevention_expulsions"]},
+              "Conseil départemental de la Somme": ["travailleur_social", "prevention_expulsions",
+                                                    "responsable_equipe"]},
     habilitations={"agent.caf@caf80.example": "agent_caf",
                    "operateur@picardie-habitat.example": "bailleur",
                    "ts@somme.example": "travailleur_social",
                    "ccapex@somme.example": "prevention_expulsions",
+                   "responsable@somme.example": "responsable_equipe",
                    "qf@amiens.example": "quotient_familial"})
 
 SHOWCASE = {"numero": "8000001", "nom": "Lefèvre", "prenom": "Amandine", "code_bailleur": "BL080001",

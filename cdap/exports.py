@@ -10,6 +10,7 @@ import io
 
 from fpdf import FPDF
 
+from portal.formatting import date_heure
 from portal.models import utcnow
 from portal.spreadsheets import neutralise_formula
 
@@ -41,7 +42,7 @@ def gdpr_pdf(numero: str, rows: list[dict], columns: list[tuple[str, str]], gene
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(0, 8, _latin1(f"Consultations du dossier allocataire n° {numero}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-    pdf.cell(0, 6, _latin1(f"Édité le {utcnow():%d/%m/%Y %H:%M} UTC par {generated_by} — "
+    pdf.cell(0, 6, _latin1(f"Édité le {date_heure(utcnow(), fuseau=True)} par {generated_by} — "
                            f"{len(rows)} consultation(s) enregistrée(s) au journal."), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     widths = {"date": 34, "personne": 34, "organisation": 42, "profil": 28, "motif": 36,

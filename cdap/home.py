@@ -9,7 +9,7 @@ from .services import in_territory
 
 def panel(user):
     hab = user.habilitation("CDAP")
-    if hab is None or hab.profil not in ("travailleur_social", "prevention_expulsions", "agent_caf"):
+    if hab is None or hab.profil not in ("travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"):
         return None
     query = select(func.count()).select_from(ImpayeQueueItem).where(ImpayeQueueItem.statut == "nouveau")
     if hab.profil != "agent_caf":

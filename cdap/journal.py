@@ -26,6 +26,8 @@ OUTCOMES = {
     "invalid_input": "Refusé : saisie invalide",
     # the attempt that crossed a suspension threshold of the atypical-use rules: nothing shown
     "suspended": "Refusé : habilitation suspendue",
+    # a read of an unpaid-rent case (cdap.situations.access.journal_read)
+    "suivi_lu": "Situation d'impayé lue",
 }
 # What a partner sees: "hors périmètre" is never disclosed outside the Caf.
 PARTNER_OUTCOMES = {**OUTCOMES, "out_of_scope": OUTCOMES["not_found"]}

@@ -119,6 +119,21 @@ POLICY: dict[str, Profile] = {
             "logement": _all("logement"),
             "impayes": _all("impayes"),
         }),
+    # The team lead of the territory's social workers: the same file as a social worker, and
+    # every case of the unpaid-rent follow-up with its notes and budget (SUIVI below).
+    "responsable_equipe": Profile(
+        "Responsable d'équipe sociale", "territoire",
+        ("accompagnement_social", "instruction_aide", "prevention_expulsions"),
+        {
+            "identite": _all("identite"),
+            "adresse": _all("adresse"),
+            "foyer": _all("foyer"),
+            "quotient_familial": _all("quotient_familial", months=24),
+            "droits": _all("droits"),
+            "paiements": _all("paiements", months=24),
+            "logement": _all("logement"),
+            "impayes": _all("impayes"),
+        }),
     "prevention_expulsions": Profile(
         "Prévention des expulsions", "territoire",
         ("prevention_expulsions", "accompagnement_social"),
@@ -134,6 +149,48 @@ POLICY: dict[str, Profile] = {
         tuple(MOTIFS),
         {section: _all(section) for section in SECTIONS}),
 }
+
+
+# --- the unpaid-rent case (« situation », cdap.situations) -------------------------------------
+# What each profile sees of a case. Notes and budget are the most sensitive personal data: only
+# the assigned worker (« référent »), the team lead and the Caf agents of the territory.
+SUIVI_FIELDS: dict[str, str] = {
+    "recu": "Signalement reçu le",
+    "plan": "Plan d'apurement",
+    "maintien_aide": "Maintien de l'aide",
+    "dette": "Dette",
+    "referent": "Suivi par",
+    "contacts": "Contacts avec la famille",
+    "mode": "Mode d'intervention",
+    "rdv": "Rendez-vous",
+    "actions": "Actions",
+    "echeances": "Échéances",
+    "procedure": "Procédure d'expulsion",
+    "cloture": "Clôture",
+    "notes": "Notes",
+    "budget": "Diagnostic budgétaire",
+}
+SUIVI_SENSITIVE = frozenset({"notes", "budget"})
+# Journal categories of a case read (cdap.situations.access.journal_read), for the exports.
+SUIVI_CATEGORIES = {"suivi": "Suivi de l'impayé", "suivi_notes": "Notes du suivi",
+                    "suivi_budget": "Budget du foyer"}
+_SUIVI_WORK = tuple(f for f in SUIVI_FIELDS if f not in SUIVI_SENSITIVE)
+SUIVI: dict[str, tuple[str, ...]] = {
+    "bailleur": ("recu", "plan", "maintien_aide"),
+    "prevention_expulsions": ("recu", "plan", "maintien_aide", "dette", "referent", "actions",
+                              "echeances", "procedure", "cloture"),
+    "travailleur_social": _SUIVI_WORK,
+    "responsable_equipe": tuple(SUIVI_FIELDS),
+    "agent_caf": tuple(SUIVI_FIELDS),
+}
+
+
+def suivi_fields(profile_name: str, *, referent: bool = False) -> frozenset[str]:
+    """Fields of a case the profile may see; the assigned worker also sees notes and budget."""
+    fields = set(SUIVI.get(profile_name, ()))
+    if referent and profile_name == "travailleur_social":
+        fields |= SUIVI_SENSITIVE
+    return frozenset(fields)
 
 
 def profile(name: str | None) -> Profile | None:
@@ -166,6 +223,8 @@ def _check() -> None:
             assert section in FIELDS, (name, section)
             for f in rule.fields:
                 assert f in FIELDS[section], (name, section, f)
+    for name, fields in SUIVI.items():
+        assert name in POLICY and set(fields) <= set(SUIVI_FIELDS), name
 
 
 _check()

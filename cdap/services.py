@@ -14,7 +14,7 @@ from portal.models import utcnow
 
 from . import atypical, journal
 from .dossier import build_view
-from portal.models import Habilitation
+from portal.models import Habilitation, Organisation
 
 from .models import Allocataire, ImpayeQueueItem, Logement, SignalementImpaye
 from .normalize import is_valid_numero, normalize_name
@@ -159,9 +159,13 @@ def item_in_territory(item: ImpayeQueueItem, territoire: str | None) -> bool:
     return bool(territoire) and item.allocataire.departement == territoire
 
 
-def queue_items(territoire: str | None, *, statut: str | None = None, all_territories: bool = False):
+def queue_query(territoire: str | None, *, statut: str | None = None, all_territories: bool = False):
+    """The queue's items (a select joined to the signalement, the allocataire and, by its code,
+    the landlord's organisation when it has one), by deadline; the page cuts it
+    (portal.listing)."""
     query = (select(ImpayeQueueItem).join(SignalementImpaye, SignalementImpaye.id == ImpayeQueueItem.impaye_id)
              .join(Allocataire, Allocataire.id == ImpayeQueueItem.allocataire_id)
+             .outerjoin(Organisation, Organisation.code_bailleur == SignalementImpaye.code_bailleur)
              .order_by(ImpayeQueueItem.echeance, ImpayeQueueItem.id))
     if not all_territories:
         query = query.where(in_territory(territoire))
@@ -169,7 +173,20 @@ def queue_items(territoire: str | None, *, statut: str | None = None, all_territ
         query = query.where(ImpayeQueueItem.statut == statut)
     else:
         query = query.where(ImpayeQueueItem.statut != "clos")
-    return db.session.scalars(query.limit(500)).all()
+    return query
+
+
+def queue_items(territoire: str | None, *, statut: str | None = None, all_territories: bool = False):
+    return db.session.scalars(queue_query(territoire, statut=statut, all_territories=all_territories)).all()
+
+
+def landlord_names(codes) -> dict[str, str]:
+    """Landlords' names by their code (the organisations holding those codes)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    return dict(db.session.execute(select(Organisation.code_bailleur, Organisation.nom)
+                                   .where(Organisation.code_bailleur.in_(sorted(codes)))).all())
 
 
 def change_queue_item(item: ImpayeQueueItem, action: str, user) -> bool:
@@ -187,6 +204,9 @@ def change_queue_item(item: ImpayeQueueItem, action: str, user) -> bool:
         item.impaye.plan_apurement = True
     elif target == "clos":
         item.impaye.statut = "resolu"
+    if action == "rouvrir":
+        from .situations.services import reopen_case
+        reopen_case(item)
     record_event("cdap", f"file_impayes_{action}", actor=user, target=f"file_impayes:{item.id}",
                  de=previous, vers=target)
     return True

@@ -15,6 +15,10 @@ DEFAULTS = {
     "CDAP_NIGHT_START_HOUR": (22, 0, 23),          # Europe/Paris local time
     "CDAP_NIGHT_END_HOUR": (6, 0, 23),
     "CDAP_SUSPENSION_HOURS": (24, 1, 24 * 30),
+    # unpaid-rent cases (cdap.situations): first contact expected within N working days of the
+    # signal (Paris calendar, public holidays excluded); closed cases purged after N months
+    "CDAP_CONTACT_DELAY_WORKING_DAYS": (10, 1, 60),
+    "CDAP_SITUATION_RETENTION_MONTHS": (24, 1, 120),
 }
 
 

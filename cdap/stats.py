@@ -2,12 +2,14 @@
 GROUP BY queries on indexed columns (`cdap_journal.at`, `cdap_alertes.at`)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.dates import paris_midnight_utc
 from portal.models import User
+from portal.paris_days import by_paris_day, utc_hour
 
 from .models import AtypicalAlert, ConsultationJournal
 
@@ -17,15 +19,15 @@ def _day(value) -> str:
 
 
 def consultations_per_profile_per_day(since: date, until: date | None = None) -> list[dict]:
-    """Consultation attempts per day and profile (every outcome counted), oldest day first."""
-    day = func.date(ConsultationJournal.at)
-    query = (select(day, ConsultationJournal.profile, func.count())
-             .where(ConsultationJournal.at >= datetime.combine(since, time.min))
-             .group_by(day, ConsultationJournal.profile).order_by(day))
+    """Consultation attempts per Paris day and profile (every outcome counted), oldest day first."""
+    hour = utc_hour(ConsultationJournal.at)
+    query = (select(hour, ConsultationJournal.profile, func.count())
+             .where(ConsultationJournal.at >= paris_midnight_utc(since))
+             .group_by(hour, ConsultationJournal.profile))
     if until is not None:
-        query = query.where(ConsultationJournal.at < datetime.combine(until, time.max))
+        query = query.where(ConsultationJournal.at < paris_midnight_utc(until + timedelta(days=1)))
     return [{"day": _day(d), "profile": profile or "—", "nombre": n}
-            for d, profile, n in db.session.execute(query)]
+            for (d, profile), (n,) in by_paris_day(db.session.execute(query), keys=1).items()]
 
 
 def recent_alerts(since: date, limit: int = 10) -> list[dict]:
@@ -33,7 +35,7 @@ def recent_alerts(since: date, limit: int = 10) -> list[dict]:
     rows = db.session.execute(
         select(AtypicalAlert, User.prenom, User.nom)
         .outerjoin(User, User.id == AtypicalAlert.user_id)
-        .where(AtypicalAlert.at >= datetime.combine(since, time.min))
+        .where(AtypicalAlert.at >= paris_midnight_utc(since))
         .order_by(AtypicalAlert.at.desc()).limit(limit))
     return [{"at": alert.at, "day": _day(alert.day), "kind": alert.kind, "level": alert.level,
              "count": alert.count, "threshold": alert.threshold,

@@ -15,19 +15,23 @@ from portal.access import requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.listing import SortKey, paginate, read_args
+from portal.dates import today as paris_today
+from portal.formatting import date_heure
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
-from . import journal, services
+from . import journal, presentation, services
 from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
-from .models import AtypicalAlert, ImpayeQueueItem, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .models import Allocataire, AtypicalAlert, ImpayeQueueItem, SignalementImpaye, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
+from .labels import PRESTATIONS_ANNUELLES, VERSE_A
 from .normalize import is_valid_numero
-from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, motifs_for
+from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, SUIVI_CATEGORIES, motifs_for
 
 bp = Blueprint("cdap", __name__, url_prefix="/cdap", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
 CDAP_ROLES = ALL_ROLES  # the CDAP habilitation (service="CDAP") is what actually grants access
-QUEUE_PROFILES = {"travailleur_social", "prevention_expulsions", "agent_caf"}
+QUEUE_PROFILES = {"travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"}
 
 
 class ConsultationForm(FlaskForm):
@@ -87,7 +91,8 @@ def _consult(channel: str):
         return render_template("cdap/suspended.html"), 403
     if result.found:
         template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
-        page = render_template(template, view=result.view, actor=actor, profile=POLICY[actor.profile],
+        page = render_template(template, view=result.view, layout=presentation.layout(result.view),
+                               actor=actor, profile=POLICY[actor.profile],
                                motif=request.form.get("motif"), form=form,
                                commentaire=request.form.get("commentaire", ""), labels=LABELS)
         status = 200
@@ -115,7 +120,8 @@ def consultation_print():
 
 LABELS = {
     "sections": SECTIONS, "fields": FIELDS, "prestations": PRESTATIONS, "situations": SITUATIONS,
-    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS,
+    "beneficiaires": BENEFICIAIRES, "droit_statuts": DROIT_STATUTS, "verse_a": VERSE_A,
+    "par_an": PRESTATIONS_ANNUELLES,
     "impaye_statuts": {"signale": "Signalé", "plan": "Plan d'apurement", "resolu": "Résolu"},
     "motifs": MOTIFS,
 }
@@ -158,7 +164,7 @@ def _gdpr_rows(numero: str):
         u = users.get(r.user_id)
         org = orgs.get(r.organisation_id)
         out.append({
-            "date": r.at.strftime("%d/%m/%Y %H:%M:%S") + " UTC",
+            "date": date_heure(r.at, secondes=True, fuseau=True),
             "personne": u.full_name if u else (f"Logiciel (jeton n° {r.api_token_id})" if r.api_token_id else "—"),
             "organisation": org.nom if org else "—",
             "profil": POLICY[r.profile].label if r.profile in POLICY else (r.profile or "—"),
@@ -166,7 +172,8 @@ def _gdpr_rows(numero: str):
             "commentaire": r.commentaire or "",
             "canal": CHANNELS.get(r.channel, r.channel),
             "resultat": OUTCOMES.get(r.outcome, r.outcome),
-            "donnees": ", ".join(SECTIONS.get(c, c) for c in r.categories or []) or "aucune",
+            "donnees": ", ".join(SECTIONS.get(c) or SUIVI_CATEGORIES.get(c, c) for c in r.categories or [])
+                       or "aucune",
         })
     return out
 
@@ -236,6 +243,16 @@ def _queue_actor() -> services.Actor:
     return actor
 
 
+QUEUE_SORTS = {
+    "echeance": SortKey("Plan attendu avant le", (ImpayeQueueItem.echeance,)),
+    "recu": SortKey("Reçu le", (SignalementImpaye.date_signalement,), "desc"),
+    "nom": SortKey("Nom", (Allocataire.nom,)),
+    "bailleur": SortKey("Bailleur", (Organisation.nom, SignalementImpaye.code_bailleur)),
+    "dette": SortKey("Dette", (SignalementImpaye.montant_dette_cents,), "desc"),
+    "statut": SortKey("Statut", (ImpayeQueueItem.statut, ImpayeQueueItem.echeance)),
+}
+
+
 @bp.get("/impayes")
 @requires({"travailleur_social", "caf_agent"}, service="CDAP")
 def queue():
@@ -243,9 +260,16 @@ def queue():
     statut = request.args.get("statut") or None
     if statut not in (None, *QUEUE_STATUTS):
         statut = None
-    items = services.queue_items(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
-    return render_template("cdap/impayes.html", items=items, statut=statut, statuts=QUEUE_STATUTS,
-                           today=utcnow().date(), soon=utcnow().date() + timedelta(days=30))
+    from .situations.queue import queue_flags
+    query = services.queue_query(actor.territoire, statut=statut, all_territories=actor.profile == "agent_caf")
+    listing = paginate(query, read_args(QUEUE_SORTS, "echeance"), QUEUE_SORTS, tiebreak=(ImpayeQueueItem.id,),
+                       search_columns=(Allocataire.numero, Allocataire.nom, Organisation.nom,
+                                       SignalementImpaye.code_bailleur))
+    bailleurs = services.landlord_names(item.impaye.code_bailleur for item in listing.items)
+    return render_template("cdap/impayes.html", listing=listing, items=listing.items, bailleurs=bailleurs,
+                           statut=statut, statuts=QUEUE_STATUTS,
+                           today=paris_today(), soon=paris_today() + timedelta(days=30),
+                           suivi=queue_flags(actor, listing.items))
 
 
 @bp.post("/impayes/<int:item_id>/<action>")
@@ -330,6 +354,12 @@ def mois_fr(value):
         return value
 
 
+@bp.app_template_filter("qf_points")
+def qf_points(rows):
+    """The QF chart's points, each month labelled « décembre 2025 » (never « 2025-12 »)."""
+    return [{**row, "libelle": mois_fr(row.get("mois"))} for row in rows or []]
+
+
 @bp.app_template_filter("periode_fr")
 def periode_fr(value):
     start, _, end = str(value).partition("/")
@@ -338,4 +368,5 @@ def periode_fr(value):
 
 @bp.app_context_processor
 def _cdap_globals():
-    return {"now_fr": lambda: utcnow().strftime("%d/%m/%Y %H:%M") + " UTC"}
+    from .labels import sections
+    return {"now_fr": lambda: date_heure(utcnow(), fuseau=True), "cdap_sections": sections}

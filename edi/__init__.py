@@ -13,7 +13,8 @@ def register(app: Flask) -> None:
     from portal.registry import Domain, Nav, Service, contribute
 
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
-    from . import certificates, dashboard, flows
+    from . import certificates, dashboard, flows, next_actions, notifications
+    from .labels import LABELS
     from .certificates import models as certificates_models, tasks as certificates_tasks  # noqa: F401
     from .certificates import demo as certificates_demo
     from .certificates.views import bp as certificates_bp
@@ -35,7 +36,9 @@ def register(app: Flask) -> None:
              Nav("Avis de paiement", "edi.avis_list", 41),
              Nav("Supervision EDI", "edi.supervision", 42),
              Nav("Déclarations des bailleurs", "edi_decl.caf_index", 43),
-             Nav("Certificats EDI", "edi_certs.index", 62),
+             # Only where there is something to sign: an organisation with the EDI service.
+             Nav("Certificats EDI", "edi_certs.index", 62,
+                 shown_to=lambda user: user.organisation.active_contrat("EDI") is not None),
              Nav("Certificats bailleurs", "edi_certs.caf_index", 63)],
         home_panels=[certificates.home_panel],
         boards=[dashboard.LANDLORD_BOARD],
@@ -46,5 +49,7 @@ def register(app: Flask) -> None:
         demo_access=[flows.DEMO_ACCESS, declarations_demo.ACCESS],
         seed=[flows.seed_demo_avis, certificates_demo.seed_demo_certificate,
               declarations_demo.seed_private_landlord],
-        labels={"audit_categories": {"edi": "EDI"}},
+        labels=LABELS,
+        notifications=notifications.KINDS,
+        next_actions=[next_actions.next_actions],
     ))

@@ -29,16 +29,17 @@ def caf_identity() -> tuple[str, str]:
 
 
 def verify_signature(data_path: Path, signature_der: bytes, organisation,
-                     at: datetime) -> tuple[int | None, tuple[str, str] | None]:
+                     at: datetime) -> tuple[int | None, tuple[str, str, str | None] | None]:
     """(id of the registered certificate that verified it, None) when the detached CMS
     signature is valid for this organisation at `at` (receipt time), else (None, (code, French
-    reason)) — codes of edi.crypto.signature.SIGNATURE_CODES."""
+    reason, SHA-256 the signature covers when it does not cover this file)) — codes of
+    edi.crypto.signature.SIGNATURE_CODES."""
     from .certificates.services import verify_file_signature
     from .crypto.signature import SignatureError
     try:
         verified = verify_file_signature(data_path, signature_der, organisation, at)
     except SignatureError as exc:
-        return None, (exc.code, exc.message)
+        return None, (exc.code, exc.message, exc.signed_sha256)
     return verified.registered.id, None
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from portal.dates import add_months, paris_date
+from portal.dates import add_months, paris_day
 from portal.formatting import euros_centimes
 
 from .anomalies import Anomalie, anomalie
@@ -39,7 +39,7 @@ def jour_de_reception(received_at_utc: datetime) -> date:
     """The reporting day of a declaration received at `received_at_utc` (naive UTC, as stored):
     its day on the Paris calendar — a file received at 23:30 UTC on 31 March was reported on
     1 April. Deadlines (R824-4) and plausibility (« in the future ») count from it."""
-    return paris_date(received_at_utc)
+    return paris_day(received_at_utc)
 
 
 # ---------------------------------------------------------------- R824-1 / R824-4

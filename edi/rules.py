@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from portal.formatting import date_heure
+
 from .anomalies import (ACCEPTED, AVERTISSEMENT, CODES, ERREUR, INFO, Anomalie,  # noqa: F401
                         anomalie, summarise)
 from .declaration_rules import (CHARGES_MAX_CENTS, CHECKS, COLOCATAIRES_MAX,  # noqa: F401
@@ -50,10 +52,10 @@ def check_envelope(env: dict, *, code_bailleur: str | None, siren: str | None,
     created = env.get("date_creation")
     if created is not None:
         if created > received_at + CREATION_WINDOW_FUTURE:
-            out.append(anomalie("DATE_CREATION_FUTURE", f"{created:%d/%m/%Y %H:%M} UTC"))
+            out.append(anomalie("DATE_CREATION_FUTURE", date_heure(created, fuseau=True)))
         elif created < received_at - CREATION_WINDOW_PAST:
             out.append(anomalie("DATE_CREATION_ANCIENNE",
-                                f"{created:%d/%m/%Y %H:%M} UTC, plus de "
+                                f"{date_heure(created, fuseau=True)}, plus de "
                                 f"{CREATION_WINDOW_PAST.days} jours avant la réception"))
     seq = env.get("numero_sequence")
     if seq is not None and derniere_sequence is not None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
                    url_for)
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.access import get_own_or_404, requires
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import int_arg
+from portal.listing import SortKey, page_of, paginate, read_args
+from portal.models import Organisation
 
-from . import queries, services
+from . import queries, services, upload_checks
 from .intake import storage
 from .models import (ERREUR, AVERTISSEMENT, QUARANTAINE, STATUT_LABELS, EdiAvisPaiement,
                      EdiFichier)
@@ -32,18 +34,29 @@ def _page() -> int:
     return int_arg("page", 1)
 
 
+FILE_SORTS = {
+    "recu": SortKey("Reçu le", (EdiFichier.recu_le,), "desc"),
+    "numero": SortKey("N°", (EdiFichier.id,), "desc"),
+    "bailleur": SortKey("Bailleur", (Organisation.nom,)),
+    "fichier": SortKey("Fichier", (EdiFichier.nom_fichier,)),
+    "statut": SortKey("Statut", (EdiFichier.statut,)),
+    "rejetes": SortKey("Rejetés", (EdiFichier.nb_rejetes,), "desc"),
+}
+
+
 @bp.get("/fichiers")
 @requires(BOTH, service="EDI")
 def files():
     caf = current_user.is_caf_staff
     statut = request.args.get("statut") or None
     flux = request.args.get("flux") or None
-    query = queries.files_query(None if caf else current_user.organisation_id, statut, flux)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = _page()
-    rows = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    return render_template("edi/files.html", files=rows, total=total, page=page,
-                           per_page=PER_PAGE, statut=statut, flux=flux, caf=caf,
+    query = queries.files_query(None if caf else current_user.organisation_id, statut, flux).join(
+        Organisation, Organisation.id == EdiFichier.organisation_id)
+    listing = paginate(query, read_args(FILE_SORTS, "recu"), FILE_SORTS, per_page=PER_PAGE,
+                       tiebreak=(EdiFichier.id.desc(),),
+                       search_columns=(EdiFichier.nom_fichier, EdiFichier.identifiant_fichier)
+                       + ((Organisation.nom,) if caf else ()))
+    return render_template("edi/files.html", listing=listing, files=listing.items, statut=statut, flux=flux, caf=caf,
                            statuts=STATUT_LABELS, flux_choices=FLUX)
 
 
@@ -58,6 +71,8 @@ def upload():
             errors["fichier"] = "Choisissez le fichier XML à déposer."
         if signature is None or not signature.filename:
             errors["signature"] = "Choisissez la signature détachée (.p7s) du fichier."
+        if not errors:
+            errors = _upload_mistakes(data, signature)
         if not errors:
             try:
                 f = services.receive_file(current_user.organisation, data.stream, data.filename,
@@ -74,6 +89,22 @@ def upload():
                            max_mb=services.max_file_bytes() // (1024 * 1024)), (400 if errors else 200)
 
 
+def _head(upload) -> bytes:
+    head = upload.stream.read(upload_checks.HEAD_BYTES)
+    upload.stream.seek(0)
+    return head
+
+
+def _upload_mistakes(data, signature) -> dict:
+    """A data file that is not XML, a signature that is no signature: said before storing."""
+    errors = {}
+    if problem := upload_checks.file_problem(_head(data)):
+        errors["fichier"] = problem
+    if problem := upload_checks.signature_problem(_head(signature)):
+        errors["signature"] = problem
+    return errors
+
+
 def _file_or_404(fichier_id: int) -> EdiFichier:
     return get_own_or_404(EdiFichier, fichier_id)
 
@@ -87,7 +118,7 @@ def file_detail(fichier_id: int):
     page = _page()
     rows, total = queries.anomalies(f.id, code=code, severite=severite, page=page, per_page=PER_PAGE)
     return render_template("edi/file_detail.html", f=f, summary=queries.anomaly_summary(f.id),
-                           rows=rows, total=total, page=page, per_page=PER_PAGE, code=code,
+                           rows=rows, listing=page_of(rows, total, page, PER_PAGE), code=code,
                            severite=severite, codes=CODES, ERREUR=ERREUR,
                            AVERTISSEMENT=AVERTISSEMENT)
 
@@ -118,10 +149,29 @@ def _send(sha256: str | None, mimetype: str, filename: str) -> Response:
     return attachment(storage.iter_chunks(sha256), mimetype=mimetype, filename=filename)
 
 
+# Readings of the Caf's signed XML, beside it: a PDF for people, a CSV of the records.
+READINGS = {"accuse-pdf", "accuse-csv", "pdf", "csv"}
+
+
+def _reading(kind: str, xml: bytes, organisation: str, stem: str) -> Response:
+    from . import documents
+    is_accuse = kind.startswith("accuse")
+    if kind.endswith("pdf"):
+        pdf = (documents.accuse_pdf if is_accuse else documents.avis_pdf)(xml, organisation)
+        return attachment(pdf, mimetype="application/pdf", filename=f"{stem}.pdf")
+    text = (documents.accuse_csv if is_accuse else documents.avis_csv)(xml)
+    return attachment(text.encode("utf-8"), mimetype="text/csv; charset=utf-8", filename=f"{stem}.csv")
+
+
 @bp.get("/fichiers/<int:fichier_id>/telecharger/<kind>")
 @requires(BOTH, service="EDI")
 def file_download(fichier_id: int, kind: str):
     f = _file_or_404(fichier_id)
+    if kind in READINGS:
+        if not f.accuse_sha256:
+            abort(404)
+        return _reading(kind, storage.read_bytes(f.accuse_sha256), f.organisation.nom,
+                        f"ACCUSE-{f.identifiant_fichier or f.id}-{f.id}")
     if kind not in DOWNLOADS:
         abort(404)
     attr, mimetype, pattern = DOWNLOADS[kind]
@@ -165,9 +215,11 @@ def avis_list():
 @bp.get("/avis-paiement/<int:avis_id>/<kind>")
 @requires(LANDLORD, service="EDI")
 def avis_download(avis_id: int, kind: str):
-    if kind not in ("fichier", "signature"):
+    if kind not in ("fichier", "signature", "pdf", "csv"):
         abort(404)
     a = get_own_or_404(EdiAvisPaiement, avis_id)
+    if kind in ("pdf", "csv"):
+        return _reading(kind, storage.read_bytes(a.sha256), a.organisation.nom, a.identifiant_fichier)
     if kind == "fichier":
         return _send(a.sha256, "application/xml", f"{a.identifiant_fichier}.xml")
     return _send(a.signature_sha256, "application/pkcs7-signature", f"{a.identifiant_fichier}.xml.p7s")

@@ -37,9 +37,20 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def paris_date(moment_utc: datetime) -> date:
-    """The day on the Paris calendar of a stored moment (naive UTC, as the columns store it;
-    an aware one is converted): 31 March 23:30 UTC is 1 April in Paris."""
-    if moment_utc.tzinfo is None:
-        moment_utc = moment_utc.replace(tzinfo=timezone.utc)
-    return moment_utc.astimezone(PARIS).date()
+def to_paris(moment: datetime) -> datetime:
+    """A stored timestamp (naive UTC) as the Paris wall clock shows it (aware, Europe/Paris)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(PARIS)
+
+
+def paris_day(moment: datetime) -> date:
+    """The Paris calendar day of a stored timestamp (naive UTC): 22:30 UTC on 30 June is
+    1 July in Paris. Deadlines, « en retard » and the dashboards' days are Paris days."""
+    return to_paris(moment).date()
+
+
+def paris_midnight_utc(day: date) -> datetime:
+    """00:00 in Paris on ``day``, as the columns store it (naive UTC): the lower bound of a
+    query on Paris days."""
+    return naive_utc(datetime(day.year, day.month, day.day, tzinfo=PARIS))

@@ -40,6 +40,7 @@ USERS = [
     ("admin@picardie-habitat.example", "Thomas", "Roux", "partner_admin", "Picardie Habitat"),
     ("ts@somme.example", "Claire", "Petit", "travailleur_social", "Conseil départemental de la Somme"),
     ("ccapex@somme.example", "Marc", "Garnier", "travailleur_social", "Conseil départemental de la Somme"),
+    ("responsable@somme.example", "Isabelle", "Lambert", "travailleur_social", "Conseil départemental de la Somme"),
     ("qf@amiens.example", "Lucie", "Bernard", "partner_manager", "Commune d'Amiens"),
 ]
 
@@ -96,7 +97,11 @@ def seed_demo() -> int:
         db.session.add(user)
         created += 1
     db.session.commit()
+    from .notifications import demo as notifications_demo
+    published_before = notifications_demo.last_id()
     for step in registry.current().seed:
         created += step() or 0
         db.session.commit()
+    notifications_demo.settle(published_before)  # past years' history: not dozens of unread
+    db.session.commit()
     return created

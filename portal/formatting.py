@@ -34,3 +34,38 @@ def euros_centimes(cents: int) -> str:
     """An amount held in cents, exactly (no float): « -1 234,05 € »."""
     whole, rest = divmod(abs(int(cents)), 100)
     return f"{'-' if cents < 0 else ''}{whole:,}".replace(",", NARROW_NBSP) + f",{rest:02d} €"
+
+
+MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+        "octobre", "novembre", "décembre")
+PARIS_LABEL = "heure de Paris"
+
+
+def date_longue(day) -> str:
+    """« 12 décembre 2025 », « 1er mars 2026 » (a date, or a datetime already in Paris time)."""
+    if day is None:
+        return "—"
+    return f"{'1er' if day.day == 1 else day.day} {MOIS[day.month - 1]} {day.year}"
+
+
+def mois_annee(day) -> str:
+    """« décembre 2025 »: a month (any day of it)."""
+    if day is None:
+        return "—"
+    return f"{MOIS[day.month - 1]} {day.year}"
+
+
+def date_heure(moment, secondes: bool = False, fuseau: bool = False) -> str:
+    """A stored timestamp (naive UTC) on the Paris clock: « 12/12/2025 à 14 h 32 »;
+    ``fuseau`` adds « (heure de Paris) » where the reader could wonder (PDFs, emails, exports)."""
+    if moment is None:
+        return "—"
+    from .dates import to_paris
+    local = to_paris(moment)
+    text = f"{local:%d/%m/%Y} à {local:%H} h {local:%M}" + (f" min {local:%S} s" if secondes else "")
+    return text + (f" ({PARIS_LABEL})" if fuseau else "")
+
+
+def decimal(value: float | int | Decimal, decimales: int = 2) -> str:
+    """« 28 000,00 », « 7,50 »: exactly `decimales` digits (tables of rates and ceilings)."""
+    return f"{value:,.{decimales}f}".replace(",", NARROW_NBSP).replace(".", ",")

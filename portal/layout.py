@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
             items = []
             for entry in sorted(registry.of(app).nav, key=lambda n: (n.order, n.label, n.endpoint)):
                 rule = rule_for_endpoint(entry.endpoint)
+                if entry.shown_to is not None and not entry.shown_to(current_user):
+                    continue
                 if rule is not None and rule.kind == "user" and user_may(current_user, rule):
                     items.append({"label": entry.label, "url": url_for(entry.endpoint),
                                   "endpoint": entry.endpoint})
@@ -31,10 +33,31 @@ def init_app(app: Flask) -> None:
     def euros(value):
         return formatting.euros(value)
 
+    @app.template_filter("entier")
+    def entier(value):
+        return formatting.entier(value)
+
     @app.template_filter("date_fr")
     def date_fr(value):
         return value.strftime("%d/%m/%Y") if value else "—"
 
     @app.template_filter("datetime_fr")
-    def datetime_fr(value):
-        return value.strftime("%d/%m/%Y %H:%M") if value else "—"
+    def datetime_fr(value, secondes=False, fuseau=False):
+        """A stored timestamp (naive UTC) on the Paris clock: « 12/12/2025 à 14 h 32 »."""
+        return formatting.date_heure(value, secondes=secondes, fuseau=fuseau)
+
+    @app.template_filter("date_longue")
+    def date_longue(value):
+        return formatting.date_longue(value)
+
+    @app.template_filter("mois_annee")
+    def mois_annee(value):
+        return formatting.mois_annee(value)
+
+    @app.template_filter("decimal")
+    def decimal(value, decimales=2):
+        return "—" if value is None else formatting.decimal(value, decimales)
+
+    @app.template_filter("nombre")
+    def nombre(value, decimales=2):
+        return "—" if value is None else formatting.nombre(value, decimales)

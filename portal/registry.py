@@ -2,7 +2,7 @@
 
 A domain's ``register(app)`` builds one :class:`Domain` and hands it to :func:`contribute`;
 the shell keeps the merged :class:`Contributions` at ``app.extensions["portal.registry"]`` and
-reads them for its navigation, home page, dashboards, beat schedule, demo data, command line,
+reads them for its navigation, home page (next actions, panels), dashboards, beat schedule, demo data, command line,
 services (contracts, habilitations, API scopes) with their profiles, label tables, migrations
 and token checks. The shell never looks a domain up by name and never branches on one.
 
@@ -29,10 +29,12 @@ class RegistryError(RuntimeError):
 @dataclass(frozen=True)
 class Nav:
     """A navigation entry, shown to a user only when the endpoint's access declaration lets
-    them in (``portal.access``); entries are sorted by ``order``."""
+    them in (``portal.access``) and ``shown_to(user)``, when given, is true; entries are sorted
+    by ``order``."""
     label: str
     endpoint: str
     order: int = 50
+    shown_to: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,19 @@ class DemoAccess:
 
 
 @dataclass(frozen=True)
+class NotificationKind:
+    """A kind of notification a domain publishes (``portal.notifications.publish``): its code,
+    the French label of the preferences page, the channel used until the user picks one
+    (``immediat``, ``quotidien`` or ``portail``, see ``portal.notifications.CHANNELS``) and who
+    may receive it (``audience(user)``: the kind is offered on the user's preferences page)."""
+    code: str
+    label: str
+    default_channel: str = "immediat"
+    audience: Callable[[Any], bool] = lambda user: True
+    order: int = 50
+
+
+@dataclass(frozen=True)
 class Domain:
     """Everything a domain brings to the shell.
 
@@ -92,7 +107,9 @@ class Domain:
       (``fn(user) -> (template, context) | None``), ``boards`` and ``charts`` (dashboards),
       ``beat`` (Celery beat entries by name), ``demo_access`` and ``seed`` (demo data steps,
       ``fn() -> objects created``), ``labels`` (named tables of French labels the shell shows,
-      e.g. ``{"audit_categories": {"afas": "AFAS"}}``).
+      e.g. ``{"audit_categories": {"afas": "AFAS"}}``), ``notifications`` (the kinds of
+      notification it publishes, ``NotificationKind``), ``next_actions`` (``fn(user) ->
+      (template, context) | None``: what the user should do next, first on the home page).
     """
     name: str
     services: Sequence[Service] = ()
@@ -108,6 +125,8 @@ class Domain:
     demo_access: Sequence[DemoAccess] = ()
     seed: Sequence[Callable[[], int]] = ()
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    notifications: Sequence[NotificationKind] = ()
+    next_actions: Sequence[Callable] = ()
 
 
 class Contributions:
@@ -125,6 +144,8 @@ class Contributions:
         self.demo_access: list[DemoAccess] = []
         self.seed: list[Callable[[], int]] = []
         self.labels: dict[str, dict[str, str]] = {}
+        self.notification_kinds: dict[str, NotificationKind] = {}
+        self.next_actions: list[Callable] = []
 
     # --- recording -------------------------------------------------------------------------
 
@@ -147,6 +168,11 @@ class Contributions:
         for name in domain.beat:
             if name in self.beat:
                 raise RegistryError(f"tâche périodique déclarée deux fois : {name} ({domain.name})")
+        for kind in domain.notifications:
+            if kind.code in self.notification_kinds:
+                raise RegistryError(f"notification déclarée deux fois : {kind.code} ({domain.name})")
+            if kind.default_channel not in ("immediat", "quotidien", "portail"):
+                raise RegistryError(f"notification {kind.code} : canal inconnu {kind.default_channel}")
         for table, labels in domain.labels.items():
             merged = self.labels.setdefault(table, {})
             for code, label in labels.items():
@@ -162,6 +188,8 @@ class Contributions:
         self.beat.update(domain.beat)
         self.demo_access.extend(domain.demo_access)
         self.seed.extend(domain.seed)
+        self.notification_kinds.update({k.code: k for k in domain.notifications})
+        self.next_actions.extend(domain.next_actions)
 
     def check(self, app: Flask) -> None:
         """After every domain registered: what the declarations name exists."""
@@ -206,6 +234,19 @@ class Contributions:
 def init_app(app: Flask) -> Contributions:
     contributions = app.extensions[KEY] = Contributions()
     app.add_template_global(lambda table, code: contributions.label(table, code), "libelle")
+
+    def audit_details(details):
+        from .labels import audit_details as build
+        return build(details, contributions.label)
+    app.add_template_global(audit_details, "audit_details")
+
+    def audit_target(target):
+        from .labels import audit_target as build
+        return build(target, contributions.label)
+    app.add_template_global(audit_target, "audit_target")
+    # A habilitation profile code (``quotient_familial``) as people read it.
+    app.add_template_global(lambda code: contributions.all_profils().get(code, code) if code else "—",
+                            "profil_libelle")
     return contributions
 
 

@@ -317,9 +317,9 @@ def has_successor(cert: RegisteredCertificate, now: datetime | None = None) -> b
 
 
 def send_expiry_warnings(now: datetime | None = None) -> int:
-    """Email the organisation's partner admins once per certificate ending within 30 days with no
+    """Notify the organisation's partner admins (``edi.notifications``: email by default) once per certificate ending within 30 days with no
     successor registered. Returns the number of certificates warned about. Caller commits."""
-    from portal.mail import send_email
+    from .. import notifications
     now = _naive(now) if now else utcnow()
     warned = 0
     for cert in expiring_certificates(now):
@@ -328,13 +328,7 @@ def send_expiry_warnings(now: datetime | None = None) -> int:
         admins = db.session.scalars(select(User).where(
             User.organisation_id == cert.organisation_id, User.role == "partner_admin",
             User.disabled_at.is_(None))).all()
-        for admin in admins:
-            send_email(admin.email, "Extranet Partenaires — certificat EDI bientôt expiré",
-                       f"Bonjour {admin.prenom},\n\nLe certificat de signature EDI « {cert.label} » de "
-                       f"{cert.organisation.nom} ne pourra plus être utilisé après le "
-                       f"{cert.end_of_use:%d/%m/%Y}.\nPour éviter tout rejet de fichier, enregistrez dès "
-                       "maintenant son successeur dans l'Extranet (Certificats EDI) : plusieurs certificats "
-                       "peuvent être actifs en même temps.\n\n— Extranet Partenaires de la Caf\n")
+        notifications.certificate_expiring(cert, admins)
         cert.expiry_warned_at = now
         record_event("edi", "certificat_alerte_expiration", actor=None,
                      organisation_id=cert.organisation_id, target=f"certificat:{cert.id}",

@@ -55,7 +55,11 @@ READ_CHUNK = 1024 * 1024
 SIGNATURE_CODES = {
     "SIGNATURE_ABSENTE": "Le fichier n'est pas accompagné de sa signature (.p7s).",
     "SIGNATURE_INVALIDE": "La signature est illisible ou ne correspond pas au fichier.",
-    "EMPREINTE_DIFFERENTE": "Le fichier a été modifié après sa signature (empreinte différente).",
+    "EMPREINTE_DIFFERENTE": ("Fichier modifié après signature : son contenu n'est plus celui qui a été "
+                             "signé (empreinte différente). Signez de nouveau le fichier tel que vous "
+                             "l'envoyez."),
+    "SIGNATURE_AUTRE_FICHIER": ("La signature ne correspond pas à ce fichier : c'est la signature d'un "
+                                "autre fichier. Déposez chaque fichier avec sa propre signature (.p7s)."),
     "ALGORITHME_REFUSE": "Algorithme refusé (SHA-1, MD5 et DSA sont refusés ; SHA-256 attendu).",
     "CERTIFICAT_ABSENT": "Le certificat du signataire n'est pas inclus dans la signature.",
     "CERTIFICAT_EXPIRE": "Le certificat du signataire n'est pas valide à la date de réception.",
@@ -74,9 +78,12 @@ _REFUSED_HINTS = ("sha1", "md5", "md2", "dsa")
 class SignatureError(Exception):
     """Signature refused. ``code`` is stable (``SIGNATURE_CODES``), ``message`` is French."""
 
-    def __init__(self, code: str, message: str | None = None):
+    def __init__(self, code: str, message: str | None = None, signed_sha256: str | None = None):
         message = message or SIGNATURE_CODES.get(code, code)
         super().__init__(f"{code}: {message}")
+        # EMPREINTE_DIFFERENTE: the SHA-256 the signature covers (hex), when it is SHA-256: the
+        # intake looks for the file it belongs to (SIGNATURE_AUTRE_FICHIER).
+        self.signed_sha256 = signed_sha256
         self.code = code
         self.message = message
 
@@ -366,7 +373,8 @@ def verify_cms(data, signature_der: bytes) -> tuple[_Parsed, str, datetime | Non
             other.update(chunk)
     digest = (other or sha256).digest()
     if message_digest.native != digest:
-        raise SignatureError("EMPREINTE_DIFFERENTE")
+        signed = message_digest.native.hex() if parsed.digest_algorithm == "sha256" else None
+        raise SignatureError("EMPREINTE_DIFFERENTE", signed_sha256=signed)
     if signing_cert_v1 is not None and signing_cert_v2 is None:
         raise SignatureError("ALGORITHME_REFUSE",
                              "Attribut signing-certificate (SHA-1) refusé : signing-certificate-v2 attendu.")

@@ -64,7 +64,7 @@ def create_draft(org: Organisation, user: User, acte: str, saisie: dict[str, str
     db.session.add(d)
     db.session.flush()
     record_event("edi", "declaration_creee", actor=user, organisation_id=org.id,
-                 target=f"declaration:{d.id}", acte=acte)
+                 target=f"declaration_bailleur:{d.id}", acte=acte)
     return d
 
 
@@ -73,14 +73,14 @@ def update_draft(d: DeclarationBailleur, user: User, saisie: dict[str, str]) -> 
     d.saisie, d.modifie_le = saisie, utcnow()
     db.session.flush()
     record_event("edi", "declaration_modifiee", actor=user, organisation_id=d.organisation_id,
-                 target=f"declaration:{d.id}")
+                 target=f"declaration_bailleur:{d.id}")
     return d
 
 
 def delete_draft(d: DeclarationBailleur, user: User) -> None:
     _editable(d)
     record_event("edi", "declaration_supprimee", actor=user, organisation_id=d.organisation_id,
-                 target=f"declaration:{d.id}")
+                 target=f"declaration_bailleur:{d.id}")
     db.session.delete(d)
     db.session.flush()
 
@@ -149,7 +149,7 @@ def send(d: DeclarationBailleur, user: User) -> DeclarationBailleur:
     d.recu_signature_sha256 = storage.store_bytes(adapters.sign_outbound(io.BytesIO(pdf))).sha256
     db.session.flush()
     record_event("edi", "declaration_envoyee", actor=user, organisation_id=d.organisation_id,
-                 target=f"declaration:{d.id}", acte=d.acte, resultat=code, empreinte=d.empreinte)
+                 target=f"declaration_bailleur:{d.id}", acte=d.acte, resultat=code, empreinte=d.empreinte)
     return d
 
 
@@ -176,14 +176,14 @@ def add_piece(d: DeclarationBailleur, user: User, stream, filename: str | None, 
     d.modifie_le = utcnow()
     db.session.flush()
     record_event("edi", "declaration_piece_ajoutee", actor=user, organisation_id=d.organisation_id,
-                 target=f"declaration:{d.id}", piece=piece.id, sha256=stored.sha256)
+                 target=f"declaration_bailleur:{d.id}", piece=piece.id, sha256=stored.sha256)
     return piece
 
 
 def remove_piece(d: DeclarationBailleur, piece: PieceDeclaration, user: User) -> None:
     _editable(d)
     record_event("edi", "declaration_piece_retiree", actor=user, organisation_id=d.organisation_id,
-                 target=f"declaration:{d.id}", piece=piece.id)
+                 target=f"declaration_bailleur:{d.id}", piece=piece.id)
     d.pieces.remove(piece)
     db.session.flush()
 

@@ -9,7 +9,7 @@ from portal.audit import record_event
 from portal.extensions import db
 from portal.models import Organisation, utcnow
 
-from .. import adapters, rules
+from .. import adapters, notifications, rules
 from ..models import DOUBLON, REJETE, TRAITE, TRAITE_PARTIEL, EdiFichier
 from . import storage
 from .staging import STAGING, count_records, iter_results, result_count
@@ -55,6 +55,7 @@ def close(f: EdiFichier, statut: str, verified_by: int | None = None) -> dict:
                  acceptes=f.nb_acceptes, rejetes=f.nb_rejetes, appliques=f.nb_appliques)
     if verified_by is not None:
         adapters.record_certificate_use(verified_by)
+    notifications.file_closed(f)
     db.session.commit()
     return {"fichier_id": f.id, "statut": statut, "acceptes": f.nb_acceptes,
             "rejetes": f.nb_rejetes, "appliques": f.nb_appliques}

@@ -142,9 +142,23 @@ def _verify_signature(f: EdiFichier, org: Organisation) -> int:
     certificate_id, problem = adapters.verify_signature(
         storage.local_path(f.sha256), storage.read_bytes(f.signature_sha256), org, f.recu_le)
     if problem:
-        code, message = problem
+        code, message, signed_sha256 = problem
+        other = _signed_file(f, signed_sha256)
+        if other is not None:  # the signature of another file, not this file modified
+            code = "SIGNATURE_AUTRE_FICHIER"
+            message = (f"La signature ne correspond pas à ce fichier : c'est celle du fichier n° {other.id} "
+                       f"(« {other.nom_fichier} »). Déposez chaque fichier avec sa propre signature (.p7s).")
         raise Rejet([rules.Anomalie(code, message, rules.ERREUR)])
     return certificate_id
+
+
+def _signed_file(f: EdiFichier, signed_sha256: str | None) -> EdiFichier | None:
+    """The organisation's file (another one) whose content the signature covers, if any."""
+    if not signed_sha256 or signed_sha256 == f.sha256:
+        return None
+    return db.session.scalar(select(EdiFichier).where(
+        EdiFichier.organisation_id == f.organisation_id, EdiFichier.sha256 == signed_sha256,
+        EdiFichier.id != f.id).order_by(EdiFichier.id).limit(1))
 
 
 def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:

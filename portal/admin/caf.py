@@ -8,12 +8,13 @@ from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
 from .. import audit
 from ..access import requires
 from ..audit import AuditEntry
 from ..extensions import db
+from ..listing import SortKey, paginate, read_args
 from .. import registry
 from ..models import Contrat, Habilitation, Organisation, User
 from . import services
@@ -234,6 +235,12 @@ def habilitation_lift(hab_id: int):
 
 # --- Audit trail -----------------------------------------------------------------------------
 
+AUDIT_SORTS = {
+    "seq": SortKey("N°", (AuditEntry.seq,), "desc"),
+    "categorie": SortKey("Catégorie", (AuditEntry.category, AuditEntry.seq)),
+}
+
+
 @bp.get("/audit")
 @requires(CAF_ADMIN)
 def audit_trail():
@@ -243,25 +250,30 @@ def audit_trail():
     form.category.choices = {"": "Toutes", **{c: labels.label("audit_categories", c) for c in categories}}
     orgs = db.session.execute(select(Organisation.id, Organisation.nom).order_by(Organisation.nom)).all()
     form.organisation.choices = {"": "Toutes", **{str(i): n for i, n in orgs}}
+    actions = db.session.scalars(select(AuditEntry.action).distinct()).all()
+    def action_name(code: str) -> str:  # an action no service labelled: its words, not its code
+        label = labels.label("audit_actions", code)
+        return label.replace("_", " ").capitalize() if label == code else label
+    form.action.choices = {"": "Toutes", **dict(sorted(
+        ((a, action_name(a)) for a in actions), key=lambda kv: kv[1].lower()))}
     query = select(AuditEntry)
-    if form.validate():
+    valid = form.validate()
+    if valid:
         if form.category.data:
             query = query.where(AuditEntry.category == form.category.data)
         if form.action.data:
-            query = query.where(AuditEntry.action.like(f"%{form.action.data.strip()}%"))
+            query = query.where(AuditEntry.action == form.action.data)
         if form.organisation.data and form.organisation.data.isdigit():
             query = query.where(AuditEntry.organisation_id == int(form.organisation.data))
         if form.du.data:
             query = query.where(AuditEntry.at >= _as_datetime(form.du.data))
         if form.au.data:
             query = query.where(AuditEntry.at < _as_datetime(form.au.data) + timedelta(days=1))
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 100000))
-    except ValueError:
-        page = 1
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    entries = db.session.scalars(query.order_by(AuditEntry.seq.desc())
-                                 .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)).all()
+    else:
+        query = query.where(false())  # a refused filter shows its error, not the whole trail
+    listing = paginate(query, read_args(AUDIT_SORTS, "seq"), AUDIT_SORTS, per_page=AUDIT_PAGE_SIZE,
+                       search_columns=(AuditEntry.target, AuditEntry.action, AuditEntry.ip))
+    entries = listing.items
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({e.actor_user_id for e in entries if e.actor_user_id})))}
     org_names = dict(orgs)
@@ -274,12 +286,10 @@ def audit_trail():
             verifier = db.session.get(User, verification.actor_user_id)
         last_seq = db.session.scalar(select(func.max(AuditEntry.seq))) or 0
         added_since = max(0, last_seq - verification.seq)
-    args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, entries=entries, actors=actors,
                            org_names=org_names, verification=verification, verifier=verifier,
-                           in_progress=in_progress,
-                           added_since=added_since, page=page, total=total,
-                           pages=max(1, -(-total // AUDIT_PAGE_SIZE)), args=args)
+                           in_progress=in_progress, added_since=added_since, listing=listing,
+                           action_label=lambda a: labels.label("audit_actions", a)), 200 if valid else 400
 
 
 @bp.post("/audit/verification")

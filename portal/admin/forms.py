@@ -9,7 +9,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import registry
@@ -120,7 +120,11 @@ class AuditFilterForm(FlaskForm):
         csrf = False  # GET filters, no state change
 
     category = SelectField("Catégorie", choices={}, validate_choice=False)
-    action = StringField("Action", validators=[Optional(), Length(max=64)])
+    action = SelectField("Action", choices={}, validate_choice=False)
     organisation = SelectField("Organisation", choices={}, validate_choice=False)
     du = DateField("Du", validators=[Optional()])
     au = DateField("Au", validators=[Optional()])
+
+    def validate_au(self, field):
+        if field.data and self.du.data and field.data < self.du.data:
+            raise ValidationError("La date de fin doit être le même jour que la date de début ou après.")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..access import requires, same_organisation_or_404
 from ..extensions import db
+from ..listing import SortKey, paginate, read_args
 from .. import registry
 from ..models import ApiToken, Habilitation, Organisation, User
 from . import services
@@ -64,6 +65,8 @@ def _apply_error(form, error: services.AdminError) -> None:
 def _user_create_form(org: Organisation, prefix: str = "") -> UserCreateForm:
     form = UserCreateForm(prefix=prefix)
     form.role.choices = role_choices(services.roles_for(org))
+    if not form.is_submitted():
+        form.role.data = services.least_privileged_role(org)
     return form
 
 
@@ -99,14 +102,25 @@ def _habilitation_form(user: User) -> HabilitationForm:
 
 # --- Users -----------------------------------------------------------------------------------
 
+USER_SORTS = {
+    "nom": SortKey("Nom", (User.nom, User.prenom)),
+    "adresse": SortKey("Adresse", (User.email,)),
+    "role": SortKey("Rôle", (User.role, User.nom)),
+}
+
+
 @bp.get("/utilisateurs")
 @requires(PARTNER_ADMIN)
 def users():
     org = current_user.organisation
-    rows = db.session.scalars(select(User).where(User.organisation_id == org.id)
-                              .order_by(User.nom, User.prenom)).all()
-    to_review = [h for u in rows for h in u.habilitations if h.revoked_at is None and h.needs_review]
-    return render_template("admin/partner_users.html", org=org, users=rows, to_review=to_review)
+    query = select(User).where(User.organisation_id == org.id)
+    listing = paginate(query, read_args(USER_SORTS, "nom"), USER_SORTS, tiebreak=(User.id,),
+                       search_columns=(User.nom, User.prenom, User.email))
+    # The review alert counts every user of the organisation, not only this page's.
+    to_review = [h for u in db.session.scalars(query) for h in u.habilitations
+                 if h.revoked_at is None and h.needs_review]
+    return render_template("admin/partner_users.html", org=org, users=listing.items, listing=listing,
+                           to_review=to_review)
 
 
 @bp.route("/utilisateurs/nouveau", methods=["GET", "POST"])

@@ -30,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from portal.dates import naive_utc
+from portal.formatting import date_heure
 
 # A habilitation suspended "until further notice" (the model keeps an end date).
 INDEFINITE = naive_utc(datetime(9999, 12, 31, tzinfo=UTC))
@@ -41,14 +42,30 @@ class AdminError(Exception):
         self.message, self.field = message, field
 
 
+# Least privileged first: the administrators come last.
+ROLE_ORDER = ("partner_manager", "bailleur_operator", "travailleur_social", "partner_admin",
+              "caf_agent", "caf_admin")
+# The everyday role of each kind of organisation, pre-selected when an account is created.
+EVERYDAY_ROLE = {OrganisationKind.BAILLEUR.value: "bailleur_operator",
+                 "conseil_departemental": "travailleur_social"}
+
+
 def roles_for(org: Organisation) -> list[str]:
-    """Roles a user of `org` may hold."""
+    """Roles a user of `org` may hold, least privileged first."""
     if org.is_caf:
-        return sorted(CAF_ROLES)
-    roles = set(PARTNER_ROLES)
-    if org.kind != OrganisationKind.BAILLEUR.value:
-        roles.discard("bailleur_operator")
-    return sorted(roles)
+        roles = set(CAF_ROLES)
+    else:
+        roles = set(PARTNER_ROLES)
+        if org.kind != OrganisationKind.BAILLEUR.value:
+            roles.discard("bailleur_operator")
+    return sorted(roles, key=ROLE_ORDER.index)
+
+
+def least_privileged_role(org: Organisation) -> str:
+    """The role pre-selected for a new account of `org`: its everyday role, never an admin one."""
+    roles = roles_for(org)
+    everyday = EVERYDAY_ROLE.get(org.kind)
+    return everyday if everyday in roles else roles[0]
 
 
 # --- Users -----------------------------------------------------------------------------------
@@ -137,7 +154,7 @@ def grant_habilitation(user: User, *, actor: User, service: str, profil: str | N
     if until is not None:
         # Revoking the suspended habilitation then granting a new one must not undo a
         # suspension decided by the Caf (or by its atypical-use rules).
-        end = "jusqu'à nouvel ordre" if until >= INDEFINITE else f"jusqu'au {until:%d/%m/%Y à %H:%M} (UTC)"
+        end = "jusqu'à nouvel ordre" if until >= INDEFINITE else f"jusqu'au {date_heure(until, fuseau=True)}"
         record_event("habilitation", "habilitation_grant_refused", actor=actor,
                      organisation_id=user.organisation_id, target=f"user:{user.id}", service=service,
                      profil=profil, reason="suspension_en_cours",

@@ -9,11 +9,12 @@ never makes charts vanish). This package only lays them out: chart specification
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 from flask import Blueprint
 
 from .. import registry
+from ..dates import today as paris_today
 
 bp = Blueprint("dashboards", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/dashboards")
@@ -27,9 +28,9 @@ def panels(user, today: date | None = None) -> list[tuple[str, dict]]:
     """The home-page panels of the boards shown to ``user``: (template, context) each, boards
     and sections in their declared order; a board with no section for the user is left out."""
     contributions = registry.current()
-    # The domains' aggregates group the stored timestamps (naive UTC) by their UTC day, so the
-    # charts' last day is the UTC day too; Paris-day buckets need the queries to convert first.
-    today = today or datetime.now(timezone.utc).date()
+    # The domains' aggregates count by Paris day (portal.paris_days), so the charts' last day
+    # is today in Paris.
+    today = today or paris_today()
     out = []
     for board in sorted(contributions.boards.values(), key=lambda b: b.order):
         if not board.shown_to(user):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from portal.formatting import entier, euros
+from portal.formatting import date_longue, entier, euros
 
 # Default period of the day-by-day charts ("30 derniers jours").
 WINDOW_DAYS = 30
@@ -37,6 +37,9 @@ class Chart:
     label_header: str = ""         # header of the first column of the table
     empty_message: str = "Aucune donnée pour la période."
     notes: list[str] = field(default_factory=list)
+    # A choice the person makes for this chart (a GET parameter of the page): {"name", "label",
+    # "value", "options"}; the panel shows it as a small form above the chart.
+    choice: dict | None = None
 
     @property
     def empty(self) -> bool:
@@ -48,9 +51,23 @@ class Chart:
             "type": self.kind, "labels": self.labels, "unit": self.unit, "unit2": self.unit2,
             "stacked": self.stacked,
             "datasets": [{"label": d.label, "data": d.data, "type": d.kind, "yAxisID": d.axis,
-                          "color": d.color or PALETTE[i % len(PALETTE)]}
-                         for i, d in enumerate(self.datasets)],
+                          "color": color}
+                         for d, color in zip(self.datasets, self.colors())],
         }
+
+    def colors(self) -> list[str]:
+        """One distinct colour per series: a series' own colour unless another series of the
+        chart already has it, else the first palette colour no series uses."""
+        wanted = [d.color.upper() if d.color else None for d in self.datasets]
+        used: set[str] = set()
+        out = []
+        for i, color in enumerate(wanted):
+            if color is None or color in used:
+                taken = used | {c for c in wanted[i + 1:] if c}
+                color = next((c for c in PALETTE if c not in taken), PALETTE[i % len(PALETTE)])
+            used.add(color)
+            out.append(color)
+        return out
 
     def table(self) -> dict:
         """The same figures as a table: one row per label, one column per dataset."""
@@ -84,7 +101,8 @@ def days(since: date, until: date) -> list[date]:
 
 
 def day_label(day: date) -> str:
-    return day.strftime("%d/%m")
+    """« 12 décembre 2025 »: a day as people write it (axes and data tables), never « 2025-12 »."""
+    return date_longue(day)
 
 
 def pivot(rows: list[dict], key: str, series: str, value: str, keys: list, series_order: list) -> dict:

@@ -3,7 +3,8 @@ calendar (a transmission before the window opens is refused or flagged, a correc
 the Caf is not late), and the live estimate of the acomptes and régularisation."""
 import re
 import zlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from afas.models import Declaration
 from afas.receipt import build_receipt
 from afas.services import ActionRefused
 from afas.validation import parse_boolean
+from portal.dates import naive_utc
 from portal.extensions import db
 
 from .conftest import csrf
@@ -150,7 +152,7 @@ def test_reel_of_an_exercice_not_over_is_refused(api, afas_world):
     decl = services.create_declaration(w.alsh, 2026, "reel", w.manager)
     services.save_draft(decl, alsh(), {}, w.manager)
     with pytest.raises(ActionRefused) as exc:
-        services.transmit(decl, w.manager, now=datetime(2026, 12, 31, 23, 0))
+        services.transmit(decl, w.manager, now=datetime(2026, 12, 31, 22, 59))  # 23:59 in Paris
     assert "avant la fin de l'exercice 2026" in exc.value.message and "16/01/2027" in exc.value.message
     assert decl.status == "brouillon" and not decl.versions
     future = api.post("/api/v1/afas/declarations", json={"equipement_id": w.creche.id, "annee": 2028, "type": "reel",
@@ -184,6 +186,40 @@ def test_early_transmission_is_flagged_on_receipt_list_and_queue(client, login, 
     api_view = services.find_declaration(w.alsh.id, 2026, "previsionnel")
     from afas.api import represent
     assert represent(api_view)["avant_ouverture"] is True and represent(api_view)["versions"][0]["avant_ouverture"]
+
+
+def test_the_deadline_is_a_paris_calendar_day(client, login, afas_world):
+    """Transmitted at 23:30 Paris on the deadline day: on time; at 00:30 Paris the day after
+    (still the deadline day in UTC): late — on the record, the receipt and the pages."""
+    w = afas_world
+    camp = services.ensure_campagne(2026, "previsionnel")
+    due = camp.echeance
+    paris = ZoneInfo("Europe/Paris")
+    evening = naive_utc(datetime(due.year, due.month, due.day, 23, 30, tzinfo=paris))
+    after_midnight = naive_utc(datetime(due.year, due.month, due.day, 0, 30, tzinfo=paris) + timedelta(days=1))
+    assert after_midnight.date() == due  # the UTC day is still the deadline day
+    on_time = services.create_declaration(w.creche, 2026, "previsionnel", w.manager)
+    services.save_draft(on_time, eaje(), {}, w.manager)
+    late = services.create_declaration(w.alsh, 2026, "previsionnel", w.manager)
+    services.save_draft(late, alsh(), {"EXCEDENT": "ok"}, w.manager)
+    v1 = services.transmit(on_time, w.manager, now=evening)
+    v2 = services.transmit(late, w.manager, now=after_midnight)
+    assert not v1.late and not on_time.late
+    assert v2.late and late.late
+    assert f"{due:%d/%m/%Y} à 23 h 30" in pdf_text(build_receipt(on_time, v1))
+    tomorrow = due + timedelta(days=1)
+    text = pdf_text(build_receipt(late, v2))
+    assert f"{tomorrow:%d/%m/%Y} à 00 h 30" in text and "heure de Paris" in text
+    from afas.exports import to_csv
+    export = to_csv([on_time, late])
+    assert "Transmise le (heure de Paris)" in export
+    assert f"{due.isoformat()}T23:30:00+0" in export and f"{tomorrow.isoformat()}T00:30:00+0" in export
+    db.session.commit()
+    login(w.manager)
+    page = client.get(f"/afas/declarations/{late.id}").get_data(as_text=True)
+    assert f"{tomorrow:%d/%m/%Y} à 00 h 30" in page and "en retard" in page
+    page = client.get(f"/afas/declarations/{on_time.id}").get_data(as_text=True)
+    assert f"{due:%d/%m/%Y} à 23 h 30" in page and "en retard" not in page
 
 
 # -- 4. a correction the Caf asked for is not a late transmission -----------------------------

@@ -84,3 +84,27 @@ def test_droits_and_acomptes_by_type(factory):
     assert stats.acomptes_by_type(organisation_id=other.id) == []
     by_status = {r["status"]: r["nombre"] for r in stats.declarations_by_status(org.id, annee=2031)}
     assert by_status == {"validee": 1, "transmise": 1, "brouillon": 1}
+
+
+def test_the_exercice_being_worked_on_and_the_ones_to_choose(factory, app):
+    from afas.dashboard import progress_chart
+    _setup(factory)
+    # Campaigns of 2032 open in the autumn of 2031: the latest opened is 2032, but the work is
+    # on 2031's actualisé (open, due on 31/12/2031).
+    db.session.add(Campagne(annee=2032, type_declaration="previsionnel", ouverture=date(2031, 9, 1),
+                            echeance=date(2032, 1, 31)))
+    db.session.flush()
+    assert stats.current_exercice(TODAY) == 2032
+    assert stats.worked_exercice(TODAY) == 2031
+    assert stats.opened_exercices(TODAY) == [2032, 2031]
+    assert stats.worked_exercice(date(2032, 3, 1)) == 2031  # réel 2031 open until 30/06/2032
+    assert stats.worked_exercice(date(2032, 8, 1)) == 2032  # none open: the latest opened
+    with app.test_request_context("/accueil"):
+        chart = progress_chart(TODAY)
+        assert "exercice 2031" in chart.title and chart.choice["value"] == 2031
+        assert chart.choice["options"] == [2032, 2031]
+    with app.test_request_context("/accueil?exercice=2032"):
+        assert "exercice 2032" in progress_chart(TODAY).title
+    for ignored in ("1999", "abc", "2031' OR 1=1"):
+        with app.test_request_context("/accueil", query_string={"exercice": ignored}):
+            assert "exercice 2031" in progress_chart(TODAY).title

@@ -42,7 +42,8 @@ def test_late_transmission_is_flagged(afas_world):
     assert version.late and decl.late
     on_time = services.create_declaration(w.alsh, 2023, "reel", w.manager)
     services.save_draft(on_time, alsh(), {}, w.manager)
-    assert not services.transmit(on_time, w.manager, now=datetime(2024, 3, 31, 23, 0)).late
+    # 21:30 UTC is 23:30 in Paris (summer time): still the deadline day
+    assert not services.transmit(on_time, w.manager, now=datetime(2024, 3, 31, 21, 30)).late
 
 
 def test_expected_declarations_flag_late_ones(afas_world):

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from tests.support.browser import (assert_fits_width, assert_page_basics, check_a11y, screenshot,
-                                   sign_in, text)
+from tests.support.browser import (assert_fits_width, assert_page_basics, check_a11y, confirm_modal,
+                                   screenshot, sign_in, text)
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +83,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     partner.get_by_test_id("field-heures_facturees").fill("88000")
     alert = partner.get_by_test_id("controle-TAUX-FACTURATION-107")
     alert.wait_for()
-    assert "110" in text(alert) and "alerte" in text(alert)
+    assert "110" in text(alert) and text(alert).startswith("Alerte :")  # the sentence first, its code after
     assert text(error) == ""
     _wait_live(partner)
     assert summary.get_attribute("data-bloquants") == "0"
@@ -95,6 +95,7 @@ def test_declaration_from_input_to_regularisation(new_page):
 
     # Transmitting without justification is refused; the justification field is flagged.
     partner.get_by_test_id("afas-transmit").click()
+    confirm_modal(partner, "Droit estimé")
     assert "justifi" in _flash(partner)
     box = partner.get_by_test_id("justification-TAUX-FACTURATION-107")
     assert box.get_attribute("aria-invalid") == "true"
@@ -102,6 +103,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     codes = _justify_alerts(partner, "Facturation à la demi-heure entamée, conforme au règlement.")
     assert "TAUX-FACTURATION-107" in codes
     partner.get_by_test_id("afas-transmit").click()
+    confirm_modal(partner, "la version 1 sera scellée")
     assert _flash(partner).startswith("Déclaration transmise (version 1")
     assert _status(partner) == "transmise"
 
@@ -122,6 +124,16 @@ def test_declaration_from_input_to_regularisation(new_page):
     assert "Commune d'Amiens" in text(row) or EAJE in text(row)
     assert_page_basics(agent)
     screenshot(agent, "afas-instruction")
+    # Searched by the équipement's name, typed; sorted by a column header.
+    agent.get_by_test_id("liste-recherche").press_sequentially(EAJE, delay=30)
+    agent.get_by_role("button", name="Filtrer").click()
+    agent.wait_for_load_state()
+    assert row.count() == 1 and int(agent.get_by_test_id("liste-total").get_attribute("data-total")) >= 1
+    agent.get_by_test_id("tri-organisation").click()
+    agent.wait_for_load_state()
+    assert "tri=organisation" in agent.url and row.count() == 1
+    assert agent.locator("th[aria-sort=ascending]").count() == 1
+    assert_page_basics(agent)
     row.get_by_role("link").first.click()
     assert "Facturation à la demi-heure entamée" in text(agent.get_by_test_id("justification-TAUX-FACTURATION-107"))
     assert_page_basics(agent)
@@ -140,12 +152,15 @@ def test_declaration_from_input_to_regularisation(new_page):
     assert partner.locator("[data-testid='afas-diff'] [data-field='heures_facturees']").is_visible()
     _justify_alerts(partner, "Heures corrigées d'après les relevés de la Caf.")
     partner.get_by_test_id("afas-transmit").click()
+    confirm_modal(partner, "la version 2 sera scellée")
     assert _flash(partner).startswith("Déclaration transmise (version 2")
     assert partner.get_by_test_id("afas-versions").locator("li").count() == 2
 
     # The agent validates and sees the régularisation (droit réel − acomptes versés).
     agent.reload()
     agent.get_by_test_id("afas-validate").click()
+    said = confirm_modal(agent, "la régularisation (droit réel moins acomptes versés) est calculée")
+    assert re.search(r"Droit validé : [\d ]+,\d\d €", said), said
     assert _status(agent) == "validee"
     regul = agent.get_by_test_id("afas-regularisation")
     assert "de droit réel" in text(regul) and "d'acomptes versés" in text(regul)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.support.browser import check_a11y, screenshot, sign_in
+from tests.support.browser import check_a11y, confirm_modal, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +28,14 @@ def test_agent_queue_review_and_validation(new_page):
     page.get_by_test_id("afas-take").click()
     assert "Déclaration prise en charge." in page.inner_text("main")
     page.get_by_test_id("afas-validate").click()
+    said = confirm_modal(page, "Relais petite enfance Amiens Nord")
+    assert "Droit validé : " + text(page.get_by_test_id("afas-droit-montant")) in said, said
     assert "Déclaration validée." in page.inner_text("main")
     regularisation = page.get_by_test_id("afas-regularisation")
     assert "acomptes versés" in regularisation.inner_text()
+    page.get_by_test_id("afas-mark-paid").click()
+    said = confirm_modal(page, "le paiement est enregistré comme effectué")
+    assert re.search(r"(Régularisation|Droit validé) : -?[\d ]+,\d\d €", said), said
+    assert "Déclaration marquée payée." in page.inner_text("main")
     screenshot(page, "afas-instruction")
     page.screenshot(path="/tmp/afas-review.png", full_page=True)

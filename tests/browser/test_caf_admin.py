@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.support.browser import assert_fits_width, assert_page_basics, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,31 @@ def test_caf_admin_verifies_the_audit_chain_on_demand(new_page, live_worker):
     _reload_until(page, status, "Chaîne intègre lors de la dernière vérification")
     assert page.get_by_test_id("chain-progress").count() == 0
     assert "Hélène Dufresne" in text(status)
-    assert page.locator("table tbody tr", has_text="chain_verified").count() == 1  # its own event
+    # Its own event, in words: action, details and time (Paris) — no code in front of people.
+    row = page.locator("table tbody tr", has_text="Intégrité de la chaîne vérifiée")
+    assert row.count() == 1
+    assert "Entrées vérifiées :" in text(row) and "Intègre : oui" in text(row)
+    assert page.get_by_role("columnheader", name="Date (heure de Paris)").count() == 1
+    assert page.locator("table tbody tr", has_text="Code de double authentification accepté").count() >= 1
+    assert "_" not in text(page.locator("table tbody"))
     assert_page_basics(page)
+    # Filters by action names; an end date before the start date is refused, at the field.
+    total = int(page.get_by_test_id("liste-total").get_attribute("data-total"))
+    assert total > 1
+    page.select_option("#action", label="Intégrité de la chaîne vérifiée")
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("liste-total").get_attribute("data-total") == "1"
+    assert page.locator("table tbody tr").count() == 1
+    page.select_option("#action", "")
+    page.fill("#du", "2026-03-10")
+    page.fill("#au", "2026-03-01")
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_load_state()
+    assert "La date de fin doit être le même jour que la date de début ou après." in text(page.locator("#au-error"))
+    assert page.locator("#au").get_attribute("aria-invalid") == "true"
+    assert page.get_by_test_id("liste-total").get_attribute("data-total") == "0"
+    assert_page_basics(page)
+    screenshot(page, "piste-audit")
     page.set_viewport_size({"width": 375, "height": 812})
     assert_fits_width(page)

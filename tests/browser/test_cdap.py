@@ -4,6 +4,7 @@ file with a motif and sees exactly what the travailleur social profile allows; t
 consultation journal (the answer to a GDPR access request)."""
 import csv
 import io
+import re
 
 import pytest
 
@@ -27,7 +28,15 @@ def _visible_sections(page) -> set[str]:
 def _consult_from_queue(page, motif: str, comment: str):
     _menu(page, "Impayés de loyer")
     assert page.locator("h1").inner_text() == "File des impayés de loyer"
+    # The queue counts its rows, names landlords, and finds a file by its number.
+    assert int(page.get_by_test_id("liste-total").get_attribute("data-total")) >= 1
+    page.get_by_test_id("liste-recherche").press_sequentially(NUMERO, delay=40)
+    page.get_by_role("button", name="Rechercher").click()
+    assert page.get_by_test_id("liste-total").get_attribute("data-total") == str(
+        page.locator("[data-testid^='impaye-item-']").count())
+    assert {r.get_attribute("data-numero") for r in page.locator("[data-testid^='impaye-item-']").all()} == {NUMERO}
     row = page.locator(f"[data-testid^='impaye-item-'][data-numero='{NUMERO}']").first
+    assert "Picardie Habitat" in text(row) and "code BL08" in text(row)
     assert NOM.upper() in text(row).upper() and "€" in text(row)
     assert_page_basics(page)
     row.get_by_role("link", name="Consulter le dossier").click()
@@ -54,8 +63,29 @@ def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
     shown = _visible_sections(worker)
     assert shown == set(categories("travailleur_social"))
     assert NOM.upper() in text(worker.get_by_test_id("section-identite")).upper()
+    # Tabs, not one long page: one section shows at a time, with a count beside its name.
+    height = worker.evaluate("() => document.documentElement.scrollHeight")
+    assert height < 2500, height
+    assert worker.get_by_test_id("section-impayes").is_hidden()
+    impayes_tab = worker.get_by_test_id("onglet-impayes")
+    assert re.search(r"Impayés de loyer\s*\d+", impayes_tab.inner_text())
+    impayes_tab.click()
+    worker.get_by_test_id("section-impayes").wait_for(state="visible")  # DSFR shows the panel
     assert text(worker.get_by_test_id("section-impayes"))
     assert_page_basics(worker)
+    # The payments timeline: dots, newest month first, no DSFR numbers in front of its items.
+    worker.get_by_test_id("onglet-paiements").click()
+    worker.get_by_test_id("section-paiements").wait_for(state="visible")
+    item = worker.locator("#section-paiements .cdap-timeline__item").first
+    assert item.evaluate("e => getComputedStyle(e, '::marker').content") in ("none", "normal", "")
+    assert not item.evaluate("e => /^\\d/.test(e.innerText.trim())")
+    # The QF: the current one called out, the table newest first.
+    worker.get_by_test_id("onglet-quotient_familial").click()
+    worker.get_by_test_id("qf-actuel").wait_for(state="visible")
+    assert "Quotient familial actuel" in text(worker.get_by_test_id("qf-actuel"))
+    assert worker.locator("[data-testid=qf-table] tbody tr").first.get_attribute("data-testid") == "qf-ligne-actuelle"
+    worker.get_by_test_id("onglet-identite").click()
+    worker.get_by_test_id("section-identite").wait_for(state="visible")
     screenshot(worker, "cdap-dossier")
 
     # The CCAPEX profile sees fewer sections of the same file: absent from the page, not hidden.
@@ -64,6 +94,11 @@ def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
     _consult_from_queue(ccapex, "prevention_expulsions", "Commission de prévention")
     allowed = set(categories("prevention_expulsions"))
     assert _visible_sections(ccapex) == allowed
+    # Unpaid rent first for the CCAPEX: its first tab, open on arrival.
+    tabs = [t.get_attribute("data-testid") for t in ccapex.locator("[role=tab]").all()]
+    assert tabs[0] == "onglet-impayes"
+    ccapex.get_by_test_id("section-impayes").wait_for(state="visible")
+    screenshot(ccapex, "cdap-dossier-ccapex")
     html = ccapex.content()
     for section in set(SECTIONS) - allowed:
         assert f'id="section-{section}"' not in html
@@ -99,4 +134,15 @@ def test_cdap_pages_fit_a_phone(new_page):
     page.goto("/cdap/impayes")
     assert_fits_width(page)
     page.goto("/cdap/consultation")
+    assert_fits_width(page)
+    # The file's tabs scroll within their row on a phone, the page does not.
+    page.fill("#numero", NUMERO)
+    page.fill("#nom", NOM)
+    page.select_option("#motif", "accompagnement_social")
+    page.get_by_test_id("cdap-submit").click()
+    page.get_by_test_id("cdap-onglets").wait_for()
+    assert_fits_width(page)
+    page.get_by_test_id("onglet-quotient_familial").click()
+    page.wait_for_function("() => { const c = window.Chart && Chart.getChart(document.getElementById('qf-chart'));"
+                           " return c && c.width > 0; }")
     assert_fits_width(page)

@@ -26,8 +26,35 @@ def test_caf_admin_home_draws_the_charts(new_page):
         summary.focus()
         page.keyboard.press("Enter")
         assert summary.locator("xpath=..").locator("table").is_visible()
+    # Each series its own colour, whole numbers on the count axes, Marianne on the axes.
+    charts = page.evaluate("""() => [...document.querySelectorAll('canvas[data-chart]')].map(c => {
+        const chart = Chart.getChart(c);
+        const spec = JSON.parse(document.getElementById(c.dataset.chart).textContent);
+        return {id: c.id, unit: spec.unit, colors: chart.data.datasets.map(d => d.backgroundColor),
+                ticks: chart.scales.y.ticks.map(t => t.value), font: chart.options.font.family};
+    })""")
+    assert charts
+    for chart in charts:
+        assert len(set(chart["colors"])) == len(chart["colors"]), chart
+        assert chart["font"].startswith("Marianne"), chart
+        if not chart["unit"]:
+            assert all(float(v).is_integer() for v in chart["ticks"]), chart
+    assert page.evaluate("() => document.fonts.check('12px Marianne')")
     assert_page_basics(page)
     screenshot(page, "accueil-caf", element=panel)
+    # The campaign chart: the exercice being worked on, another one chosen by the person.
+    choice = page.get_by_test_id("choix-caf-afas-campagne")
+    assert choice.count() == 1  # the demo has campaigns of several exercices
+    select = choice.locator("select")
+    current = select.input_value()
+    assert f"exercice {current}" in page.locator("#caf-afas-campagne-titre").inner_text()
+    other = [o for o in select.locator("option").all_inner_texts() if o != current][0]
+    select.select_option(other)
+    choice.get_by_role("button", name="Afficher").click()
+    page.wait_for_url(f"**exercice={other}**")
+    assert f"exercice {other}" in page.locator("#caf-afas-campagne-titre").inner_text()
+    assert "caf-afas-campagne" in _drawn_charts(page)
+    assert_page_basics(page)
 
 
 def test_caf_dashboard_fits_a_phone(new_page):

@@ -29,6 +29,16 @@ def test_landlord_sees_its_dashboard_files_and_upload_form(new_page):
         assert text(page.locator(f"#{input_.get_attribute('aria-describedby')}"))
     assert_page_basics(page)
     screenshot(page, "edi-depot")
+    # A PDF chosen as the file, the XML as the signature: each said in words, at its field.
+    page.set_input_files("#edi-fichier", files=[{"name": "loyers.pdf", "mimeType": "application/pdf",
+                                                 "buffer": b"%PDF-1.7\n1 0 obj"}])
+    page.set_input_files("#edi-signature", files=[{"name": "loyers.xml", "mimeType": "application/xml",
+                                                   "buffer": b'<?xml version="1.0"?><Loyers/>'}])
+    page.locator("#edi-upload-form button[type=submit]").click()
+    page.get_by_test_id("edi-upload-errors").wait_for()
+    assert "c'est un document PDF" in text(page.locator("#edi-fichier-error"))
+    assert "La signature choisie est un fichier XML" in text(page.locator("#edi-signature-error"))
+    assert_page_basics(page)
 
 
 def test_edi_pages_fit_a_phone(new_page):

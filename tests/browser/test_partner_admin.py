@@ -1,8 +1,10 @@
-"""Partner admin journey: creates a user, grants a habilitation, creates and revokes an API token
-(and the revoked token stops working on the API)."""
+"""Partner admin journey: creates a user (least-privileged role pre-selected, the focus on the
+error summary after a failed submit), grants a habilitation, creates an API token (copied with
+one button) and revokes it (and the revoked token stops working on the API). The EDI
+certificates menu shows only for organisations with the EDI service."""
 import pytest
 
-from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, confirm_modal, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 
@@ -12,25 +14,45 @@ def _flash(page) -> str:
 
 
 def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
-    page = new_page()
+    page = new_page(permissions=["clipboard-read", "clipboard-write"])
     sign_in(page, "admin@amiens.example")
+    menu = page.get_by_role("navigation", name="Menu principal")
+    assert menu.get_by_role("link", name="Jetons d'API").count() == 1
+    assert menu.get_by_role("link", name="Certificats EDI").count() == 0  # no EDI service
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Utilisateurs").click()
     assert page.locator("h1").inner_text() == "Utilisateurs — Commune d'Amiens"
     assert page.get_by_role("cell", name="Sophie Martin").is_visible()
     assert_page_basics(page)
     screenshot(page, "administration-utilisateurs")
+    # Searched by name, typed: only that person, counted.
+    page.get_by_test_id("liste-recherche").press_sequentially("martin", delay=30)
+    page.get_by_role("button", name="Rechercher").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("liste-total").get_attribute("data-total") == "1"
+    assert page.get_by_role("cell", name="Sophie Martin").is_visible()
+    page.goto("/administration/utilisateurs")
 
     # Create a user (no password: an activation link is sent).
     page.get_by_role("link", name="Créer un utilisateur").click()
     assert_page_basics(page)
+    assert page.locator("#role").input_value() == "partner_manager"  # least privileged, never admin
+    assert page.locator("#role option").first.get_attribute("value") == "partner_manager"
     page.get_by_role("button", name="Créer le compte").click()  # empty form: errors tied to fields
+    summary = page.get_by_test_id("error-summary")
+    assert page.evaluate("document.activeElement.id") == "error-summary"  # the keyboard lands there
+    assert "3 erreurs à corriger" in summary.inner_text()
+    assert "Prénom : Saisissez le prénom." in summary.inner_text()
+    assert_page_basics(page)
+    screenshot(page, "administration-erreurs-formulaire")
+    summary.get_by_role("link", name="Nom : Saisissez le nom.").click()
+    assert page.evaluate("document.activeElement.id") == "nom"
     prenom = page.locator("#prenom")
     assert prenom.get_attribute("aria-invalid") == "true"
     assert page.locator(f"#{prenom.get_attribute('aria-describedby')}").inner_text() == "Saisissez le prénom."
-    page.fill("#prenom", "Élodie")
-    page.fill("#nom", "Caron")
-    page.fill("#email", "elodie.caron@amiens.example")
-    page.select_option("#role", "partner_manager")
+    assert page.locator("#role").input_value() == "partner_manager"
+    prenom.press_sequentially("Élodie", delay=40)
+    page.locator("#nom").press_sequentially("Caron", delay=40)
+    page.locator("#email").press_sequentially("elodie.caron@amiens.example", delay=20)
     page.get_by_role("button", name="Créer le compte").click()
     assert _flash(page) == "Compte créé : un lien d'activation a été envoyé à elodie.caron@amiens.example."
     assert page.locator("h1").inner_text() == "Élodie Caron"
@@ -57,7 +79,11 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     assert page.locator("h1").inner_text() == "Jeton « Logiciel petite enfance » créé"
     raw = page.get_by_test_id("raw-token").inner_text().strip()
     assert len(raw) > 30
+    page.get_by_role("button", name="Copier le jeton").click()
+    assert page.get_by_test_id("copy-status").inner_text() == "Jeton copié dans le presse-papiers."
+    assert page.evaluate("navigator.clipboard.readText()") == raw
     assert_page_basics(page)
+    screenshot(page, "administration-jeton-copie")
     api = page.request.get("/api/v1/moi", headers={"Authorization": f"Bearer {raw}"})
     assert api.status == 200 and api.json()["organisation"]["nom"] == "Commune d'Amiens"
 
@@ -66,6 +92,7 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     row = page.locator("table tbody tr", has_text="Logiciel petite enfance")
     assert "Actif" in text(row)
     row.get_by_role("button", name="Révoquer").click()
+    confirm_modal(page, "Révoquer le jeton « Logiciel petite enfance » ?")
     assert _flash(page) == "Jeton « Logiciel petite enfance » révoqué."
     assert "Révoqué" in text(page.locator("table tbody tr", has_text="Logiciel petite enfance"))
     assert raw not in page.content()
@@ -73,6 +100,14 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     assert refused.status == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert_page_basics(page)
+
+
+def test_landlord_admin_sees_the_edi_certificates_menu(new_page):
+    page = new_page()
+    sign_in(page, "admin@picardie-habitat.example")
+    menu = page.get_by_role("navigation", name="Menu principal")
+    menu.get_by_role("link", name="Certificats EDI").click()
+    assert page.locator("h1").count() == 1 and "/edi/certificats" in page.url
 
 
 def test_admin_pages_fit_a_phone(new_page):

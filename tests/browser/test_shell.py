@@ -23,7 +23,43 @@ def test_sign_in_page_is_accessible_and_errors_are_tied_to_fields(new_page):
     assert email.get_attribute("aria-invalid") == "true"
     error_id = email.get_attribute("aria-describedby")
     assert page.locator(f"#{error_id}").inner_text() == "Saisissez votre adresse électronique."
+    assert page.evaluate("document.activeElement.id") == "error-summary"  # focus on what to correct
     check_a11y(page)
+
+
+def test_password_can_be_shown_while_typing(new_page):
+    page = new_page()
+    page.goto("/connexion")
+    password = page.locator("#password")
+    password.press_sequentially("Demo-Partenaires", delay=40)
+    assert password.get_attribute("type") == "password"
+    page.get_by_text("Afficher le mot de passe").click()
+    assert password.get_attribute("type") == "text" and password.input_value() == "Demo-Partenaires"
+    page.get_by_text("Afficher le mot de passe").click()
+    assert password.get_attribute("type") == "password"
+    check_a11y(page)
+
+
+def test_footer_leads_to_the_information_pages(new_page):
+    page = new_page()
+    page.goto("/connexion")
+    footer = page.get_by_role("contentinfo")
+    footer.get_by_role("link", name="Accessibilité : partiellement conforme").click()
+    assert page.locator("h1").inner_text() == "Déclaration d'accessibilité"
+    assert "partiellement conforme" in page.get_by_test_id("accessibilite-statut").inner_text()
+    assert_page_basics(page)
+    for name, title in (("Plan du site", "Plan du site"), ("Mentions légales", "Mentions légales"),
+                        ("Données personnelles", "Données personnelles"), ("Cookies", "Cookies"),
+                        ("Aide et contact", "Aide et contact")):
+        page.get_by_role("contentinfo").get_by_role("link", name=name, exact=True).click()
+        assert page.locator("h1").inner_text() == title
+        assert_page_basics(page)
+    sign_in(page, "gestionnaire@amiens.example")
+    page.get_by_role("contentinfo").get_by_role("link", name="Aide et contact").click()
+    assert "Votre rôle : Gestionnaire" in page.get_by_test_id("aide-role").inner_text()
+    assert_page_basics(page)
+    icon = page.request.get("/favicon.ico")
+    assert icon.ok and icon.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
 
 
 def test_caf_agent_signs_in_with_totp_and_signs_out(new_page):

@@ -86,7 +86,8 @@ class World:
         self.other_bailleur = factory.organisation("bailleur", services={"CDAP": ["bailleur"]},
                                                    code_bailleur="BL099999")
         self.cd80 = factory.organisation("conseil_departemental",
-                                         services={"CDAP": ["travailleur_social", "prevention_expulsions"]})
+                                         services={"CDAP": ["travailleur_social", "prevention_expulsions",
+                                                                    "responsable_equipe"]})
         self.cd02 = factory.organisation("conseil_departemental", territoire="02",
                                          services={"CDAP": ["travailleur_social"]})
         self.users = {
@@ -94,10 +95,12 @@ class World:
             "bailleur": factory.user(self.ph, "bailleur_operator", {"CDAP": "bailleur"}),
             "travailleur_social": factory.user(self.cd80, "travailleur_social", {"CDAP": "travailleur_social"}),
             "prevention_expulsions": factory.user(self.cd80, "travailleur_social", {"CDAP": "prevention_expulsions"}),
+            "responsable_equipe": factory.user(self.cd80, "travailleur_social", {"CDAP": "responsable_equipe"}),
             "agent_caf": factory.user(self.caf, "caf_agent", {"CDAP": "agent_caf"}),
         }
         self.orgs = {"quotient_familial": self.amiens, "bailleur": self.ph, "travailleur_social": self.cd80,
-                     "prevention_expulsions": self.cd80, "agent_caf": self.caf}
+                     "prevention_expulsions": self.cd80, "responsable_equipe": self.cd80,
+                     "agent_caf": self.caf}
         self.caf_admin = factory.user(self.caf, "caf_admin")
         self.ts02 = factory.user(self.cd02, "travailleur_social", {"CDAP": "travailleur_social"})
         self.other_bailleur_user = factory.user(self.other_bailleur, "bailleur_operator", {"CDAP": "bailleur"})

@@ -1,5 +1,6 @@
 """Consultation of the showcase file by each profile, through the page and the API: every field
 outside the profile (policy table) is absent from both; scope; bad input; write methods."""
+import html as html_lib
 import json
 import re
 
@@ -15,7 +16,7 @@ from .conftest import consult
 
 MOTIF = {"quotient_familial": "tarification", "bailleur": "gestion_locative",
          "travailleur_social": "accompagnement_social", "prevention_expulsions": "prevention_expulsions",
-         "agent_caf": "gestion_dossier"}
+         "responsable_equipe": "accompagnement_social", "agent_caf": "gestion_dossier"}
 PROFILES = list(POLICY)
 
 # Distinctive values of the showcase, per field, that must not leak to profiles without the field.
@@ -88,8 +89,21 @@ def test_each_profile_sees_exactly_its_fields(profile, world, login, client, api
 def test_bailleur_sees_only_its_payments(world, login, client):
     login(world.users["bailleur"])
     html = consult(client, "8000001", "Lefèvre", "gestion_locative").get_data(as_text=True)
-    assert "Bailleur (tiers payant)" in html
-    assert "versé à <span data-field=\"paiements.beneficiaire\">Allocataire" not in html
+    assert ">versé au bailleur (tiers payant)</span>" in html
+    assert "versé à l&#39;allocataire" not in html
+
+
+def test_the_dossier_speaks_french(world, login, client):
+    """« versé à l'allocataire » (not « versé à Allocataire »), the ARS per year, the QF chart's
+    months « décembre 2025 » (not « 2025-12 »)."""
+    login(world.users["agent_caf"])
+    html = consult(client, "8000001", "Lefèvre", "gestion_dossier").get_data(as_text=True)
+    assert ">versé à l&#39;allocataire</span>" in html and "versé à <span" not in html
+    points = json.loads(html_lib.unescape(re.search(r'data-qf="([^"]*)"', html).group(1)))
+    assert points and all(re.fullmatch(r"[a-zéû]+ \d{4}", p["libelle"]) for p in points)
+    for droit in re.findall(r'data-field="droits.prestation">[^<]*\((\w+)\)</strong>.*?data-field="droits.montant">([^<]*)<',
+                            html, re.S):
+        assert droit[1].endswith("par an" if droit[0] == "ARS" else "par mois"), droit
 
 
 def test_name_match_is_exact_but_case_and_accent_insensitive(world, login, client):

@@ -40,3 +40,18 @@ def test_files_per_day_and_top_rejection_codes(factory):
         {"code": "MONTANT", "libelle": "Libellé MONTANT", "nombre": 2}]
     assert [r["code"] for r in stats.top_rejection_codes(since, organisation_id=other.id)] == ["MONTANT"]
     assert stats.top_rejection_codes(since, limit=1)[0]["code"] == "ALLOCATAIRE_INCONNU"
+
+
+def test_files_are_counted_on_the_paris_day(factory):
+    """A file received at 23:30 Paris counts for that day, one at 00:30 Paris for the next one,
+    summer and winter alike; the window starts at midnight Paris."""
+    org = factory.organisation(kind="bailleur", services={"EDI": []})
+    _file(org, "TRAITE", datetime(2031, 2, 28, 22, 30))  # 28 February 23:30 Paris: before the window
+    _file(org, "TRAITE", datetime(2031, 2, 28, 23, 30))  # 1 March 00:30 Paris
+    _file(org, "REJETE", datetime(2031, 3, 1, 22, 30))  # 1 March 23:30 Paris
+    _file(org, "REJETE", datetime(2031, 3, 1, 23, 30))  # 2 March 00:30 Paris
+    _file(org, "TRAITE", datetime(2031, 7, 14, 21, 59))  # 14 July 23:59 Paris
+    _file(org, "TRAITE", datetime(2031, 7, 14, 22, 0))  # 15 July 00:00 Paris
+    rows = stats.files_per_day(date(2031, 3, 1), organisation_id=org.id)
+    assert [(r["day"], r["acceptes"], r["rejetes"]) for r in rows] == [
+        ("2031-03-01", 1, 1), ("2031-03-02", 0, 1), ("2031-07-14", 1, 0), ("2031-07-15", 1, 0)]

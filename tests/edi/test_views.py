@@ -3,6 +3,7 @@ downloads, other organisation's file 404, Caf supervision and re-run of a quaran
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -138,3 +139,27 @@ def test_static_script_is_served(client):
         assert response.status_code == 200 and b"DataTransfer" in response.data
     finally:
         response.close()
+
+
+def test_anomalies_read_as_sentences_with_the_code_as_a_reference(login, client, operator, landlord):
+    """The sentence first, the code after it as a small reference (« (réf. CODE) »): no code
+    alone in front of people (tests/portal/test_visible_words.py reads the page the same way)."""
+    from datetime import datetime
+
+    from edi.models import EdiEnregistrement
+    from tests.portal.test_visible_words import _check
+    f = EdiFichier(organisation_id=landlord.id, canal="portail", nom_fichier="loyers.xml", sha256="a" * 64,
+                   taille=10, statut="TRAITE_PARTIEL", recu_le=datetime(2031, 3, 1, 9), etape="termine")
+    db.session.add(f)
+    db.session.flush()
+    db.session.add(EdiEnregistrement(fichier_id=f.id, rang=1, identifiant="R1", accepte=False, severite="ERREUR",
+                                     code="LOCATAIRE_INCONNU", libelle="Allocataire inconnu ou non locataire de ce bailleur",
+                                     anomalies=[{"code": "LOCATAIRE_INCONNU", "libelle": "Allocataire inconnu ou non locataire de ce bailleur"}]))
+    db.session.commit()
+    login(operator)
+    response = client.get(f"/edi/fichiers/{f.id}")
+    page = response.get_data(as_text=True)
+    assert re.search(r'>Allocataire inconnu ou non locataire de ce bailleur</a> <span class="fr-text--xs portal-ref">\(réf\. LOCATAIRE_INCONNU\)</span>', page)
+    assert "<li>Allocataire inconnu ou non locataire de ce bailleur <span class=\"fr-text--xs portal-ref\">(réf. LOCATAIRE_INCONNU)</span></li>" in page
+    assert "<strong>LOCATAIRE_INCONNU</strong>" not in page
+    assert _check(response)[0] == []

@@ -165,6 +165,10 @@ def no_chain_walk(monkeypatch):
     monkeypatch.setattr(chain, "verify_chain", refuse)
 
 
+def table_body(html: str) -> str:
+    return html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+
+
 def verifications():
     return db.session.scalars(select(AuditEntry).where(AuditEntry.action == "chain_verified")
                               .order_by(AuditEntry.seq)).all()
@@ -178,11 +182,18 @@ def test_audit_page_filters_without_walking_the_chain(client, factory, caf_admin
     page = client.get(f"{AUDIT}?category=admin&organisation={org.id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "probe_event" in html and "other_event" not in html
+    rows = table_body(html)
+    assert "probe" in rows and "probe2" not in rows
     assert "Aucune vérification enregistrée" in html
     assert f'action="{VERIFY}"' in html and "Vérifier l'intégrité de la chaîne" in html
-    assert "probe_event" not in client.get(f"{AUDIT}?action=other").get_data(as_text=True)
-    assert client.get(f"{AUDIT}?du=pas-une-date&page=abc").status_code == 200
+    # The action filter is a list of the actions recorded, by their names; exact match.
+    assert '<option value="other_event">Other event</option>' in html  # unlabelled: words, not the code
+    rows = table_body(client.get(f"{AUDIT}?action=other_event").get_data(as_text=True))
+    assert "probe2" in rows and ">probe<" not in rows
+    # A date that is no date, or a page that is no number: a clear 400, never the whole trail.
+    refused = client.get(f"{AUDIT}?du=pas-une-date")
+    assert refused.status_code == 400 and "probe2" not in table_body(refused.get_data(as_text=True))
+    assert client.get(f"{AUDIT}?page=abc").status_code == 400
     assert verifications() == []
 
 
@@ -421,3 +432,19 @@ def test_the_caf_lifts_a_suspension_kept_on_a_revoked_habilitation(client, facto
     db.session.refresh(hab)
     assert not hab.is_suspended()
     services.grant_habilitation(operator, actor=partner_admin, service="CDAP", profil="travailleur_social")
+
+
+def test_audit_date_range_must_run_forward(client, factory, caf_admin, no_chain_walk):
+    record_event("admin", "user_created", target="probe")
+    db.session.flush()
+    refused = client.get(f"{AUDIT}?du=2026-03-10&au=2026-03-01")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "La date de fin doit être le même jour que la date de début ou après." in html
+    assert 'id="au-error"' in html and "probe" not in table_body(html)
+    same_day = client.get(f"{AUDIT}?du=2026-03-01&au=2026-03-01")
+    assert same_day.status_code == 200
+    # Actions by their names in the filter and in the table.
+    page = client.get(AUDIT).get_data(as_text=True)
+    assert '<option value="user_created">Utilisateur créé</option>' in page
+    assert "<td>Utilisateur créé</td>" in table_body(page)

@@ -109,3 +109,23 @@ def test_landlord_home_shows_its_files_and_rejection_rate(client, factory, login
     assert by_label == {"Acceptés": 1, "Acceptés partiellement": 1, "Rejetés": 1, "Taux de rejet (%)": 33.3}
     assert "LOCATAIRE_INCONNU" in html and "Locataire inconnu" in html
     assert "3 fichier(s) traité(s) en 90 jours, dont 1 rejeté(s) (33,3 %)." in html
+
+
+def test_each_series_of_a_chart_has_its_own_colour():
+    from portal.dashboards.charts import PALETTE, Chart, Dataset
+    chart = Chart(id="c", title="t", kind="bar", labels=["a"], datasets=[
+        Dataset("Attendues", [1]), Dataset("Transmises", [1]),
+        Dataset("En retard", [1], color="#E1000F"), Dataset("Validées", [1], color="#009081"),
+        Dataset("Encore", [1], color="#e1000f")])
+    colors = [d["color"] for d in chart.spec()["datasets"]]
+    assert len(set(colors)) == 5 and set(colors) <= set(PALETTE)
+    # Explicit colours are kept where they are free; the defaults avoid them.
+    assert colors[2:4] == ["#E1000F", "#009081"] and colors[1] != "#009081"
+
+
+def test_chart_days_read_as_people_write_them():
+    from datetime import date
+
+    from portal.dashboards.charts import day_label
+    assert day_label(date(2025, 12, 12)) == "12 décembre 2025"
+    assert day_label(date(2026, 3, 1)) == "1er mars 2026"

@@ -47,6 +47,7 @@ PARAM_URLS = {
     "afas.declaration": lambda w: f"/afas/declarations/{w.declaration.id}",
     "afas.receipt": lambda w: f"/afas/declarations/{w.declaration.id}/accuse-1.pdf",
     "afas.review": lambda w: f"/afas/instruction/{w.declaration.id}",
+    "afas.attachment_download": lambda w: f"/afas/declarations/{w.declaration.id}/pieces/{w.afas_piece.id}",
     "afas.export": lambda w: "/afas/instruction/export.csv",
     "afas.equipement_caf": lambda w: f"/afas/caf/equipements/{w.equipement.id}",
     "afas.convention_document": lambda w: f"/afas/conventions/{w.equipement.conventions[0].id}/document",
@@ -140,6 +141,8 @@ def world(app, factory, client):
     declaration = afas_services.create_declaration(equipement, 2025, "previsionnel", users["partner_manager"])
     afas_services.save_draft(declaration, eaje(), {}, users["partner_manager"])
     afas_services.transmit(declaration, users["partner_manager"], now=datetime(2025, 1, 10, 9, 0))
+    afas_piece = afas_services.post_message(declaration, users["partner_manager"], "Justificatif",
+                                            files=[("piece.pdf", io.BytesIO(b"%PDF-1.4 justificatif"))]).attachments[0]
 
     fichier = edi_services.receive_file(partner, io.BytesIO(b"<?xml version='1.0'?><Loyers/>"), "loyers.xml",
                                         io.BytesIO(b"sig"), canal="portail", user=users["bailleur_operator"])
@@ -156,8 +159,8 @@ def world(app, factory, client):
     db.session.commit()  # releases the fixture's SAVEPOINT: the requests see everything
     return SimpleNamespace(
         partner=partner, caf=caf, clients=clients, users=users, target=target, equipement=equipement,
-        declaration=declaration, fichier=fichier, avis=avis, certificate=certificate,
-        sent=sent, draft=draft, piece=piece,
+        declaration=declaration, afas_piece=afas_piece, fichier=fichier, avis=avis,
+        certificate=certificate, sent=sent, draft=draft, piece=piece,
         api_headers={"Authorization": f"Bearer {raw_token}"}, reset_token=reset_token)
 
 

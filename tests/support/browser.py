@@ -299,3 +299,17 @@ def screenshot(page, name: str, full_page: bool = False, element=None) -> None:
         element.screenshot(path=path, animations="disabled")
     else:
         page.screenshot(path=path, full_page=full_page, animations="disabled")
+
+
+def confirm_modal(page, expect: str | None = None) -> str:
+    """Confirm an irreversible action in the DSFR confirmation modal (portal/templates/
+    _confirm_modal.html) opened by the button just clicked; returns the modal's text (checked to
+    contain `expect` when given) and waits for the page the form leads to."""
+    modal = page.get_by_test_id("confirm-modal")
+    modal.wait_for(state="visible")
+    said = text(modal)
+    if expect is not None:
+        assert expect in said, said
+    with page.expect_navigation():
+        modal.get_by_test_id("confirm-modal-submit").click()
+    return said

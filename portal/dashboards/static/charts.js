@@ -17,8 +17,10 @@
     var hasRight = spec.datasets.some(function (d) { return d.yAxisID === "y2"; });
     var scales = {
       x: {stacked: spec.stacked, grid: {display: false}},
+      // Counts (no unit) step by whole numbers: no « 0,5 déclaration » on the axis.
       y: {stacked: spec.stacked, beginAtZero: true,
-          ticks: {callback: function (v) { return format(v, spec.unit); }}}
+          ticks: {precision: spec.unit ? undefined : 0,
+                  callback: function (v) { return format(v, spec.unit); }}}
     };
     if (hasRight) {
       scales.y2 = {position: "right", beginAtZero: true, suggestedMax: 100, grid: {drawOnChartArea: false},
@@ -64,9 +66,19 @@
     });
   }
 
+  // Marianne is a web font: draw once it is loaded (a canvas never redraws when it arrives).
+  function whenFontReady() {
+    if (document.fonts && document.fonts.load) {
+      Promise.all([document.fonts.load("12px Marianne"), document.fonts.load("bold 12px Marianne")])
+        .then(draw, draw);
+    } else {
+      draw();
+    }
+  }
+
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
+    document.addEventListener("DOMContentLoaded", whenFontReady);
   } else {
-    draw();
+    whenFontReady();
   }
 })();

@@ -1,0 +1,64 @@
+"""AFAS's label table: the French words people read instead of the domain's codes.
+
+The tables the AFAS pages already use live beside their data (``afas.schema``: equipment and
+declaration types, statuses, field labels; ``afas.models.EVENT_LABELS``: the timeline); this
+module gathers them with what the shell shows for AFAS (audit actions, detail keys, values),
+declared in ``afas.register`` as ``Domain(labels=LABELS)``.
+"""
+from __future__ import annotations
+
+from .models import EVENT_LABELS
+from .schema import DECLARATION_TYPES, EQUIPEMENT_TYPES, STATUS_LABELS
+
+AUDIT_ACTIONS = {
+    **{code: label for code, label in EVENT_LABELS.items()},
+    "message": "Message sur une déclaration",
+    "bareme_importe": "Barème AFAS importé",
+    "convention_enregistree": "Convention d'objectifs et de financement enregistrée",
+    "convention_signee_deposee": "Convention signée déposée",
+    "territoire_valide": "Territoire de l'équipement validé",
+}
+
+AUDIT_DETAILS = {
+    "version": "Version",
+    "empreinte": "Empreinte",
+    "en_retard": "En retard",
+    "anticipee": "Avant l'ouverture de la campagne",
+    "droit": "Droit",
+    "droit_reel": "Droit réel",
+    "deja_verse": "Déjà versé",
+    "solde": "Solde",
+    "sens": "Sens",
+    "plafond": "Plafond",
+    "montant": "Montant",
+    "acompte": "Acompte n°",
+    "acomptes": "Acomptes",
+    "acomptes_verses": "Acomptes versés",
+    "message_id": "Message n°",
+    "prerempli_depuis": "Prérempli depuis",
+    "annee": "Année",
+    "date": "Date",
+    "convention": "Convention n°",
+    "reference": "Référence",
+    "signee_le": "Signée le",
+    "debut": "Début",
+    "fin": "Fin",
+    "zone": "Zone",
+    "ctg": "Convention territoriale globale",
+    "places": "Places",
+}
+
+VALEURS = {
+    **STATUS_LABELS,
+    **{code: label.lower() if code != "reel" else "réel" for code, label in DECLARATION_TYPES.items()},
+    **{code: label for code, label in EQUIPEMENT_TYPES.items()},
+    "a_verser": "à verser",
+    "a_recuperer": "à récupérer",
+    "AFAS": "AFAS",
+}
+
+UNITS = {key: "euros" for key in ("droit", "droit_reel", "deja_verse", "solde", "montant", "acomptes_verses")}
+
+LABELS = {"audit_units": UNITS, "audit_categories": {"afas": "AFAS"}, "audit_targets": {"declaration": "Déclaration n°", "bareme": "Barème",
+                                                                   "equipement": "Équipement n°"}, "audit_actions": AUDIT_ACTIONS,
+          "audit_details": AUDIT_DETAILS, "valeurs": VALEURS}
