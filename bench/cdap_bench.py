@@ -12,6 +12,11 @@
     python bench/cdap_bench.py --concurrency 1,2,4,8 --requests 1500   # closed loop: capacity
     python bench/cdap_bench.py --rate 50,70,85 --seconds 40            # open loop: fixed rates
     python bench/cdap_bench.py --inprocess 500                         # server cost, no HTTP
+    python bench/cdap_bench.py --profile 2000                          # CPU and SQL per phase, no HTTP
+
+In the closed loop the bench also starts the bare anchor (bench/bare_app.py: one SELECT by
+numéro, a 3-line template) on 127.0.0.1:8098 with the same gunicorn settings, loads it at each
+concurrency just before the portal, and prints the ratio portal / anchor (`--no-bare`: without).
 
 Each request is a full consultation: CSRF-checked POST (page) or Bearer POST (API), numéro +
 name lookup within scope, the profile's sections, one hash-chained journal row (row lock on the
@@ -41,7 +46,7 @@ from pathlib import Path
 import proc_cpu  # bench/, next to this script
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST, PORT = "127.0.0.1", 8099
+HOST, PORT, BARE_PORT = "127.0.0.1", 8099, 8098
 BENCH_ENV = {
     # The load is spread over many users and tokens (see make_actors) so that each one's day
     # stays under these thresholds: the atypical-use counters then cost what they cost in
@@ -152,6 +157,9 @@ def _request_for(kind: str, file: tuple[str, str, bool], actor):
     """The POST of one consultation by `actor`: (cookie header, CSRF) for the page, a token for
     the API."""
     numero, nom, _exists = file
+    if kind == "bare":
+        return "/", urllib.parse.urlencode({"numero": numero}), {
+            "Content-Type": "application/x-www-form-urlencoded"}
     if kind == "page":
         cookie, csrf = actor
         body = urllib.parse.urlencode({"numero": numero, "nom": nom, "motif": "accompagnement_social",
@@ -172,7 +180,7 @@ def _send(conn, path, body, headers):
         return resp.status, conn
     except (OSError, http.client.HTTPException):
         conn.close()
-        return 0, http.client.HTTPConnection(HOST, PORT, timeout=60)
+        return 0, http.client.HTTPConnection(conn.host, conn.port, timeout=60)
 
 
 def _summary(kind: str, mode: dict, latencies: list[float], statuses: dict, elapsed: float,
@@ -196,7 +204,7 @@ def run_load(kind: str, n: int, concurrency: int, files: list, actors: list, ser
 
     def worker(seed):
         rng = random.Random(seed)
-        conn = http.client.HTTPConnection(HOST, PORT, timeout=60)
+        conn = http.client.HTTPConnection(HOST, BARE_PORT if kind == "bare" else PORT, timeout=60)
         local_lat, local_status = [], {}
         while True:
             with lock:
@@ -237,7 +245,7 @@ def run_rate(kind: str, rate: float, seconds: float, files: list, actors: list, 
 
     def worker(seed):
         rng = random.Random(seed)
-        conn = http.client.HTTPConnection(HOST, PORT, timeout=60)
+        conn = http.client.HTTPConnection(HOST, BARE_PORT if kind == "bare" else PORT, timeout=60)
         while True:
             due = jobs.get()
             if due is None:
@@ -282,18 +290,14 @@ def cpu_report(before: dict, after: dict, n: int) -> dict:
     return {f"cpu_ms_per_req_{k}": round((after[k] - before[k]) * 1000 / n, 2) for k in before}
 
 
-def inprocess(n: int, files: list) -> dict:
-    """Server-side cost of one consultation, without HTTP or the client: Flask test client in
-    this process (CSRF, lookup, sections, template, journal row, commit). Reports wall time and
-    this process's CPU time per request (PostgreSQL's own CPU is not included in the latter)."""
+def _inprocess_client(app, with_token: bool = False):
+    """A test client signed in as a new social worker of the demo Conseil départemental (MFA
+    done), its CSRF token, and (with_token) a CDAP API token of the same organisation."""
     import hashlib
     import secrets
-    sys.path.insert(0, str(ROOT))
-    from portal import create_app
     from portal.extensions import db
     from portal.models import User, UserSession, utcnow
     from tests.support import factories
-    app = create_app()
     client = app.test_client()
     with app.app_context():
         model = db.session.query(User).filter_by(email="ts@somme.example").one()
@@ -303,21 +307,44 @@ def inprocess(n: int, files: list) -> dict:
         token = secrets.token_urlsafe(32)
         db.session.add(UserSession(id=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id,
                                    mfa_verified_at=utcnow()))
+        raw = None
+        if with_token:
+            _t, raw = factories.api_token(model.organisation, model, scopes=("CDAP",),
+                                          profil="travailleur_social", days=1)
         db.session.commit()
         user_id = user.id
     with client.session_transaction() as sess:
         sess["sid"] = token
         sess["_user_id"] = str(user_id)
         sess["_fresh"] = True
-    html = client.get("/cdap/consultation").data
-    csrf = csrf_of(html)
+    csrf = csrf_of(client.get("/cdap/consultation").data)
+    return client, csrf, raw
+
+
+def _post_consultation(client, kind: str, file, csrf: str, raw_token: str | None):
+    numero, nom, _exists = file
+    if kind == "page":
+        return client.post("/cdap/consultation", data={
+            "numero": numero, "nom": nom, "motif": "accompagnement_social", "commentaire": "",
+            "csrf_token": csrf})
+    return client.post("/api/v1/cdap/consultations", json={
+        "numero_allocataire": numero, "nom": nom, "motif": "accompagnement_social"},
+        headers={"Authorization": f"Bearer {raw_token}"})
+
+
+def inprocess(n: int, files: list) -> dict:
+    """Server-side cost of one consultation, without HTTP or the client: Flask test client in
+    this process (CSRF, lookup, sections, template, journal row, commit). Reports wall time and
+    this process's CPU time per request (PostgreSQL's own CPU is not included in the latter)."""
+    sys.path.insert(0, str(ROOT))
+    from portal import create_app
+    app = create_app()
+    client, csrf, _raw = _inprocess_client(app)
     rng = random.Random(1)
     walls, cpus, statuses = [], [], {}
     for _ in range(n):
-        numero, nom, _exists = rng.choice(files)
         w0, c0 = time.perf_counter(), time.process_time()
-        r = client.post("/cdap/consultation", data={"numero": numero, "nom": nom, "motif": "accompagnement_social",
-                                                    "commentaire": "", "csrf_token": csrf})
+        r = _post_consultation(client, "page", rng.choice(files), csrf, None)
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
@@ -326,6 +353,59 @@ def inprocess(n: int, files: list) -> dict:
     return {"kind": "page in-process", "requests": n, "p50_ms": round(q[49] * 1000, 2),
             "p95_ms": round(q[94] * 1000, 2), "cpu_ms_median": round(statistics.median(cpus) * 1000, 2),
             "statuses": statuses}
+
+
+def profile(n: int, files: list, kinds: list[str]) -> dict:
+    """CPU per phase of a consultation (bench/phases.py), in-process, thread CPU time: the median
+    over `n` consultations of each phase, and the SQL statements each phase issued (mean, since
+    a file that does not exist issues fewer). Medians of many iterations stay comparable on a
+    loaded machine (CPU time, not wall time), unlike throughput."""
+    sys.path.insert(0, str(ROOT))
+    import phases
+    from portal import create_app
+    app = create_app()
+    timer = phases.PhaseTimer()
+    phases.instrument(app, timer)
+    client, csrf, raw = _inprocess_client(app, with_token=True)
+    out = {}
+    for kind in kinds:
+        rng = random.Random(1)
+        per_phase = {p: [] for p in phases.PHASES}
+        stmts = {p: [] for p in phases.PHASES}
+        totals, statuses = [], {}
+        for i in range(n + 50):  # 50 warm-up requests, not counted
+            file = rng.choice(files)
+            timer.reset()
+            c0 = time.thread_time()
+            r = _post_consultation(client, kind, file, csrf, raw)
+            total = time.thread_time() - c0
+            if i < 50:
+                continue
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            totals.append(total)
+            measured = sum(timer.cpu.values())
+            for p in phases.PHASES:
+                per_phase[p].append(timer.cpu.get(p, 0.0) + (total - measured if p == "other" else 0.0))
+                stmts[p].append(timer.statements.get(p, 0))
+        out[kind] = {
+            "requests": n, "statuses": statuses,
+            "cpu_ms_median_total": round(statistics.median(totals) * 1000, 2),
+            "cpu_ms_median_per_phase": {p: round(statistics.median(v) * 1000, 2) for p, v in per_phase.items()},
+            "statements_mean_per_phase": {p: round(statistics.mean(v), 2) for p, v in stmts.items()},
+            "statements_mean_total": round(sum(statistics.mean(v) for v in stmts.values()), 2),
+        }
+    return {"loadavg": os.getloadavg(), "profile": out}
+
+
+def print_profile(result: dict) -> None:
+    import phases
+    print(f"charge de la machine (1, 5, 15 min) : {result['loadavg']}")
+    for kind, r in result["profile"].items():
+        print(f"\n{kind} : {r['requests']} consultations, statuts {r['statuses']}, "
+              f"CPU médian {r['cpu_ms_median_total']} ms, {r['statements_mean_total']} instructions SQL")
+        print(f"  {'phase':<14} {'CPU médian (ms)':>16} {'instructions':>13}")
+        for p in phases.PHASES:
+            print(f"  {p:<14} {r['cpu_ms_median_per_phase'][p]:>16.2f} {r['statements_mean_per_phase'][p]:>13.2f}")
 
 
 def main() -> None:
@@ -342,6 +422,10 @@ def main() -> None:
     parser.add_argument("--no-server", action="store_true", help="use a server already on 127.0.0.1:8099")
     parser.add_argument("--inprocess", type=int, default=0,
                         help="only measure N consultations in-process (no HTTP, no load)")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="only print CPU and SQL statements per phase, median of N in-process consultations")
+    parser.add_argument("--no-bare", action="store_true",
+                        help="closed loop without the bare anchor (bench/bare_app.py) and its ratio")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         sys.exit("DATABASE_URL doit désigner la base PostgreSQL préparée (voir l'en-tête).")
@@ -351,41 +435,71 @@ def main() -> None:
     if args.inprocess:
         print(json.dumps(inprocess(args.inprocess, files), indent=2))
         return
-    server = None
+    if args.profile:
+        result = profile(args.profile, files, args.kinds.split(","))
+        print_profile(result)
+        print(json.dumps(result), file=sys.stderr)
+        return
+    bare = not args.no_bare and not args.rate
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    servers = []
     if not args.no_server:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-w", str(args.workers), "-b", f"{HOST}:{PORT}",
-             "--log-level", "warning", "portal:create_app()"], cwd=ROOT, env=env, start_new_session=True)
-    pids = (server.pid,) if server else ()
+        # the same gunicorn settings for both: sync workers, same count, same log level
+        servers.append(subprocess.Popen(
+            [gunicorn, "-w", str(args.workers), "-b", f"{HOST}:{PORT}",
+             "--log-level", "warning", "portal:create_app()"], cwd=ROOT, env=env, start_new_session=True))
+        if bare:
+            servers.append(subprocess.Popen(
+                [gunicorn, "-w", str(args.workers), "-b", f"{HOST}:{BARE_PORT}", "--chdir", str(ROOT / "bench"),
+                 "--log-level", "warning", "bare_app:create_app()"], cwd=ROOT, env=env, start_new_session=True))
+    pids = {"portal": (servers[0].pid,) if servers else (), "bare": (servers[1].pid,) if len(servers) > 1 else ()}
     try:
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection(HOST, PORT, timeout=2)
-                c.request("GET", "/sante")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
+        for port in (PORT, BARE_PORT) if bare else (PORT,):
+            for _ in range(100):
+                try:
+                    c = http.client.HTTPConnection(HOST, port, timeout=2)
+                    c.request("GET", "/sante")
+                    if c.getresponse().status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.3)
         cookies, tokens = make_actors(args.actors)
         actors = {"page": page_clients(cookies), "api": tokens}
         run_load("page", 100, 2, files, actors["page"])  # warm-up (connections, caches)
         run_load("api", 100, 2, files, actors["api"])
-        results = []
-        for kind in args.kinds.split(","):
+        results, ratios = [], []
+        if bare:
+            actors["bare"] = [None]
+            run_load("bare", 100, 2, files, actors["bare"])
+            for concurrency in args.concurrency.split(","):
+                # the anchor and the portal measured in turn at each concurrency, in the same minutes
+                row = {"concurrency": int(concurrency)}
+                for kind in ["bare", *args.kinds.split(",")]:
+                    results.append(run_load(kind, args.requests, int(concurrency), files, actors[kind],
+                                            server_pids=pids["bare" if kind == "bare" else "portal"]))
+                    print(json.dumps(results[-1]), file=sys.stderr)
+                    row[kind] = results[-1]["req_per_s"]
+                for kind in args.kinds.split(","):
+                    row[f"ratio_{kind}"] = round(row[kind] / row["bare"], 3)
+                ratios.append(row)
+                print("concurrence {concurrency} : anchor {bare} req/s, ".format(**row)
+                      + ", ".join(f"{k} {row[k]} req/s (rapport {row['ratio_' + k]})" for k in args.kinds.split(",")),
+                      file=sys.stderr)
+        for kind in args.kinds.split(",") if not bare else ():
             if args.rate:
                 for rate in args.rate.split(","):
                     results.append(run_rate(kind, float(rate), args.seconds, files, actors[kind],
-                                            server_pids=pids))
+                                            server_pids=pids["portal"]))
                     print(json.dumps(results[-1]), file=sys.stderr)
             else:
                 for concurrency in args.concurrency.split(","):
                     results.append(run_load(kind, args.requests, int(concurrency), files, actors[kind],
-                                            server_pids=pids))
+                                            server_pids=pids["portal"]))
                     print(json.dumps(results[-1]), file=sys.stderr)
         print(json.dumps({"workers": args.workers, "files_sampled": len(files),
-                          "loadavg": os.getloadavg(), "results": results}, indent=2))
+                          "loadavg": os.getloadavg(), "ratios": ratios, "results": results}, indent=2))
     finally:
-        if server is not None:
+        for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
 

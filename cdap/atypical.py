@@ -58,11 +58,29 @@ def _actor_filter(user_id, api_token_id):
     return ConsultationJournal.api_token_id == api_token_id
 
 
-def _bounded_count(actor, since: datetime, limit: int) -> int:
+def _bounded_count(actor, since: datetime, limit: int):
     """Rows of the actor since `since`, counted up to `limit` only (constant cost per request,
-    however many consultations the actor made today)."""
+    however many consultations the actor made today), as a scalar subquery."""
     inner = select(ConsultationJournal.id).where(actor, ConsultationJournal.at >= since).limit(limit).subquery()
-    return db.session.scalar(select(func.count()).select_from(inner))
+    return select(func.count()).select_from(inner).scalar_subquery()
+
+
+def _recent(actor, now: datetime, settings: dict) -> tuple[int, int | None, list[str]]:
+    """(rows today, rows this night or None by day, latest outcomes newest first), in one
+    statement: the actor's latest outcomes, each carrying the two bounded counts as uncorrelated
+    scalar subqueries (computed once). An actor without any row has no row today either."""
+    day_start = datetime.combine(now.date(), time())
+    start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
+    volume = _bounded_count(actor, day_start, settings["CDAP_DAILY_SUSPEND"])
+    night = _bounded_count(actor, start, settings["CDAP_NIGHT_SUSPEND"]) if start is not None else None
+    columns = [ConsultationJournal.outcome, volume.label("volume")]
+    if night is not None:
+        columns.append(night.label("night"))
+    rows = db.session.execute(select(*columns).where(actor).order_by(ConsultationJournal.seq.desc())
+                              .limit(settings["CDAP_NOTFOUND_SUSPEND"] + 1)).all()
+    if not rows:
+        return 0, (0 if start is not None else None), []
+    return rows[0].volume, (rows[0].night if start is not None else None), [r.outcome for r in rows]
 
 
 def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None,
@@ -74,16 +92,10 @@ def check(*, user_id, api_token_id, organisation_id, settings: dict, now: dateti
     actor = _actor_filter(user_id, api_token_id)
     extra = 1 if pending is not None else 0
     found: list[tuple[str, int, int, int]] = []  # kind, count, alert, suspend
-    day_start = datetime.combine(now.date(), time())
-    volume = _bounded_count(actor, day_start, settings["CDAP_DAILY_SUSPEND"]) + extra
-    found.append(("volume", volume, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
-    start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
-    if start is not None:
-        night = _bounded_count(actor, start, settings["CDAP_NIGHT_SUSPEND"]) + extra
-        found.append(("nuit", night, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))
-    last = db.session.scalars(select(ConsultationJournal.outcome).where(actor)
-                              .order_by(ConsultationJournal.seq.desc())
-                              .limit(settings["CDAP_NOTFOUND_SUSPEND"] + 1)).all()
+    volume, night, last = _recent(actor, now, settings)
+    found.append(("volume", volume + extra, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
+    if night is not None:
+        found.append(("nuit", night + extra, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))
     if pending is not None:
         last = [pending, *last]
     streak = 0

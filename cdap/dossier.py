@@ -14,7 +14,7 @@ from portal.extensions import db
 
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, Logement, LoyerHistorique, Membre, Paiement,
                      QuotientFamilial, SignalementImpaye, tiers_payant_en_cours)
-from .loyers import current_rents
+from .loyers import current_rents, latest_in
 from .policy import POLICY, SECTIONS, SectionRule
 from portal.dates import add_months
 from portal.dates import today as paris_today
@@ -121,14 +121,20 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
             query = query.where(L.code_bailleur == (code_bailleur or ""))
         logements = run(query.order_by(L.date_entree.desc())).all()
         history: dict[int, list] = {lg.id: [] for lg in logements}
+        latest = None
         if "historique_loyers" in rule.fields and logements:
+            # every history row of the dwellings is read for the section: the current rent is
+            # taken from them (cdap.loyers.latest_in) instead of a second query on the same rows
             H = LoyerHistorique
-            for h in run(select(H.logement_id, H.date_effet, H.loyer_cents, H.charges_cents)
+            rows_h = run(select(H.id, H.logement_id, H.date_effet, H.loyer_cents, H.charges_cents,
+                                H.nb_colocataires)
                          .where(H.logement_id.in_(list(history)))
-                         .order_by(H.logement_id, H.date_effet.desc())):
+                         .order_by(H.logement_id, H.date_effet.desc(), H.id.desc())).all()
+            for h in rows_h:
                 history[h.logement_id].append({"date_effet": h.date_effet.isoformat(), "loyer": h.loyer_cents,
                                                "charges": h.charges_cents})
-        rents = (current_rents(logements, today)
+            latest = latest_in(rows_h, today)
+        rents = (current_rents(logements, today, latest=latest)
                  if {"loyer", "charges", "nb_colocataires"} & set(rule.fields) and logements else {})
         rows = []
         for lg in logements:

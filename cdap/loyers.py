@@ -42,11 +42,30 @@ def latest_history(logement_ids: Iterable[int], today: date | None = None) -> di
     return out
 
 
-def current_rents(logements: Iterable, today: date | None = None) -> dict[int, dict]:
+def latest_in(history: Iterable, today: date) -> dict[int, dict]:
+    """`latest_history` computed from history rows already read (each with `id`, `logement_id`,
+    `date_effet`, `loyer_cents`, `charges_cents`, `nb_colocataires`): the same choice, without
+    a query, when the caller has read every history row of the dwellings anyway."""
+    best: dict[int, tuple] = {}
+    for h in history:
+        if h.date_effet > today:
+            continue
+        key = (h.date_effet, h.id)
+        if h.logement_id not in best or key > best[h.logement_id][0]:
+            best[h.logement_id] = (key, h)
+    return {lid: {"loyer_cents": h.loyer_cents, "charges_cents": h.charges_cents,
+                  "nb_colocataires": h.nb_colocataires, "date_effet": h.date_effet}
+            for lid, (_key, h) in best.items()}
+
+
+def current_rents(logements: Iterable, today: date | None = None, *,
+                  latest: dict[int, dict] | None = None) -> dict[int, dict]:
     """logement id -> current {loyer_cents, charges_cents, nb_colocataires} for rows that have
-    `id`, `loyer_cents`, `charges_cents` and `nb_colocataires` (ORM objects or result rows)."""
+    `id`, `loyer_cents`, `charges_cents` and `nb_colocataires` (ORM objects or result rows).
+    `latest`: the dwellings' `latest_in` when the caller has it (no query then)."""
     logements = list(logements)
-    latest = latest_history((lg.id for lg in logements), today)
+    if latest is None:
+        latest = latest_history((lg.id for lg in logements), today)
     out = {}
     for lg in logements:
         h = latest.get(lg.id)

@@ -1,0 +1,148 @@
+"""What one consultation costs the database, counted (behaviour, not timing): the SQL
+statements a page or API consultation issues, from the session cookie or the token to the
+commit. The bench (bench/cdap_bench.py --profile) shows where they go, phase by phase."""
+import re
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from cdap.models import ConsultationJournal
+from portal.extensions import db
+from tests.support.factories import csrf_token
+
+# Savepoints and their releases are the test harness's (each test runs in a rolled-back
+# transaction), not the consultation's.
+HARNESS = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)", re.I)
+
+
+@contextmanager
+def counted():
+    statements: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, _params, _context, _many):
+        if not HARNESS.match(statement):
+            statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def _page(client, numero, nom):
+    token = csrf_token(client, "/cdap/consultation")
+    with counted() as statements:
+        r = client.post("/cdap/consultation", data={"numero": numero, "nom": nom,
+                                                   "motif": "accompagnement_social", "csrf_token": token})
+    return r, statements
+
+
+# Statements of one consultation of the showcase file by a social worker (every section) and of
+# a numéro that does not exist. Before issue #22 (main at 5261d43), at night: page 18 and 9,
+# API 18 and 9 (one less by day): the atypical-use counts took two or three statements, the current rent a
+# second read of the rent history. Pages also count the layout's unread-notifications badge
+# (one statement, portal.notifications), which the API does not render.
+PAGE_FOUND, PAGE_MISS = 15, 7
+API_FOUND, API_MISS = 15, 7
+
+
+@pytest.mark.parametrize("numero, nom, status, budget", [
+    ("8000001", "Lefèvre", 200, PAGE_FOUND), ("8999999", "Lefèvre", 404, PAGE_MISS)])
+def test_page_consultation_statement_budget(numero, nom, status, budget, world, login, client):
+    login(world.users["travailleur_social"])
+    _page(client, "8000001", "Lefèvre")  # a first one: the chain head exists
+    before = db.session.scalar(select(func.count()).select_from(ConsultationJournal))
+    r, statements = _page(client, numero, nom)
+    assert r.status_code == status
+    assert len(statements) <= budget, "\n---\n".join(statements)
+    # still journaled in the chain, in the same request
+    assert db.session.scalar(select(func.count()).select_from(ConsultationJournal)) == before + 1
+    assert sum(s.lstrip().upper().startswith("INSERT INTO CDAP_JOURNAL") for s in statements) == 1
+
+
+@pytest.mark.parametrize("numero, status, budget", [("8000001", 200, API_FOUND), ("8999999", 404, API_MISS)])
+def test_api_consultation_statement_budget(numero, status, budget, world, api_client, factory):
+    user = world.users["travailleur_social"]
+    _t, raw = factory.api_token(world.cd80, user, scopes=("CDAP",), profil="travailleur_social")
+    api = api_client(raw)
+    body = {"numero_allocataire": "8000001", "nom": "Lefèvre", "motif": "accompagnement_social"}
+    assert api.post("/api/v1/cdap/consultations", json=body).status_code == 200
+    with counted() as statements:
+        r = api.post("/api/v1/cdap/consultations", json={**body, "numero_allocataire": numero})
+    assert r.status_code == status
+    assert len(statements) <= budget, "\n---\n".join(statements)
+    assert sum(s.lstrip().upper().startswith("INSERT INTO CDAP_JOURNAL") for s in statements) == 1
+
+
+def test_current_rent_from_history_rows_matches_the_query(world, cdap_data):
+    """The file view takes the current rent from the history rows it reads anyway
+    (cdap.loyers.latest_in); it must pick what cdap.loyers.latest_history picks: latest date
+    d'effet reached, then latest id, future rents ignored."""
+    from cdap.loyers import latest_history, latest_in
+    from cdap.models import LoyerHistorique as H
+    a = cdap_data.allocataire()
+    lg1 = cdap_data.logement(a, "BL080001", "L1")
+    lg2 = cdap_data.logement(a, "BL080001", "L2")
+    lg3 = cdap_data.logement(a, "BL080001", "L3")
+    today = date(2026, 12, 7)
+    for n, (lg, effet, loyer) in enumerate([
+            (lg1, date(2025, 1, 1), 40000), (lg1, date(2026, 6, 1), 41000), (lg1, date(2026, 6, 1), 41500),
+            (lg1, date(2027, 1, 1), 99999), (lg2, date(2027, 3, 1), 88888), (lg3, date(2026, 12, 7), 50500)]):
+        db.session.add(H(logement_id=lg.id, code_bailleur="BL080001", idempotency_key=f"k{n}", source="test",
+                         loyer_cents=loyer, charges_cents=5000, nb_colocataires=n, date_effet=effet))
+    db.session.flush()
+    ids = [lg1.id, lg2.id, lg3.id]
+    rows = db.session.execute(select(H.id, H.logement_id, H.date_effet, H.loyer_cents, H.charges_cents,
+                                     H.nb_colocataires).where(H.logement_id.in_(ids))).all()
+    expected = latest_history(ids, today)
+    assert latest_in(rows, today) == expected
+    assert expected[lg1.id]["loyer_cents"] == 41500 and lg2.id not in expected
+    assert expected[lg3.id]["loyer_cents"] == 50500
+
+
+def _journal_rows(user, rows):
+    for n, (at, outcome) in enumerate(rows, start=1):
+        db.session.add(ConsultationJournal(at=at, user_id=user.id, organisation_id=user.organisation_id,
+                                           profile="agent_caf", categories=[], channel="web", outcome=outcome,
+                                           seq=n, prev_hash="0" * 64, row_hash=f"{n:064d}"))
+    db.session.flush()
+
+
+@pytest.mark.parametrize("now, night_expected", [
+    (datetime(2026, 1, 10, 10, 0), None),   # 11:00 Paris: no night count
+    (datetime(2026, 1, 10, 23, 30), 3),     # 00:30 Paris: the night began at 22:00 Paris
+])
+def test_atypical_counts_read_in_one_statement_keep_their_meaning(now, night_expected, world, app):
+    """Day volume, night volume and the streak of misses, read together (cdap.atypical._recent):
+    only today's rows count for the volume, only the night's for the night, and the streak stops
+    at the latest row that is not a miss."""
+    from cdap import atypical
+    user = world.users["agent_caf"]
+    day = now.replace(hour=0, minute=5)
+    _journal_rows(user, [(day - timedelta(days=1), "found"),        # yesterday: not today
+                         (now - timedelta(minutes=50), "found"),
+                         (now - timedelta(minutes=40), "not_found"),
+                         (now - timedelta(minutes=30), "out_of_scope")])
+    settings = {**app.config["CDAP_SETTINGS"], "CDAP_DAILY_ALERT": 4, "CDAP_DAILY_SUSPEND": 50,
+                "CDAP_NIGHT_ALERT": 50, "CDAP_NIGHT_SUSPEND": 60,
+                "CDAP_NOTFOUND_ALERT": 3, "CDAP_NOTFOUND_SUSPEND": 50}
+    actor = atypical._actor_filter(user.id, None)
+    volume, night, last = atypical._recent(actor, now, settings)
+    assert volume == 3 and night == night_expected
+    assert last == ["out_of_scope", "not_found", "found", "found"]
+    alerts = atypical.check(user_id=user.id, api_token_id=None, organisation_id=user.organisation_id,
+                            settings=settings, now=now, pending="not_found")
+    assert sorted((a.kind, a.count) for a in alerts) == [("introuvables", 3), ("volume", 4)]
+
+
+def test_atypical_counts_of_an_actor_without_rows(world, app):
+    from cdap import atypical
+    user = world.users["agent_caf"]
+    settings = app.config["CDAP_SETTINGS"]
+    night = datetime(2026, 1, 10, 23, 30)
+    assert atypical._recent(atypical._actor_filter(user.id, None), night, settings) == (0, 0, [])
+    assert atypical._recent(atypical._actor_filter(user.id, None), datetime(2026, 1, 10, 10), settings) == (0, None, [])
