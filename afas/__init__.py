@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     from . import views_conventions  # noqa: F401  (conventions, territoire, barème versions)
     from .paiement import api as paiement_api, models as paiement_models, tasks as paiement_tasks  # noqa: F401
     from .paiement import views as paiement_views  # noqa: F401  (payment hand-off pages)
+    from .paiement import cli as paiement_cli, demo as paiement_demo  # noqa: F401  (afas ordre-paiement)
 
     contribute(app, Domain(
         name="afas",
@@ -41,6 +42,6 @@ def register(app: Flask) -> None:
               "afas-payment-order": {"task": "afas.produce_payment_order",
                                      "schedule": crontab(hour=6, minute=0)}},
         demo_access=[demo.ACCESS],
-        seed=[demo.seed],
+        seed=[demo.seed, paiement_demo.seed],
         labels={"audit_categories": {"afas": "AFAS"}},
     ))
