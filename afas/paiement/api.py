@@ -46,7 +46,7 @@ def _b64(body: dict, key: str) -> bytes:
 def api_paiement_retour():
     if g.api_organisation.kind != "caf":
         raise ApiError(403, "Accès refusé", "Seul le système de paiement de la Caf dépose des fichiers retour.")
-    body = json_body()
+    body = json_body(max_bytes=MAX_B64 + 512 * 1024)
     refuse_unknown(body, RETOUR_BODY)
     xml, signature = _b64(body, "fichier"), _b64(body, "signature")
     try:

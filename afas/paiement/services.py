@@ -122,8 +122,10 @@ def due_items(on: date) -> list[tuple[str, object]]:
     for a in db.session.scalars(select(Acompte).where(Acompte.status == "programme", Acompte.date_prevue <= on)
                                 .order_by(Acompte.date_prevue, Acompte.id)):
         items.append(("acompte", a))
-    for r in db.session.scalars(select(Regularisation).where(Regularisation.solde > 0,
-                                                             Regularisation.paid_at.is_(None))
+    # A réel the agent already marked « payée » by hand (before the hand-off) is settled.
+    for r in db.session.scalars(select(Regularisation).join(Declaration, Declaration.id == Regularisation.declaration_id)
+                                .where(Regularisation.solde > 0, Regularisation.paid_at.is_(None),
+                                       Declaration.status == "validee")
                                 .order_by(Regularisation.id)):
         if r.computed_at.date() <= on and not _holds("regularisation", r.id):
             items.append(("regularisation", r))

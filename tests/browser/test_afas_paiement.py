@@ -38,7 +38,7 @@ def test_negative_regularisation_indu_offset_order_return_verse(new_page, live_s
     assert_page_basics(partner)
     check_a11y(partner)
     screenshot(partner, "afas-paiement-indu", full_page=True)
-    notice.get_by_label("Déduire l'indu de mes prochains acomptes").check()
+    notice.locator("label", has_text="Déduire l'indu de mes prochains acomptes").click()
     notice.get_by_role("button", name="Enregistrer mon choix").click()
     assert "déduit de vos prochains acomptes" in text(partner.locator("main .fr-alert").first)
 
@@ -47,9 +47,10 @@ def test_negative_regularisation_indu_offset_order_return_verse(new_page, live_s
     agent.get_by_role("button", name="Produire l'ordre de paiement du jour").click()
     assert "produit et signé" in text(agent.locator("main .fr-alert").first)
     lines = agent.get_by_test_id("afas-paiement-lignes").locator("tbody tr")
-    row = lines.filter(has_text=ALSH)
+    row = lines.filter(has_text=ALSH).filter(has_text=f"Prévisionnel {year}")
     assert "Acompte" in text(row) and f"Prévisionnel {year}" in text(row)
-    references = [text(lines.nth(i).locator("td").first) for i in range(lines.count())]
+    assert lines.count() == 1 and "Acompte n° 1" in text(row)    # only what is due: the catch-up acompte
+    references = [lines.nth(i).get_attribute("data-reference") for i in range(lines.count())]
     assert_page_basics(agent)
     check_a11y(agent)
     screenshot(agent, "afas-paiement-ordre", full_page=True)

@@ -165,3 +165,26 @@ def test_a_return_file_with_a_doctype_or_an_unknown_line_is_refused(paiement_wor
     with pytest.raises(paiement.PaymentRefused) as exc:
         paiement.apply_return(xml, sig, w.agent)
     assert exc.value.code == "LIGNE_INCONNUE"
+
+
+def test_a_positive_regularisation_is_ordered_once_and_a_hand_settled_one_never(paiement_world):
+    from datetime import datetime
+
+    from afas import services
+
+    from ..helpers import alsh
+    from .conftest import validated
+    w = paiement_world
+    reel = validated(w.alsh, 2025, "reel", alsh(), w, datetime(2026, 1, 12, 10, 0))
+    reg = db.session.get(Regularisation, reel.regularisation.id) if reel.regularisation else \
+        db.session.query(Regularisation).filter_by(declaration_id=reel.id).one()
+    assert float(reg.solde) > 0
+    ordre = paiement.produce_order(on=date(2026, 1, 13))
+    (line,) = [x for x in ordre.lignes if x.nature == "regularisation"]
+    assert line.montant == round(float(reg.solde) * 100) and line.declaration_id == reel.id
+    assert paiement.produce_order(on=date(2026, 1, 14)) is None
+    # a réel marked « payée » by hand before the hand-off is not ordered
+    line.status = "relancee"                           # as if its line were relaunched...
+    services.mark_paid(reel, w.agent)                  # ...but the agent settled it by hand
+    db.session.flush()
+    assert paiement.produce_order(on=date(2026, 1, 15)) is None
