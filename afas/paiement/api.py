@@ -44,9 +44,9 @@ def _b64(body: dict, key: str) -> bytes:
                   "403": problem_doc("Le jeton n'appartient pas à la Caf"),
                   "422": problem_doc("Signature, XML ou schéma refusés, ligne inconnue, ou corps invalide")}})
 def api_paiement_retour():
+    body = json_body(max_bytes=MAX_B64 + 512 * 1024)  # a malformed body is a 400 for every caller
     if g.api_organisation.kind != "caf":
         raise ApiError(403, "Accès refusé", "Seul le système de paiement de la Caf dépose des fichiers retour.")
-    body = json_body(max_bytes=MAX_B64 + 512 * 1024)
     refuse_unknown(body, RETOUR_BODY)
     xml, signature = _b64(body, "fichier"), _b64(body, "signature")
     try:
