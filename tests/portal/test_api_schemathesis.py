@@ -116,6 +116,8 @@ def _seed(app) -> dict:
     manager = user("gestionnaire@amiens.example")
     ready = []
     for eq in equipements:
+        if afas_services.find_declaration(eq.id, afas_services.today().year, "previsionnel"):
+            continue  # already transmitted in the demo (the accueil de loisirs: afas.paiement.demo)
         decl = afas_services.create_declaration(eq, afas_services.today().year, "previsionnel", manager)
         evaluation = afas_services.save_draft(decl, afas_demo.demo_data(eq.type), None, manager)
         if not evaluation.bloquants and not evaluation.missing_justifications({}):
