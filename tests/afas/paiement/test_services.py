@@ -188,3 +188,10 @@ def test_a_positive_regularisation_is_ordered_once_and_a_hand_settled_one_never(
     services.mark_paid(reel, w.agent)                  # ...but the agent settled it by hand
     db.session.flush()
     assert paiement.produce_order(on=date(2026, 1, 15)) is None
+
+
+def test_the_beat_produces_the_order_every_morning(app):
+    entry = app.extensions["celery"].conf.beat_schedule["afas-payment-order"]
+    assert entry["task"] == "afas.produce_payment_order"
+    assert "afas-pay-due-acomptes" not in app.extensions["celery"].conf.beat_schedule  # no « versé » by date
+    assert "afas.produce_payment_order" in app.extensions["celery"].tasks
