@@ -1,6 +1,6 @@
 """Demo data of the payment hand-off: the Commune d'Amiens' bank reference, and for its accueil
 de loisirs a réel of last year well below its prévisionnel (its validation makes an indu) and
-this year's prévisionnel waiting for the Caf (its acompte can take the offset)."""
+this year's actualisé waiting for the Caf (its acompte can take the offset)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -28,6 +28,8 @@ def seed() -> int:
     services.record_bank_reference(org.id, "CAF80-AMIENS-0001", agent)
     year = afas_services.today().year
     _declare(alsh, year - 1, "reel", demo_data("ALSH", 0.6), manager)
-    _declare(alsh, year, "previsionnel", demo_data("ALSH", 1.0), manager)
+    # This year's actualisé (the schemathesis world drafts the prévisionnels): validated, it
+    # schedules the acompte that takes the offset.
+    _declare(alsh, year, "actualise_juin", demo_data("ALSH", 1.0), manager)
     db.session.commit()
     return 3

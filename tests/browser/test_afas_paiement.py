@@ -1,6 +1,6 @@
 """The payment hand-off in a real browser (#21): the Caf agent validates a réel whose droit is
 below the acomptes paid → the partner gets the indu notice and asks for the offset → the agent
-validates the next prévisionnel and produces the day's payment order (the acompte minus the
+validates this year's actualisé and produces the day's payment order (the acompte minus the
 indu) → the payment system's signed return file is uploaded → the partner sees « versé le »."""
 from datetime import date
 
@@ -42,13 +42,13 @@ def test_negative_regularisation_indu_offset_order_return_verse(new_page, live_s
     notice.get_by_role("button", name="Enregistrer mon choix").click()
     assert "déduit de vos prochains acomptes" in text(partner.locator("main .fr-alert").first)
 
-    _validate(agent, f"Prévisionnel {year}")
+    _validate(agent, f"Actualisé juin {year}")
     agent.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Paiements AFAS").click()
     agent.get_by_role("button", name="Produire l'ordre de paiement du jour").click()
     assert "produit et signé" in text(agent.locator("main .fr-alert").first)
     lines = agent.get_by_test_id("afas-paiement-lignes").locator("tbody tr")
-    row = lines.filter(has_text=ALSH).filter(has_text=f"Prévisionnel {year}")
-    assert "Acompte" in text(row) and f"Prévisionnel {year}" in text(row)
+    row = lines.filter(has_text=ALSH).filter(has_text=f"Actualisé juin {year}")
+    assert "Acompte" in text(row) and f"Actualisé juin {year}" in text(row)
     assert lines.count() == 1 and "Acompte n° 1" in text(row)    # only what is due: the catch-up acompte
     references = [lines.nth(i).get_attribute("data-reference") for i in range(lines.count())]
     assert_page_basics(agent)

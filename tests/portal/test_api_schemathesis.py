@@ -116,8 +116,6 @@ def _seed(app) -> dict:
     manager = user("gestionnaire@amiens.example")
     ready = []
     for eq in equipements:
-        if afas_services.find_declaration(eq.id, afas_services.today().year, "previsionnel"):
-            continue  # already transmitted in the demo (the accueil de loisirs: afas.paiement.demo)
         decl = afas_services.create_declaration(eq, afas_services.today().year, "previsionnel", manager)
         evaluation = afas_services.save_draft(decl, afas_demo.demo_data(eq.type), None, manager)
         if not evaluation.bloquants and not evaluation.missing_justifications({}):
@@ -150,7 +148,9 @@ def _seed(app) -> dict:
     assert avis, "avis de paiement de démonstration absent"
     return {
         "tokens": tokens,
-        "path": {"id": [*ready, *declarations], "fichier_id": [processed.id, waiting.id], "avis_id": avis},
+        # Complete drafts first and only the last other declarations: the demo's history grows
+        # (the payment hand-off adds two), and a PUT that succeeds must still be reached.
+        "path": {"id": [*ready, *[d for d in declarations if d not in ready][-8:]], "fichier_id": [processed.id, waiting.id], "avis_id": avis},
         "equipements": [e.id for e in equipements],
         "consultation": {"numero_allocataire": SHOWCASE["numero"], "nom": SHOWCASE["nom"],
                          "motif": "accompagnement_social"},
