@@ -49,7 +49,8 @@ def test_negative_regularisation_indu_offset_order_return_verse(new_page, live_s
     lines = agent.get_by_test_id("afas-paiement-lignes").locator("tbody tr")
     row = lines.filter(has_text=ALSH).filter(has_text=f"Actualisé juin {year}")
     assert "Acompte" in text(row) and f"Actualisé juin {year}" in text(row)
-    assert lines.count() == 1 and "Acompte n° 1" in text(row)    # only what is due: the catch-up acompte
+    assert row.count() == 1 and "Acompte n° 1" in text(row)      # one catch-up acompte, ordered once
+    assert "indu" in text(row)                                    # net of the offset
     references = [lines.nth(i).get_attribute("data-reference") for i in range(lines.count())]
     assert_page_basics(agent)
     check_a11y(agent)
