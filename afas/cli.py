@@ -44,7 +44,8 @@ def bareme_list():
 
 @afas_cli.command("verser-acomptes")
 def verser_acomptes():
-    """Marque versés les acomptes arrivés à échéance (aussi lancé chaque jour par le beat)."""
+    """Marque versés les acomptes échus SANS système de paiement (démonstration, tests) ; en
+    service, « ordre-paiement » les envoie au système de paiement, dont le retour les dit versés."""
     from portal.extensions import db
     from . import services
     count = services.pay_due_acomptes()

@@ -264,6 +264,12 @@ EVENT_LABELS = {
     "acompte_verse": "Acompte versé",
     "regularisation_calculee": "Régularisation calculée",
     "payee": "Paiement effectué",
+    "indu_notifie": "Indu notifié au partenaire",
+    "indu_compensation": "Compensation de l'indu demandée",
+    "indu_recouvrement": "Recouvrement de l'indu demandé",
+    "indu_recouvre": "Indu recouvré",
+    "regularisation_versee": "Régularisation versée",
+    "paiement_rejete": "Paiement rejeté par le système de paiement",
     "message": "Message",
 }
 
@@ -302,7 +308,8 @@ class Acompte(db.Model):
 
     @property
     def status_label(self) -> str:
-        return {"programme": "Programmé", "verse": "Versé", "annule": "Annulé"}.get(self.status, self.status)
+        return {"programme": "Programmé", "ordonne": "Ordonné", "verse": "Versé", "rejete": "Rejeté",
+                "annule": "Annulé"}.get(self.status, self.status)
 
 
 class Regularisation(db.Model):

@@ -394,7 +394,7 @@ def request_correction(decl: Declaration, agent, message: str) -> None:
 
 def paid_acomptes_total(equipement_id: int, annee: int) -> float:
     total = db.session.scalar(select(func.coalesce(func.sum(Acompte.montant), 0)).where(
-        Acompte.equipement_id == equipement_id, Acompte.annee == annee, Acompte.status == "verse"))
+        Acompte.equipement_id == equipement_id, Acompte.annee == annee, Acompte.status.in_(("verse", "ordonne"))))
     return float(total or 0)
 
 
@@ -477,6 +477,8 @@ def validate(decl: Declaration, agent, now: datetime | None = None) -> None:
         db.session.flush()
         _event(decl, "regularisation_calculee", agent, "validee", "validee", at=now, droit_reel=reg["droit_reel"],
                acomptes_verses=reg["acomptes_verses"], solde=reg["solde"], sens=reg["sens"])
+        from .paiement.services import create_indu  # the payment hand-off (afas.paiement)
+        create_indu(row, agent, now)
     notify.validated(decl, agent)
 
 

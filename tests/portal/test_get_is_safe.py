@@ -55,6 +55,10 @@ PARAM_URLS = {
     "afas.equipement_caf": lambda w: f"/afas/caf/equipements/{w.equipement.id}",
     "afas.convention_document": lambda w: f"/afas/conventions/{w.equipement.conventions[0].id}/document",
     "afas.bareme_versions": lambda w: "/afas/baremes/2025/versions",
+    # No payment order in this world (tests/afas/paiement builds them): the lookup path is requested.
+    "afas.paiement_ordre": lambda w: "/afas/paiements/ordres/999999",
+    "afas.paiement_ordre_download": lambda w: "/afas/paiements/ordres/999999.xml",
+    "afas.paiement_partenaire_export": lambda w: "/afas/mes-paiements.csv",
     "edi.file_detail": lambda w: f"/edi/fichiers/{w.fichier.id}",
     "edi.file_status": lambda w: f"/edi/fichiers/{w.fichier.id}/statut",
     "edi.file_download": lambda w: f"/edi/fichiers/{w.fichier.id}/telecharger/fichier",

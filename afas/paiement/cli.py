@@ -1,0 +1,14 @@
+"""`portal afas ordre-paiement`: produce the day's payment order by hand (the beat does it daily)."""
+import click
+
+from ..cli import afas_cli
+
+
+@afas_cli.command("ordre-paiement")
+def ordre_paiement():
+    """Produit et signe l'ordre de paiement du jour (ce qui est dû et pas encore ordonné)."""
+    from portal.extensions import db
+    from . import services
+    ordre = services.produce_order()
+    db.session.commit()
+    click.echo(f"Ordre {ordre.reference} : {ordre.nb_lignes} ligne(s)." if ordre else "Rien n'est dû : aucun ordre produit.")
