@@ -17,9 +17,16 @@ AUDIT_ACTIONS = {
     "convention_enregistree": "Convention d'objectifs et de financement enregistrée",
     "convention_signee_deposee": "Convention signée déposée",
     "territoire_valide": "Territoire de l'équipement validé",
+    "reference_bancaire_enregistree": "Coordonnées bancaires d'un partenaire enregistrées",
+    "ordre_paiement_produit": "Ordre de paiement AFAS produit et signé",
+    "retour_paiement_applique": "Retour du système de paiement appliqué",
+    "ligne_paiement_relancee": "Ligne de paiement rejetée relancée",
 }
 
 AUDIT_DETAILS = {
+    "deja_traitees": "Lignes déjà traitées", "lignes": "Lignes", "payees": "Lignes payées",
+    "rejetees": "Lignes rejetées", "total_recouvrements": "Total recouvré",
+    "total_versements": "Total versé",
     "version": "Version",
     "empreinte": "Empreinte",
     "en_retard": "En retard",

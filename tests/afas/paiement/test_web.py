@@ -66,7 +66,7 @@ def test_agent_order_downloads_return_upload_and_partner_sees_verse(client, logi
     r = client.post("/afas/paiements/retours", content_type="multipart/form-data", data={
         "csrf_token": token, "fichier": (io.BytesIO(xml.replace(b"PAYE", b"REJETE")), "retour.xml"),
         "signature": (io.BytesIO(sig), "retour.xml.p7s")})
-    assert r.status_code == 422 and "modifié après sa signature" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "modifié après signature" in r.get_data(as_text=True)
     r = client.post("/afas/paiements/retours", content_type="multipart/form-data", data={
         "csrf_token": token, "fichier": (io.BytesIO(xml), "retour.xml"), "signature": (io.BytesIO(sig), "retour.xml.p7s")})
     assert r.status_code == 302
