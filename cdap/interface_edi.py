@@ -17,7 +17,9 @@ Functions EDI may call (``__all__``):
   declaration names (numéro allocataire or code locataire, with the tenant's name) ;
 - ``tenancy_history(code_bailleur, code_locataire, numero_allocataire)`` : rents, movements and
   unpaid-rent reports of one tenancy, whatever their channel (EDI file or web form) ;
-- ``first_tenant(code_bailleur)`` : the landlord's first current tenant (demo data and examples).
+- ``first_tenant(code_bailleur)`` : the landlord's first current tenant (demo data and examples) ;
+- ``suivi_signalement(code_bailleur, idempotency_key)`` : what the landlord may read of the
+  follow-up of one of its unpaid-rent reports (received, plan, maintien de l'aide).
 
 All amounts are integer cents, dates `datetime.date`. Every function runs in the caller's
 transaction (never commits) and is set-based: a batch of rows costs a handful of queries,
@@ -543,7 +545,23 @@ def tenancy_history(code_bailleur: str, code_locataire: str, numero_allocataire:
     return out
 
 
+def suivi_signalement(code_bailleur: str, idempotency_key: str) -> dict | None:
+    """The landlord's view of the follow-up of its unpaid-rent report keyed `idempotency_key`
+    (a web declaration's « WEB:<code bailleur>:<id> »): exactly what cdap.policy.SUIVI allows the
+    « bailleur » profile, built by cdap.situations.services.landlord_view (the view the
+    CDAP-habilitated landlord reads). None when this landlord has no such report."""
+    from .situations.models import Situation
+    from .situations.services import landlord_view
+    row = db.session.execute(
+        select(SignalementImpaye, Situation)
+        .outerjoin(ImpayeQueueItem, ImpayeQueueItem.impaye_id == SignalementImpaye.id)
+        .outerjoin(Situation, Situation.queue_item_id == ImpayeQueueItem.id)
+        .where(SignalementImpaye.code_bailleur == code_bailleur,
+               SignalementImpaye.idempotency_key == idempotency_key).limit(1)).first()
+    return None if row is None else landlord_view(row[0], row[1])
+
+
 __all__ = ["lookup_tenancies", "tenancy_after_mouvement", "apply_loyers", "apply_loyers_columns",
            "LOYERS_COLUMNS", "apply_mouvements", "record_impayes", "tiers_payant_payments",
            "landlord_codes", "echeance_plan_apurement", "find_tenant", "tenancy_history",
-           "first_tenant"]
+           "first_tenant", "suivi_signalement"]

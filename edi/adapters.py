@@ -239,3 +239,9 @@ def tenancy_history(code_bailleur: str, code_locataire: str, numero_allocataire:
 
 def first_tenant(code_bailleur: str) -> dict | None:
     return _cdap().first_tenant(code_bailleur)
+
+
+def suivi_signalement(code_bailleur: str, idempotency_key: str) -> dict | None:
+    """The follow-up of one unpaid-rent report as its landlord may read it (received date, plan,
+    maintien de l'aide), or None."""
+    return _cdap().suivi_signalement(code_bailleur, idempotency_key)

@@ -20,7 +20,7 @@ from ..models import ImpayeQueueItem, SignalementImpaye
 from ..views import CDAP_ROLES, bp, current_actor
 from . import agenda
 from .models import ISSUES, MAINTIEN, MODES, PLANS, Situation
-from .services import plan_state
+from .services import landlord_view
 
 LEADS = ("responsable_equipe", "agent_caf")
 PLAN_LABELS = PLANS
@@ -108,8 +108,6 @@ def landlord_declarations():
         .outerjoin(Situation, Situation.queue_item_id == ImpayeQueueItem.id)
         .where(SignalementImpaye.code_bailleur == actor.code_bailleur)
         .order_by(SignalementImpaye.date_signalement.desc(), ImpayeQueueItem.id.desc()).limit(500)).all()
-    lines = [{"item_id": item.id, "reference": s.idempotency_key, "recu": s.date_signalement,
-              "dette_cents": s.montant_dette_cents, "plan": plan_state(sit),
-              "maintien": sit.maintien if sit and sit.maintien else None,
-              "maintien_par_defaut": s.maintien_aide} for item, s, sit in rows]
-    return render_template("cdap/situations_bailleur.html", lines=lines, plan_labels=PLAN_LABELS, maintien=MAINTIEN)
+    lines = [{"item_id": item.id, "reference": s.idempotency_key, "dette_cents": s.montant_dette_cents,
+              **landlord_view(s, sit)} for item, s, sit in rows]
+    return render_template("cdap/situations_bailleur.html", lines=lines)

@@ -12,9 +12,10 @@ from portal.extensions import db
 from portal.models import utcnow
 
 from ..models import ImpayeQueueItem
+from ..policy import suivi_fields
 from . import rules
 from .models import (ACTIONS, CANAUX, CAPACITES, DROITS_A_VERIFIER, ETAPES_PROCEDURE, ISSUES, MAINTIEN,
-                     MODALITES_RDV, MODES, RESULTATS_CONTACT, STATUTS_ACTION, STATUTS_RDV, Action, Contact,
+                     MODALITES_RDV, MODES, PLANS, RESULTATS_CONTACT, STATUTS_ACTION, STATUTS_RDV, Action, Contact,
                      EtapeProcedure, RendezVous, Situation)
 
 
@@ -181,6 +182,28 @@ def plan_state(situation: Situation | None) -> str | None:
     if not plans:
         return None
     return "accorde" if any(a.accord_bailleur for a in plans) else "propose"
+
+
+def landlord_view(signalement, situation: Situation | None) -> dict:
+    """What the landlord reads of its own signalement (cdap.policy.SUIVI["bailleur"]): when it was
+    received, the plan (its monthly amount and duration once the landlord agreed it: it is party
+    to it) and the maintien de l'aide with its date. Never the reason, the notes nor the budget."""
+    state = plan_state(situation)
+    plan = {"etat": state, "libelle": PLANS[state], "montant_mensuel_cents": None, "duree_mois": None}
+    if state == "accorde":
+        agreed = [a for a in situation.actions
+                  if a.type == "plan_apurement" and a.statut != "refusee" and a.accord_bailleur]
+        plan.update(montant_mensuel_cents=agreed[-1].montant_mensuel_cents, duree_mois=agreed[-1].duree_mois)
+    decision = situation.maintien if situation is not None else None
+    if decision:
+        libelle = MAINTIEN[decision]
+    else:
+        libelle = "Aide maintenue, décision de la Caf à venir" if signalement.maintien_aide else "Aide suspendue"
+    view = {"recu": signalement.date_signalement, "plan": plan,
+            "maintien_aide": {"decision": decision, "libelle": libelle,
+                              "le": situation.maintien_on if decision else None}}
+    allowed = suivi_fields("bailleur")
+    return {name: value for name, value in view.items() if name in allowed}
 
 
 def _sync_plan(situation: Situation) -> None:

@@ -70,7 +70,9 @@ def new(acte: str):
 def edit(declaration_id: int):
     d = _own(declaration_id)
     if d.statut != BROUILLON:
-        return render_template("declarations/detail.html", d=d, caf=False, history=None)
+        suivi = (adapters.suivi_signalement(d.code_bailleur, d.idempotency_key)
+                 if d.flux == "IMPAYES" and d.idempotency_key else None)
+        return render_template("declarations/detail.html", d=d, caf=False, history=None, suivi=suivi)
     if request.method == "GET":
         return _form(d.acte, d, d.saisie or {}, {})
     services.update_draft(d, current_user, forms.clean_input(d.acte, request.form))
