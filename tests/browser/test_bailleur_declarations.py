@@ -2,7 +2,8 @@
 an unpaid rent by web form, typing at human speed; a too small debt is refused at its field by
 rule R824-1; the summary shows what will be sent; sending gives the signed PDF receipt; the
 social worker of the territory then sees the item in the « impayé de loyer » queue, and the Caf
-agent sees the tenancy's history with its channel."""
+agent sees the tenancy's history with its channel; once the worker agrees a plan and the agent
+keeps the aid, the landlord reads both on its declaration (« Suivi de votre signalement »)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -98,6 +99,7 @@ def test_private_landlord_signals_an_unpaid_rent_and_the_social_worker_sees_it(n
     assert pdf.read_bytes().startswith(b"%PDF") and info.value.suggested_filename.startswith("accuse-WEB-")
     assert_page_basics(page)
     screenshot(page, "bailleur-declaration-envoyee")
+    declaration_url = page.url
     page.goto("/bailleur/declarations")
     screenshot(page, "bailleur-declarations")
 
@@ -107,6 +109,35 @@ def test_private_landlord_signals_an_unpaid_rent_and_the_social_worker_sees_it(n
     worker.goto("/cdap/impayes")
     row = worker.locator(f"[data-testid^='impaye-item-'][data-numero='{t['numero']}']").first
     assert CODE in text(row) and t["nom"].upper() in text(row).upper()
+
+    # Received, nothing decided yet; then the worker agrees a plan, the Caf agent keeps the aid:
+    # the private landlord reads both on its declaration, never the worker's notes nor the reason.
+    suivi = page.get_by_test_id("suivi-signalement")
+    page.goto(declaration_url)
+    assert "Aucun plan d'apurement" in text(suivi) and "décision de la Caf à venir" in text(suivi)
+    row.locator("[data-testid^='impaye-situation-']").click()
+    worker.get_by_role("button", name="Prendre la situation en charge").click()
+    day = today.strftime("%d/%m/%Y")
+    worker.select_option("#action-type", "plan_apurement")
+    worker.select_option("#action-statut", "accordee")
+    for field, value in (("on", day), ("montant", "75"), ("duree", "12"), ("debut", day)):
+        worker.locator(f"#action-{field}").press_sequentially(value, delay=DELAY)
+    worker.get_by_text("Plan : accord du bailleur reçu", exact=True).click()
+    worker.get_by_test_id("situation-action-submit").click()
+    assert "Plan d'apurement convenu" in text(worker.get_by_test_id("situation-plan"))
+    decider = new_page()
+    sign_in(decider, "agent.caf@caf80.example")
+    decider.goto(worker.url)
+    decider.select_option("#maintien-decision", "maintien")
+    decider.locator("#maintien-motif").press_sequentially("Motif réservé à la Caf", delay=DELAY)
+    decider.get_by_test_id("situation-maintien-submit").click()
+    assert "Aide maintenue" in text(decider.get_by_test_id("situation-maintien"))
+    page.reload()
+    followed = text(suivi)
+    assert "Plan d'apurement convenu" in followed and "75,00" in followed and "12 mois" in followed
+    assert f"Aide maintenue, décision du {day}" in followed and "Motif réservé" not in text(page.locator("main"))
+    assert_page_basics(page)
+    screenshot(page, "bailleur-declaration-suivi", full_page=True)
 
     # The Caf agent sees the declaration and the tenancy's history, channel « formulaire »
     agent = new_page()
