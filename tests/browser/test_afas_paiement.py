@@ -9,7 +9,7 @@ import pytest
 from afas.paiement.xml import ReturnResult, build_return
 from portal.crypto.pki import caf_signing_material
 from portal.crypto.signature import sign_detached
-from tests.support.browser import assert_page_basics, check_a11y, screenshot, sign_in, text
+from tests.support.browser import assert_page_basics, check_a11y, confirm_modal, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +21,7 @@ def _validate(agent, title: str) -> None:
     row = agent.get_by_test_id("afas-queue-row").filter(has_text=ALSH).filter(has_text=title)
     row.get_by_role("link", name=title).click()
     agent.get_by_test_id("afas-validate").click()
+    confirm_modal(agent, "Droit validé")
     assert "validée" in text(agent.locator("main"))
 
 

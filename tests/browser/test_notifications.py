@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import assert_fits_width, assert_page_basics, check_a11y, screenshot, sign_in, text
+from tests.support.browser import assert_fits_width, assert_page_basics, check_a11y, confirm_modal, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
 
 ALSH = "Accueil de loisirs Saint-Leu"
+LAEP = "LAEP La Passerelle"
 MANAGER = "gestionnaire@amiens.example"
 AGENT = "agent.caf@caf80.example"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -40,20 +41,23 @@ def _mails(live_server, to: str) -> list:
     return found
 
 
-def _transmit_alsh_reel(page) -> str:
-    """The manager creates the ALSH réel of last year (pre-filled), justifies and transmits it."""
+def _transmit_laep_reel(page) -> str:
+    """The manager creates the LAEP's réel of last year (pre-filled; the demo leaves that one to
+    do), justifies what the controls flag and transmits it through the confirmation."""
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Déclarations AFAS").click()
-    page.get_by_test_id("afas-equipements").get_by_role("link", name=ALSH).click()
+    page.get_by_test_id("afas-equipements").get_by_role("link", name=LAEP).click()
     page.select_option("#new-type", "reel")
     page.select_option("#new-annee", str(date.today().year - 1))
     page.get_by_test_id("afas-create").click()
     page.get_by_test_id("afas-transmit").click()
+    confirm_modal(page)
     for item in page.locator("#afas-live [data-severite='alerte']").all():
         box = page.get_by_test_id(f"justification-{item.get_attribute('data-code')}")
         if not box.input_value():
             _type(box, "Activité en hausse cette année.")
-    if page.get_by_test_id("afas-transmit").count():
+    if page.get_by_test_id("afas-status").first.get_attribute("data-status") != "transmise":
         page.get_by_test_id("afas-transmit").click()
+        confirm_modal(page)
     page.get_by_test_id("afas-status").first.wait_for()
     assert page.get_by_test_id("afas-status").first.get_attribute("data-status") == "transmise"
     return re.search(r"/declarations/(\d+)", page.url).group(1)
@@ -62,7 +66,7 @@ def _transmit_alsh_reel(page) -> str:
 def test_correction_request_bell_attachment_and_download(new_page, live_server, tmp_path):
     manager = new_page()
     sign_in(manager, MANAGER)
-    did = _transmit_alsh_reel(manager)
+    did = _transmit_laep_reel(manager)
     manager.goto("/accueil")
     before = _bell(manager)
 

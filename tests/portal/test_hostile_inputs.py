@@ -21,7 +21,7 @@ CDAP_PROFILE = {"partner_manager": "quotient_familial", "partner_admin": "baille
                 "bailleur_operator": "bailleur", "travailleur_social": "travailleur_social",
                 "caf_agent": "agent_caf", "caf_admin": "agent_caf"}
 # Values for the routes' other (non-integer) parts.
-OTHER_ARGS = {"kind": "fichier", "action": "prendre", "fmt": "csv"}
+OTHER_ARGS = {"kind": "fichier", "action": "prendre", "fmt": "csv", "verb": "contact"}
 
 
 @pytest.fixture
