@@ -37,8 +37,10 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     assert_page_basics(page)
     assert page.locator("#role").input_value() == "partner_manager"  # least privileged, never admin
     assert page.locator("#role option").first.get_attribute("value") == "partner_manager"
-    page.get_by_role("button", name="Créer le compte").click()  # empty form: errors tied to fields
+    with page.expect_navigation():
+        page.get_by_role("button", name="Créer le compte").click()  # empty form: errors tied to fields
     summary = page.get_by_test_id("error-summary")
+    summary.wait_for()
     assert page.evaluate("document.activeElement.id") == "error-summary"  # the keyboard lands there
     assert "3 erreurs à corriger" in summary.inner_text()
     assert "Prénom : Saisissez le prénom." in summary.inner_text()
