@@ -126,11 +126,11 @@ def test_declaration_from_input_to_regularisation(new_page):
     screenshot(agent, "afas-instruction")
     # Searched by the équipement's name, typed; sorted by a column header.
     agent.get_by_test_id("liste-recherche").press_sequentially(EAJE, delay=30)
-    agent.get_by_role("button", name="Filtrer").click()
-    agent.wait_for_load_state()
+    with agent.expect_navigation():
+        agent.get_by_role("button", name="Filtrer").click()
     assert row.count() == 1 and int(agent.get_by_test_id("liste-total").get_attribute("data-total")) >= 1
-    agent.get_by_test_id("tri-organisation").click()
-    agent.wait_for_load_state()
+    with agent.expect_navigation():
+        agent.get_by_test_id("tri-organisation").click()
     assert "tri=organisation" in agent.url and row.count() == 1
     assert agent.locator("th[aria-sort=ascending]").count() == 1
     assert_page_basics(agent)

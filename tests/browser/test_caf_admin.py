@@ -27,8 +27,8 @@ def test_caf_admin_verifies_the_audit_chain_on_demand(new_page, live_worker):
     status = page.get_by_test_id("chain-status")
     assert "Aucune vérification enregistrée" in text(status)  # opening the page verifies nothing
     assert_page_basics(page)
-    page.get_by_role("button", name="Vérifier l'intégrité de la chaîne").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Vérifier l'intégrité de la chaîne").click()
     assert text(page.locator("main .fr-alert").first).startswith("Vérification lancée")
     _reload_until(page, status, "Chaîne intègre lors de la dernière vérification")
     assert page.get_by_test_id("chain-progress").count() == 0
@@ -45,15 +45,15 @@ def test_caf_admin_verifies_the_audit_chain_on_demand(new_page, live_worker):
     total = int(page.get_by_test_id("liste-total").get_attribute("data-total"))
     assert total > 1
     page.select_option("#action", label="Intégrité de la chaîne vérifiée")
-    page.get_by_role("button", name="Filtrer").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filtrer").click()
     assert page.get_by_test_id("liste-total").get_attribute("data-total") == "1"
     assert page.locator("table tbody tr").count() == 1
     page.select_option("#action", "")
     page.fill("#du", "2026-03-10")
     page.fill("#au", "2026-03-01")
-    page.get_by_role("button", name="Filtrer").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filtrer").click()
     assert "La date de fin doit être le même jour que la date de début ou après." in text(page.locator("#au-error"))
     assert page.locator("#au").get_attribute("aria-invalid") == "true"
     assert page.get_by_test_id("liste-total").get_attribute("data-total") == "0"

@@ -26,8 +26,8 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     screenshot(page, "administration-utilisateurs")
     # Searched by name, typed: only that person, counted.
     page.get_by_test_id("liste-recherche").press_sequentially("martin", delay=30)
-    page.get_by_role("button", name="Rechercher").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Rechercher").click()
     assert page.get_by_test_id("liste-total").get_attribute("data-total") == "1"
     assert page.get_by_role("cell", name="Sophie Martin").is_visible()
     page.goto("/administration/utilisateurs")
