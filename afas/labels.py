@@ -67,5 +67,8 @@ VALEURS = {
 UNITS = {key: "euros" for key in ("droit", "droit_reel", "deja_verse", "solde", "montant", "acomptes_verses")}
 
 LABELS = {"audit_units": UNITS, "audit_categories": {"afas": "AFAS"}, "audit_targets": {"declaration": "Déclaration n°", "bareme": "Barème",
-                                                                   "equipement": "Équipement n°"}, "audit_actions": AUDIT_ACTIONS,
+                                                                   "equipement": "Équipement n°",
+                                                                   "ordre_paiement": "Ordre de paiement n°",
+                                                                   "retour_paiement": "Retour de paiement n°",
+                                                                   "ligne_paiement": "Ligne de paiement n°"}, "audit_actions": AUDIT_ACTIONS,
           "audit_details": AUDIT_DETAILS, "valeurs": VALEURS}

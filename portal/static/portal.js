@@ -79,8 +79,10 @@ document.querySelectorAll("[data-copy]").forEach(function (button) {
 // Irreversible actions confirm (templates/_confirm_modal.html): a submit button (or form) with
 // data-confirm-title opens the DSFR modal with data-confirm-summary and the amount
 // (data-confirm-amount, or the text of the element data-confirm-amount-from points to, after
-// data-confirm-amount-label); « Confirmer » submits with the same button. Without JavaScript,
-// or before the DSFR script is ready, the form submits as usual.
+// data-confirm-amount-label); « Confirmer » submits with the same button. Without JavaScript
+// the form submits as usual. A click before the DSFR script has started (it loads as a module,
+// after this script) waits for it rather than skipping the confirmation; if DSFR never starts,
+// the browser's own confirmation asks instead.
 (function () {
   var modal = document.getElementById("confirm-modal");
   if (!modal) { return; }
@@ -90,7 +92,7 @@ document.querySelectorAll("[data-copy]").forEach(function (button) {
     var form = event.target, button = event.submitter;
     var source = button && button.hasAttribute("data-confirm-title") ? button
       : (form.hasAttribute("data-confirm-title") ? form : null);
-    if (!source || form.hasAttribute("data-confirmed") || typeof window.dsfr !== "function") { return; }
+    if (!source || form.hasAttribute("data-confirmed")) { return; }
     event.preventDefault();
     event.stopImmediatePropagation();
     document.getElementById("confirm-modal-title").textContent = attr(source, "title");
@@ -103,18 +105,32 @@ document.querySelectorAll("[data-copy]").forEach(function (button) {
     amountLine.hidden = !amount;
     document.getElementById("confirm-modal-submit").textContent = attr(source, "action") || "Confirmer";
     pending = {form: form, button: button};
-    window.dsfr(modal).modal.disclose();
+    var question = [attr(source, "title"), attr(source, "summary"), amountLine.textContent].join("\n");
+    whenDsfrReady(function () { window.dsfr(modal).modal.disclose(); }, function () {
+      if (window.confirm(question)) { submitPending(); } else { pending = null; }
+    });
   }, true);
-  document.getElementById("confirm-modal-submit").addEventListener("click", function () {
+  function dsfrReady() { return typeof window.dsfr === "function" && modal.hasAttribute("data-fr-js-modal"); }
+  function whenDsfrReady(then, giveUp) {
+    var waited = 0;
+    (function poll() {
+      if (dsfrReady()) { then(); return; }
+      waited += 50;
+      if (waited > 5000) { giveUp(); return; }
+      window.setTimeout(poll, 50);
+    })();
+  }
+  function submitPending() {
     if (!pending) { return; }
     var form = pending.form, button = pending.button;
     pending = null;
-    window.dsfr(modal).modal.conceal();
+    if (dsfrReady()) { window.dsfr(modal).modal.conceal(); }
     form.setAttribute("data-confirmed", "1");
     try {
       if (button) { form.requestSubmit(button); } else { form.requestSubmit(); }
     } finally {
       form.removeAttribute("data-confirmed");
     }
-  });
+  }
+  document.getElementById("confirm-modal-submit").addEventListener("click", submitPending);
 })();
