@@ -24,6 +24,7 @@ AUDIT_ACTIONS = {
 }
 
 AUDIT_DETAILS = {
+    "verse_le": "Versé le", "ligne": "Ligne de paiement",
     "deja_traitees": "Lignes déjà traitées", "lignes": "Lignes", "payees": "Lignes payées",
     "rejetees": "Lignes rejetées", "total_recouvrements": "Total recouvré",
     "total_versements": "Total versé",
