@@ -3,6 +3,7 @@ error summary after a failed submit), grants a habilitation, creates an API toke
 one button) and revokes it (and the revoked token stops working on the API). The EDI
 certificates menu shows only for organisations with the EDI service."""
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import assert_fits_width, assert_page_basics, confirm_modal, screenshot, sign_in, text
 
@@ -82,7 +83,8 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     raw = page.get_by_test_id("raw-token").inner_text().strip()
     assert len(raw) > 30
     page.get_by_role("button", name="Copier le jeton").click()
-    assert page.get_by_test_id("copy-status").inner_text() == "Jeton copié dans le presse-papiers."
+    # The clipboard answers asynchronously: wait for the status, do not read it at once.
+    expect(page.get_by_test_id("copy-status")).to_have_text("Jeton copié dans le presse-papiers.")
     assert page.evaluate("navigator.clipboard.readText()") == raw
     assert_page_basics(page)
     screenshot(page, "administration-jeton-copie")
