@@ -254,12 +254,14 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
             org = db.session.get(Organisation, organisation_id)
         sql_times = _time_statements(db.engine) if os.environ.get("EDI_BENCH_SQL") else None
         steps = _time_steps(process)
+        steps["pic_mo_avant"] = peak_rss_mb()
         pg_before = _backends_cpu(db)
         t0, cpu0 = time.perf_counter(), time.process_time()
         with open(path, "rb") as data, open(signature, "rb") as sig:
             f = services.receive_file(org, data, Path(path).name, sig, canal="api")
             db.session.commit()
         t_stored = time.perf_counter() - t0
+        steps["pic_mo_reception"] = peak_rss_mb()
         job = jobs.claim(f.job_id)
         t1 = time.perf_counter()
         result = process.process_file(f.id, job)
@@ -307,6 +309,8 @@ def _time_steps(process) -> dict:
             steps["cpu_lecture"] = steps.get("cpu_lecture", 0.0) + time.thread_time() - t
     process._read_records = read_timed
     for owner, name, label in (
+            (process, "_verify_signature", "signature"),
+            (process.Applier, "submit", "dont_attente_file_application"),
             (process, "_stage", "signature_passe_unique"),
             (process, "_read_records", "dont_lecture_controles"),
             (process.Applier, "finish", "dont_attente_fin_application"),
@@ -319,6 +323,7 @@ def _time_steps(process) -> dict:
                 return _inner(*args, **kwargs)
             finally:
                 steps[_label] = steps.get(_label, 0.0) + time.perf_counter() - t
+                steps["pic_mo_" + _label] = peak_rss_mb()  # peak memory (VmHWM) at the step's end
         setattr(owner, name, timed)
     return steps
 

@@ -6,13 +6,15 @@ downloads with the same bytes every time."""
 from __future__ import annotations
 
 from datetime import date, timezone
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from portal.dates import PARIS
 from portal.formatting import euros_centimes
 
 from . import forms
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 _REPLACEMENTS = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "’": "'", "—": "-", "–": "-",
                  "«": '"', "»": '"', "…": "..."}
@@ -42,6 +44,7 @@ def _value(name: str, raw: str) -> str:
 
 def build_receipt(d, user, today: date) -> bytes:
     sent = d.envoye_le.replace(tzinfo=timezone.utc).astimezone(PARIS)
+    from fpdf import FPDF  # when a receipt is made: fpdf2 and fontTools weigh 17 MB in every worker
     pdf = FPDF()
     pdf.set_creation_date(d.envoye_le.replace(tzinfo=timezone.utc))
     pdf.set_title(_latin(f"Accusé de réception - {d.reference}"))
