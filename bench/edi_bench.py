@@ -275,6 +275,7 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
                 "steps_s": {k: round(v, 3) for k, v in steps.items()},
                 "cpu_s": round(time.process_time() - cpu0, 3), "pg_cpu_s": pg_cpu,
                 "reader_cpu_s": round(steps.get("cpu_lecture", 0.0), 3),
+                "applier_cpu_s": round(steps.get("cpu_application", 0.0), 3),
                 "statut": result.get("statut"), "acceptes": f.nb_acceptes, "appliques": f.nb_appliques,
                 "accuse_sha256": f.accuse_sha256, "peak_mb": peak_rss_mb()}
 
@@ -308,6 +309,15 @@ def _time_steps(process) -> dict:
         finally:
             steps["cpu_lecture"] = steps.get("cpu_lecture", 0.0) + time.thread_time() - t
     process._read_records = read_timed
+    run = process.Applier._run
+
+    def run_timed(self, *args, **kwargs):  # the applier thread's own CPU time
+        t = time.thread_time()
+        try:
+            return run(self, *args, **kwargs)
+        finally:
+            steps["cpu_application"] = steps.get("cpu_application", 0.0) + time.thread_time() - t
+    process.Applier._run = run_timed
     for owner, name, label in (
             (process, "_verify_signature", "signature"),
             (process.Applier, "submit", "dont_attente_file_application"),
@@ -434,7 +444,7 @@ def run_bench(options, workdir: Path) -> None:
                      "cpu_ratio": e2e["cpu_s"] / lxml["cpu_s"]})
         print(f"  mesure {run} : lxml seul {lxml['seconds']:.2f} s (CPU {lxml['cpu_s']:.2f} s), bout en bout "
               f"{e2e['seconds']:.2f} s (CPU Python {e2e['cpu_s']:.2f} s dont lecture "
-              f"{e2e['reader_cpu_s']:.2f} s, PostgreSQL {e2e['pg_cpu_s']} s), "
+              f"{e2e['reader_cpu_s']:.2f} s et application {e2e['applier_cpu_s']:.2f} s, PostgreSQL {e2e['pg_cpu_s']} s), "
               f"rapport {runs[-1]['ratio']:.2f} (CPU lecture / lxml {e2e['reader_cpu_s'] / lxml['cpu_s']:.2f}), "
               f"pic {e2e['peak_mb']:.0f} Mo", flush=True)
     print(f"Charge de la machine après : {load_average()}", flush=True)
