@@ -253,8 +253,6 @@ def phase_e2e(workdir: str, db_url: str, path: str, signature: str, organisation
             db.session.remove()
             org = db.session.get(Organisation, organisation_id)
         sql_times = _time_statements(db.engine) if os.environ.get("EDI_BENCH_SQL") else None
-        if os.environ.get("EDI_BENCH_SWITCH_INTERVAL"):  # A/B of process.GIL_SWITCH_INTERVAL
-            process.GIL_SWITCH_INTERVAL = float(os.environ["EDI_BENCH_SWITCH_INTERVAL"])
         steps = _time_steps(process)
         steps["pic_mo_avant"] = peak_rss_mb()
         pg_before = _backends_cpu(db)

@@ -4,7 +4,6 @@ each restartable (see the package's docstring)."""
 from __future__ import annotations
 
 import gc
-import sys
 import time
 import traceback
 from contextlib import contextmanager
@@ -30,9 +29,6 @@ from .endings import finish, finish_doublon, finish_rejected
 from .staging import STAGING
 
 PROGRESS_SECONDS = 1.0  # progress shown and lease extended at most this often while reading
-# How long a thread may hold the GIL when another wants it, during a pass with an applier thread
-# (Python's default: 5 ms). See _gil_handed_back_sooner.
-GIL_SWITCH_INTERVAL = 0.0005
 
 
 class Rejet(Exception):
@@ -196,7 +192,7 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
         _set_step(f, "application" if f.mode == "PRODUCTION" else "controles", job)
         applier = Applier(f, org, verified_by)
         try:
-            with _cyclic_gc_paused(), _loaded_across_commits(), _gil_handed_back_sooner(applier.threaded):
+            with _cyclic_gc_paused(), _loaded_across_commits():
                 if applier.deferred:
                     db.session.commit()  # the pass holds no transaction (a lock on SQLite)
                 lus = _read_records(f, org, stream.records(), rules.jour_de_reception(f.recu_le), job, applier)
@@ -232,26 +228,6 @@ def _cyclic_gc_paused():
     finally:
         if enabled:
             gc.enable()
-
-
-@contextmanager
-def _gil_handed_back_sooner(threaded: bool):
-    """A shorter GIL switch interval while the reading and the applier thread share the GIL.
-    lxml's feed keeps the GIL while it parses (a busy Python thread beside it doubles the
-    reading's wall time), so each time the applier thread's statement returns from PostgreSQL
-    it waited up to the default 5 ms for the reading to hand the GIL back, a dozen round trips
-    per batch: PostgreSQL then idled between statements while the reading ran ahead, and the
-    reading later waited on the applier's bounded queue. At 0.5 ms the applier gets on with the
-    next statement almost at once; the reading pays a switch check more often (microseconds)."""
-    if not threaded:
-        yield
-        return
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @contextmanager

@@ -611,22 +611,3 @@ def test_batches_take_exactly_their_count_from_records_and_blocks():
     assert sizes == [3, 3, 3, 3, 1]
     assert [r["identifiant"] for r in seen] == [f"L{i}" for i in range(13)]
     assert [r["ligne"] for r in seen] == list(range(13))
-
-
-def test_the_gil_is_handed_back_sooner_only_during_a_threaded_pass():
-    """With an applier thread, the pass shortens the GIL switch interval (the applier's
-    statements no longer wait up to 5 ms for lxml to hand the GIL back) and restores it after,
-    even when the pass fails; without one, nothing changes."""
-    import sys
-
-    from edi.intake import process
-    before = sys.getswitchinterval()
-    with process._gil_handed_back_sooner(True):
-        assert sys.getswitchinterval() == pytest.approx(process.GIL_SWITCH_INTERVAL)
-        assert before > process.GIL_SWITCH_INTERVAL
-    assert sys.getswitchinterval() == before
-    with pytest.raises(RuntimeError), process._gil_handed_back_sooner(True):
-        raise RuntimeError("pass interrompue")
-    assert sys.getswitchinterval() == before
-    with process._gil_handed_back_sooner(False):
-        assert sys.getswitchinterval() == before
