@@ -4,6 +4,7 @@ step-by-step droit shows the bonus inclusion handicap and territoire."""
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import assert_page_basics, check_a11y, screenshot, sign_in, text
 
@@ -22,7 +23,7 @@ def test_caf_renews_a_convention_and_the_partner_sees_it(new_page, tmp_path):
     assert_page_basics(agent)
     check_a11y(agent)
     agent.get_by_test_id("afas-conventions-list").get_by_role("link", name=LAEP).click()
-    assert agent.locator("h1").inner_text() == LAEP
+    expect(agent.locator("h1")).to_have_text(LAEP)
     assert "prend fin le" in text(agent.get_by_test_id("afas-convention-renouveler"))
 
     year = date.today().year
