@@ -21,11 +21,18 @@ from . import coordonnees
 from .iban import bic_error, groups, iban_error
 
 
+def _inline(message: str) -> str:
+    """« IBAN : la clé … » → « La clé … »: beside its field (and in the page's error summary,
+    which adds the label), the message does not repeat the label."""
+    text = message.split(" : ", 1)[-1]
+    return text[:1].upper() + text[1:]
+
+
 def _check(fn):
     def validator(form, field):
         error = fn(field.data)
         if error:
-            raise ValidationError(error)
+            raise ValidationError(_inline(error))
     return validator
 
 
@@ -91,7 +98,7 @@ def coordonnees_save(org_id):
         coordonnees.record_bank_details(org, form.iban.data, form.bic.data, form.titulaire.data, current_user)
     except coordonnees.CoordonneesRefused as exc:
         db.session.rollback()
-        getattr(form, exc.field).errors = [exc.message]
+        getattr(form, exc.field).errors = [_inline(exc.message)]
         return _edit_page(org, form, 422)
     db.session.commit()
     flash(f"Coordonnées bancaires de {org.nom} enregistrées : IBAN "

@@ -27,7 +27,7 @@ def test_the_agent_changes_the_details_through_the_form(client, login, paiement_
                                 "titulaire": "Crèche Les Lutins"})
     assert r.status_code == 422
     page = _html(r)
-    assert "IBAN : la clé de contrôle ne correspond pas" in page and 'aria-invalid="true"' in page
+    assert '<p id="iban-error" class="fr-error-text">La clé de contrôle ne correspond pas' in page and 'aria-invalid="true"' in page
     assert coordonnees.coordonnees_of(w.org.id).iban == IBAN
     r = client.post(edit, data={"csrf_token": token, "iban": NEW.lower(), "bic": "psstfrppLIL",
                                 "titulaire": "Crèche Les Lutins"})
