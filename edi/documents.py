@@ -8,7 +8,6 @@ so when there are more; the CSV has them all.
 """
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime
 from typing import Iterator
@@ -17,7 +16,7 @@ from lxml import etree
 
 from portal.dates import PARIS
 from portal.formatting import euros_centimes
-from portal.spreadsheets import neutralise_formula
+from portal.spreadsheets import csv_text
 
 PDF_MAX_ROWS = 1000
 
@@ -118,21 +117,10 @@ def read_avis(xml: bytes) -> dict:
 
 # ------------------------------------------------------------------------------------- PDF
 
-_LATIN = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "’": "'", "—": "-", "–": "-", "«": '"', "»": '"',
-          "…": "..."}
-
-
-def _latin(text) -> str:
-    text = str(text)
-    for a, b in _LATIN.items():
-        text = text.replace(a, b)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def accuse_pdf(xml: bytes, organisation: str) -> bytes:
     doc = read_accuse(xml)
     f, s = doc["fichier"], doc["synthese"]
-    from .documents_pdf import Pdf
+    from .documents_pdf import Pdf, latin  # fpdf2 loaded when a PDF is made (see that module)
     pdf = Pdf(f"Accusé de traitement - {f['identifiant'] or doc['identifiant']}")
     pdf.pairs([("Bailleur", f"{organisation} ({doc['destinataire']})"),
                ("Fichier reçu", f"{f['flux']} {f['identifiant']} (séquence {f['sequence']}, {f['mode'].lower()})"),
@@ -146,7 +134,7 @@ def accuse_pdf(xml: bytes, organisation: str) -> bytes:
         pdf.heading("Motifs concernant le fichier")
         pdf.set_font("Helvetica", "", 10)
         for m in doc["motifs"]:
-            pdf.multi_cell(0, 6, _latin(f"- {m['libelle']} (code {m['code']})"), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 6, latin(f"- {m['libelle']} (code {m['code']})"), new_x="LMARGIN", new_y="NEXT")
     results = list(_records(xml, "Resultat"))
     if results:
         pdf.heading("Enregistrements avec une anomalie")
@@ -182,23 +170,14 @@ def _cents(text: str) -> str:
 
 # ------------------------------------------------------------------------------------- CSV
 
-def _csv(header: list[str], rows) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralise_formula(str(v)) for v in row])
-    return "\ufeff" + out.getvalue()  # BOM: spreadsheets read the accents right
-
-
 def accuse_csv(xml: bytes) -> str:
-    return _csv(["Identifiant", "Ligne", "Code", "Motif", "Gravité"],
+    return csv_text(["Identifiant", "Ligne", "Code", "Motif", "Gravité"],
                 ([r.get("Identifiant", ""), r.get("Ligne", ""), r.get("Code", ""), r.get("Libelle", ""),
                   GRAVITES.get(r.get("Gravite", ""), r.get("Gravite", ""))] for r in _records(xml, "Resultat")))
 
 
 def avis_csv(xml: bytes) -> str:
-    return _csv(["Identifiant", "Code locataire", "Numéro allocataire", "Nom", "Prestation",
+    return csv_text(["Identifiant", "Code locataire", "Numéro allocataire", "Nom", "Prestation",
                  "Montant (€)", "Date de paiement"],
                 ([p.get("Identifiant", ""), p.get("CodeLocataire", ""), p.get("NumeroAllocataire", ""),
                   p.get("Nom", ""), p.get("Prestation", ""), _euros_plain(p.get("MontantCentimes", "")),
