@@ -27,7 +27,14 @@ from .staging import STAGING, staged_columns
 
 
 def lots_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "extranet-edi-lots"
+    """Next to the database file, one directory per database: files are named by the EDI
+    file's id, which another database (tests, a second instance) also has."""
+    database = db.engine.url.database
+    if not database or database == ":memory:":
+        path = Path(tempfile.gettempdir()) / f"extranet-edi-lots-{os.getpid()}"
+    else:
+        database = Path(database).resolve()
+        path = database.parent / f"{database.name}.edi-lots"
     path.mkdir(mode=0o700, exist_ok=True)
     return path
 
@@ -35,11 +42,9 @@ def lots_dir() -> Path:
 class SqliteLot:
     def __init__(self, fichier_id: int):
         self.alias = f"{ATTACHED_PREFIX}{int(fichier_id)}"
-        directory = lots_dir()
-        for old in directory.glob(f"fichier-{int(fichier_id)}-*"):  # a killed attempt's
-            old.unlink(missing_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f"fichier-{int(fichier_id)}-", suffix=".sqlite",
-                                    dir=directory)
+        self.prefix = f"fichier-{int(fichier_id)}-"
+        self.directory = lots_dir()
+        fd, name = tempfile.mkstemp(prefix=self.prefix, suffix=".sqlite", dir=self.directory)
         os.close(fd)
         self.path = name
         self.loyers = f"{self.alias}.loyers"          # CDAP's staging table
@@ -63,7 +68,12 @@ class SqliteLot:
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {self.alias}", (self.path,))
 
     def create(self) -> None:
-        """The empty tables of a new attempt (in the attached file)."""
+        """The empty tables of a new attempt (in the attached file), and the files of an earlier
+        attempt at this file removed (a killed worker's)."""
+        mine = {os.path.realpath(self.path), os.path.realpath(self.path) + "-journal"}
+        for old in self.directory.glob(self.prefix + "*"):
+            if os.path.realpath(old) not in mine:
+                old.unlink(missing_ok=True)
         conn = db.session.connection()
         adapters.create_loyers_stage(self.loyers)
         for table in (self.inconnus, self.records, f"{self.alias}.{SEEN}", f"{self.alias}.{BATCH}"):
