@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 T = TypeVar("T")
 
-# SQLite: how long a transaction waits for the write lock. Above the final transaction of a
-# 100,000-record EDI file on a saturated machine (12.8-15.8 s measured, docs/architecture.md) and
-# under gunicorn's 30 s worker timeout, so that a request waits rather than fails.
+# SQLite: how long a transaction waits for the write lock. Well above the final transaction of a
+# large EDI file (250,000 LOYERS: 1.3-2.8 s, 7.3 s at worst on a loaded machine, bench/README.md)
+# and under gunicorn's 30 s worker timeout, so that a request waits rather than fails.
 SQLITE_BUSY_TIMEOUT_MS = 25_000
 
 
