@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from portal.audit import current_api_token, record_event
 from portal.extensions import db
@@ -563,12 +563,16 @@ def expected_declarations(organisation_id: int, on: date | None = None) -> list[
              if c.ouverture <= on + timedelta(days=60) and c.echeance >= on - timedelta(days=365)]
     camps.sort(key=lambda c: c.echeance)
     # The declarations of these campaigns and their versions in two statements, whatever the
-    # number of équipements (not one per équipement and campaign).
+    # number of équipements (not one per équipement and campaign). The lists show status and
+    # flags only: the JSON contents are read if something asks for them, not decoded here.
+    V = DeclarationVersion
     found = {} if not camps else {(d.equipement_id, d.annee, d.type): d for d in db.session.scalars(
         select(Declaration).join(Equipement)
         .where(Equipement.organisation_id == organisation_id, Equipement.actif.is_(True),
                Declaration.annee.in_({c.annee for c in camps}))
-        .options(selectinload(Declaration.versions)))}
+        .options(defer(Declaration.data), defer(Declaration.justifications),
+                 selectinload(Declaration.versions).load_only(V.id, V.declaration_id, V.numero, V.created_at,
+                                                              V.late, V.anticipee)))}
     for eq in equipements:
         for c in camps:
             decl = found.get((eq.id, c.annee, c.type_declaration))
