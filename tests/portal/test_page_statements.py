@@ -157,3 +157,19 @@ def test_afas_list_statements_do_not_grow_with_rows(who, path, portfolio, client
     names = [e.nom for e in db.session.query(Equipement).filter_by(organisation_id=portfolio.partner.id)]
     assert len(names) == 6 and all(name in many_html for name in names)
     assert many_html.count("CV-") > few_html.count("CV-") > 0
+
+
+@pytest.mark.parametrize("who, location", [("partner_manager", "/accueil"), ("caf_agent", "/connexion/code")])
+def test_login_reads_the_user_once(who, location, portfolio, client, app):
+    """The login form's POST: the user and its organisation, its habilitations (is MFA
+    required?), the audit entry (chain head read and written), the session row — not the user,
+    organisation and habilitations a second time after the commit (9 and 8 before)."""
+    from tests.support.factories import PASSWORD, csrf_token, sign_in
+    sign_in(app.test_client(), portfolio.users["quotient_familial"])  # a first one: the audit chain's head exists
+    user = portfolio.users[who]
+    token = csrf_token(client, "/connexion")
+    with counted() as statements:
+        r = client.post("/connexion", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"].startswith(location)
+    assert len(statements) <= 7, "\n---\n".join(statements)
+    assert sum(s.lstrip().upper().startswith("INSERT INTO USER_SESSIONS") for s in statements) == 1
