@@ -32,6 +32,7 @@ HOME_BUDGETS = {
     "responsable_equipe": 6,   # the queue count, the situations of the territory (3 statements)
     "quotient_familial": 2,
 }
+IMPAYES_BUDGET = 7  # page count, items with signalement and allocataire, landlords, situations, assignees
 AFAS_LIST_BUDGET = 10  # équipements (twice, conventions once), campaigns, barèmes (2), declarations + versions
 
 
@@ -173,3 +174,13 @@ def test_login_reads_the_user_once(who, location, portfolio, client, app):
     assert r.status_code == 302 and r.headers["Location"].startswith(location)
     assert len(statements) <= 7, "\n---\n".join(statements)
     assert sum(s.lstrip().upper().startswith("INSERT INTO USER_SESSIONS") for s in statements) == 1
+
+
+@pytest.mark.parametrize("who", ["travailleur_social", "caf_agent"])
+def test_impaye_queue_statements_do_not_grow_with_rows(who, portfolio, client, login):
+    """The unpaid-rent queue: each row's signalement and allocataire come with the page's own
+    query (they were read one by one: 2 statements per row before)."""
+    portfolio.grow(2)
+    login(portfolio.users[who])
+    _few_html, many_html = _same_count("/cdap/impayes", client, portfolio, IMPAYES_BUDGET)
+    assert many_html.count('data-testid="impaye-item-') == 6
