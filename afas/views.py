@@ -468,6 +468,7 @@ def home_panel(user):
         return None
     if user.role == "partner_manager" and user.habilitation("AFAS") is None:
         return None
-    expected = services.expected_declarations(user.organisation_id)
+    from .next_actions import expected_once
+    expected = expected_once(user.organisation_id)
     return "afas/home_panel.html", {"expected": expected, "late": [e for e in expected if e.late and not
                                                                    (e.declaration and e.declaration.versions)]}

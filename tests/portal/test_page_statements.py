@@ -24,8 +24,8 @@ _seq = itertools.count(1)
 HOME_BUDGETS = {
     "caf_admin": 13,           # suspended organisations, certificates (2), the Caf board (AFAS 6, EDI 2, CDAP 2)
     "caf_agent": 17,           # the same board, AFAS queue counts (1), CDAP queue count, situations board (3)
-    "partner_manager": 18,     # declarations to correct, expected declarations (twice: next actions and
-                               # AFAS panel, 6 each), the partner board
+    "partner_manager": 12,     # declarations to correct, expected declarations (6: once for the next
+                               # actions and the AFAS panel), the partner board
     "partner_admin": 13,       # habilitations, tokens, expected declarations, the partner board
     "bailleur_operator": 7,    # last rejected files, certificates, the landlord board
     "travailleur_social": 3,   # the impayé queue count
