@@ -22,6 +22,7 @@ from portal.models import utcnow
 from . import attachments, bareme as bareme_mod, notifications as notify
 from .bareme_versions import record_version
 from .controles import Evaluation, evaluate
+from .convention_service import jour as paris_day_of, refus_service
 from .conventions import refus_sans_convention
 from .droit import regularisation as compute_regularisation, schedule_acomptes
 from .models import (Acompte, BaremeAnnee, BaremeVersion, Campagne, Declaration, DeclarationEvent, DeclarationMessage,
@@ -230,6 +231,7 @@ def create_declaration(equipement: Equipement, annee: int, type_: str, actor) ->
         raise ActionRefused("Type de déclaration inconnu.", 422)
     if not 2000 <= annee <= today().year + 2:
         raise ActionRefused("Exercice hors des années possibles.", 422)
+    check_service(equipement)
     if find_declaration(equipement.id, annee, type_) is not None:
         raise ActionRefused(f"La déclaration {DECLARATION_TYPES[type_].lower()} {annee} existe déjà pour cet équipement.")
     source = prefill_source(equipement, annee, type_)
@@ -275,9 +277,18 @@ def _clean_justifications(raw: dict | None) -> dict:
     return out
 
 
+def check_service(equipement: Equipement, now: datetime | None = None) -> None:
+    """Writes on an équipement's declarations need its AFAS service active: a signed convention
+    in force on the Paris day (afas.convention_service)."""
+    refusal = refus_service(equipement, paris_day_of(now))
+    if refusal:
+        raise ActionRefused(refusal, 409)
+
+
 def _check_editable(decl: Declaration) -> None:
     if decl.status not in EDITABLE_STATUSES:
         raise ActionRefused(f"La déclaration est « {decl.status_label.lower()} » : elle n'est plus modifiable.")
+    check_service(decl.equipement)
 
 
 def save_draft(decl: Declaration, raw: dict, justifications: dict | None, actor) -> Evaluation:
@@ -320,6 +331,7 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
         raise ActionRefused(f"Le réel {decl.annee} déclare les chiffres de l'exercice écoulé : il ne peut pas être "
                             f"transmis avant la fin de l'exercice {decl.annee}. La campagne ouvre le "
                             f"{camp.ouverture:%d/%m/%Y} (échéance le {camp.echeance:%d/%m/%Y}).")
+    check_service(decl.equipement, now)
     refusal = refus_sans_convention(decl.equipement, decl.annee)
     if refusal:
         raise ActionRefused(refusal, 409)

@@ -1,6 +1,7 @@
 """Dashboards in a real browser: charts drawn (Chart.js, no CSP violation), table alternatives,
 accessibility, phone width."""
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in
 
@@ -60,7 +61,7 @@ def test_caf_admin_home_draws_the_charts(new_page):
 def test_caf_dashboard_fits_a_phone(new_page):
     page = new_page(width=375, height=812)
     sign_in(page, "agent.caf@caf80.example")
-    assert page.get_by_test_id("tableau-de-bord-caf").is_visible()
+    expect(page.get_by_test_id("tableau-de-bord-caf")).to_be_visible()
     assert_fits_width(page)
 
 
