@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.inputs import ID_MAX, int_arg, is_id
 
 from . import services
+from .convention_service import STATUTS, statut
 from .models import Declaration, Equipement
 from .schema import DECLARATION_TYPES, EQUIPEMENT_TYPES, STATUS_LABELS, fields_for
 from .services import MAX_JUSTIFICATION, ActionRefused
@@ -175,12 +176,19 @@ def represent(decl: Declaration) -> dict:
                           "content": _json({"type": "array", "items": response_object({
                               "id": {"type": "integer"}, "type": {"type": "string"}, "nom": {"type": "string"},
                               "numero": {"type": "string"}, "activite": nullable({"type": "string"}),
+                              "service_actif": {"type": "boolean"},
+                              "statut_convention": {"type": "string", "enum": list(STATUTS)},
+                              "statut_convention_libelle": {"type": "string"},
                               "champs": {"type": "array", "items": response_object({
                                   "cle": {"type": "string"}, "libelle": {"type": "string"},
                                   "nature": {"type": "string"}, "maximum": nullable(NUMBER)})}})})}}})
 def api_equipements():
     rows = services.equipements_of(g.api_organisation.id)
+    today = services.today()
+    statuts = {e.id: statut(e.conventions, today) for e in rows}
     return jsonify([{"id": e.id, "type": e.type, "nom": e.nom, "numero": e.numero, "activite": e.activite,
+                     "service_actif": statuts[e.id] != "sans_convention", "statut_convention": statuts[e.id],
+                     "statut_convention_libelle": STATUTS[statuts[e.id]],
                      "champs": [{"cle": f.key, "libelle": f.label, "nature": f.kind, "maximum": f.maximum or None}
                                 for f in fields_for(e.type)]} for e in rows])
 
@@ -212,7 +220,8 @@ def api_campagnes():
     "responses": {"201": {"description": "Brouillon créé", "headers": {"Location": {"schema": {"type": "string"}}},
                           "content": _json(DECLARATION_SCHEMA)},
                   "404": problem_doc("Équipement inconnu ou d'une autre organisation"),
-                  "409": problem_doc("Cette déclaration existe déjà pour l'équipement"), "422": FIELD_ERRORS}})
+                  "409": problem_doc("Cette déclaration existe déjà pour l'équipement, ou l'équipement n'a pas de "
+                                     "convention signée en vigueur (service AFAS inactif)"), "422": FIELD_ERRORS}})
 def api_create():
     body = json_body()
     refuse_unknown(body, create_body())
@@ -262,7 +271,8 @@ def api_get(did):
     "parameters": [ID_PARAMETER],
     "requestBody": {"required": True, "content": _json(UPDATE_BODY)},
     "responses": {"200": {"description": "Brouillon enregistré", "content": _json(DECLARATION_SCHEMA)},
-                  "409": problem_doc("La déclaration n'est plus modifiable"), "422": FIELD_ERRORS}})
+                  "409": problem_doc("La déclaration n'est plus modifiable, ou l'équipement n'a pas de convention "
+                                     "signée en vigueur (service AFAS inactif)"), "422": FIELD_ERRORS}})
 def api_update(did):
     decl = _declaration(did)
     body = json_body()
@@ -310,7 +320,8 @@ def api_checks(did):
     "requestBody": {"required": False, "content": _json(TRANSMISSION_BODY)},
     "responses": {"201": {"description": "Version figée : numéro, empreinte SHA-256, horodatage, retard",
                           "content": _json(TRANSMISSION_SCHEMA)},
-                  "409": problem_doc("Déjà transmise, ou réel avant la fin de l'exercice"),
+                  "409": problem_doc("Déjà transmise, réel avant la fin de l'exercice, ou équipement sans "
+                                     "convention signée en vigueur (service AFAS inactif)"),
                   "422": problem_doc("Points bloquants ou alertes non justifiées (`errors`, `controles`), "
                                      "ou corps invalide")}})
 def api_transmit(did):

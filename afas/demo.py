@@ -1,7 +1,8 @@
 """Demo data for AFAS: the équipements of the Commune d'Amiens (each under a signed convention,
 the crèche with a validated territoire, the ALSH under the plan mercredi, a PS Jeunes and a FJT) with a history (validated
 prévisionnels and réels of past years, acomptes paid, a régularisation), one declaration waiting
-in the Caf's queue and a draft. Idempotent: nothing is created twice."""
+in the Caf's queue and a draft; and a micro-crèche whose convention ended a month ago without a
+renewal (its AFAS service is inactive: read-only). Idempotent: nothing is created twice."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -29,6 +30,8 @@ EQUIPEMENTS = [
     ("PSJ", "Point jeunes Étouvie", "PSJ-80-0005", None),
     ("FJT", "Foyer de jeunes travailleurs Le Beffroi", "FJT-80-0006", None),
 ]
+# Its signed convention ended 30 days ago: « Sans convention en vigueur » (afas.convention_service).
+SANS_CONVENTION = ("EAJE", "Micro-crèche Les Coquelicots", "EAJE-80-0007", None)
 DEMO_PDF = b"%PDF-1.4\n% Convention d'objectifs et de financement - document de demonstration\n%%EOF\n"
 
 
@@ -100,6 +103,23 @@ def _convention(eq, year: int, agent) -> None:
     db.session.expire(eq, ["conventions"])
 
 
+def _sans_convention(org, agent) -> int:
+    kind, nom, numero, activite = SANS_CONVENTION
+    if db.session.scalar(select(Equipement).where(Equipement.numero == numero)) is not None:
+        return 0
+    eq = Equipement(organisation_id=org.id, type=kind, nom=nom, numero=numero, activite=activite, commune="Amiens")
+    db.session.add(eq)
+    db.session.flush()
+    today = services.today()
+    conv = ConventionFinancement(equipement_id=eq.id, reference=f"COF-{numero}", debut=date(today.year - 4, 1, 1),
+                                 fin=today - timedelta(days=30))
+    db.session.add(conv)
+    db.session.flush()
+    upload_signed(conv, f"convention-{numero}.pdf", DEMO_PDF, date(today.year - 4, 1, 1), agent)
+    db.session.commit()
+    return 1
+
+
 def seed() -> int:
     org = db.session.scalar(select(Organisation).where(Organisation.nom == "Commune d'Amiens"))
     manager = db.session.scalar(select(User).where(User.email == "gestionnaire@amiens.example"))
@@ -135,4 +155,4 @@ def seed() -> int:
             services.create_declaration(eq, year, "actualise_septembre", manager)
             created += 1
         db.session.commit()
-    return created
+    return created + _sans_convention(org, agent)

@@ -2,14 +2,8 @@
 justification, the droit, acomptes and régularisation. CSV (UTF-8 with BOM, ';') and XLSX."""
 from __future__ import annotations
 
-import csv
-import io
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 from portal.dates import to_paris
-from portal.spreadsheets import neutralise_formula
+from portal.spreadsheets import csv_text, xlsx_bytes
 
 from .controles import RULES
 from .schema import ALL_FIELD_KEYS, ALL_LABELS, ALSH_ACTIVITES
@@ -74,34 +68,17 @@ def _row(decl) -> dict:
     return row
 
 
-def _safe(value):
-    """Neutralise spreadsheet formulas in text cells (CSV/formula injection) and drop the control
-    characters a spreadsheet cannot hold."""
-    if isinstance(value, str):
-        return neutralise_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
-    return value
+def _rows(declarations, cols):
+    for decl in declarations:
+        row = _row(decl)
+        yield [row.get(key, "") for key, _ in cols]
 
 
 def to_csv(declarations) -> str:
     cols = columns()
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([label for _, label in cols])
-    for decl in declarations:
-        row = _row(decl)
-        writer.writerow([_safe(row.get(key, "")) for key, _ in cols])
-    return out.getvalue()
+    return csv_text([label for _, label in cols], _rows(declarations, cols))
 
 
 def to_xlsx(declarations) -> bytes:
     cols = columns()
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Déclarations AFAS")
-    ws.append([label for _, label in cols])
-    for decl in declarations:
-        row = _row(decl)
-        ws.append([_safe(row.get(key, "")) for key, _ in cols])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx_bytes("Déclarations AFAS", [label for _, label in cols], _rows(declarations, cols))

@@ -17,13 +17,15 @@ AUDIT_ACTIONS = {
     "convention_enregistree": "Convention d'objectifs et de financement enregistrée",
     "convention_signee_deposee": "Convention signée déposée",
     "territoire_valide": "Territoire de l'équipement validé",
-    "reference_bancaire_enregistree": "Coordonnées bancaires d'un partenaire enregistrées",
+    "reference_bancaire_enregistree": "Coordonnées bancaires d'un partenaire enregistrées ou modifiées",
     "ordre_paiement_produit": "Ordre de paiement AFAS produit et signé",
     "retour_paiement_applique": "Retour du système de paiement appliqué",
     "ligne_paiement_relancee": "Ligne de paiement rejetée relancée",
 }
 
 AUDIT_DETAILS = {
+    "iban": "IBAN", "iban_avant": "IBAN précédent", "bic": "BIC", "bic_avant": "BIC précédent",
+    "titulaire": "Titulaire du compte", "titulaire_avant": "Titulaire précédent",
     "verse_le": "Versé le", "ligne": "Ligne de paiement",
     "deja_traitees": "Lignes déjà traitées", "lignes": "Lignes", "payees": "Lignes payées",
     "rejetees": "Lignes rejetées", "total_recouvrements": "Total recouvré",

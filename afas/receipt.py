@@ -1,18 +1,8 @@
 """PDF « accusé de réception de déclaration » for a transmitted version (fpdf2, core fonts)."""
 from __future__ import annotations
 
-from fpdf import FPDF
 from portal.formatting import date_heure, euros
-
-REPLACEMENTS = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "≤": "<=", "≥": ">=", "−": "-", "×": "x",
-                "÷": "/", "…": "...", "’": "'", "—": "-", "–": "-", "±": "+/-", "→": "->", "«": '"', "»": '"'}
-
-
-def latin(text) -> str:
-    text = str(text)
-    for a, b in REPLACEMENTS.items():
-        text = text.replace(a, b)
-    return text.encode("latin-1", "replace").decode("latin-1")
+from portal.pdf import Document, latin
 
 
 def timing(version) -> str:
@@ -30,15 +20,9 @@ def timing(version) -> str:
 
 
 def build_receipt(decl, version) -> bytes:
-    pdf = FPDF()
-    pdf.set_title(latin(f"Accusé de réception - {decl.titre}"))
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 9, latin("Accusé de réception de déclaration"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.multi_cell(0, 6, latin("Caf - Extranet Partenaires, service AFAS. Document généré automatiquement."),
-                   new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf = Document(f"Accusé de réception - {decl.titre}",
+                   "Caf - Extranet Partenaires, service AFAS. Document généré automatiquement.",
+                   label_width=45)
     eq = decl.equipement
     rows = [
         ("Organisation", eq.organisation.nom),
@@ -54,14 +38,8 @@ def build_receipt(decl, version) -> bytes:
         ("Barème", (version.droit or {}).get("bareme", "")),
         ("Empreinte SHA-256", version.content_hash),
     ]
-    for label, value in rows:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(45, 7, latin(label))
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 7, latin(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, latin("Points de contrôle"), new_x="LMARGIN", new_y="NEXT")
+    pdf.pairs(rows)
+    pdf.heading("Points de contrôle")
     pdf.set_font("Helvetica", "", 9)
     if not version.controles:
         pdf.multi_cell(0, 6, latin("Aucun point de contrôle signalé."), new_x="LMARGIN", new_y="NEXT")
@@ -73,9 +51,7 @@ def build_receipt(decl, version) -> bytes:
             pdf.multi_cell(0, 5, latin(f"Justification : {justification}"), new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Helvetica", "", 9)
         pdf.ln(1)
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, latin("Calcul du droit"), new_x="LMARGIN", new_y="NEXT")
+    pdf.heading("Calcul du droit")
     pdf.set_font("Helvetica", "", 9)
     for step in (version.droit or {}).get("etapes", []):
         pdf.multi_cell(0, 5, latin(f"{step['libelle']} : {step['calcul']} = {step['valeur']}"), new_x="LMARGIN", new_y="NEXT")
@@ -84,4 +60,4 @@ def build_receipt(decl, version) -> bytes:
     pdf.multi_cell(0, 4, latin("L'empreinte SHA-256 scelle le contenu transmis (données, contrôles, justifications, "
                                "droit). Ce document atteste la réception ; il ne vaut pas validation par la Caf. "
                                "Barèmes de démonstration : montants fictifs."), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    return pdf.done()

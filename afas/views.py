@@ -22,7 +22,7 @@ from portal.inputs import parse_int
 from portal.listing import SortKey, paginate, read_args
 from portal.models import Organisation
 
-from . import services
+from . import convention_service, services
 from .attachments import AREA, MessageAttachment
 from .bareme import BaremeError
 from .controles import RULES, line_sums
@@ -113,9 +113,11 @@ def static(filename):
 def _index_page():
     _partner_guard()
     expected = services.expected_declarations(current_user.organisation_id)
-    equipements = services.equipements_of(current_user.organisation_id)
+    equipements = services.equipements_of(current_user.organisation_id, conventions=True)
     from .conventions import a_renouveler
-    return render_template("afas/index.html", expected=expected, equipements=equipements,
+    inactifs = {eq.id: convention_service.refus_service(eq) for eq in equipements
+                if not convention_service.service_actif(eq)}
+    return render_template("afas/index.html", expected=expected, equipements=equipements, inactifs=inactifs,
                            today=services.today(), may_edit=_may_edit(), a_renouveler=a_renouveler(equipements))
 
 
@@ -141,7 +143,9 @@ def equipement(eid):
     year = services.today().year
     from .bonus import ZONES
     from .conventions import a_renouveler
-    return render_template("afas/equipement.html", eq=eq, may_edit=_may_edit(), types=DECLARATION_TYPES,
+    refus = convention_service.refus_service(eq)
+    return render_template("afas/equipement.html", eq=eq, may_edit=_may_edit() and not refus, types=DECLARATION_TYPES,
+                           service_refus=refus,
                            years=list(range(year + 1, year - 4, -1)), default_year=year,
                            a_renouveler=a_renouveler([eq]), zones=ZONES)
 
@@ -170,7 +174,8 @@ def create(eid):
 
 def _render_declaration(decl: Declaration, evaluation=None, justifications=None, raw=None, status=200,
                         form_errors=None):
-    editable = decl.status in EDITABLE_STATUSES and _may_edit()
+    refus = convention_service.refus_service(decl.equipement) if decl.status in EDITABLE_STATUSES else None
+    editable = decl.status in EDITABLE_STATUSES and _may_edit() and not refus
     evaluation = evaluation or services.evaluate_declaration(decl, raw)
     justifications = decl.justifications if justifications is None else justifications
     diff = []
@@ -184,7 +189,7 @@ def _render_declaration(decl: Declaration, evaluation=None, justifications=None,
         justifications=justifications, raw=raw if raw is not None else decl.data, groups=form_groups(decl.equipement.type),
         diff=diff, campagne=camp, rules=RULES, form_errors=form_errors or {}, sums=line_sums(evaluation.parsed.values),
         paiements=services.payment_estimate(decl, evaluation) if editable else None,
-        today=services.today()), status
+        today=services.today(), service_refus=refus), status
 
 
 @bp.get("/declarations/<int:did>")
@@ -459,14 +464,16 @@ def home_panel(user):
     if user.is_caf_staff:
         if user.habilitation("AFAS") is None:
             return None
-        counts = {}
-        for status in ("transmise", "en_instruction", "a_corriger"):
-            counts[status] = db.session.scalar(select(db.func.count()).select_from(Declaration).where(Declaration.status == status))
+        statuses = ("transmise", "en_instruction", "a_corriger")
+        counted = dict(db.session.execute(select(Declaration.status, db.func.count()).where(
+            Declaration.status.in_(statuses)).group_by(Declaration.status)).all())
+        counts = {status: counted.get(status, 0) for status in statuses}
         return "afas/home_panel_caf.html", {"counts": counts, "labels": STATUS_LABELS}
     if user.role not in PARTNER_VIEWERS or user.organisation.active_contrat("AFAS") is None:
         return None
     if user.role == "partner_manager" and user.habilitation("AFAS") is None:
         return None
-    expected = services.expected_declarations(user.organisation_id)
+    from .next_actions import expected_once
+    expected = expected_once(user.organisation_id)
     return "afas/home_panel.html", {"expected": expected, "late": [e for e in expected if e.late and not
                                                                    (e.declaration and e.declaration.versions)]}

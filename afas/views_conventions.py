@@ -14,7 +14,7 @@ from portal.downloads import attachment
 from portal.extensions import db
 from portal.inputs import parse_int
 
-from . import conventions
+from . import convention_service, conventions
 from .bareme_versions import versions_of
 from .bonus import ZONES
 from .models import ConventionFinancement, Equipement
@@ -39,16 +39,24 @@ def _equipement_caf(eid: int) -> Equipement:
 
 
 def _page(eq: Equipement, errors: dict | None = None, status: int = 200):
+    statut = convention_service.statut(eq.conventions, conventions.paris_today())
     return render_template("afas/equipement_caf.html", eq=eq, errors=errors or {}, zones=ZONES,
+                           statut=statut, statut_label=convention_service.STATUTS[statut],
                            a_renouveler=conventions.a_renouveler([eq])), status
 
 
 @bp.get("/conventions")
 @requires(CAF, service="AFAS")
 def conventions_list():
-    """Every équipement with its convention in force, the ones to renew first."""
+    """Every équipement with its convention in force and its service status (those without a
+    convention in force first, then those to renew)."""
+    today = conventions.paris_today()
     equipements = list(db.session.scalars(select(Equipement).order_by(Equipement.numero)))
-    return render_template("afas/conventions.html", equipements=equipements,
+    statuts = {eq.id: convention_service.statut(eq.conventions, today) for eq in equipements}
+    order = list(convention_service.STATUTS)[::-1]
+    equipements.sort(key=lambda eq: order.index(statuts[eq.id]))
+    return render_template("afas/conventions.html", equipements=equipements, statuts=statuts,
+                           labels=convention_service.STATUTS,
                            a_renouveler=conventions.a_renouveler(equipements), today=conventions.paris_today())
 
 

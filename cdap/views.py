@@ -219,8 +219,8 @@ def _export_numero() -> str:
 @requires({"caf_agent", "caf_admin"})
 def allocataire_journal_csv():
     numero = _export_numero()
-    from .exports import csv_export
-    body = csv_export([label for _, label in GDPR_COLUMNS],
+    from portal.spreadsheets import csv_text
+    body = csv_text([label for _, label in GDPR_COLUMNS],
                       [[row[key] for key, _ in GDPR_COLUMNS] for row in _gdpr_rows(numero)])
     return attachment(body, mimetype="text/csv", filename=f"consultations-{numero}.csv")
 

@@ -33,9 +33,9 @@ def verify_signature(data_path: Path, signature_der: bytes, organisation,
     """(id of the registered certificate that verified it, None) when the detached CMS
     signature is valid for this organisation at `at` (receipt time), else (None, (code, French
     reason, SHA-256 the signature covers when it does not cover this file)) — codes of
-    edi.crypto.signature.SIGNATURE_CODES."""
+    portal.crypto.signature.SIGNATURE_CODES."""
     from .certificates.services import verify_file_signature
-    from .crypto.signature import SignatureError
+    from portal.crypto.signature import SignatureError
     try:
         verified = verify_file_signature(data_path, signature_der, organisation, at)
     except SignatureError as exc:
@@ -166,8 +166,8 @@ def write_avis(out: BinaryIO, org, identifiant: str, annee: int, mois: int,
 def sign_outbound(data: BinaryIO) -> bytes:
     """Detached CMS signature of an outbound file (read as a stream) with the Caf's signing
     material."""
-    from .crypto.pki import caf_signing_material
-    from .crypto.signature import sign_detached
+    from portal.crypto.pki import caf_signing_material
+    from portal.crypto.signature import sign_detached
     material = caf_signing_material()
     return sign_detached(data, material.key, material.cert, extra_certs=material.chain)
 

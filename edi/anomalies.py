@@ -27,7 +27,7 @@ class Anomalie:
 CODES: dict[str, tuple[str, str]] = {
     "ENREGISTREMENT_ACCEPTE": (INFO, "Enregistrement accepté et pris en compte"),
     # File level, technical (the identifier may be sent again). The signature and format codes
-    # (edi.crypto.signature.SIGNATURE_CODES, edi.formats.FILE_ERROR_CODES) are used as they come.
+    # (portal.crypto.signature.SIGNATURE_CODES, edi.formats.FILE_ERROR_CODES) are used as they come.
     "SIGNATURE_ABSENTE": (ERREUR, "Le fichier n'est pas accompagné de sa signature (.p7s)"),
     "FLUX_INATTENDU": (ERREUR, "Flux non accepté en entrée"),
     "EMETTEUR_INCORRECT": (ERREUR, "L'émetteur de l'enveloppe n'est pas l'organisation qui dépose"),

@@ -72,7 +72,7 @@ def sign_command(file: Path, key_path: Path, cert_path: Path, out_path, password
     """Signe FILE : CMS détaché (CAdES-BES), DER, SHA-256 -> FILE.p7s."""
     import os
 
-    from .crypto.signature import SignatureError, load_certificates, load_private_key, sign_file
+    from portal.crypto.signature import SignatureError, load_certificates, load_private_key, sign_file
     password = os.environ.get(password_env, "").encode() if password_env else None
     try:
         key = load_private_key(key_path.read_bytes(), password or None)
@@ -100,7 +100,7 @@ def sign_command(file: Path, key_path: Path, cert_path: Path, out_path, password
 def verify_command(file: Path, signature: Path, ca_path, at_text):
     """Vérifie FILE avec sa signature détachée et la chaîne de certificats du signataire."""
     from .formats import parse_utc
-    from .crypto.signature import (
+    from portal.crypto.signature import (
         SignatureError,
         certificate_fingerprint,
         load_certificates,
@@ -111,7 +111,7 @@ def verify_command(file: Path, signature: Path, ca_path, at_text):
         if ca_path:
             anchors = load_certificates(ca_path.read_bytes())
         else:
-            from .crypto.pki import trust_anchors
+            from portal.crypto.pki import trust_anchors
             anchors = trust_anchors(current_app.config)
     except ValueError:
         _fail(["Autorité de confiance illisible (PEM attendu)."])
@@ -151,7 +151,7 @@ def example_command(flow, out_path, mode):
 @edi_cli.command("demo-pki")
 def demo_pki_command():
     """Crée (au besoin) et montre la PKI de démonstration : AC, clés et certificats de la Caf et de Picardie Habitat."""
-    from .crypto.pki import DEMO_CA_NAME, ensure_demo_pki
+    from portal.crypto.pki import DEMO_CA_NAME, ensure_demo_pki
     if current_app.config.get("PORTAL_ENV") == "production":
         _fail(["La PKI de démonstration n'existe pas en production (EDI_TRUST_ANCHORS, EDI_CAF_SIGNING_*)."])
     pki = ensure_demo_pki(current_app.config["VAR_DIR"])

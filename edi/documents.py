@@ -8,17 +8,16 @@ so when there are more; the CSV has them all.
 """
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime
 from typing import Iterator
 
-from fpdf import FPDF
 from lxml import etree
 
 from portal.dates import PARIS
 from portal.formatting import euros_centimes
-from portal.spreadsheets import neutralise_formula
+from portal.pdf import Document, latin
+from portal.spreadsheets import csv_text
 
 PDF_MAX_ROWS = 1000
 
@@ -119,43 +118,10 @@ def read_avis(xml: bytes) -> dict:
 
 # ------------------------------------------------------------------------------------- PDF
 
-_LATIN = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "’": "'", "—": "-", "–": "-", "«": '"', "»": '"',
-          "…": "..."}
-
-
-def _latin(text) -> str:
-    text = str(text)
-    for a, b in _LATIN.items():
-        text = text.replace(a, b)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
-class _Pdf(FPDF):
+class _Pdf(Document):
     def __init__(self, title: str):
-        super().__init__()
-        self.set_title(_latin(title))
-        self.set_auto_page_break(True, margin=15)
-        self.add_page()
-        self.set_font("Helvetica", "B", 15)
-        self.multi_cell(0, 8, _latin(title), new_x="LMARGIN", new_y="NEXT")
-        self.set_font("Helvetica", "", 9)
-        self.multi_cell(0, 5, _latin("Caf - Extranet Partenaires, service EDI. Lecture du document XML "
-                                     "signé par la Caf, qui seul fait foi (avec sa signature .p7s)."),
-                        new_x="LMARGIN", new_y="NEXT")
-        self.ln(3)
-
-    def pairs(self, rows) -> None:
-        for label, value in rows:
-            self.set_font("Helvetica", "B", 10)
-            self.cell(55, 6, _latin(label))
-            self.set_font("Helvetica", "", 10)
-            self.multi_cell(0, 6, _latin(value or "-"), new_x="LMARGIN", new_y="NEXT")
-        self.ln(2)
-
-    def heading(self, text: str) -> None:
-        self.ln(2)
-        self.set_font("Helvetica", "B", 12)
-        self.multi_cell(0, 7, _latin(text), new_x="LMARGIN", new_y="NEXT")
+        super().__init__(title, "Caf - Extranet Partenaires, service EDI. Lecture du document XML "
+                                "signé par la Caf, qui seul fait foi (avec sa signature .p7s).")
 
     def table(self, header: list[str], widths: list[int], rows, total: int) -> None:
         """A table whose cells wrap (nothing cut), its header repeated on each page."""
@@ -163,19 +129,16 @@ class _Pdf(FPDF):
         shown = 0
         with super().table(col_widths=widths, line_height=4.5, first_row_as_headings=True,
                            repeat_headings=1) as table:
-            table.row([_latin(h) for h in header])
+            table.row([latin(h) for h in header])
             for row in rows:
                 if shown == PDF_MAX_ROWS:
                     break
-                table.row([_latin(v) for v in row])
+                table.row([latin(v) for v in row])
                 shown += 1
         if total > shown:
             self.set_font("Helvetica", "I", 9)
-            self.multi_cell(0, 6, _latin(f"{shown} lignes sur {total} : la liste complète est dans le CSV."),
+            self.multi_cell(0, 6, latin(f"{shown} lignes sur {total} : la liste complète est dans le CSV."),
                             new_x="LMARGIN", new_y="NEXT")
-
-    def done(self) -> bytes:
-        return bytes(self.output())
 
 
 def accuse_pdf(xml: bytes, organisation: str) -> bytes:
@@ -194,7 +157,7 @@ def accuse_pdf(xml: bytes, organisation: str) -> bytes:
         pdf.heading("Motifs concernant le fichier")
         pdf.set_font("Helvetica", "", 10)
         for m in doc["motifs"]:
-            pdf.multi_cell(0, 6, _latin(f"- {m['libelle']} (code {m['code']})"), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 6, latin(f"- {m['libelle']} (code {m['code']})"), new_x="LMARGIN", new_y="NEXT")
     results = list(_records(xml, "Resultat"))
     if results:
         pdf.heading("Enregistrements avec une anomalie")
@@ -229,23 +192,14 @@ def _cents(text: str) -> str:
 
 # ------------------------------------------------------------------------------------- CSV
 
-def _csv(header: list[str], rows) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralise_formula(str(v)) for v in row])
-    return "\ufeff" + out.getvalue()  # BOM: spreadsheets read the accents right
-
-
 def accuse_csv(xml: bytes) -> str:
-    return _csv(["Identifiant", "Ligne", "Code", "Motif", "Gravité"],
+    return csv_text(["Identifiant", "Ligne", "Code", "Motif", "Gravité"],
                 ([r.get("Identifiant", ""), r.get("Ligne", ""), r.get("Code", ""), r.get("Libelle", ""),
                   GRAVITES.get(r.get("Gravite", ""), r.get("Gravite", ""))] for r in _records(xml, "Resultat")))
 
 
 def avis_csv(xml: bytes) -> str:
-    return _csv(["Identifiant", "Code locataire", "Numéro allocataire", "Nom", "Prestation",
+    return csv_text(["Identifiant", "Code locataire", "Numéro allocataire", "Nom", "Prestation",
                  "Montant (€)", "Date de paiement"],
                 ([p.get("Identifiant", ""), p.get("CodeLocataire", ""), p.get("NumeroAllocataire", ""),
                   p.get("Nom", ""), p.get("Prestation", ""), _euros_plain(p.get("MontantCentimes", "")),

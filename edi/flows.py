@@ -19,7 +19,7 @@ DEMO_ACCESS = DemoAccess("EDI", contrats={"Caf de la Somme": [], "Picardie Habit
 def configure(app: Flask) -> None:
     """At start-up (``portal.registry.Domain.configure``): in production the EDI keys must be
     present and coherent; the upload routes get their own body size limit."""
-    from .crypto import pki
+    from portal.crypto import pki
     from .services import max_file_bytes
     pki.validate_settings(app.config)
 

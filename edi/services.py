@@ -20,7 +20,7 @@ from .models import EN_COURS, QUARANTAINE, RECU, EdiFichier
 
 JOB_KIND = "edi.process_file"
 QUEUE = "edi"
-MAX_SIGNATURE_BYTES = 256 * 1024  # as edi.crypto.signature
+MAX_SIGNATURE_BYTES = 256 * 1024  # as portal.crypto.signature
 
 
 class EdiInputError(ValueError):

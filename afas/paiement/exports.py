@@ -2,12 +2,7 @@
 neutralised against formula injection (portal.spreadsheets)."""
 from __future__ import annotations
 
-import csv
-import io
-
-from openpyxl import Workbook
-
-from portal.spreadsheets import neutralise_formula
+from portal.spreadsheets import csv_text, xlsx_bytes
 
 COLUMNS = [("reference", "Référence de ligne"), ("ordre", "Ordre de paiement"), ("siret", "SIRET"),
            ("equipement", "Équipement"), ("exercice", "Exercice"), ("nature", "Nature"),
@@ -27,28 +22,17 @@ def _row(line) -> dict:
             "motif": line.motif_rejet or ""}
 
 
-def _safe(value):
-    return neutralise_formula(value) if isinstance(value, str) else value
+def _cells(lines, decimal_comma: bool):
+    for line in lines:
+        row = _row(line)
+        yield [str(row[k]).replace(".", ",") if decimal_comma and isinstance(row[k], float) else row[k]
+               for k, _ in COLUMNS]
 
 
 def to_csv(lines) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([label for _, label in COLUMNS])
-    for line in lines:
-        row = _row(line)
-        writer.writerow([_safe(str(row[k]).replace(".", ",") if isinstance(row[k], float) else row[k])
-                         for k, _ in COLUMNS])
-    return "\ufeff" + out.getvalue()
+    """Amounts with a decimal comma: what a French spreadsheet reads as a number."""
+    return csv_text([label for _, label in COLUMNS], _cells(lines, decimal_comma=True))
 
 
 def to_xlsx(lines) -> bytes:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Paiements")
-    ws.append([label for _, label in COLUMNS])
-    for line in lines:
-        row = _row(line)
-        ws.append([_safe(row[k]) for k, _ in COLUMNS])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes("Paiements", [label for _, label in COLUMNS], _cells(lines, decimal_comma=False))

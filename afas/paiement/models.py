@@ -24,12 +24,24 @@ INDU_STATUS_LABELS = {"notifie": "Notifié", "compensation": "Compensation deman
 
 
 class CoordonneesBancaires(db.Model):
-    """The reference under which the payment system knows a partner's IBAN (never the IBAN)."""
+    """A partner's bank details as the Caf agent entered them (afas.paiement.coordonnees): the
+    IBAN (electronic form, checked), an optional BIC, the account holder. Shown masked
+    everywhere but the agent's edit form. `reference`: the payment system's former reference
+    (before the IBAN was entered here), kept for history; a row without an IBAN is not valid."""
     __tablename__ = "afas_paiement_coordonnees"
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
-    reference: Mapped[str] = mapped_column(String(35))
+    reference: Mapped[str | None] = mapped_column(String(35))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    titulaire: Mapped[str | None] = mapped_column(String(70))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def iban_masque(self) -> str:
+        from .iban import mask
+        return mask(self.iban)
 
 
 class OrdrePaiement(db.Model):

@@ -11,12 +11,13 @@ from portal.audit import record_event
 from portal.dates import today as paris_today
 from portal.extensions import db
 from portal.formatting import euros_centimes
-from portal.models import utcnow
+from portal.models import Organisation, utcnow
 
 from .. import services as afas_services
 from ..models import Acompte, Declaration, Regularisation
 from . import dues, signing
-from .models import CoordonneesBancaires, Indu, LignePaiement, OrdrePaiement, RetourPaiement
+from .coordonnees import valid_iban
+from .models import Indu, LignePaiement, OrdrePaiement, RetourPaiement
 from .xml import OrderLine, build_order, control_totals, read_return
 
 ACTIVE = ("emise", "payee", "rejetee")  # a line in one of these holds its source
@@ -28,21 +29,7 @@ class PaymentRefused(Exception):
         self.message, self.code, self.status = message, code, status
 
 
-# -- bank references and indus ----------------------------------------------------------------
-
-def record_bank_reference(organisation_id: int, reference: str, actor) -> CoordonneesBancaires:
-    reference = (reference or "").strip().upper()
-    if not reference or len(reference) > 35 or not reference.replace("-", "").isalnum():
-        raise PaymentRefused("Référence bancaire : lettres, chiffres et tirets, 35 caractères au plus.")
-    row = db.session.scalar(select(CoordonneesBancaires).where(
-        CoordonneesBancaires.organisation_id == organisation_id)) or CoordonneesBancaires(organisation_id=organisation_id)
-    row.reference, row.recorded_at = reference, utcnow()
-    db.session.add(row)
-    db.session.flush()
-    record_event("afas", "reference_bancaire_enregistree", actor=actor, organisation_id=organisation_id,
-                 target=f"organisation:{organisation_id}", reference=reference)
-    return row
-
+# -- indus ----------------------------------------------------------------
 
 def notice_text(indu_cents: int, decl: Declaration, reg: Regularisation) -> str:
     return (f"Le droit réel {decl.annee} de « {decl.equipement.libelle} » est inférieur aux acomptes "
@@ -97,17 +84,18 @@ def _attempt(nature: str, source_id: int) -> int:
         LignePaiement.nature == nature, LignePaiement.source_id == source_id))
 
 
-def _bank(org_id: int) -> str | None:
-    return db.session.scalar(select(CoordonneesBancaires.reference).where(
-        CoordonneesBancaires.organisation_id == org_id))
+def organisation_of(nature: str, item) -> Organisation:
+    """The partner an acompte, a régularisation or an indu is paid to (or recovered from)."""
+    decl = item.declaration if nature == "recouvrement" else db.session.get(Declaration, item.declaration_id)
+    return decl.equipement.organisation
 
 
 def _line(ordre: OrdrePaiement, nature: str, source_id: int, decl: Declaration, montant: int, echeance: date,
           numero: int | None = None, compensation: int = 0, indu_id: int | None = None) -> LignePaiement | None:
     org = decl.equipement.organisation
-    bank = _bank(org.id)
+    bank = valid_iban(org.id)   # the IBAN in force now, copied on the line
     if bank is None or not org.siret:
-        return None  # held back: listed to the agent as « coordonnées manquantes »
+        return None  # held back: listed to the agent (coordonnees.held_items)
     version = decl.last_version.numero
     return LignePaiement(ordre=ordre, nature=nature, source_id=source_id, tentative=_attempt(nature, source_id),
                          numero_acompte=numero, organisation_id=org.id, equipement_id=decl.equipement_id,

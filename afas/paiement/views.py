@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from portal.access import requires
 from portal.downloads import attachment
+from portal.dates import today as paris_today
 from portal.extensions import db
-from portal.inputs import ID_MAX, parse_int
 
 from ..views import CAF, PARTNER_VIEWERS, _partner_guard, bp
 from . import exports, services
+from .coordonnees import held_items
 from .models import CoordonneesBancaires, Indu, LignePaiement, OrdrePaiement, RetourPaiement
 
 MAX_RETURN = 5 * 1024 * 1024
@@ -29,7 +30,7 @@ def _agent_page(problem: str | None = None, status: int = 200):
                                      .order_by(LignePaiement.id)))
     indus = list(db.session.scalars(select(Indu).where(Indu.reste > 0).order_by(Indu.id)))
     return render_template("afas/paiement/agent.html", ordres=ordres, retours=retours, rejets=rejets,
-                           indus=indus, problem=problem), status
+                           indus=indus, problem=problem, held=held_items(paris_today())), status
 
 
 @bp.get("/paiements")
@@ -111,22 +112,6 @@ def paiement_relance(lid):
         return _agent_page(exc.message, exc.status)
     db.session.commit()
     flash(f"Ligne {line.reference} relancée : elle partira dans le prochain ordre de paiement.", "success")
-    return redirect(url_for("afas.paiement_ordres"))
-
-
-@bp.post("/paiements/coordonnees")
-@requires(CAF, service="AFAS")
-def paiement_coordonnees():
-    org_id = parse_int(request.form.get("organisation_id", ""), minimum=1, maximum=ID_MAX)
-    if org_id is None:
-        return _agent_page("Organisation inconnue.", 422)
-    try:
-        services.record_bank_reference(org_id, request.form.get("reference", ""), current_user)
-    except services.PaymentRefused as exc:
-        db.session.rollback()
-        return _agent_page(exc.message, exc.status)
-    db.session.commit()
-    flash("Référence bancaire enregistrée.", "success")
     return redirect(url_for("afas.paiement_ordres"))
 
 

@@ -14,8 +14,8 @@ from portal.dates import today as paris_today
 from portal.downloads import attachment
 from portal.extensions import db
 from portal.registry import Board, Charts
+from portal.spreadsheets import csv_text
 
-from ..exports import csv_export
 from ..models import ImpayeQueueItem, SignalementImpaye
 from ..views import CDAP_ROLES, bp, current_actor
 from . import agenda
@@ -91,7 +91,7 @@ def situations_csv():
     if current_actor().profile not in LEADS:
         abort(403)
     figures = agenda.figures(_rows(current_user), paris_today(), _delay())
-    body = csv_export([label for _, label in CSV_COLUMNS],
+    body = csv_text([label for _, label in CSV_COLUMNS],
                       [[_cell(k, row[k]) for k, _ in CSV_COLUMNS] for row in figures.rows])
     return attachment(body, mimetype="text/csv", filename=f"situations-impayes-{paris_today():%Y-%m-%d}.csv")
 

@@ -168,18 +168,23 @@ def _apply(verb: str, situation, data: dict) -> None:
         services.close_case(situation, user, **data)
 
 
-@bp.post("/situations/<int:item_id>/rdv/<int:rdv_id>")
-@requires(CDAP_ROLES, service="CDAP")
-def situation_rdv_statut(item_id: int, rdv_id: int):
+def _child_form(item_id: int, model, child_id: int, form):
+    """An appointment or action of the case, for a status change: 404 when it is not this
+    case's, 403 when the viewer may not work on the case, 400 on a form that does not validate."""
     item, situation, viewer = _load(item_id)
-    rdv = db.session.get(RendezVous, rdv_id)
-    if situation is None or rdv is None or rdv.situation_id != situation.id:
+    child = db.session.get(model, child_id)
+    if situation is None or child is None or child.situation_id != situation.id:
         abort(404)
     if not viewer.can_work():
         abort(403)
-    form = RdvStatutForm(prefix="rdvstatut")
     if not form.validate_on_submit():
         abort(400)
+    return item, situation, child, form
+
+@bp.post("/situations/<int:item_id>/rdv/<int:rdv_id>")
+@requires(CDAP_ROLES, service="CDAP")
+def situation_rdv_statut(item_id: int, rdv_id: int):
+    item, situation, rdv, form = _child_form(item_id, RendezVous, rdv_id, RdvStatutForm(prefix="rdvstatut"))
     try:
         services.set_rdv_statut(rdv, situation, current_user, **form.clean())
     except services.Refused as exc:
@@ -191,15 +196,8 @@ def situation_rdv_statut(item_id: int, rdv_id: int):
 @bp.post("/situations/<int:item_id>/action/<int:action_id>")
 @requires(CDAP_ROLES, service="CDAP")
 def situation_action_statut(item_id: int, action_id: int):
-    item, situation, viewer = _load(item_id)
-    action = db.session.get(Action, action_id)
-    if situation is None or action is None or action.situation_id != situation.id:
-        abort(404)
-    if not viewer.can_work():
-        abort(403)
-    form = ActionStatutForm(prefix="actionstatut")
-    if not form.validate_on_submit():
-        abort(400)
+    item, situation, action, form = _child_form(item_id, Action, action_id,
+                                                ActionStatutForm(prefix="actionstatut"))
     data = form.clean()
     if form.has_errors:
         flash(form.on.errors[0], "error")

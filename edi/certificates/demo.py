@@ -9,8 +9,8 @@ from portal.models import Organisation, User
 
 
 def seed_demo_certificate() -> int:
-    from ..crypto.pki import ensure_demo_pki
-    from ..crypto.signature import certificate_fingerprint, load_certificates
+    from portal.crypto.pki import ensure_demo_pki
+    from portal.crypto.signature import certificate_fingerprint, load_certificates
     from . import services
     from .models import RegisteredCertificate
     org = db.session.scalar(select(Organisation).where(Organisation.code_bailleur == "BL080001"))

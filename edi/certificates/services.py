@@ -4,7 +4,7 @@ For the intake pipeline (``edi`` worker):
 
 ``verify_file_signature(data_path, signature_der, organisation, at) -> VerifiedSignature``
     Everything in one call: CMS + SHA-256 over the exact bytes (streamed), signer certificate
-    chaining to the Caf's trust anchors (``edi.crypto.pki.trust_anchors()``), digitalSignature usage,
+    chaining to the Caf's trust anchors (``portal.crypto.pki.trust_anchors()``), digitalSignature usage,
     valid at ``at`` (the receipt time), and **registered to ``organisation``, approved, not
     revoked, inside its usage window** (``check_signer``). Raises ``SignatureError`` (stable
     ``code``). ``result.registered`` is the ``RegisteredCertificate``.
@@ -30,7 +30,7 @@ from portal.audit import record_event
 from portal.extensions import db
 from portal.models import Organisation, User, utcnow
 
-from ..crypto.signature import (
+from portal.crypto.signature import (
     SignatureError,
     VerifiedSignature,
     certificate_fingerprint,
@@ -155,7 +155,7 @@ def register_certificate(organisation: Organisation, data: bytes, *, actor: User
     if not label or len(label) > 100:
         raise CertificateError("Donnez un nom au certificat (100 caractères au plus).", "nom")
     if trust_anchors is None:
-        from ..crypto.pki import trust_anchors as configured_anchors
+        from portal.crypto.pki import trust_anchors as configured_anchors
         trust_anchors = configured_anchors()
     leaf, _intermediates = parse_certificate_upload(data, now, trust_anchors)
     fingerprint = certificate_fingerprint(leaf)
@@ -256,7 +256,7 @@ def verify_file_signature(data_path, signature_der: bytes | None, organisation: 
         raise SignatureError("SIGNATURE_ABSENTE")
     at = _aware(at or datetime.now(UTC))
     if trust_anchors is None:
-        from ..crypto.pki import trust_anchors as configured_anchors
+        from portal.crypto.pki import trust_anchors as configured_anchors
         trust_anchors = configured_anchors()
     verified = verify_detached(data_path, signature_der, trust_anchors, at)
     registered = check_signer(organisation, verified.signer, at)

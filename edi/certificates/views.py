@@ -173,7 +173,7 @@ def reject(cert_id: int):
 @public
 def caf_certificate():
     """The Caf's signing certificate (and intermediates): verify ACCUSE / AVIS_PAIEMENT with it."""
-    from ..crypto.pki import caf_signing_material
+    from portal.crypto.pki import caf_signing_material
     return Response(caf_signing_material().cert_pem, mimetype="application/x-pem-file",
                     headers={"Content-Disposition": 'attachment; filename="certificat-caf.pem"',
                              "Cache-Control": "public, max-age=3600"})
@@ -185,7 +185,7 @@ def trust_anchors_pem():
     """The certification authorities the Caf trusts (openssl -CAfile)."""
     from cryptography.hazmat.primitives import serialization
 
-    from ..crypto.pki import trust_anchors
+    from portal.crypto.pki import trust_anchors
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in trust_anchors())
     return Response(pem, mimetype="application/x-pem-file",
                     headers={"Content-Disposition": 'attachment; filename="autorites-edi.pem"',

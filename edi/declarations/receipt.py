@@ -7,23 +7,11 @@ from __future__ import annotations
 
 from datetime import date, timezone
 
-from fpdf import FPDF
-
 from portal.dates import PARIS
 from portal.formatting import euros_centimes
+from portal.pdf import Document, latin
 
 from . import forms
-
-_REPLACEMENTS = {"€": "EUR", "\u202f": " ", "\u00a0": " ", "’": "'", "—": "-", "–": "-",
-                 "«": '"', "»": '"', "…": "..."}
-
-
-def _latin(text) -> str:
-    text = str(text)
-    for a, b in _REPLACEMENTS.items():
-        text = text.replace(a, b)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
 
 def _value(name: str, raw: str) -> str:
     kind = forms.FIELDS_KIND.get(name)
@@ -42,17 +30,12 @@ def _value(name: str, raw: str) -> str:
 
 def build_receipt(d, user, today: date) -> bytes:
     sent = d.envoye_le.replace(tzinfo=timezone.utc).astimezone(PARIS)
-    pdf = FPDF()
+    pdf = Document(f"Accusé de réception - {d.acte_label}",
+                   "Caf - Extranet Partenaires, espace bailleur. Déclaration reçue par formulaire ; "
+                   "document signé électroniquement par la Caf (signature détachée .p7s fournie avec ce "
+                   "reçu).", label_width=60)
     pdf.set_creation_date(d.envoye_le.replace(tzinfo=timezone.utc))
-    pdf.set_title(_latin(f"Accusé de réception - {d.reference}"))
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 9, _latin(f"Accusé de réception - {d.acte_label}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.multi_cell(0, 6, _latin("Caf - Extranet Partenaires, espace bailleur. Déclaration reçue par "
-                                "formulaire ; document signé électroniquement par la Caf (signature "
-                                "détachée .p7s fournie avec ce reçu)."), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
+    pdf.set_title(latin(f"Accusé de réception - {d.reference}"))
     rows = [
         ("Référence", d.reference),
         ("Bailleur", f"{d.organisation.nom} (code bailleur {d.code_bailleur})"),
@@ -63,37 +46,25 @@ def build_receipt(d, user, today: date) -> bytes:
         ("Contrôles", d.libelle),
         ("Code (accusé EDI)", d.code),
     ]
-    _rows(pdf, rows)
-    pdf.ln(2)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _latin("Déclaration"), new_x="LMARGIN", new_y="NEXT")
+    pdf.pairs(rows)
+    pdf.heading("Déclaration")
     saisie = d.saisie or {}
-    _rows(pdf, [(label, _value(name, saisie.get(name, ""))) for name, (label, _k, _r)
-                in forms.FIELDS[d.acte].items()]
-          + [("Locataire retenu", f"code {d.code_locataire}, allocataire {d.numero_allocataire}")])
-    pdf.ln(2)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _latin("Pièces jointes"), new_x="LMARGIN", new_y="NEXT")
+    pdf.pairs([(label, _value(name, saisie.get(name, ""))) for name, (label, _k, _r)
+               in forms.FIELDS[d.acte].items()]
+              + [("Locataire retenu", f"code {d.code_locataire}, allocataire {d.numero_allocataire}")])
+    pdf.heading("Pièces jointes")
     pdf.set_font("Helvetica", "", 9)
     if not d.pieces:
-        pdf.multi_cell(0, 5, _latin("Aucune."), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, latin("Aucune."), new_x="LMARGIN", new_y="NEXT")
     for p in d.pieces:
-        pdf.multi_cell(0, 5, _latin(f"{p.nom} ({p.type_mime}, {p.taille} octets) - SHA-256 {p.sha256}"),
+        pdf.multi_cell(0, 5, latin(f"{p.nom} ({p.type_mime}, {p.taille} octets) - SHA-256 {p.sha256}"),
                        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 9)
-    pdf.multi_cell(0, 5, _latin(f"Empreinte SHA-256 de la déclaration : {d.empreinte}"),
+    pdf.multi_cell(0, 5, latin(f"Empreinte SHA-256 de la déclaration : {d.empreinte}"),
                    new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, _latin("Ce reçu atteste la réception et le résultat des contrôles, avec les "
+    pdf.multi_cell(0, 4, latin("Ce reçu atteste la réception et le résultat des contrôles, avec les "
                                 "mêmes codes que l'accusé des fichiers EDI. Il ne préjuge pas des suites "
                                 "données par la Caf."), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-def _rows(pdf: FPDF, rows) -> None:
-    for label, value in rows:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(60, 6, _latin(label))
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, _latin(value), new_x="LMARGIN", new_y="NEXT")
+    return pdf.done()

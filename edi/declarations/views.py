@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.access import get_own_or_404, requires
 from portal.dates import today as paris_today
 from portal.downloads import attachment
 from portal.extensions import db
-from portal.inputs import int_arg
+from portal.listing import SortKey, paginate, read_args
+from portal.models import Organisation
 
 from .. import adapters
 from ..intake import storage
@@ -24,6 +25,18 @@ LANDLORD = {"bailleur_operator"}
 CAF = {"caf_agent"}
 SERVICE = "BAILLEUR"
 PER_PAGE = 50
+LANDLORD_SORTS = {
+    "modifiee": SortKey("Dernière modification", (DeclarationBailleur.modifie_le,), "desc"),
+    "reference": SortKey("Référence", (DeclarationBailleur.id,), "desc"),
+    "declaration": SortKey("Déclaration", (DeclarationBailleur.acte, DeclarationBailleur.modifie_le)),
+    "statut": SortKey("Statut", (DeclarationBailleur.statut, DeclarationBailleur.modifie_le)),
+}
+CAF_SORTS = {
+    "recue": SortKey("Reçue le", (DeclarationBailleur.envoye_le,), "desc"),
+    "reference": SortKey("Référence", (DeclarationBailleur.id,), "desc"),
+    "bailleur": SortKey("Bailleur", (Organisation.nom, DeclarationBailleur.envoye_le)),
+    "declaration": SortKey("Déclaration", (DeclarationBailleur.acte, DeclarationBailleur.envoye_le)),
+}
 
 
 def _own(declaration_id: int) -> DeclarationBailleur:
@@ -46,12 +59,11 @@ def index():
     query = select(DeclarationBailleur).where(DeclarationBailleur.organisation_id == current_user.organisation_id)
     if statut:
         query = query.where(DeclarationBailleur.statut == statut)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = int_arg("page", 1)
-    rows = db.session.scalars(query.order_by(DeclarationBailleur.modifie_le.desc(), DeclarationBailleur.id.desc())
-                              .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    return render_template("declarations/index.html", declarations=rows, statut=statut,
-                           statuts=STATUT_LABELS, actes=ACTES, total=total, page=page, per_page=PER_PAGE)
+    listing = paginate(query, read_args(LANDLORD_SORTS, "modifiee"), LANDLORD_SORTS, per_page=PER_PAGE,
+                       tiebreak=(DeclarationBailleur.id.desc(),),
+                       search_columns=(DeclarationBailleur.code_locataire, DeclarationBailleur.numero_allocataire))
+    return render_template("declarations/index.html", listing=listing, declarations=listing.items, statut=statut,
+                           statuts=STATUT_LABELS, actes=ACTES)
 
 
 @bp.route("/bailleur/declarations/nouvelle/<acte>", methods=["GET", "POST"])
@@ -225,16 +237,17 @@ def _rows(d: DeclarationBailleur) -> list[tuple[str, str]]:
 @bp.get("/caf/declarations-bailleurs")
 @requires(CAF, service="EDI")
 def caf_index():
-    query = select(DeclarationBailleur).where(DeclarationBailleur.statut == ENVOYEE)
+    query = (select(DeclarationBailleur).join(Organisation, Organisation.id == DeclarationBailleur.organisation_id)
+             .where(DeclarationBailleur.statut == ENVOYEE))
     acte = request.args.get("acte") or None
     if acte is not None:
         query = query.where(DeclarationBailleur.acte == _acte_or_404(acte))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = int_arg("page", 1)
-    rows = db.session.scalars(query.order_by(DeclarationBailleur.envoye_le.desc(), DeclarationBailleur.id.desc())
-                              .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    return render_template("declarations/caf_index.html", declarations=rows, actes=ACTES, acte=acte,
-                           total=total, page=page, per_page=PER_PAGE)
+    listing = paginate(query, read_args(CAF_SORTS, "recue"), CAF_SORTS, per_page=PER_PAGE,
+                       tiebreak=(DeclarationBailleur.id.desc(),),
+                       search_columns=(Organisation.nom, DeclarationBailleur.code_bailleur,
+                                       DeclarationBailleur.code_locataire, DeclarationBailleur.numero_allocataire))
+    return render_template("declarations/caf_index.html", listing=listing, declarations=listing.items, actes=ACTES,
+                           acte=acte)
 
 
 def _caf_own(declaration_id: int) -> DeclarationBailleur:

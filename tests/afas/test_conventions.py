@@ -13,6 +13,7 @@ from afas.models import ConventionFinancement, Equipement
 from portal.extensions import db
 from portal.audit import AuditEntry
 
+from .conftest import sign_convention as sign
 from .helpers import eaje
 
 PDF = b"%PDF-1.4 convention signee"
@@ -31,12 +32,14 @@ def _draft(w, eq, annee=2025):
     return decl
 
 
-def test_no_convention_no_transmission_with_a_clear_message(afas_world):
+def test_no_convention_covering_the_exercice_no_transmission_with_a_clear_message(afas_world):
+    """Under a convention in force (the service is active) the exercice must still be covered."""
     w = afas_world
     eq = _equipement(w)
-    decl = _draft(w, eq)
+    sign(eq, date(2026, 1, 1), date(2030, 12, 31))
+    decl = _draft(w, eq, 2025)
     with pytest.raises(services.ActionRefused) as refused:
-        services.transmit(decl, w.manager, now=datetime(2025, 1, 10, 9, 0))
+        services.transmit(decl, w.manager, now=datetime(2026, 3, 10, 9, 0))
     assert "n'a pas de convention d'objectifs et de financement signée couvrant l'exercice 2025" \
         in refused.value.message
     assert decl.status == "brouillon" and not decl.versions
@@ -45,15 +48,16 @@ def test_no_convention_no_transmission_with_a_clear_message(afas_world):
 def test_a_recorded_convention_counts_only_once_its_signed_document_is_uploaded(afas_world):
     w = afas_world
     eq = _equipement(w)
-    decl = _draft(w, eq)
     conv = conventions.record_convention(eq, "COF-2025-01", date(2025, 1, 1), date(2028, 12, 31), w.agent,
                                          on=date(2025, 1, 5))
     db.session.expire(eq, ["conventions"])
     with pytest.raises(services.ActionRefused) as refused:
-        services.transmit(decl, w.manager, now=datetime(2025, 1, 10, 9, 0))
+        _draft(w, eq)
+    assert refused.value.status == 409
     assert "COF-2025-01 est enregistrée mais son exemplaire signé n'a pas encore été déposé" in refused.value.message
     conventions.upload_signed(conv, "cof.pdf", PDF, date(2025, 1, 3), w.agent, on=date(2025, 1, 5))
     assert conv.signee and len(conv.document_sha256) == 64
+    decl = _draft(w, eq)
     version = services.transmit(decl, w.manager, now=datetime(2025, 1, 10, 9, 0))
     assert version.numero == 1
     actions = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.category == "afas")))

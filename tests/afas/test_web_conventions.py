@@ -1,13 +1,13 @@
 """The conventions and territoire pages (#21), role by role, and the transmission refusal as the
 partner sees it."""
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 from afas import services
 from afas.models import ConventionFinancement, Equipement
 from portal.extensions import db
 
-from .conftest import csrf
+from .conftest import csrf, sign_convention
 from .helpers import eaje
 
 PDF = b"%PDF-1.4 convention"
@@ -78,20 +78,20 @@ def test_caf_validates_the_territoire_and_bad_input_is_a_422(client, login, afas
 
 
 def test_partner_sees_why_a_transmission_is_refused_without_convention(client, login, afas_world):
+    """The service is active (a convention in force today) but no convention covers 2025."""
     w = afas_world
     eq = Equipement(organisation_id=w.org.id, type="EAJE", nom="Crèche nouvelle", numero=f"EAJE-N{w.org.id}")
     db.session.add(eq)
     db.session.flush()
-    decl = services.create_declaration(eq, 2026, "previsionnel", w.manager)
+    sign_convention(eq, date(2026, 1, 1), date(2030, 12, 31))
+    decl = services.create_declaration(eq, 2025, "previsionnel", w.manager)
     services.save_draft(decl, eaje(), {}, w.manager)
     login(w.manager)
-    page = client.get(f"/afas/equipements/{eq.id}").get_data(as_text=True)
-    assert "Aucune convention : les déclarations de cet équipement ne peuvent pas être transmises." in page
     token = csrf(client, f"/afas/declarations/{decl.id}")
     r = client.post(f"/afas/declarations/{decl.id}", data={"csrf_token": token, "action": "transmit", **eaje()})
     assert r.status_code == 422
     text = r.get_data(as_text=True).replace("&#39;", "'")
-    assert "n'a pas de convention d'objectifs et de financement signée couvrant l'exercice 2026" in text
+    assert "n'a pas de convention d'objectifs et de financement signée couvrant l'exercice 2025" in text
     assert decl.status == "brouillon"
 
 

@@ -145,10 +145,15 @@ def test_demo_seeder_builds_a_history(app, factory):
     # and rules are shown (territoire, handicap, plan mercredi, PS Jeunes, FJT).
     from afas.conventions import a_renouveler
     from afas.models import Equipement
-    equipements = {e.type: e for e in db.session.query(Equipement).filter(Equipement.numero.like("%-80-%"))}
+    equipements = {e.type: e for e in db.session.query(Equipement).filter(Equipement.numero.like("%-80-%"),
+                                                                          Equipement.numero != "EAJE-80-0007")}
     assert {"PSJ", "FJT"} <= set(equipements) and all(e.conventions[0].signee for e in equipements.values())
     assert [c.equipement_id for c in a_renouveler(equipements.values())] == [equipements["LAEP"].id]
     assert equipements["EAJE"].territoire["valide"]
+    from afas.convention_service import service_actif
+    assert all(service_actif(e) for e in equipements.values())
+    lapsed = db.session.query(Equipement).filter_by(numero="EAJE-80-0007").one()
+    assert lapsed.conventions[0].signee and not service_actif(lapsed) and not lapsed.declarations
     by_type = {d.equipement.type: d for d in decls if d.type == "reel" and d.last_version is not None}
     steps = {s["libelle"]: s["valeur"] for s in by_type["EAJE"].last_version.droit["etapes"]}
     assert steps["Bonus territoire"] != "0,00 €" and steps["Bonus inclusion handicap"] != "0,00 €"

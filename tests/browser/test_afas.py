@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import (assert_fits_width, assert_page_basics, check_a11y, confirm_modal,
                                    screenshot, sign_in, text)
@@ -49,14 +50,14 @@ def _justify_alerts(page, reason: str) -> list[str]:
 def _open_equipement(page, nom: str):
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Déclarations AFAS").click()
     page.get_by_test_id("afas-equipements").get_by_role("link", name=nom).click()
-    assert page.locator("h1").inner_text() == nom
+    expect(page.locator("h1")).to_have_text(nom)
 
 
 def test_declaration_from_input_to_regularisation(new_page):
     partner = new_page()
     sign_in(partner, "gestionnaire@amiens.example")
     partner.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Déclarations AFAS").click()
-    assert partner.locator("h1").inner_text() == "Déclarations d'activité et financières (AFAS)"
+    expect(partner.locator("h1")).to_have_text("Déclarations d'activité et financières (AFAS)")
     assert_page_basics(partner)
     screenshot(partner, "afas-partenaire")
     partner.get_by_test_id("afas-equipements").get_by_role("link", name=EAJE).click()
@@ -66,7 +67,7 @@ def test_declaration_from_input_to_regularisation(new_page):
     partner.select_option("#new-type", "reel")
     partner.select_option("#new-annee", str(REEL_YEAR))
     partner.get_by_test_id("afas-create").click()
-    assert partner.locator("h1").inner_text() == f"Réel {REEL_YEAR} — {EAJE}"
+    expect(partner.locator("h1")).to_have_text(f"Réel {REEL_YEAR} — {EAJE}")
     realisees = partner.get_by_test_id("field-heures_realisees")
     assert realisees.input_value() not in ("", "0")
     summary = partner.get_by_test_id("afas-controles-summary")

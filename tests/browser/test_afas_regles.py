@@ -4,6 +4,7 @@ step-by-step droit shows the bonus inclusion handicap and territoire."""
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import assert_page_basics, check_a11y, screenshot, sign_in, text
 
@@ -22,7 +23,7 @@ def test_caf_renews_a_convention_and_the_partner_sees_it(new_page, tmp_path):
     assert_page_basics(agent)
     check_a11y(agent)
     agent.get_by_test_id("afas-conventions-list").get_by_role("link", name=LAEP).click()
-    assert agent.locator("h1").inner_text() == LAEP
+    expect(agent.locator("h1")).to_have_text(LAEP)
     assert "prend fin le" in text(agent.get_by_test_id("afas-convention-renouveler"))
 
     year = date.today().year
@@ -67,3 +68,30 @@ def test_crèche_droit_shows_the_new_bonuses(new_page):
     assert "Bonus territoire" in body and "QPV" in body
     check_a11y(page)
     screenshot(page, "afas-droit-bonus", full_page=True)
+
+
+LAPSED = "Micro-crèche Les Coquelicots"
+
+
+def test_without_a_convention_in_force_the_partner_reads_why_and_the_agent_sees_the_status(new_page):
+    partner = new_page()
+    sign_in(partner, "gestionnaire@amiens.example")
+    partner.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Déclarations AFAS").click()
+    assert "Sans convention en vigueur" in text(partner.get_by_test_id("afas-equipements"))
+    partner.get_by_test_id("afas-equipements").get_by_role("link", name=LAPSED).click()
+    notice = partner.get_by_test_id("afas-service-inactif")
+    assert "Service AFAS inactif pour « Micro-crèche Les Coquelicots »" in text(notice)
+    assert "a pris fin le" in text(notice) and "Contactez votre Caf" in text(notice)
+    assert partner.get_by_test_id("afas-new-declaration").count() == 0
+    check_a11y(partner)
+    screenshot(partner, "afas-service-inactif-partenaire", full_page=True)
+
+    agent = new_page()
+    sign_in(agent, "agent.caf@caf80.example")
+    agent.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Conventions AFAS").click()
+    row = agent.locator("[data-testid='afas-conventions-list'] tr[data-numero='EAJE-80-0007']")
+    assert text(row.get_by_test_id("afas-statut-convention")) == "Sans convention en vigueur"
+    laep = agent.locator("[data-testid='afas-conventions-list'] tr[data-numero='LAEP-80-0004']")
+    assert text(laep.get_by_test_id("afas-statut-convention")) in ("Convention à renouveler", "Convention en vigueur")
+    check_a11y(agent)
+    screenshot(agent, "afas-conventions-statuts-caf", full_page=True)

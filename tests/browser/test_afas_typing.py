@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.dates import PARIS
 from tests.support.browser import check_a11y, confirm_modal, screenshot, sign_in, text
@@ -149,7 +150,7 @@ def test_nothing_typed_is_lost_while_previews_return(new_page):
     page.screenshot(path="/tmp/typing-confirm.png")
     modal.get_by_role("button", name="Annuler").click()
     modal.wait_for(state="hidden")
-    assert page.get_by_test_id("afas-status").first.get_attribute("data-status") == "brouillon"
+    expect(page.get_by_test_id("afas-status").first).to_have_attribute("data-status", "brouillon")
     page.get_by_test_id("afas-transmit").click()
     confirm_modal(page)
     assert text(page.locator("main .fr-alert").first).startswith("Déclaration transmise (version 1")
@@ -230,7 +231,7 @@ def test_controls_summary_bar_on_a_phone(new_page):
     assert box["y"] + box["height"] <= 812 + 1 and box["y"] > 600, box
     # CAPACITE-HEURES at least (the Wednesday caps of the plan mercredi may block too)
     assert re.search(r"\b[1-9]\d* bloquants?\b", text(bar)), text(bar)
-    assert page.locator("#f-heures_realisees").get_attribute("aria-invalid") == "true"
+    expect(page.locator("#f-heures_realisees")).to_have_attribute("aria-invalid", "true")
     assert "capacité théorique" in text(page.locator("#f-heures_realisees-error"))
     live = page.get_by_test_id("afas-live")
     assert not live.is_visible() or live.bounding_box()["y"] > 812
@@ -263,5 +264,5 @@ def test_the_form_works_without_javascript(new_page):
     assert "Brouillon enregistré" in text(page.locator("main .fr-alert").first)
     assert page.get_by_test_id("field-c60").input_value() == "12"
     assert "diffère de la somme" in text(page.locator("#f-total_charges-error"))
-    assert page.get_by_test_id("field-total_charges").get_attribute("aria-invalid") == "true"
+    expect(page.get_by_test_id("field-total_charges")).to_have_attribute("aria-invalid", "true")
     assert text(page.get_by_test_id("afas-somme-total_charges")) == "Somme des comptes 60 à 68 saisis : 108,00 €"

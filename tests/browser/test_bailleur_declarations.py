@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.dates import add_months
 from portal.dates import today as paris_today
@@ -72,7 +73,7 @@ def test_private_landlord_signals_an_unpaid_rent_and_the_social_worker_sees_it(n
     page.get_by_test_id("declaration-verify").click()
 
     # The rule speaks at the debt's field, the form keeps what was typed
-    assert page.get_by_test_id("declaration-errors").is_visible()
+    expect(page.get_by_test_id("declaration-errors")).to_be_visible()
     dette = page.locator("#champ-dette")
     assert dette.get_attribute("aria-invalid") == "true"
     assert "R824-1" in text(page.locator(f"#{dette.get_attribute('aria-describedby')}"))

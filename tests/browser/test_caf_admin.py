@@ -3,6 +3,7 @@ background job, run here by a real worker)."""
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in, text
 
@@ -23,7 +24,7 @@ def test_caf_admin_verifies_the_audit_chain_on_demand(new_page, live_worker):
     page = new_page()
     sign_in(page, "admin.caf@caf80.example")
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Piste d'audit").click()
-    assert page.locator("h1").inner_text() == "Piste d'audit"
+    expect(page.locator("h1")).to_have_text("Piste d'audit")
     status = page.get_by_test_id("chain-status")
     assert "Aucune vérification enregistrée" in text(status)  # opening the page verifies nothing
     assert_page_basics(page)
@@ -47,7 +48,7 @@ def test_caf_admin_verifies_the_audit_chain_on_demand(new_page, live_worker):
     page.select_option("#action", label="Intégrité de la chaîne vérifiée")
     with page.expect_navigation():
         page.get_by_role("button", name="Filtrer").click()
-    assert page.get_by_test_id("liste-total").get_attribute("data-total") == "1"
+    expect(page.get_by_test_id("liste-total")).to_have_attribute("data-total", "1")
     assert page.locator("table tbody tr").count() == 1
     page.select_option("#action", "")
     page.fill("#du", "2026-03-10")
@@ -55,8 +56,8 @@ def test_caf_admin_verifies_the_audit_chain_on_demand(new_page, live_worker):
     with page.expect_navigation():
         page.get_by_role("button", name="Filtrer").click()
     assert "La date de fin doit être le même jour que la date de début ou après." in text(page.locator("#au-error"))
-    assert page.locator("#au").get_attribute("aria-invalid") == "true"
-    assert page.get_by_test_id("liste-total").get_attribute("data-total") == "0"
+    expect(page.locator("#au")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("liste-total")).to_have_attribute("data-total", "0")
     assert_page_basics(page)
     screenshot(page, "piste-audit")
     page.set_viewport_size({"width": 375, "height": 812})

@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from cdap.policy import SECTIONS, categories
 from tests.support.browser import assert_fits_width, assert_page_basics, check_a11y, screenshot, sign_in, text
@@ -27,7 +28,7 @@ def _visible_sections(page) -> set[str]:
 
 def _consult_from_queue(page, motif: str, comment: str):
     _menu(page, "Impayés de loyer")
-    assert page.locator("h1").inner_text() == "File des impayés de loyer"
+    expect(page.locator("h1")).to_have_text("File des impayés de loyer")
     # The queue counts its rows, names landlords, and finds a file by its number.
     assert int(page.get_by_test_id("liste-total").get_attribute("data-total")) >= 1
     page.get_by_test_id("liste-recherche").press_sequentially(NUMERO, delay=40)
@@ -83,7 +84,7 @@ def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
     worker.get_by_test_id("onglet-quotient_familial").click()
     worker.get_by_test_id("qf-actuel").wait_for(state="visible")
     assert "Quotient familial actuel" in text(worker.get_by_test_id("qf-actuel"))
-    assert worker.locator("[data-testid=qf-table] tbody tr").first.get_attribute("data-testid") == "qf-ligne-actuelle"
+    expect(worker.locator("[data-testid=qf-table] tbody tr").first).to_have_attribute("data-testid", "qf-ligne-actuelle")
     worker.get_by_test_id("onglet-identite").click()
     worker.get_by_test_id("section-identite").wait_for(state="visible")
     screenshot(worker, "cdap-dossier")

@@ -23,7 +23,7 @@ def test_landlord_sees_its_dashboard_files_and_upload_form(new_page):
     # Submitting nothing: both errors shown, tied to their fields, nothing received.
     page.evaluate("() => document.getElementById('edi-upload-form').noValidate = true")
     page.locator("#edi-upload-form button[type=submit]").click()
-    assert page.get_by_test_id("edi-upload-errors").is_visible()
+    expect(page.get_by_test_id("edi-upload-errors")).to_be_visible()
     for field in ("edi-fichier", "edi-signature"):
         input_ = page.locator(f"#{field}")
         assert input_.get_attribute("aria-invalid") == "true"

@@ -4,6 +4,7 @@ per-record errors and downloads the signed acknowledgment."""
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import assert_page_basics, screenshot, sign_in, text
 
@@ -74,7 +75,7 @@ def test_landlord_uploads_signed_files_and_reads_the_acknowledgment(new_page, li
 
 def _rejected(page, reason: str):
     """The file page of a rejected file: the reason first, the bar in the DSFR error colour."""
-    assert page.get_by_test_id("edi-status").get_attribute("data-statut") == "REJETE"
+    expect(page.get_by_test_id("edi-status")).to_have_attribute("data-statut", "REJETE")
     alert = page.get_by_test_id("edi-rejet")
     assert reason in text(alert), text(alert)
     top = page.evaluate("() => [document.querySelector('[data-testid=edi-rejet]').getBoundingClientRect().top,"

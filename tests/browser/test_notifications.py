@@ -8,6 +8,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import assert_fits_width, assert_page_basics, check_a11y, confirm_modal, screenshot, sign_in, text
 
@@ -59,7 +60,7 @@ def _transmit_laep_reel(page) -> str:
         page.get_by_test_id("afas-transmit").click()
         confirm_modal(page)
     page.get_by_test_id("afas-status").first.wait_for()
-    assert page.get_by_test_id("afas-status").first.get_attribute("data-status") == "transmise"
+    expect(page.get_by_test_id("afas-status").first).to_have_attribute("data-status", "transmise")
     return re.search(r"/declarations/(\d+)", page.url).group(1)
 
 
@@ -77,7 +78,7 @@ def test_correction_request_bell_attachment_and_download(new_page, live_server, 
     agent.get_by_test_id("afas-take").click()
     _type(agent.get_by_test_id("afas-correction-message"), "Merci de joindre le compte de résultat signé.")
     agent.get_by_test_id("afas-request-correction").click()
-    assert agent.get_by_test_id("afas-status").first.get_attribute("data-status") == "a_corriger"
+    expect(agent.get_by_test_id("afas-status").first).to_have_attribute("data-status", "a_corriger")
 
     # The manager sees it: the bell counts one more, the email left at once.
     manager.reload()
@@ -92,7 +93,7 @@ def test_correction_request_bell_attachment_and_download(new_page, live_server, 
     assert any(s.startswith("Extranet Partenaires — Correction demandée : Réel") for s in subjects), subjects
 
     bell.click()
-    assert manager.locator("h1").inner_text() == "Notifications"
+    expect(manager.locator("h1")).to_have_text("Notifications")
     first = manager.get_by_test_id("notification").first
     assert "Correction demandée" in text(first) and "Non lue" in text(first)
     assert re.search(r"\d\d/\d\d/\d{4} à \d\d h \d\d", text(first))

@@ -21,7 +21,7 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     assert menu.get_by_role("link", name="Jetons d'API").count() == 1
     assert menu.get_by_role("link", name="Certificats EDI").count() == 0  # no EDI service
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Utilisateurs").click()
-    assert page.locator("h1").inner_text() == "Utilisateurs — Commune d'Amiens"
+    expect(page.locator("h1")).to_have_text("Utilisateurs — Commune d'Amiens")
     assert page.get_by_role("cell", name="Sophie Martin").is_visible()
     assert_page_basics(page)
     screenshot(page, "administration-utilisateurs")
@@ -29,7 +29,7 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     page.get_by_test_id("liste-recherche").press_sequentially("martin", delay=30)
     with page.expect_navigation():
         page.get_by_role("button", name="Rechercher").click()
-    assert page.get_by_test_id("liste-total").get_attribute("data-total") == "1"
+    expect(page.get_by_test_id("liste-total")).to_have_attribute("data-total", "1")
     assert page.get_by_role("cell", name="Sophie Martin").is_visible()
     page.goto("/administration/utilisateurs")
 
@@ -37,7 +37,7 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     page.get_by_role("link", name="Créer un utilisateur").click()
     assert_page_basics(page)
     assert page.locator("#role").input_value() == "partner_manager"  # least privileged, never admin
-    assert page.locator("#role option").first.get_attribute("value") == "partner_manager"
+    expect(page.locator("#role option").first).to_have_attribute("value", "partner_manager")
     with page.expect_navigation():
         page.get_by_role("button", name="Créer le compte").click()  # empty form: errors tied to fields
     summary = page.get_by_test_id("error-summary")
@@ -58,7 +58,7 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     page.locator("#email").press_sequentially("elodie.caron@amiens.example", delay=20)
     page.get_by_role("button", name="Créer le compte").click()
     assert _flash(page) == "Compte créé : un lien d'activation a été envoyé à elodie.caron@amiens.example."
-    assert page.locator("h1").inner_text() == "Élodie Caron"
+    expect(page.locator("h1")).to_have_text("Élodie Caron")
     assert "En attente d'activation" in text(page.locator("main"))  # badges are upper-cased by CSS
     assert "Aucune habilitation." in page.inner_text("main")
 
@@ -79,7 +79,7 @@ def test_partner_admin_manages_users_habilitations_and_tokens(new_page):
     assert page.get_by_label("AFAS").is_checked()
     page.fill("#days", "30")
     page.get_by_role("button", name="Créer le jeton").click()
-    assert page.locator("h1").inner_text() == "Jeton « Logiciel petite enfance » créé"
+    expect(page.locator("h1")).to_have_text("Jeton « Logiciel petite enfance » créé")
     raw = page.get_by_test_id("raw-token").inner_text().strip()
     assert len(raw) > 30
     page.get_by_role("button", name="Copier le jeton").click()

@@ -1,6 +1,7 @@
 """The shell in a real browser: sign-in with MFA, MFA enrolment page, home page per role,
 accessibility, 375 px, the browser's own UI in French."""
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import (
     assert_fits_width,
@@ -45,14 +46,14 @@ def test_footer_leads_to_the_information_pages(new_page):
     page.goto("/connexion")
     footer = page.get_by_role("contentinfo")
     footer.get_by_role("link", name="Accessibilité : partiellement conforme").click()
-    assert page.locator("h1").inner_text() == "Déclaration d'accessibilité"
+    expect(page.locator("h1")).to_have_text("Déclaration d'accessibilité")
     assert "partiellement conforme" in page.get_by_test_id("accessibilite-statut").inner_text()
     assert_page_basics(page)
     for name, title in (("Plan du site", "Plan du site"), ("Mentions légales", "Mentions légales"),
                         ("Données personnelles", "Données personnelles"), ("Cookies", "Cookies"),
                         ("Aide et contact", "Aide et contact")):
         page.get_by_role("contentinfo").get_by_role("link", name=name, exact=True).click()
-        assert page.locator("h1").inner_text() == title
+        expect(page.locator("h1")).to_have_text(title)
         assert_page_basics(page)
     sign_in(page, "gestionnaire@amiens.example")
     page.get_by_role("contentinfo").get_by_role("link", name="Aide et contact").click()
@@ -65,7 +66,7 @@ def test_footer_leads_to_the_information_pages(new_page):
 def test_caf_agent_signs_in_with_totp_and_signs_out(new_page):
     page = new_page()
     sign_in(page, "agent.caf@caf80.example")
-    assert page.locator("h1").inner_text() == "Bonjour Karim"
+    expect(page.locator("h1")).to_have_text("Bonjour Karim")
     assert "Karim Benali — Caf de la Somme" in page.get_by_test_id("current-user").inner_text()
     assert_page_basics(page)
     sign_out(page)
@@ -83,7 +84,7 @@ def test_wrong_code_is_refused_with_a_message(new_page):
     page.wait_for_url("**/connexion/code**")
     page.fill("#code", "000000")
     page.get_by_role("button", name="Valider").click()
-    assert page.locator("#code").get_attribute("aria-invalid") == "true"
+    expect(page.locator("#code")).to_have_attribute("aria-invalid", "true")
     assert "Code incorrect ou déjà utilisé." in page.inner_text("main")
     check_a11y(page)
 
@@ -91,7 +92,7 @@ def test_wrong_code_is_refused_with_a_message(new_page):
 def test_home_fits_a_phone_screen(new_page):
     page = new_page(width=375, height=812)
     sign_in(page, "gestionnaire@amiens.example")
-    assert page.locator("h1").inner_text() == "Bonjour Sophie"
+    expect(page.locator("h1")).to_have_text("Bonjour Sophie")
     assert_fits_width(page)
     page.goto("/connexion")
     assert_fits_width(page)
@@ -105,7 +106,7 @@ def test_mfa_enrolment_page_shows_the_key_after_an_explicit_step(new_page):
     sign_in(page, "admin@picardie-habitat.example")
     page.goto("/compte")
     page.get_by_role("link", name="Changer d'appareil d'authentification").click()
-    assert page.locator("h1").inner_text() == "Changer d'appareil d'authentification"
+    expect(page.locator("h1")).to_have_text("Changer d'appareil d'authentification")
     assert page.get_by_test_id("qr-code").count() == 0
     assert_page_basics(page)
     page.get_by_role("button", name="Générer ma clé d'authentification").click()

@@ -4,6 +4,7 @@ agent decides the maintien de l'aide; the landlord sees the plan and the decisio
 notes nor the budget; the worker closes the case with its outcome; the CCAPEX records a
 procedure stage on a demo case oriented to it; the team lead sees the dashboard."""
 import pytest
+from playwright.sync_api import expect
 
 from portal.dates import today as paris_today
 from tests.support.browser import assert_fits_width, assert_page_basics, screenshot, sign_in, text
@@ -66,7 +67,7 @@ def test_case_from_taking_to_closing_with_the_caf_decision_and_the_landlord_view
     _check(worker, "Éligibilité au FSL")
     worker.select_option("#diagnostic-capacite", "partielle")
     worker.get_by_test_id("situation-diagnostic-submit").click()
-    assert worker.locator("#diagnostic-ressources").get_attribute("aria-invalid") == "true"
+    expect(worker.locator("#diagnostic-ressources")).to_have_attribute("aria-invalid", "true")
     assert_page_basics(worker)
     worker.locator("#diagnostic-ressources").fill("")
     _type(worker, "#diagnostic-ressources", "1450")

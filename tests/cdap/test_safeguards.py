@@ -209,7 +209,7 @@ def test_history_is_exactly_the_last_n_completed_months():
     ("a=b", "a=b"),
 ])
 def test_safe_cell(value, expected):
-    from cdap.exports import safe_cell
+    from portal.spreadsheets import safe_cell
     assert safe_cell(value) == expected
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from edi.crypto import pki
+from portal.crypto import pki
 from edi.certificates import services
 from edi.certificates.models import RegisteredCertificate
-from edi.crypto.signature import SignatureError, load_certificates, load_private_key, sign_detached
+from portal.crypto.signature import SignatureError, load_certificates, load_private_key, sign_detached
 from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.models import OutboxMessage
@@ -207,7 +207,7 @@ def test_demo_seeder_registers_picardie_habitat(app):
     from portal.demo import seed_demo
     seed_demo()
     pem = pki.ensure_demo_pki(app.config["VAR_DIR"]).path("bailleur_cert").read_bytes()
-    from edi.crypto.signature import certificate_fingerprint
+    from portal.crypto.signature import certificate_fingerprint
     reg = db.session.scalar(select(RegisteredCertificate).where(
         RegisteredCertificate.fingerprint == certificate_fingerprint(load_certificates(pem)[0])))
     assert reg is not None and reg.approved_at is not None and reg.organisation.code_bailleur == "BL080001"

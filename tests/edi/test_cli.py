@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from edi.crypto import pki
+from portal.crypto import pki
 from schemas import EXAMPLES_DIR
 
 

@@ -265,3 +265,32 @@ def test_the_caf_sees_one_history_per_tenancy_whatever_the_channel(
     assert page.count('data-testid="history-row"') == 2
     assert 'data-canal="EDI"' in page and 'data-canal="formulaire"' in page
     assert client.get(f"/caf/declarations-bailleurs/{d.id}/accuse.pdf").data.startswith(b"%PDF")
+
+
+def test_the_lists_page_search_and_sort_every_declaration(factory, login, client, owner, private):
+    """More than a page of declarations: every one reachable by numbered pages (no « page
+    suivante » dead end), searchable by tenant code, sortable; the Caf's list the same way."""
+    from portal.models import utcnow
+    now = utcnow()
+    for i in range(55):
+        db.session.add(DeclarationBailleur(organisation_id=private.id, acte="IMPAYE", statut="ENVOYEE",
+                                           saisie={"nom": f"LOCATAIRE {i:02d}"}, code_bailleur=private.code_bailleur,
+                                           code_locataire=f"L{i:04d}", numero_allocataire=f"74{i:05d}",
+                                           modifie_le=now - timedelta(minutes=i), envoye_le=now - timedelta(minutes=i)))
+    db.session.commit()
+    login(owner)
+    first = client.get("/bailleur/declarations").get_data(as_text=True)
+    assert 'data-total="55"' in first and "page 1 sur 2" in first and "<td>LOCATAIRE 00</td>" in first and "<td>LOCATAIRE 54</td>" not in first
+    second = client.get("/bailleur/declarations?page=2").get_data(as_text=True)
+    assert "<td>LOCATAIRE 54</td>" in second and "<td>LOCATAIRE 49</td>" not in second and 'aria-current="page"' in second
+    found = client.get("/bailleur/declarations?q=L0042").get_data(as_text=True)
+    assert 'data-total="1"' in found and "<td>LOCATAIRE 42</td>" in found
+    oldest_first = client.get("/bailleur/declarations?tri=modifiee&sens=asc").get_data(as_text=True)
+    assert oldest_first.index("LOCATAIRE 54") < oldest_first.index("LOCATAIRE 53")
+    nothing = client.get("/bailleur/declarations?q=ZZZ").get_data(as_text=True)
+    assert "Aucune déclaration ne correspond à cette recherche." in nothing
+    client.get("/deconnexion")
+    login(factory.user(factory.caf(), role="caf_agent", habilitations={"EDI": None}), on=client)
+    caf = client.get("/caf/declarations-bailleurs?q=Dupuis&page=2").get_data(as_text=True)
+    assert 'data-total="55"' in caf and "page 2 sur 2" in caf and "<td>LOCATAIRE 54 (7400054)</td>" in caf
+    assert client.get("/caf/declarations-bailleurs?page=x").status_code == 400

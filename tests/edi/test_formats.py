@@ -435,7 +435,7 @@ def test_readme_lists_exactly_the_codes_an_accuse_can_carry():
     import re
 
     from edi import rules
-    from edi.crypto.signature import SIGNATURE_CODES
+    from portal.crypto.signature import SIGNATURE_CODES
     readme = (SCHEMA_DIR / "README.md").read_text()
     tables = readme[readme.index("### Codes de rejet du fichier"):readme.index("### AVIS_PAIEMENT")]
     published = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", tables, flags=re.MULTILINE))

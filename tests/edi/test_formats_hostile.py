@@ -7,7 +7,7 @@ import pytest
 
 from edi import formats
 from edi.formats import FormatError
-from edi.formats.xmlsafe import PARSER_OPTIONS, check_prolog, stream_elements
+from portal.xmlsafe import PARSER_OPTIONS, check_prolog, stream_elements
 
 SECRET = "CONTENU-SECRET-42"
 NS = "urn:caf:extranet:edi:loyers:1"

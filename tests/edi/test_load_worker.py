@@ -92,6 +92,8 @@ def world(live_app):
                           numero=f"ALSH-C{partner.id}", activite="extrascolaire")
         db.session.add(alsh)
         db.session.flush()
+        from tests.afas.conftest import sign_convention
+        sign_convention(alsh)   # AFAS writes need a signed convention in force (#21)
         draft = afas_services.create_declaration(alsh, date.today().year, "previsionnel", manager)
         make_allocataire(numero="8800001", nom="Consulte")
         signer = Signer(live_app, landlord)

@@ -55,8 +55,8 @@ def accuse_of(api, fichier_id):
 
 
 def verify_caf_signature(app, data: bytes, signature: bytes):
-    from edi.crypto.pki import trust_anchors
-    from edi.crypto.signature import verify_detached
+    from portal.crypto.pki import trust_anchors
+    from portal.crypto.signature import verify_detached
     with app.app_context():
         anchors = trust_anchors()
     return verify_detached(data, signature, anchors)

@@ -43,8 +43,8 @@ def test_monthly_job_builds_one_signed_notice_per_landlord_once(
     xml = api.get(listing[0]["liens"]["fichier"])
     p7s = api.get(listing[0]["liens"]["signature"])
     assert xml.status_code == p7s.status_code == 200
-    from edi.crypto.pki import trust_anchors
-    from edi.crypto.signature import verify_detached
+    from portal.crypto.pki import trust_anchors
+    from portal.crypto.signature import verify_detached
     verify_detached(xml.data, p7s.data, trust_anchors())
     from schemas import SCHEMA_DIR
     doc = etree.fromstring(xml.data)

@@ -70,7 +70,7 @@ def test_tampered_byte_is_rejected(api_client, edi_token, landlord, signer, tena
 
 
 def test_wrong_key_is_rejected(api_client, edi_token, landlord, signer, tenants, run_jobs):
-    from edi.crypto import pki
+    from portal.crypto import pki
     api = api_client(edi_token)
     data = build_xml("LOYERS", landlord, records(tenants))
     fid = upload(api, data, signer.sign(data, key=pki.new_key("ec")))

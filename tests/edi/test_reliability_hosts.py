@@ -24,7 +24,7 @@ RECORDS = 20
 def live_settings():
     """The keys are settings, as in production (no host generates its demo PKI in its own
     VAR_DIR): the demo PKI of the live app's VAR_DIR, where the tests' Signer issues from."""
-    from edi.crypto.pki import ensure_demo_pki
+    from portal.crypto.pki import ensure_demo_pki
     from tests.support.plugin import TMP
     pki = ensure_demo_pki(TMP / live.LIVE_NAME)
     return {"EDI_BATCH_SIZE": "8", "EDI_TRUST_ANCHORS": str(pki.path("ca_cert")),

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asn1crypto import cms
 
-from edi.crypto import pki
-from edi.crypto.signature import (
+from portal.crypto import pki
+from portal.crypto.signature import (
     SignatureError,
     certificate_fingerprint,
     sign_detached,
@@ -158,7 +158,7 @@ def test_sha1_signed_certificate_refused(p, data, tmp_path):
     openssl("req", "-new", "-key", str(key), "-subj", "/CN=Vieux SHA1", "-out", str(tmp_path / "old.csr"))
     openssl("x509", "-req", "-in", str(tmp_path / "old.csr"), "-CA", p.path("ca.pem"), "-CAkey", p.path("ca.key"),
             "-set_serial", "4242", "-days", "30", "-sha1", "-extfile", str(ext), "-out", str(tmp_path / "old.pem"))
-    from edi.crypto.signature import load_certificates, load_private_key
+    from portal.crypto.signature import load_certificates, load_private_key
     cert = load_certificates((tmp_path / "old.pem").read_bytes())[0]
     der = sign_detached(data, load_private_key(key.read_bytes()), cert)
     with pytest.raises(SignatureError) as exc:

@@ -1,10 +1,10 @@
-"""edi.crypto.pki: demo PKI at first use, production settings validated at start-up."""
+"""portal.crypto.pki: demo PKI at first use, production settings validated at start-up."""
 from __future__ import annotations
 
 import pytest
 
-from edi.crypto import pki
-from edi.crypto.signature import sign_detached, verify_detached
+from portal.crypto import pki
+from portal.crypto.signature import sign_detached, verify_detached
 from portal.config import ConfigError
 
 

@@ -2,7 +2,7 @@
 
 lxml 6.2's validating pull parser neither raises on a premature end nor withholds the end event
 of the unclosed root when it is closed: completeness is established from the bytes
-(``edi.formats.xmlsafe.document_end_error``). These tests cut documents at many offsets and check
+(``portal.xmlsafe.document_end_error``). These tests cut documents at many offsets and check
 that every cut is refused with ``XML_MALFORME`` by each layer and each way in (reader, CLI,
 upload form, API), with nothing applied.
 """

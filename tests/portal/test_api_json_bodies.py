@@ -47,6 +47,8 @@ def world(factory, client):
     eq = Equipement(organisation_id=org.id, type="RPE", nom="Relais", numero=f"RPE-J{org.id}")
     db.session.add(eq)
     db.session.flush()
+    from tests.afas.conftest import sign_convention
+    sign_convention(eq)   # the AFAS service of an équipement needs a signed convention in force
     decl = services.create_declaration(eq, services.today().year, "previsionnel", manager)
     db.session.flush()
     _token, raw = factory.api_token(org, manager, scopes=("AFAS", "CDAP"), profil="bailleur")

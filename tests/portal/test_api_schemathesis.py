@@ -80,6 +80,7 @@ def _seed(app) -> dict:
 
     from afas import demo as afas_demo
     from afas import services as afas_services
+    from afas.convention_service import service_actif
     from afas.models import Declaration, Equipement
     from cdap.demo import SHOWCASE, demo_tenants
     from edi import services as edi_services
@@ -116,6 +117,8 @@ def _seed(app) -> dict:
     manager = user("gestionnaire@amiens.example")
     ready = []
     for eq in equipements:
+        if not service_actif(eq):   # the demo's micro-crèche without a convention in force
+            continue
         decl = afas_services.create_declaration(eq, afas_services.today().year, "previsionnel", manager)
         evaluation = afas_services.save_draft(decl, afas_demo.demo_data(eq.type), None, manager)
         if not evaluation.bloquants and not evaluation.missing_justifications({}):

@@ -59,6 +59,7 @@ PARAM_URLS = {
     "afas.paiement_ordre": lambda w: "/afas/paiements/ordres/999999",
     "afas.paiement_ordre_download": lambda w: "/afas/paiements/ordres/999999.xml",
     "afas.paiement_partenaire_export": lambda w: "/afas/mes-paiements.csv",
+    "afas.coordonnees_edit": lambda w: f"/afas/paiements/coordonnees/{w.equipement.organisation_id}",
     "edi.file_detail": lambda w: f"/edi/fichiers/{w.fichier.id}",
     "edi.file_status": lambda w: f"/edi/fichiers/{w.fichier.id}/statut",
     "edi.file_download": lambda w: f"/edi/fichiers/{w.fichier.id}/telecharger/fichier",

@@ -64,8 +64,8 @@ class Signer:
     """A landlord's signing key + X.509 certificate issued by the demo CA (trust anchor)."""
 
     def __init__(self, app, org, register: bool = True, **cert_options):
-        from edi.crypto import pki
-        from edi.crypto.signature import load_certificates, load_private_key
+        from portal.crypto import pki
+        from portal.crypto.signature import load_certificates, load_private_key
         demo = pki.ensure_demo_pki(app.config["VAR_DIR"])
         self.ca_key = load_private_key(demo.path("ca_key").read_bytes())
         self.ca_cert = load_certificates(demo.path("ca_cert").read_bytes())[0]
@@ -75,7 +75,7 @@ class Signer:
         self.registered = register_certificate(org, self.cert) if register else None
 
     def sign(self, data: bytes, key=None, cert=None) -> bytes:
-        from edi.crypto.signature import sign_detached
+        from portal.crypto.signature import sign_detached
         return sign_detached(data, key or self.key, cert or self.cert)
 
 

@@ -6,11 +6,13 @@ from types import SimpleNamespace
 import pytest
 
 from afas import services
-from afas.paiement import services as paiement
+from afas.paiement.coordonnees import record_bank_details
 from afas.paiement.models import Indu
 from portal.extensions import db
 
 from ..helpers import alsh, eaje
+
+IBAN = "FR7630006000011234567890189"
 
 
 def validated(eq, annee, type_, data, w, on: datetime):
@@ -34,7 +36,7 @@ def paiement_world(afas_world):
     reel = validated(w.creche, 2025, "reel", eaje(heures_realisees="30000", heures_facturees="31000"), w,
                      datetime(2026, 1, 12, 9, 0))
     indu = db.session.query(Indu).filter_by(declaration_id=reel.id).one()
-    paiement.record_bank_reference(w.org.id, "RIB-LUTINS-01", w.agent)
+    record_bank_details(w.org, IBAN, None, "Crèche Les Lutins", w.agent)
     prev_creche = validated(w.creche, 2026, "previsionnel", eaje(), w, datetime(2026, 1, 15, 9, 0))
     prev_alsh = validated(w.alsh, 2026, "previsionnel", alsh(), w, datetime(2026, 1, 15, 9, 0))
     db.session.flush()

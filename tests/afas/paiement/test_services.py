@@ -15,6 +15,8 @@ from afas.paiement.xml import ReturnResult, build_return, order_schema
 from portal.crypto.pki import ensure_demo_pki, sign_as_caf
 from portal.extensions import db
 
+from .conftest import IBAN
+
 
 def _lines(ordre):
     return {(x.equipement_id, x.nature): x for x in ordre.lignes}
@@ -42,7 +44,7 @@ def test_the_order_offsets_the_indu_and_verifies_with_openssl(paiement_world, ap
     assert creche.compensation == min(gross, w.indu.montant)
     assert creche.montant == gross - creche.compensation
     assert w.indu.reste == w.indu.montant - creche.compensation
-    assert creche.siret == w.org.siret and creche.iban_reference == "RIB-LUTINS-01"
+    assert creche.siret == w.org.siret and creche.iban_reference == IBAN
     assert creche.declaration_id == w.prev_creche.id and creche.version_numero == 1
     assert first.status == "ordonne"
     # the file: valid, with its control total
@@ -61,7 +63,7 @@ def test_the_order_offsets_the_indu_and_verifies_with_openssl(paiement_world, ap
                             capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     # a tampered file does not verify
-    (tmp_path / "ordre.xml").write_bytes(ordre.xml.replace(b"RIB-LUTINS-01", b"RIB-PIRATE-01"))
+    (tmp_path / "ordre.xml").write_bytes(ordre.xml.replace(IBAN.encode(), b"FR7699999999999999999999999"))
     tampered = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER",
                                "-in", str(tmp_path / "ordre.xml.p7s"), "-content", str(tmp_path / "ordre.xml"),
                                "-CAfile", str(pki.path("ca_cert")), "-out", "/dev/null"],
