@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, selectinload
 
 from portal.audit import current_api_token, record_event
 from portal.extensions import db
@@ -113,8 +114,22 @@ def ensure_campagne(annee: int, type_declaration: str) -> Campagne:
 
 
 def campaign_rows(years) -> list[Campagne]:
-    """Every campaign window of `years`, read-only (see `campagne_window`)."""
-    return [campagne_window(y, t) for y in years for t in DECLARATION_TYPES]
+    """Every campaign window of `years`, read-only (see `campagne_window`): the recorded rows
+    in one statement, the barèmes read once for the windows not recorded yet."""
+    years = list(years)
+    recorded = {(c.annee, c.type_declaration): c for c in db.session.scalars(
+        select(Campagne).where(Campagne.annee.in_(years)))}
+    baremes = None
+    out = []
+    for y in years:
+        for t in DECLARATION_TYPES:
+            camp = recorded.get((y, t))
+            if camp is None:
+                baremes = all_baremes() if baremes is None else baremes
+                opens, due = bareme_mod.pick(baremes, y).window(y, t)
+                camp = Campagne(annee=y, type_declaration=t, ouverture=opens, echeance=due)
+            out.append(camp)
+    return out
 
 
 def campaign_years(on: date | None = None) -> range:
@@ -138,9 +153,14 @@ def record_campaigns(on: date | None = None) -> int:
 
 # -- queries ---------------------------------------------------------------------------------
 
-def equipements_of(organisation_id: int) -> list[Equipement]:
-    return list(db.session.scalars(select(Equipement).where(Equipement.organisation_id == organisation_id,
-                                                            Equipement.actif.is_(True)).order_by(Equipement.type, Equipement.nom)))
+def equipements_of(organisation_id: int, conventions: bool = False) -> list[Equipement]:
+    """The organisation's active équipements (with their conventions read in one more
+    statement when the page shows them, not one per équipement)."""
+    query = select(Equipement).where(Equipement.organisation_id == organisation_id,
+                                     Equipement.actif.is_(True)).order_by(Equipement.type, Equipement.nom)
+    if conventions:
+        query = query.options(selectinload(Equipement.conventions))
+    return list(db.session.scalars(query))
 
 
 def find_declaration(equipement_id: int, annee: int, type_: str) -> Declaration | None:
@@ -554,9 +574,20 @@ def expected_declarations(organisation_id: int, on: date | None = None) -> list[
     camps = [c for c in campaign_rows(campaign_years(on))
              if c.ouverture <= on + timedelta(days=60) and c.echeance >= on - timedelta(days=365)]
     camps.sort(key=lambda c: c.echeance)
+    # The declarations of these campaigns and their versions in two statements, whatever the
+    # number of équipements (not one per équipement and campaign). The lists show status and
+    # flags only: the JSON contents are read if something asks for them, not decoded here.
+    V = DeclarationVersion
+    found = {} if not camps else {(d.equipement_id, d.annee, d.type): d for d in db.session.scalars(
+        select(Declaration).join(Equipement)
+        .where(Equipement.organisation_id == organisation_id, Equipement.actif.is_(True),
+               Declaration.annee.in_({c.annee for c in camps}))
+        .options(defer(Declaration.data), defer(Declaration.justifications),
+                 selectinload(Declaration.versions).load_only(V.id, V.declaration_id, V.numero, V.created_at,
+                                                              V.late, V.anticipee)))}
     for eq in equipements:
         for c in camps:
-            decl = find_declaration(eq.id, c.annee, c.type_declaration)
+            decl = found.get((eq.id, c.annee, c.type_declaration))
             # Once transmitted (even reopened for a correction the Caf asked for), the flag of
             # the first transmission; before that, whether the deadline has passed.
             transmitted = decl is not None and bool(decl.versions)

@@ -113,7 +113,7 @@ def static(filename):
 def _index_page():
     _partner_guard()
     expected = services.expected_declarations(current_user.organisation_id)
-    equipements = services.equipements_of(current_user.organisation_id)
+    equipements = services.equipements_of(current_user.organisation_id, conventions=True)
     from .conventions import a_renouveler
     inactifs = {eq.id: convention_service.refus_service(eq) for eq in equipements
                 if not convention_service.service_actif(eq)}
@@ -464,14 +464,16 @@ def home_panel(user):
     if user.is_caf_staff:
         if user.habilitation("AFAS") is None:
             return None
-        counts = {}
-        for status in ("transmise", "en_instruction", "a_corriger"):
-            counts[status] = db.session.scalar(select(db.func.count()).select_from(Declaration).where(Declaration.status == status))
+        statuses = ("transmise", "en_instruction", "a_corriger")
+        counted = dict(db.session.execute(select(Declaration.status, db.func.count()).where(
+            Declaration.status.in_(statuses)).group_by(Declaration.status)).all())
+        counts = {status: counted.get(status, 0) for status in statuses}
         return "afas/home_panel_caf.html", {"counts": counts, "labels": STATUS_LABELS}
     if user.role not in PARTNER_VIEWERS or user.organisation.active_contrat("AFAS") is None:
         return None
     if user.role == "partner_manager" and user.habilitation("AFAS") is None:
         return None
-    expected = services.expected_declarations(user.organisation_id)
+    from .next_actions import expected_once
+    expected = expected_once(user.organisation_id)
     return "afas/home_panel.html", {"expected": expected, "late": [e for e in expected if e.late and not
                                                                    (e.declaration and e.declaration.versions)]}

@@ -8,6 +8,12 @@ Functions EDI may call (``__all__``):
 - ``tenancy_after_mouvement(tenancy, rec, today)`` : the tenancy as an ENTREE / SORTIE leaves it ;
 - ``apply_loyers(code_bailleur, rows, source)`` and ``apply_loyers_columns(code_bailleur,
   columns, source)`` (columns named by ``LOYERS_COLUMNS``) : rent history ;
+- SQLite, a large LOYERS file (issue #18): ``create_loyers_stage(stage)``,
+  ``stage_loyers(code_bailleur, rows, stage)`` and ``stage_loyers_columns(...)`` (the dwellings
+  found while the file is read, no write lock), ``apply_staged_loyers(code_bailleur, stage,
+  source)`` (one statement), ``tenancies_mark(code_bailleur)`` and
+  ``any_tenancy_known(code_bailleur, pairs_table)``, ``staged_dwelling_gone(stage)`` (what
+  changed since the staging) ;
 - ``apply_mouvements(code_bailleur, rows, source)`` : move-ins / move-outs ;
 - ``record_impayes(code_bailleur, rows, source)`` : unpaid-rent reports (and their queue items) ;
 - ``tiers_payant_payments(code_bailleur, year, month)``, ``landlord_codes(year, month)`` : the
@@ -223,16 +229,128 @@ _LOYERS_INSERT_SQLITE = """
     ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING"""
 
 
-def _apply_loyers_sqlite(code_bailleur: str, lot: Iterable[tuple], source: str) -> int:
-    """apply_loyers on SQLite: rows of unknown tenancies and keys already applied skipped, the
-    first occurrence winning within the batch (ORDER BY the row's rank), as on PostgreSQL."""
+def _load_loyers_batch_sqlite(lot: Iterable[tuple]):
     conn = db.session.connection()
     conn.exec_driver_sql(_LOYERS_BATCH_SQLITE_DDL)
     conn.exec_driver_sql("DELETE FROM temp.cdap_loyers_lot_sqlite")
     copy_rows("temp.cdap_loyers_lot_sqlite", _LOYERS_BATCH_COLUMNS, _LOYERS_BATCH_TYPES, lot)
-    now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's DateTime format on SQLite
+    return conn
+
+
+def _sqlite_now() -> str:
+    return utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's DateTime format on SQLite
+
+
+def _apply_loyers_sqlite(code_bailleur: str, lot: Iterable[tuple], source: str) -> int:
+    """apply_loyers on SQLite: rows of unknown tenancies and keys already applied skipped, the
+    first occurrence winning within the batch (ORDER BY the row's rank), as on PostgreSQL."""
+    conn = _load_loyers_batch_sqlite(lot)
     return conn.exec_driver_sql(_LOYERS_INSERT_SQLITE,
-                                (code_bailleur, source[:120], now, code_bailleur)).rowcount
+                                (code_bailleur, source[:120], _sqlite_now(), code_bailleur)).rowcount
+
+
+# SQLite, a large LOYERS file (issue #18, docs/operations.md): its rows are *staged* while the
+# file is read, in a table of a database file ATTACHed by EDI (`stage`, a qualified name such
+# as lot_12.loyers), each with its dwelling already found; the transaction that applies them is
+# then one INSERT ... SELECT with no lookup. Finding the dwellings only reads the main database
+# (WAL: no lock). Dwellings are never deleted and their (landlord, tenant code, allocataire) key
+# never changes, so a staged dwelling id stays right; what can change before the file is
+# applied is a pair unknown at staging becoming known: `tenancies_mark` and
+# `any_tenancy_known` let EDI detect it and stage again.
+_LOYERS_STAGE_DDL = """
+    CREATE TABLE IF NOT EXISTS {stage}
+        (lid INTEGER NOT NULL, k TEXT NOT NULL, loyer INTEGER, charges INTEGER, coloc INTEGER,
+         effet TEXT)"""
+_LOYERS_STAGE_SQLITE = """
+    INSERT INTO {stage} (lid, k, loyer, charges, coloc, effet)
+    SELECT lid, k, loyer, charges, coloc, effet FROM (
+        SELECT (SELECT l.id FROM main.cdap_logements l
+                JOIN main.cdap_allocataires a ON a.id = l.allocataire_id
+                WHERE l.code_bailleur = ? AND l.code_locataire = r.code AND a.numero = r.numero
+                LIMIT 1) AS lid, r.*
+        FROM temp.cdap_loyers_lot_sqlite r)
+    WHERE lid IS NOT NULL
+    ORDER BY n"""
+_LOYERS_APPLY_STAGED_SQLITE = """
+    INSERT INTO main.cdap_loyers_historique
+        (logement_id, code_bailleur, idempotency_key, loyer_cents, charges_cents,
+         nb_colocataires, date_effet, source, created_at)
+    SELECT lid, ?, k, loyer, charges, coloc, effet, ?, ? FROM {stage} WHERE true ORDER BY rowid
+    ON CONFLICT (code_bailleur, idempotency_key) DO NOTHING"""
+
+
+def create_loyers_stage(stage: str) -> None:
+    """Create (empty) the staging table `stage` of rent rows (SQLite)."""
+    conn = db.session.connection()
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+    conn.exec_driver_sql(_LOYERS_STAGE_DDL.format(stage=stage))
+
+
+def stage_loyers(code_bailleur: str, rows: list[dict], stage: str) -> int:
+    """apply_loyers, into the staging table `stage` instead of the history (SQLite): the rows
+    of known tenancies are added with their dwelling; returns their number."""
+    if not rows:
+        return 0
+    _load_loyers_batch_sqlite(
+        (r["idempotency_key"], str(r["code_locataire"]), str(r["numero_allocataire"]),
+         int(r["loyer_cents"]), int(r["charges_cents"]), int(r.get("nb_colocataires") or 0),
+         r["date_effet"].isoformat(), n) for n, r in enumerate(rows, 1))
+    return _stage_loaded(code_bailleur, stage)
+
+
+def stage_loyers_columns(code_bailleur: str, columns: dict[str, list], stage: str) -> int:
+    """stage_loyers for rows given column by column, as apply_loyers_columns takes them."""
+    if not columns["idempotency_key"]:
+        return 0
+    colocs = columns["nb_colocataires"]
+    if None in colocs:
+        colocs = [n or 0 for n in colocs]
+    _load_loyers_batch_sqlite(zip(
+        columns["idempotency_key"], columns["code_locataire"], columns["numero_allocataire"],
+        columns["loyer_cents"], columns["charges_cents"], colocs, map(date.isoformat, columns["date_effet"]),
+        range(1, len(colocs) + 1)))
+    return _stage_loaded(code_bailleur, stage)
+
+
+def _stage_loaded(code_bailleur: str, stage: str) -> int:
+    conn = db.session.connection()
+    return conn.exec_driver_sql(_LOYERS_STAGE_SQLITE.format(stage=stage), (code_bailleur,)).rowcount
+
+
+def apply_staged_loyers(code_bailleur: str, stage: str, source: str) -> int:
+    """The rows of the staging table `stage` recorded in the history, in one statement (keys
+    already applied skipped); returns rows newly applied."""
+    conn = db.session.connection()
+    return conn.exec_driver_sql(_LOYERS_APPLY_STAGED_SQLITE.format(stage=stage),
+                                (code_bailleur, source[:120], _sqlite_now())).rowcount
+
+
+def tenancies_mark(code_bailleur: str) -> tuple:
+    """A mark of the landlord's set of tenancies that changes when one is added (or removed):
+    their number, highest id and sum of allocataire ids, read from the unique index alone."""
+    return tuple(db.session.execute(
+        select(func.count(), func.max(Logement.id), func.sum(Logement.allocataire_id))
+        .where(Logement.code_bailleur == code_bailleur)).one())
+
+
+def any_tenancy_known(code_bailleur: str, pairs_table: str) -> bool:
+    """Whether one of the (code, numero) pairs of table `pairs_table` is now a tenancy of this
+    landlord (SQLite; cost in proportion to the pairs, not to the landlord's tenancies)."""
+    conn = db.session.connection()
+    return conn.exec_driver_sql(f"""
+        SELECT 1 FROM {pairs_table} p WHERE EXISTS (
+            SELECT 1 FROM main.cdap_logements l JOIN main.cdap_allocataires a ON a.id = l.allocataire_id
+            WHERE l.code_bailleur = ? AND l.code_locataire = p.code AND a.numero = p.numero)
+        LIMIT 1""", (code_bailleur,)).first() is not None
+
+
+def staged_dwelling_gone(stage: str) -> bool:
+    """Whether a dwelling of the staging table `stage` no longer exists (never, as dwellings are
+    not deleted; checked when `tenancies_mark` moved). One primary-key probe per staged row."""
+    conn = db.session.connection()
+    return conn.exec_driver_sql(f"""
+        SELECT 1 FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM main.cdap_logements l WHERE l.id = s.lid)
+        LIMIT 1""").first() is not None
 
 
 # The batch goes to PostgreSQL by binary COPY into a temporary table of the transaction, then
@@ -564,4 +682,6 @@ def suivi_signalement(code_bailleur: str, idempotency_key: str) -> dict | None:
 __all__ = ["lookup_tenancies", "tenancy_after_mouvement", "apply_loyers", "apply_loyers_columns",
            "LOYERS_COLUMNS", "apply_mouvements", "record_impayes", "tiers_payant_payments",
            "landlord_codes", "echeance_plan_apurement", "find_tenant", "tenancy_history",
-           "first_tenant", "suivi_signalement"]
+           "first_tenant", "suivi_signalement", "create_loyers_stage", "stage_loyers",
+           "stage_loyers_columns", "apply_staged_loyers", "tenancies_mark", "any_tenancy_known",
+           "staged_dwelling_gone"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import exists, false, or_, select, true
+from sqlalchemy.orm import contains_eager
 
 from portal.audit import record_event
 from portal.extensions import db
@@ -166,6 +167,9 @@ def queue_query(territoire: str | None, *, statut: str | None = None, all_territ
     query = (select(ImpayeQueueItem).join(SignalementImpaye, SignalementImpaye.id == ImpayeQueueItem.impaye_id)
              .join(Allocataire, Allocataire.id == ImpayeQueueItem.allocataire_id)
              .outerjoin(Organisation, Organisation.code_bailleur == SignalementImpaye.code_bailleur)
+             # the joined signalement and allocataire fill item.impaye and item.allocataire:
+             # no statement per row of the page
+             .options(contains_eager(ImpayeQueueItem.impaye), contains_eager(ImpayeQueueItem.allocataire))
              .order_by(ImpayeQueueItem.echeance, ImpayeQueueItem.id))
     if not all_territories:
         query = query.where(in_territory(territoire))

@@ -211,12 +211,16 @@ def apply_loyers_blocks(code_bailleur: str, blocks: list, key_prefix: str, sourc
     """The LOYERS records of `blocks` (edi.formats.RecordColumns), each given its idempotency key
     (`key_prefix` + its identifier), applied as apply would, column by column."""
     sb = _cdap()
+    return sb.apply_loyers_columns(code_bailleur, _loyers_columns(sb, blocks, key_prefix), source)
+
+
+def _loyers_columns(sb, blocks: list, key_prefix: str) -> dict[str, list]:
     columns: dict[str, list] = {key: [] for key in sb.LOYERS_COLUMNS}
     for block in blocks:
         columns["idempotency_key"].extend(map(key_prefix.__add__, block.column("identifiant")))
         for key in sb.LOYERS_COLUMNS[1:]:
             columns[key].extend(block.column(key))
-    return sb.apply_loyers_columns(code_bailleur, columns, source)
+    return columns
 
 
 def landlord_codes(annee: int, mois: int) -> list[str]:
@@ -245,3 +249,36 @@ def suivi_signalement(code_bailleur: str, idempotency_key: str) -> dict | None:
     """The follow-up of one unpaid-rent report as its landlord may read it (received date, plan,
     maintien de l'aide), or None."""
     return _cdap().suivi_signalement(code_bailleur, idempotency_key)
+
+
+# ---------------------------------------------------------------- CDAP, SQLite staging (#18)
+
+def create_loyers_stage(stage: str) -> None:
+    _cdap().create_loyers_stage(stage)
+
+
+def stage_loyers(code_bailleur: str, rows: list[dict], stage: str) -> int:
+    """As `apply(\"LOYERS\", ...)`, into the staging table `stage`; rows of known tenancies."""
+    return _cdap().stage_loyers(code_bailleur, rows, stage)
+
+
+def stage_loyers_blocks(code_bailleur: str, blocks: list, key_prefix: str, stage: str) -> int:
+    """As `apply_loyers_blocks`, into the staging table `stage`."""
+    sb = _cdap()
+    return sb.stage_loyers_columns(code_bailleur, _loyers_columns(sb, blocks, key_prefix), stage)
+
+
+def apply_staged_loyers(code_bailleur: str, stage: str, source: str) -> int:
+    return _cdap().apply_staged_loyers(code_bailleur, stage, source)
+
+
+def tenancies_mark(code_bailleur: str) -> tuple:
+    return _cdap().tenancies_mark(code_bailleur)
+
+
+def any_tenancy_known(code_bailleur: str, pairs_table: str) -> bool:
+    return _cdap().any_tenancy_known(code_bailleur, pairs_table)
+
+
+def staged_dwelling_gone(stage: str) -> bool:
+    return _cdap().staged_dwelling_gone(stage)

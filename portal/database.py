@@ -1,5 +1,8 @@
 """Engine tuning per backend, and bulk loading within a transaction."""
-from typing import Callable, TypeVar
+import sqlite3
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from typing import Callable, Iterator, TypeVar
 
 import psycopg
 from flask import current_app, has_request_context, request
@@ -9,13 +12,31 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 T = TypeVar("T")
 
-# SQLite: how long a transaction waits for the write lock. Above the final transaction of a
-# 100,000-record EDI file on a saturated machine (12.8-15.8 s measured, docs/architecture.md) and
-# under gunicorn's 30 s worker timeout, so that a request waits rather than fails.
+# SQLite: how long a transaction waits for the write lock. Well above the final transaction of a
+# large EDI file (250,000 LOYERS: 1.3-2.8 s, 7.3 s at worst on a loaded machine, bench/README.md)
+# and under gunicorn's 30 s worker timeout, so that a request waits rather than fails.
 SQLITE_BUSY_TIMEOUT_MS = 25_000
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# SQLite: databases ATTACHed for the work of one transaction carry this prefix; they are
+# detached when their connection goes back to the pool (edi.intake.sqlite_lot).
+ATTACHED_PREFIX = "lot_"
+
+_main_database_read_only: ContextVar[bool] = ContextVar("main_database_read_only", default=False)
+
+
+@contextmanager
+def main_database_read_only() -> Iterator[None]:
+    """SQLite: transactions begun in this block open with a plain BEGIN, even in the worker: they
+    only read the main database and write to an ATTACHed file of their own (EDI staging), which
+    takes no lock on the main database. Another process may write meanwhile."""
+    token = _main_database_read_only.set(True)
+    try:
+        yield
+    finally:
+        _main_database_read_only.reset(token)
 
 
 def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
@@ -27,6 +48,7 @@ def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
       with a plain BEGIN, its write fails at once with "database is locked" if another process
       wrote in between (SQLite refuses the upgrade of a stale snapshot without waiting). Opened
       IMMEDIATE it takes the write lock first, waiting its turn up to the busy timeout;
+    - nor those begun in `main_database_read_only()` (EDI staging of a large file);
     - not those of a GET, HEAD or OPTIONS request nor of a script or test process: in WAL mode
       they read without any lock. Taking the write lock for a read made every page, and every
       poll of a job's state, compete with the worker for SQLite's only write lock; under load
@@ -49,7 +71,17 @@ def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate or _request_may_write() else "BEGIN")
+        write = (immediate or _request_may_write()) and not _main_database_read_only.get()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @event.listens_for(engine, "checkin")
+    def _sqlite_detach(dbapi_conn, _record):
+        if dbapi_conn is None:
+            return
+        with suppress(sqlite3.Error):  # a broken connection is discarded by the pool anyway
+            for _seq, name, _file in dbapi_conn.execute("PRAGMA database_list").fetchall():
+                if name.startswith(ATTACHED_PREFIX):
+                    dbapi_conn.execute(f'DETACH DATABASE "{name}"')
 
 
 def _request_may_write() -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from portal.dates import PARIS
 from portal.extensions import db
@@ -40,7 +40,10 @@ def cases(*, territoire: str | None = None, assigned_to: int | None = None, all_
              .join(Allocataire, Allocataire.id == ImpayeQueueItem.allocataire_id)
              .join(SignalementImpaye, SignalementImpaye.id == ImpayeQueueItem.impaye_id)
              .outerjoin(Situation, Situation.queue_item_id == ImpayeQueueItem.id)
-             .options(selectinload(Situation.actions), selectinload(Situation.rdvs))
+             # the joined signalement and allocataire fill item.impaye and item.allocataire:
+             # no statement per item (dashboards, agenda, queue flags)
+             .options(contains_eager(ImpayeQueueItem.impaye), contains_eager(ImpayeQueueItem.allocataire),
+                      selectinload(Situation.actions), selectinload(Situation.rdvs))
              .order_by(ImpayeQueueItem.id))
     if assigned_to is not None:
         query = query.where(ImpayeQueueItem.assigned_to_id == assigned_to)

@@ -19,7 +19,9 @@ Modules, by reason to change:
   claim, the reading pass), restartability and lease;
 - `batches`: how the records are cut into batches (sizes, blocks split across batches);
 - `applier`: the batches applied to CDAP in the file's transaction, in a thread of its own on
-  PostgreSQL;
+  PostgreSQL, after the whole pass on SQLite (one final transaction);
+- `sqlite_lot`: SQLite, a LOYERS file staged while it is read in a database file of its own,
+  so that the final transaction is a fixed number of set-based statements (issue #18);
 - `record_ids`: the record identifiers already met in the file (a temporary table);
 - `staging`: the records with anomalies (table `edi_enregistrements`), counts and results;
 - `endings`: the ACCUSE and the final status;

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import text, update
 from sqlalchemy.engine import Engine
 
+from portal.database import main_database_read_only
 from portal.extensions import db
 from portal.models import Organisation
 
@@ -21,6 +22,7 @@ from ..models import EdiFichier
 from . import checkpoints
 from .batches import expand, one_per_record
 from .record_ids import SeenIdentifiers
+from .sqlite_lot import SqliteLot
 from .staging import StagingWriter
 
 DUPLICATE_RECORD = "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
@@ -28,6 +30,11 @@ DUPLICATE_RECORD = "IDENTIFIANT_ENREGISTREMENT_EN_DOUBLE"
 
 def idempotency_key(org: Organisation, f: EdiFichier, identifiant: str) -> str:
     return f"EDI:{org.code_bailleur}:{f.identifiant_fichier}:{identifiant}"
+
+
+class StaleStaging(Exception):
+    """SQLite: a tenancy the staged file found unknown became known (or a staged dwelling went)
+    before the file was applied: the file is staged again (edi.intake.process)."""
 
 
 def source_label(f: EdiFichier) -> str:
@@ -49,10 +56,18 @@ class Applier:
 
     On SQLite it is `deferred`: a write transaction locks the whole database there, and one held
     for the pass over a large file (a minute for 250,000 records) made every other writer fail
-    with "database is locked" (issue #18). The checked batches are spooled to a temporary file
-    while the file is read, no transaction open meanwhile; `finish` replays them, in order,
-    in one short transaction (`final_seconds`), and `cancel` drops the spool. Same effects,
-    same all-or-nothing rule, same order of the batches as inline."""
+    with "database is locked" (issue #18). Nothing is applied while the file is read:
+    - LOYERS (the large files) are *staged* (`lot`, edi.intake.sqlite_lot): each batch is
+      checked, its identifiers compared, its dwellings found and its records with anomalies
+      written into a staging database file, in transactions that only read the main database;
+      `finish` then applies it all in one transaction of a fixed number of statements
+      (`final_seconds`), after checking that no tenancy it found unknown became known
+      meanwhile (else StaleStaging: the file is read again);
+    - MOUVEMENTS and IMPAYES (small files, each record checked against the tenancy as the
+      previous ones left it) are spooled to a temporary file; `finish` replays them, in order,
+      in one transaction.
+    `cancel` drops the staging file or the spool. Same effects, same all-or-nothing rule as
+    inline."""
 
     def __init__(self, f: EdiFichier, org: Organisation, verified_by: int | None = None):
         self.fichier_id, self.flux, self.code_bailleur = f.id, f.flux, org.code_bailleur
@@ -67,9 +82,11 @@ class Applier:
         self.final_seconds: float | None = None
         bind = db.session.get_bind()
         self.deferred = bind.dialect.name == "sqlite"
+        self.lot = SqliteLot(f.id) if self.deferred and f.flux == "LOYERS" else None
+        self.mark: tuple | None = None  # the landlord's tenancies when staging began
         # Closed by finish()/cancel(), which end every attempt (no `with`: it spans the pass).
         self.spool = (tempfile.TemporaryFile(prefix=f"edi-{f.id}-")  # noqa: SIM115
-                      if self.deferred else None)
+                      if self.deferred and self.lot is None else None)
         # MOUVEMENTS and IMPAYES are checked against the tenancies as the file's earlier batches
         # left them: applied inline, in the transaction whose lookups see those batches' effects
         # (a thread's uncommitted work is invisible to the reading connection). Their files are
@@ -92,6 +109,9 @@ class Applier:
         return not (self.threaded or self.deferred)
 
     def submit(self, items: list[tuple[int, dict, list]]) -> None:
+        if self.lot is not None:
+            self._stage(items)
+            return
         if self.deferred:
             pickle.dump(items, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
             return
@@ -102,6 +122,9 @@ class Applier:
 
     def finish(self, lus: int) -> None:
         """Mark the file applied (counts, staging complete) and commit everything."""
+        if self.lot is not None:
+            self._apply_staged(lus)
+            return
         if self.deferred:
             self._replay(lus)
             return
@@ -115,7 +138,9 @@ class Applier:
             raise RuntimeError("application des lots interrompue") from self.error
 
     def cancel(self) -> None:
-        if self.deferred:
+        if self.lot is not None:
+            self.lot.close()
+        elif self.deferred:
             self.spool.close()
         if not self.threaded:
             db.session.rollback()
@@ -135,6 +160,45 @@ class Applier:
                 continue
         if required:  # the thread stopped: a batch would be lost
             raise RuntimeError("application des lots interrompue") from self.error
+
+    def _stage(self, items: list[tuple[int, dict, list]]) -> None:
+        """One batch into the staging file, in a transaction that only reads the main database."""
+        db.session.commit()  # anything pending is written under the write lock, not here
+        with main_database_read_only():
+            self.lot.attach()
+            if self.batches == 0:
+                self.lot.create()
+                self.mark = adapters.tenancies_mark(self.code_bailleur)  # before any lookup
+            self._batch(items)
+            db.session.commit()
+
+    def _apply_staged(self, lus: int) -> None:
+        """The staged file applied and marked applied in one transaction, a fixed number of
+        statements whatever the number of records (SQLite: the only write lock it takes)."""
+        db.session.commit()
+        started = time.monotonic()
+        try:
+            if self.batches == 0:  # a file without records
+                with main_database_read_only():
+                    self.lot.attach()
+                    self.lot.create()
+                    db.session.commit()
+            self.lot.attach()  # begins the transaction: BEGIN IMMEDIATE in the worker
+            if self.mark is not None and adapters.tenancies_mark(self.code_bailleur) != self.mark and (
+                    adapters.any_tenancy_known(self.code_bailleur, self.lot.inconnus)
+                    or adapters.staged_dwelling_gone(self.lot.loyers)):
+                db.session.rollback()
+                raise StaleStaging(self.fichier_id)
+            if self.production:
+                self.applied = adapters.apply_staged_loyers(self.code_bailleur, self.lot.loyers,
+                                                            self.source)
+            self.lot.copy_records()
+            self._finish(lus)
+        finally:
+            self.lot.close()
+        self.final_seconds = time.monotonic() - started
+        current_app.logger.info("EDI fichier %s : %s enregistrements appliqués en une transaction "
+                                "de %.2f s", self.fichier_id, lus, self.final_seconds)
 
     def _replay(self, lus: int) -> None:
         """The spooled batches applied in file order, and the file marked applied, in one
@@ -179,7 +243,8 @@ class Applier:
     def _batch(self, items: list[tuple[int, dict, list]]) -> None:
         if self.batches == 0:
             _bulk_transaction()
-            self.seen = SeenIdentifiers()  # outside any savepoint: a TEST file keeps it too
+            # Outside any savepoint: a TEST file keeps it too.
+            self.seen = SeenIdentifiers(self.lot.alias if self.lot is not None else None)
         flux = self.flux
         # A record identifier met again in the file is rejected, for that reason alone.
         pairs, has_blocks = [], False
@@ -215,12 +280,16 @@ class Applier:
             if accepted:
                 rows = [adapters.apply_row(flux, record, self.key_prefix + record["identifiant"], self.today)
                         for _rang, record in accepted]
-                applied = adapters.apply(flux, self.code_bailleur, rows, self.source)
+                applied = (adapters.apply(flux, self.code_bailleur, rows, self.source) if self.lot is None
+                           else adapters.stage_loyers(self.code_bailleur, rows, self.lot.loyers))
                 if applied < len(rows) and flux not in rules.NEEDS_TENANCY_DETAILS:
                     suspects += accepted
             if blocks:
-                in_blocks = adapters.apply_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
-                                                         self.key_prefix, self.source)
+                in_blocks = (adapters.apply_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
+                                                          self.key_prefix, self.source)
+                             if self.lot is None else
+                             adapters.stage_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
+                                                          self.key_prefix, self.lot.loyers))
                 applied += in_blocks
                 if in_blocks < sum(len(b) for _r, b in blocks):  # some tenancy unknown: find which
                     expanded = {rang: expand(rang, block) for rang, block in blocks}
@@ -231,10 +300,14 @@ class Applier:
             else:
                 self.applied += applied
         found = self._unknown_tenancies(suspects) if suspects else {}
+        if found and self.lot is not None:  # checked again before the file is applied
+            self.lot.add_unknown([(r.get("code_locataire"), r.get("numero_allocataire"))
+                                  for rang, r in suspects if rang in found])
         staged = [(rang, record, found.get(rang, anomalies)) for rang, record, anomalies in items
                   if type(record) is dict and (anomalies or rang in found)]
         if staged:
-            with StagingWriter(self.fichier_id, flux) as writer:
+            with StagingWriter(self.fichier_id, flux,
+                               self.lot.records if self.lot is not None else None) as writer:
                 for rang, record, anomalies in staged:
                     writer.add(rang, record, anomalies)
         self.batches += 1

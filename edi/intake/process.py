@@ -23,12 +23,13 @@ from .. import adapters, rules
 from ..models import EN_COURS, FINAL_STATUSES, QUARANTAINE, TRAITE, TRAITE_PARTIEL, EdiFichier
 from ..services import max_file_bytes
 from . import checkpoints, storage
-from .applier import Applier
+from .applier import Applier, StaleStaging
 from .batches import Takes, batch_size, tail_batch_size
 from .endings import finish, finish_doublon, finish_rejected
 from .staging import STAGING
 
 PROGRESS_SECONDS = 1.0  # progress shown and lease extended at most this often while reading
+STAGING_ATTEMPTS = 3  # SQLite: passes over a file whose tenancies keep changing meanwhile
 
 
 class Rejet(Exception):
@@ -190,19 +191,29 @@ def _stage(f: EdiFichier, org: Organisation, job: jobs.Job | None) -> None:
         if f.mode == "PRODUCTION":
             _claim_identifier(f)  # before anything is applied
         _set_step(f, "application" if f.mode == "PRODUCTION" else "controles", job)
-        applier = Applier(f, org, verified_by)
-        try:
-            with _cyclic_gc_paused(), _loaded_across_commits():
-                if applier.deferred:
-                    db.session.commit()  # the pass holds no transaction (a lock on SQLite)
-                lus = _read_records(f, org, stream.records(), rules.jour_de_reception(f.recu_le), job, applier)
-                count_problems = rules.check_record_count(f.nb_annonce, lus)
-                if count_problems:
-                    raise Rejet(count_problems)
-                applier.finish(lus)
-        except BaseException:
-            applier.cancel()
-            raise
+        for attempt in range(1, STAGING_ATTEMPTS + 1):
+            if attempt > 1:  # SQLite: staged against tenancies that changed since; read it again
+                stream = adapters.open_inbound(path, max_bytes=max_file_bytes(), columns=True)
+            applier = Applier(f, org, verified_by)
+            try:
+                with _cyclic_gc_paused(), _loaded_across_commits():
+                    if applier.deferred:
+                        db.session.commit()  # the pass holds no transaction (a lock on SQLite)
+                    lus = _read_records(f, org, stream.records(), rules.jour_de_reception(f.recu_le), job, applier)
+                    count_problems = rules.check_record_count(f.nb_annonce, lus)
+                    if count_problems:
+                        raise Rejet(count_problems)
+                    applier.finish(lus)
+                break
+            except StaleStaging:
+                applier.cancel()
+                current_app.logger.info("EDI fichier %s : locataires modifiés pendant la lecture, "
+                                        "nouvelle lecture (%s)", f.id, attempt)
+                if attempt == STAGING_ATTEMPTS:
+                    raise
+            except BaseException:
+                applier.cancel()
+                raise
     except adapters.InvalidInbound as exc:
         db.session.rollback()
         raise Rejet([rules.Anomalie(exc.code, detail, rules.ERREUR) for detail in exc.details],

@@ -23,35 +23,40 @@ class SeenIdentifiers:
     """`repeated(pairs)` -> ranks whose identifier appeared at a lower rank of the same file
     (in this batch or an earlier one). Works in the current session's transaction."""
 
-    def __init__(self) -> None:
+    def __init__(self, schema: str | None = None) -> None:
+        """`schema`: an attached SQLite database whose tables outlive the transaction (the
+        staging file of edi.intake.sqlite_lot); temporary tables otherwise."""
         conn = db.session.connection()
         self.postgresql = conn.dialect.name == "postgresql"
-        temp = "TEMPORARY TABLE IF NOT EXISTS"
+        temp = "TEMPORARY TABLE IF NOT EXISTS" if schema is None else "TABLE IF NOT EXISTS"
         drop = " ON COMMIT DROP" if self.postgresql else ""
-        conn.execute(text(f"CREATE {temp} {SEEN} (identifiant VARCHAR PRIMARY KEY, rang INTEGER NOT NULL){drop}"))
-        conn.execute(text(f"CREATE {temp} {BATCH} (rang INTEGER NOT NULL, identifiant VARCHAR NOT NULL){drop}"))
-        conn.execute(text(f"DELETE FROM {SEEN}"))  # a table kept from an earlier file of this transaction
+        self.seen_table = SEEN if schema is None else f"{schema}.{SEEN}"
+        self.batch_table = BATCH if schema is None else f"{schema}.{BATCH}"
+        conn.execute(text(f"CREATE {temp} {self.seen_table} (identifiant VARCHAR PRIMARY KEY, rang INTEGER NOT NULL){drop}"))
+        conn.execute(text(f"CREATE {temp} {self.batch_table} (rang INTEGER NOT NULL, identifiant VARCHAR NOT NULL){drop}"))
+        conn.execute(text(f"DELETE FROM {self.seen_table}"))  # a table kept from an earlier file of this transaction
 
     def repeated(self, pairs: list[tuple[int, str]]) -> set[int]:
         conn = db.session.connection()
         if self.postgresql and self._all_new(pairs):
             return set()
         # TRUNCATE on PostgreSQL: a DELETE would leave the dead rows of every earlier batch.
-        conn.execute(text(f"{'TRUNCATE' if self.postgresql else 'DELETE FROM'} {BATCH}"))
-        copy_rows(BATCH, PAIR_COLUMNS, PAIR_TYPES, pairs)
+        seen, batch = self.seen_table, self.batch_table
+        conn.execute(text(f"{'TRUNCATE' if self.postgresql else 'DELETE FROM'} {batch}"))
+        copy_rows(batch, PAIR_COLUMNS, PAIR_TYPES, pairs)
         if self.postgresql:
             added = conn.execute(text(
-                f"INSERT INTO {SEEN} (identifiant, rang) SELECT identifiant, rang FROM {BATCH} "
+                f"INSERT INTO {seen} (identifiant, rang) SELECT identifiant, rang FROM {batch} "
                 "ORDER BY rang ON CONFLICT (identifiant) DO NOTHING")).rowcount
         else:
-            added = conn.execute(text(f"INSERT OR IGNORE INTO {SEEN} (identifiant, rang) "
-                                      f"SELECT identifiant, rang FROM {BATCH} ORDER BY rang")).rowcount
+            added = conn.execute(text(f"INSERT OR IGNORE INTO {seen} (identifiant, rang) "
+                                      f"SELECT identifiant, rang FROM {batch} ORDER BY rang")).rowcount
         if added == len(pairs):  # the common case: every identifier is new
             return set()
         # One index probe per row of the batch (a join could scan the whole file's table for
         # every batch: temporary tables have no statistics).
         return set(conn.execute(text(
-            f"SELECT b.rang FROM {BATCH} b WHERE (SELECT s.rang FROM {SEEN} s "
+            f"SELECT b.rang FROM {batch} b WHERE (SELECT s.rang FROM {seen} s "
             "WHERE s.identifiant = b.identifiant) <> b.rang")).scalars())
 
     def _all_new(self, pairs: list[tuple[int, str]]) -> bool:

@@ -4,6 +4,7 @@ in file order, for the ACCUSE's results."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Iterator
 
 from sqlalchemy import case, func, insert, select
@@ -37,11 +38,14 @@ class StagingWriter:
     (performance-notes: COPY ≈ 4x executemany); an executemany INSERT elsewhere.
     Anomalies are JSON-encoded only for the records that have some."""
 
-    def __init__(self, fichier_id: int, flux: str):
+    def __init__(self, fichier_id: int, flux: str, target: str | None = None):
+        """`target`: the table of an attached SQLite staging file (edi.intake.sqlite_lot) with
+        the columns of `staged_columns`, written with plain values (JSON text, ISO dates)."""
         self.fichier_id, self.keys = fichier_id, STAGED_VALUES[flux]
         self.columns = staged_columns(flux)
         self.conn = db.session.connection()
         self.postgresql = self.conn.dialect.name == "postgresql"
+        self.target = target
         self.rows: list[tuple] = []
         self._copy = self._cursor = None
 
@@ -57,13 +61,15 @@ class StagingWriter:
         accepted, code, libelle, severite = rules.summarise(anomalies)
         if anomalies:
             found = [a.as_dict() for a in anomalies]
-            found = json.dumps(found, ensure_ascii=False) if self.postgresql else found
+            found = json.dumps(found, ensure_ascii=False) if self.postgresql or self.target else found
         else:
-            found = "[]" if self.postgresql else []
+            found = "[]" if self.postgresql or self.target else []
         get = record.get
         row = (self.fichier_id, rang, get("ligne"), get("identifiant") or str(rang), get("code_locataire"),
                get("numero_allocataire"), accepted, severite, code, libelle, found,
                len(anomalies), *[get(k) for k in self.keys])
+        if self.target is not None:
+            row = tuple(v.isoformat() if isinstance(v, date) else v for v in row)
         if self._copy is not None:
             self._copy.write_row(row)
         else:
@@ -75,6 +81,9 @@ class StagingWriter:
                 self._copy_cm.__exit__(exc_type, exc, tb)
             finally:
                 self._cursor.close()
+        elif exc_type is None and self.rows and self.target is not None:
+            self.conn.exec_driver_sql(f"INSERT INTO {self.target} ({', '.join(self.columns)}) "
+                                      f"VALUES ({', '.join('?' for _ in self.columns)})", self.rows)
         elif exc_type is None and self.rows:
             self.conn.execute(insert(STAGING), [dict(zip(self.columns, row)) for row in self.rows])
 

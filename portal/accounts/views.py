@@ -49,10 +49,13 @@ def login():
             form.password.errors.append(str(refused))
         else:
             services.log_in(user)
-            db.session.commit()
+            # Read before the commit expires the user: after it, each read reloads the user,
+            # its organisation and its habilitations (three statements for nothing).
             login_user(user)
-            if user.mfa_required:
-                if user.mfa_enrolled_at:
+            mfa_required, mfa_enrolled = user.mfa_required, user.mfa_enrolled_at is not None
+            db.session.commit()
+            if mfa_required:
+                if mfa_enrolled:
                     return redirect(url_for("accounts.mfa_verify", next=request.args.get("next")))
                 return redirect(url_for("accounts.mfa_enrol"))
             return redirect(_safe_next(request.args.get("next")))

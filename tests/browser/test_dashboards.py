@@ -78,3 +78,20 @@ def test_partner_home_draws_its_droits_over_the_years(new_page):
     assert "Total des droits validés" in page.get_by_test_id("resume-partenaire-afas-droits").inner_text()
     assert_page_basics(page)
     screenshot(page, "accueil-partenaire", element=panel)
+
+
+@pytest.mark.parametrize("email", ["agent.caf@caf80.example", "admin.caf@caf80.example"])
+def test_the_longest_menus_fit_a_laptop_screen(new_page, email):
+    """The Caf agent's menu holds every service's entries: at 1280 px it wraps onto a second
+    line instead of pushing the page sideways, and no entry breaks inside its words."""
+    page = new_page(width=1280, height=800)
+    sign_in(page, email)
+    assert_fits_width(page, width=1280)
+    links = page.get_by_role("navigation", name="Menu principal").get_by_role("link")
+    assert links.count() >= 8
+    for i in range(links.count()):
+        box = links.nth(i).bounding_box()
+        assert box["x"] + box["width"] <= 1280
+        line_height = float(links.nth(i).evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+        assert box["height"] < 2.5 * line_height + 1, links.nth(i).inner_text()  # one line of text
+    screenshot(page, f"menu-{email.split('@')[0].replace('.', '-')}")

@@ -65,3 +65,37 @@ def test_outside_a_request_reads_take_no_write_lock_unless_immediate(engine_and_
             assert not other_writer_can_begin(path)
     finally:
         worker.dispose()
+
+
+def test_the_worker_reads_without_the_write_lock_in_main_database_read_only(engine_and_path):
+    """The staging of a large EDI file (edi.intake.sqlite_lot): the worker's transactions that
+    only read the main database and write to an attached file leave the write lock to others."""
+    from portal.database import main_database_read_only
+    _engine, path = engine_and_path
+    worker = create_engine(f"sqlite:///{path}")
+    configure_engine_events(worker, immediate=True)
+    try:
+        with main_database_read_only(), worker.connect() as conn:
+            conn.execute(text(f"ATTACH DATABASE '{path.parent / 'lot.sqlite'}' AS lot_1"))
+            conn.execute(text("CREATE TABLE lot_1.s AS SELECT * FROM main.t"))
+            conn.execute(text("INSERT INTO lot_1.s SELECT count(*) FROM main.t"))
+            assert other_writer_can_begin(path)
+            conn.commit()
+        with worker.connect() as conn:  # outside the block: BEGIN IMMEDIATE again
+            conn.execute(text("SELECT count(*) FROM t")).scalar()
+            assert not other_writer_can_begin(path)
+    finally:
+        worker.dispose()
+
+
+def test_a_database_attached_for_a_transaction_is_detached_when_its_connection_is_returned(
+        engine_and_path):
+    engine, path = engine_and_path
+    with engine.connect() as conn:
+        conn.execute(text(f"ATTACH DATABASE '{path.parent / 'lot.sqlite'}' AS lot_7"))
+        conn.execute(text(f"ATTACH DATABASE '{path.parent / 'autre.sqlite'}' AS autre"))
+        conn.execute(text("CREATE TABLE lot_7.s (x INTEGER)"))
+        conn.commit()
+        raw = conn.connection.driver_connection
+    names = {row[1] for row in raw.execute("PRAGMA database_list")}
+    assert "lot_7" not in names and {"main", "autre"} <= names  # only the staging prefix

@@ -1,0 +1,29 @@
+"""Count the SQL statements a block issues (behaviour, not timing): `with counted() as s: ...`.
+
+Savepoints and their releases are the test harness's (each test runs in a rolled-back
+transaction), not the code's, and are left out."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+HARNESS = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)", re.I)
+
+
+@contextmanager
+def counted():
+    from portal.extensions import db
+    statements: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, _params, _context, _many):
+        if not HARNESS.match(statement):
+            statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
