@@ -10,9 +10,12 @@ def pdf_streams(pdf: bytes) -> bytes:
     """The page content streams, inflated where they are compressed."""
     assert pdf.startswith(b"%PDF-")
     chunks = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+    # Up to « endstream » with its end-of-line kept: compressed bytes may themselves end with
+    # « \r » or « \n », and cutting them broke the inflate on some days' content. The inflater
+    # stops at the end of the zlib data and leaves the end-of-line aside (unused_data).
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
         try:
-            chunks.append(zlib.decompress(raw))
+            chunks.append(zlib.decompressobj().decompress(raw))
         except zlib.error:
             chunks.append(raw)
     return b"".join(chunks)
