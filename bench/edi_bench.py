@@ -143,9 +143,9 @@ def settle(db_url: str) -> None:
 
 def register_signer(app, org, workdir: Path) -> dict:
     from cryptography.hazmat.primitives import serialization
-    from edi.crypto import pki
+    from portal.crypto import pki
     from edi.certificates import services
-    from edi.crypto.signature import load_certificates, load_private_key
+    from portal.crypto.signature import load_certificates, load_private_key
     demo = pki.ensure_demo_pki(app.config["VAR_DIR"])
     ca_key = load_private_key(demo.path("ca_key").read_bytes())
     ca_cert = load_certificates(demo.path("ca_cert").read_bytes())[0]

@@ -71,7 +71,7 @@ def main() -> None:
         db.session.commit()
         path = workdir / f"loyers-{n}.xml"
         edi_bench.write_file(path, n, layout="compact")
-        from edi.crypto.signature import load_certificates, load_private_key, sign_detached
+        from portal.crypto.signature import load_certificates, load_private_key, sign_detached
         signature = sign_detached(path.read_bytes(), load_private_key(Path(signer["key"]).read_bytes()),
                                   load_certificates(Path(signer["cert"]).read_bytes())[0])
         appliers = []

@@ -123,7 +123,7 @@ def setup(database_url: str, workdir: Path, records: int, small_files: int) -> N
     app = edi_bench.make_app(workdir, database_url)
     from afas import services as afas_services
     from afas.models import Equipement
-    from edi.crypto.signature import load_certificates, load_private_key, sign_detached
+    from portal.crypto.signature import load_certificates, load_private_key, sign_detached
     from portal.extensions import db
     from portal.models import Organisation, User
     from tests.support import factories

@@ -54,7 +54,7 @@ from .flows import (FILE_ERROR_CODES, FILE_STATUSES, FLOWS, INBOUND_FLOWS, OUTBO
 from .reader import ValidationReport, iter_records, stream, validate_file
 from .writers import (AccuseData, AvisPaiementData, DoublonDe, FichierRecu, FileReason, Paiement,
                       RecordResult, write_accuse, write_avis_paiement)
-from .xmlsafe import FormatError
+from portal.xmlsafe import FormatError
 
 __all__ = [
     "FILE_ERROR_CODES",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 
 from .flows import FLOWS, SCHEMA_VERSION, compiled_schema, flow_of, namespace
-from .xmlsafe import DEFAULT_MAX_BYTES, FormatError, stream_elements
+from portal.xmlsafe import DEFAULT_MAX_BYTES, FormatError, stream_elements
 
 @dataclass(frozen=True)
 class Envelope:

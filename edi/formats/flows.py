@@ -16,7 +16,7 @@ from lxml import etree
 
 from schemas import SCHEMA_DIR
 
-from .xmlsafe import FormatError, check_document_end, load_schema, register_safe_names, root_tag
+from portal.xmlsafe import FormatError, check_document_end, load_schema, register_safe_names, root_tag
 
 SCHEMA_VERSION = "1"
 

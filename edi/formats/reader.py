@@ -12,7 +12,7 @@ from itertools import repeat
 from .columns import Layouts, RecordColumns, positional, read_columns
 from .envelope import Envelope, check_envelope, envelope_from_element
 from .flows import FLOWS, RECORD_FIELDS, compiled_schema, flow_of, record_sequence
-from .xmlsafe import (DEFAULT_MAX_BYTES, RELEASE_EVERY, FormatError, StreamState, release_consumed,
+from portal.xmlsafe import (DEFAULT_MAX_BYTES, RELEASE_EVERY, FormatError, StreamState, release_consumed,
                       stream_element_batches)
 
 def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,

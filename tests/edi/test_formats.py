@@ -9,7 +9,8 @@ import pytest
 from lxml import etree
 
 from edi import formats
-from edi.formats import columns, reader, xmlsafe
+from edi.formats import columns, reader
+from portal import xmlsafe
 from edi.formats import (
     AccuseData,
     AvisPaiementData,

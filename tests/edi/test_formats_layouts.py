@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from edi import formats
-from edi.formats import xmlsafe
+from portal import xmlsafe
 
 NS = "urn:caf:extranet:edi:loyers:1"
 N = 40

@@ -22,7 +22,7 @@ def chunk_size(request, monkeypatch):
     record by record after its envelope) and 1 KB at a time (the records of the chunks after the
     first are read a block at a time, the bulk path of a large file)."""
     if request.param == "1 Ko":
-        from edi.formats import xmlsafe
+        from portal import xmlsafe
         monkeypatch.setattr(xmlsafe, "PROLOG_BYTES", 1024)
         monkeypatch.setattr(xmlsafe, "CHUNK_SIZE", 1024)
     return request.param

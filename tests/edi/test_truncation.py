@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from edi import formats
-from edi.formats import xmlsafe
+from portal import xmlsafe
 from edi.models import EdiEnregistrement, EdiFichier
 from portal.extensions import db
 from schemas import EXAMPLES_DIR
