@@ -121,6 +121,9 @@ def setup(database_url: str, workdir: Path, records: int, small_files: int) -> N
     workdir.mkdir(parents=True, exist_ok=True)
     info = edi_bench.setup(workdir, database_url, records)
     app = edi_bench.make_app(workdir, database_url)
+    from datetime import date
+
+    from afas import conventions as afas_conventions
     from afas import services as afas_services
     from afas.models import Equipement
     from portal.crypto.signature import load_certificates, load_private_key, sign_detached
@@ -147,7 +150,11 @@ def setup(database_url: str, workdir: Path, records: int, small_files: int) -> N
                             numero=f"ALSH-L{partner.id}-{i}", activite="extrascolaire")
             db.session.add(eq)
             db.session.flush()
-            drafts.append(afas_services.create_declaration(eq, paris_today().year, "previsionnel", manager).id)
+            year = paris_today().year  # a signed convention in force: without one the service is off
+            convention = afas_conventions.record_convention(eq, f"COF-{eq.numero}", date(year, 1, 1),
+                                                            date(year + 2, 12, 31), actor=manager)
+            afas_conventions.upload_signed(convention, "cof.pdf", b"%PDF-1.4 banc", date(year, 1, 1), actor=manager)
+            drafts.append(afas_services.create_declaration(eq, year, "previsionnel", manager).id)
         make_allocataire(numero="8800001", nom="Charge")
         db.session.commit()
         conf = {"tokens": {"edi": edi_token, "afas": afas_token, "cdap": cdap_token},
