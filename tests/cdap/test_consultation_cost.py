@@ -1,37 +1,15 @@
 """What one consultation costs the database, counted (behaviour, not timing): the SQL
 statements a page or API consultation issues, from the session cookie or the token to the
 commit. The bench (bench/cdap_bench.py --profile) shows where they go, phase by phase."""
-import re
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from cdap.models import ConsultationJournal
 from portal.extensions import db
 from tests.support.factories import csrf_token
-
-# Savepoints and their releases are the test harness's (each test runs in a rolled-back
-# transaction), not the consultation's.
-HARNESS = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)", re.I)
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def on_execute(_conn, _cursor, statement, _params, _context, _many):
-        if not HARNESS.match(statement):
-            statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
-
+from tests.support.statements import counted
 
 def _page(client, numero, nom):
     token = csrf_token(client, "/cdap/consultation")
