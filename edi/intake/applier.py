@@ -8,6 +8,7 @@ import queue
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 from flask import current_app
 from sqlalchemy import text, update
@@ -176,26 +177,32 @@ class Applier:
         """The staged file applied and marked applied in one transaction, a fixed number of
         statements whatever the number of records (SQLite: the only write lock it takes)."""
         db.session.commit()
+        with self._final_transaction(lus):
+            try:
+                if self.batches == 0:  # a file without records
+                    with main_database_read_only():
+                        self.lot.attach()
+                        self.lot.create()
+                        db.session.commit()
+                self.lot.attach()  # begins the transaction: BEGIN IMMEDIATE in the worker
+                if self.mark is not None and adapters.tenancies_mark(self.code_bailleur) != self.mark and (
+                        adapters.any_tenancy_known(self.code_bailleur, self.lot.inconnus)
+                        or adapters.staged_dwelling_gone(self.lot.loyers)):
+                    db.session.rollback()
+                    raise StaleStaging(self.fichier_id)
+                if self.production:
+                    self.applied = adapters.apply_staged_loyers(self.code_bailleur, self.lot.loyers,
+                                                                self.source)
+                self.lot.copy_records()
+                self._finish(lus)
+            finally:
+                self.lot.close()
+
+    @contextmanager
+    def _final_transaction(self, lus: int):
+        """Times the file's one write transaction and logs it (only when it succeeds)."""
         started = time.monotonic()
-        try:
-            if self.batches == 0:  # a file without records
-                with main_database_read_only():
-                    self.lot.attach()
-                    self.lot.create()
-                    db.session.commit()
-            self.lot.attach()  # begins the transaction: BEGIN IMMEDIATE in the worker
-            if self.mark is not None and adapters.tenancies_mark(self.code_bailleur) != self.mark and (
-                    adapters.any_tenancy_known(self.code_bailleur, self.lot.inconnus)
-                    or adapters.staged_dwelling_gone(self.lot.loyers)):
-                db.session.rollback()
-                raise StaleStaging(self.fichier_id)
-            if self.production:
-                self.applied = adapters.apply_staged_loyers(self.code_bailleur, self.lot.loyers,
-                                                            self.source)
-            self.lot.copy_records()
-            self._finish(lus)
-        finally:
-            self.lot.close()
+        yield
         self.final_seconds = time.monotonic() - started
         current_app.logger.info("EDI fichier %s : %s enregistrements appliqués en une transaction "
                                 "de %.2f s", self.fichier_id, lus, self.final_seconds)
@@ -203,22 +210,19 @@ class Applier:
     def _replay(self, lus: int) -> None:
         """The spooled batches applied in file order, and the file marked applied, in one
         transaction (SQLite: the only write lock the file's effects take)."""
-        started = time.monotonic()
-        try:
-            db.session.rollback()  # no snapshot older than the transaction that applies
-            self.spool.seek(0)
-            while True:
-                try:
-                    items = pickle.load(self.spool)
-                except EOFError:
-                    break
-                self._batch(items)
-            self._finish(lus)
-        finally:
-            self.spool.close()
-        self.final_seconds = time.monotonic() - started
-        current_app.logger.info("EDI fichier %s : %s enregistrements appliqués en une transaction "
-                                "de %.2f s", self.fichier_id, lus, self.final_seconds)
+        with self._final_transaction(lus):
+            try:
+                db.session.rollback()  # no snapshot older than the transaction that applies
+                self.spool.seek(0)
+                while True:
+                    try:
+                        items = pickle.load(self.spool)
+                    except EOFError:
+                        break
+                    self._batch(items)
+                self._finish(lus)
+            finally:
+                self.spool.close()
 
     # ------------------------------------------------------------ applier side
 
