@@ -21,6 +21,18 @@ def sign_convention(eq, debut=date(2020, 1, 1), fin=date(2030, 12, 31)) -> Conve
     return row
 
 
+def eaje_draft_under_convention(world, nom: str, numero: str, debut: date, fin: date):
+    """A new EAJE of the world's partner with a signed convention (debut–fin) and a saved
+    prévisionnel 2025 draft: the starting point of the convention-gate tests."""
+    eq = Equipement(organisation_id=world.org.id, type="EAJE", nom=nom, numero=numero)
+    db.session.add(eq)
+    db.session.flush()
+    sign_convention(eq, debut, fin)
+    decl = services.create_declaration(eq, 2025, "previsionnel", world.manager)
+    services.save_draft(decl, eaje(), {}, world.manager)
+    return eq, decl
+
+
 @pytest.fixture
 def afas_world(factory):
     """A Caf with an AFAS agent; a partner with a manager, an admin, an EAJE (with a validated

@@ -7,10 +7,9 @@ import pytest
 
 from afas import convention_service as cs
 from afas import services
-from afas.models import ConventionFinancement, Equipement
-from portal.extensions import db
+from afas.models import ConventionFinancement
 
-from .conftest import sign_convention
+from .conftest import eaje_draft_under_convention
 from .helpers import eaje
 
 
@@ -74,12 +73,8 @@ def test_the_day_is_the_paris_day(utc, paris_day):
 
 def test_a_transmission_at_paris_midnight_after_the_last_day_is_refused(afas_world):
     w = afas_world
-    e = Equipement(organisation_id=w.org.id, type="EAJE", nom="Crèche du Parc", numero=f"EAJE-P{w.org.id}")
-    db.session.add(e)
-    db.session.flush()
-    sign_convention(e, date(2020, 1, 1), date(2030, 12, 31))
-    decl = services.create_declaration(e, 2025, "previsionnel", w.manager)
-    services.save_draft(decl, eaje(), {}, w.manager)
+    e, decl = eaje_draft_under_convention(w, "Crèche du Parc", f"EAJE-P{w.org.id}",
+                                          date(2020, 1, 1), date(2030, 12, 31))
     e.conventions[0].fin = date(2025, 6, 30)
     with pytest.raises(services.ActionRefused) as refused:
         services.transmit(decl, w.manager, now=datetime(2025, 6, 30, 22, 0))   # 1 July, 00:00 in Paris

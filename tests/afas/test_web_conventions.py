@@ -4,10 +4,10 @@ import io
 from datetime import date, timedelta
 
 from afas import services
-from afas.models import ConventionFinancement, Equipement
+from afas.models import ConventionFinancement
 from portal.extensions import db
 
-from .conftest import csrf, sign_convention
+from .conftest import csrf, eaje_draft_under_convention
 from .helpers import eaje
 
 PDF = b"%PDF-1.4 convention"
@@ -80,12 +80,8 @@ def test_caf_validates_the_territoire_and_bad_input_is_a_422(client, login, afas
 def test_partner_sees_why_a_transmission_is_refused_without_convention(client, login, afas_world):
     """The service is active (a convention in force today) but no convention covers 2025."""
     w = afas_world
-    eq = Equipement(organisation_id=w.org.id, type="EAJE", nom="Crèche nouvelle", numero=f"EAJE-N{w.org.id}")
-    db.session.add(eq)
-    db.session.flush()
-    sign_convention(eq, date(2026, 1, 1), date(2030, 12, 31))
-    decl = services.create_declaration(eq, 2025, "previsionnel", w.manager)
-    services.save_draft(decl, eaje(), {}, w.manager)
+    _eq, decl = eaje_draft_under_convention(w, "Crèche nouvelle", f"EAJE-N{w.org.id}",
+                                            date(2026, 1, 1), date(2030, 12, 31))
     login(w.manager)
     token = csrf(client, f"/afas/declarations/{decl.id}")
     r = client.post(f"/afas/declarations/{decl.id}", data={"csrf_token": token, "action": "transmit", **eaje()})
