@@ -8,6 +8,7 @@ from portal.access import api_scope
 from portal.api import (ApiError, bp, json_body, nullable, openapi, problem_doc, refuse_unknown,
                         request_object, response_object)
 from portal.extensions import db
+from portal.formatting import accord
 from portal.inputs import ID_MAX, int_arg, is_id
 
 from . import services
@@ -140,7 +141,7 @@ def _check_data(equipement_type: str, donnees) -> dict:
     parsed = parse_declaration(equipement_type, {k: v for k, v in donnees.items() if not isinstance(v, (dict, list))})
     errors.update(parsed.messages)
     if errors:
-        raise ApiError(422, "Données invalides", f"{len(errors)} champ(s) en erreur.", errors=errors)
+        raise ApiError(422, "Données invalides", f"{accord(len(errors), 'champ')} en erreur.", errors=errors)
     return donnees
 
 
@@ -305,7 +306,7 @@ def api_checks(did):
     donnees = _object(body, "donnees")
     errors = _shape_errors(decl.equipement.type, donnees or {})
     if errors:
-        raise ApiError(422, "Données invalides", f"{len(errors)} champ(s) en erreur.", errors=errors)
+        raise ApiError(422, "Données invalides", f"{accord(len(errors), 'champ')} en erreur.", errors=errors)
     raw = decl.data if donnees is None else {**decl.data, **donnees}
     evaluation = services.evaluate_declaration(decl, raw)
     return jsonify({**evaluation.as_dict(),

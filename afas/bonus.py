@@ -39,7 +39,7 @@ def handicap_par_place(eaje: dict, inscrits: float, aeeh: float) -> tuple[float,
         if share >= float(step["part_aeeh_min"]):
             amount, reached = float(step["montant_par_place"]), float(step["part_aeeh_min"])
     where = "dès le premier enfant" if not reached else f"palier à partir de {pct(reached)}"
-    return amount, (f"{num(aeeh)} enfant(s) AEEH sur {num(inscrits)} inscrits, soit {pct(share)} "
+    return amount, (f"{num(aeeh)} enfant{'s' if aeeh >= 2 else ''} AEEH sur {num(inscrits)} inscrits, soit {pct(share)} "
                     f"({where}) → {eur(amount)} par place")
 
 

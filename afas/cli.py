@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from portal.formatting import accord
 
 afas_cli = AppGroup("afas", help="Service AFAS : barèmes, campagnes et acomptes.")
 bareme_cli = AppGroup("bareme", help="Barèmes AFAS versionnés par année.")
@@ -50,7 +51,7 @@ def verser_acomptes():
     from . import services
     count = services.pay_due_acomptes()
     db.session.commit()
-    click.echo(f"{count} acompte(s) versé(s).")
+    click.echo(f"{accord(count, 'acompte versé', 'acomptes versés')}.")
 
 
 @afas_cli.command("enregistrer-campagnes")
@@ -60,4 +61,4 @@ def enregistrer_campagnes():
     from . import services
     count = services.record_campaigns()
     db.session.commit()
-    click.echo(f"{count} campagne(s) enregistrée(s).")
+    click.echo(f"{accord(count, 'campagne enregistrée', 'campagnes enregistrées')}.")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from portal.formatting import accord
+
 from .bareme import Bareme
 from .controles_regles import rules_2026, seuils_facturation
 from .droit import DroitResult, compute_droit, eur, num, pct
@@ -124,10 +126,11 @@ def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult,
     missing = [f.key for f in parsed.missing(fields_for(equipement_type))]
     if missing:
         out.append(_make("VALEURS-MANQUANTES",
-                         f"{len(missing)} valeur(s) obligatoire(s) à renseigner : {_labels(missing, labels)}.", missing))
+                         f"{accord(len(missing), 'valeur obligatoire', 'valeurs obligatoires')} à renseigner : {_labels(missing, labels)}.", missing))
     negative = [k for k, e in parsed.errors.items() if e.kind == "negatif"]
     if negative:
-        out.append(_make("VALEUR-NEGATIVE", f"Valeur(s) négative(s) refusée(s) : {_labels(negative, labels)}.", negative))
+        out.append(_make("VALEUR-NEGATIVE", (f"Valeur négative refusée : {_labels(negative, labels)}." if len(negative) == 1
+                         else f"Valeurs négatives refusées : {_labels(negative, labels)}."), negative))
     invalid = [k for k, e in parsed.errors.items() if e.kind != "negatif"]
     if invalid:
         details = " ; ".join(f"{labels[k]} : {parsed.errors[k].message}" for k in invalid)
@@ -255,7 +258,7 @@ def run_checks(equipement_type: str, declaration_type: str, parsed: ParseResult,
         minimum = float(th["accueillants_min"])
         if float(v["accueillants_par_seance"]) < minimum:
             out.append(_make("LAEP-ACCUEILLANTS",
-                             f"{num(v['accueillants_par_seance'])} accueillant(s) par séance, en dessous du minimum "
+                             f"{num(v['accueillants_par_seance'])} accueillant{'s' if float(v['accueillants_par_seance']) >= 2 else ''} par séance, en dessous du minimum "
                              f"de {num(minimum)}.", ("accueillants_par_seance",), v["accueillants_par_seance"], minimum))
 
     out += rules_2026(equipement_type, v, bareme)

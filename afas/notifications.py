@@ -7,7 +7,7 @@ the agent in charge of the declaration, or every Caf agent habilitated for AFAS 
 from __future__ import annotations
 
 from portal import notifications
-from portal.formatting import euros
+from portal.formatting import accord, euros
 from portal.registry import NotificationKind
 
 CORRECTION, MESSAGE, VALIDATION, PAIEMENT = "afas_correction", "afas_message", "afas_validation", "afas_paiement"
@@ -57,7 +57,7 @@ def message_posted(decl, msg) -> None:
         people = [agent] if agent is not None and agent.habilitation("AFAS") is not None \
             else notifications.caf_staff(roles={"caf_agent"}, service="AFAS")
         url = notifications.path_for("afas.review", did=decl.id)
-    joined = f"\n(avec {len(msg.attachments)} pièce(s) jointe(s))" if getattr(msg, "attachments", None) else ""
+    joined = f"\n(avec {accord(len(msg.attachments), 'pièce jointe', 'pièces jointes')})" if getattr(msg, "attachments", None) else ""
     notifications.publish(MESSAGE, people, actor=author, url=url,
                           title=f"Nouveau message : {_about(decl)}",
                           body=f"{author.full_name}{' (Caf)' if msg.from_caf else ''} a écrit :\n\n{msg.body}{joined}")

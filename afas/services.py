@@ -17,6 +17,7 @@ from portal.audit import current_api_token, record_event
 from portal.extensions import db
 from portal.dates import paris_day, today as paris_today
 from portal.filetypes import Refused
+from portal.formatting import accord
 from portal.models import utcnow
 
 from . import attachments, bareme as bareme_mod, notifications as notify
@@ -337,12 +338,12 @@ def transmit(decl: Declaration, actor, via: str = "web", now: datetime | None = 
         raise ActionRefused(refusal, 409)
     evaluation = evaluate_declaration(decl)
     if evaluation.bloquants:
-        raise ActionRefused(f"Transmission impossible : {len(evaluation.bloquants)} point(s) bloquant(s) à corriger.",
+        raise ActionRefused(f"Transmission impossible : {accord(len(evaluation.bloquants), 'point bloquant', 'points bloquants')} à corriger.",
                             422, evaluation)
     missing = evaluation.missing_justifications(decl.justifications)
     if missing:
-        raise ActionRefused(f"Transmission impossible : justifiez {len(missing)} alerte(s) "
-                            f"({', '.join(c.code for c in missing)}).", 422, evaluation,
+        raise ActionRefused(f"Transmission impossible : justifiez {accord(len(missing), 'alerte')} "
+                            f"({' ; '.join(c.titre for c in missing)}).", 422, evaluation,
                             {f"justification_{c.code}": "Justification obligatoire pour cette alerte." for c in missing})
     first = decl.versions[0] if decl.versions else None
     if first is None:

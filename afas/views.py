@@ -18,6 +18,7 @@ from portal import storage
 from portal.access import get_own_or_404, public, requires
 from portal.downloads import attachment
 from portal.extensions import db
+from portal.formatting import accord
 from portal.inputs import parse_int
 from portal.listing import SortKey, paginate, read_args
 from portal.models import Organisation
@@ -233,7 +234,7 @@ def save(did):
                and version.numero == 1 else "."), "success")
         return redirect(url_for("afas.declaration", did=did))
     if evaluation.parsed.errors:
-        flash(f"Brouillon enregistré. {len(evaluation.parsed.errors)} champ(s) à corriger avant la transmission.",
+        flash(f"Brouillon enregistré. {accord(len(evaluation.parsed.errors), 'champ')} à corriger avant la transmission.",
               "warning")
         return _render_declaration(decl, evaluation, status=422)
     flash("Brouillon enregistré.", "success")

@@ -7,6 +7,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from portal.formatting import accord
 
 
 @click.group("cdap")
@@ -33,14 +34,14 @@ def import_command(path, batch_size, max_errors_shown):
     with open(path, "rb") as stream:
         report = import_stream(stream, batch_size=batch_size, on_batch=progress)
     elapsed = time.monotonic() - started
-    click.echo(f"{report.lines} ligne(s) lue(s), {report.imported} allocataire(s) importé(s), "
-               f"{len(report.rejected)} ligne(s) rejetée(s) en {elapsed:.1f} s.")
+    click.echo(f"{accord(report.lines, 'ligne lue', 'lignes lues')}, {accord(report.imported, 'allocataire importé', 'allocataires importés')}, "
+               f"{accord(len(report.rejected), 'ligne rejetée', 'lignes rejetées')} en {elapsed:.1f} s.")
     if report.duplicates:
-        click.echo(f"{report.duplicates} numéro(s) présent(s) plusieurs fois : la dernière ligne l'emporte.")
+        click.echo(f"{accord(report.duplicates, 'numéro présent', 'numéros présents')} plusieurs fois : la dernière ligne l'emporte.")
     for number, reason in report.rejected[:max_errors_shown]:
         click.echo(f"ligne {number} : {reason}", err=True)
     if len(report.rejected) > max_errors_shown:
-        click.echo(f"… et {len(report.rejected) - max_errors_shown} autre(s) rejet(s).", err=True)
+        click.echo(f"… et {accord(len(report.rejected) - max_errors_shown, 'autre rejet', 'autres rejets')}.", err=True)
     if report.rejected:
         sys.exit(1)
 
@@ -62,7 +63,7 @@ def generate_command(count, out_path, seed, start, departement, months):
     started = time.monotonic()
     with open(out_path, "w", encoding="utf-8") as out:
         n = write_jsonl(out, count, seed=seed, start=start, departement=departement, months=months)
-    click.echo(f"{n} allocataire(s) écrit(s) dans {out_path} en {time.monotonic() - started:.1f} s.")
+    click.echo(f"{accord(n, 'allocataire écrit', 'allocataires écrits')} dans {out_path} en {time.monotonic() - started:.1f} s.")
 
 
 @cdap_group.group("journal")
@@ -97,4 +98,4 @@ def journal_purge(months):
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--months") from None
     db.session.commit()
-    click.echo(f"{count} ligne(s) supprimée(s) (conservation : {months} mois).")
+    click.echo(f"{accord(count, 'ligne supprimée', 'lignes supprimées')} (conservation : {months} mois).")

@@ -4,7 +4,7 @@ The CSV goes through portal.spreadsheets.csv_text: free text typed by partners (
 comment) must not run as a formula in the spreadsheet of the Caf agent who opens the export."""
 from __future__ import annotations
 
-from portal.formatting import date_heure
+from portal.formatting import accord, date_heure
 from portal.models import utcnow
 from portal.pdf import Document, latin
 
@@ -12,7 +12,7 @@ from portal.pdf import Document, latin
 def gdpr_pdf(numero: str, rows: list[dict], columns: list[tuple[str, str]], generated_by: str) -> bytes:
     pdf = Document(f"Consultations du dossier allocataire n° {numero}",
                    f"Édité le {date_heure(utcnow(), fuseau=True)} par {generated_by} — "
-                   f"{len(rows)} consultation(s) enregistrée(s) au journal.", orientation="L", title_size=14)
+                   f"{accord(len(rows), 'consultation enregistrée', 'consultations enregistrées')} au journal.", orientation="L", title_size=14)
     widths = {"date": 34, "personne": 34, "organisation": 42, "profil": 28, "motif": 36,
               "commentaire": 40, "canal": 16, "resultat": 24, "donnees": 23}
     with pdf.table(col_widths=[widths[k] for k, _ in columns], text_align="LEFT",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from portal import notifications
 from portal.extensions import db
 from portal.models import Organisation, User
-from portal.formatting import date_heure
+from portal.formatting import accord, date_heure
 from portal.registry import NotificationKind
 
 USAGE_ATYPIQUE = "cdap_usage_atypique"
@@ -27,5 +27,5 @@ def atypical_use(alert, kind_label: str) -> None:
         USAGE_ATYPIQUE, notifications.caf_staff(roles={"caf_admin"}),
         url=notifications.path_for("cdap.alerts"),
         title=f"CDAP : usage atypique ({kind_label.lower()}, {LEVELS.get(alert.level, alert.level)})",
-        body=(f"Usage atypique détecté pour {who}{where} : {kind_label.lower()}, {alert.count} "
-              f"tentative(s) pour un seuil de {alert.threshold}.\n{action}"))
+        body=(f"Usage atypique détecté pour {who}{where} : {kind_label.lower()}, "
+              f"{accord(alert.count, 'tentative')} pour un seuil de {alert.threshold}.\n{action}"))

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from portal.formatting import accord
 
 edi_cli = AppGroup("edi", help="Échanges EDI avec les bailleurs : validation, signature, vérification.")
 
@@ -54,7 +55,7 @@ def validate_command(file: Path, flow, max_mo, at):
         click.echo(f"  avertissement {warning.code} : {warning.message} (refusé à la réception ; "
                    "--at pour le vérifier à une date donnée)", err=True)
     env = report.envelope
-    click.echo(f"{file} : conforme — flux {env.flow} v{env.schema_version}, {report.records} enregistrement(s), "
+    click.echo(f"{file} : conforme — flux {env.flow} v{env.schema_version}, {accord(report.records, 'enregistrement')}, "
                f"émetteur {env.sender_code} / {env.sender_siren}, fichier {env.file_id} "
                f"(séquence {env.sequence}, mode {env.mode}).")
 

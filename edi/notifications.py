@@ -4,7 +4,7 @@ certificate about to expire (to the landlord's partner admins)."""
 from __future__ import annotations
 
 from portal import notifications
-from portal.formatting import date_heure
+from portal.formatting import accord, date_heure
 from portal.registry import NotificationKind
 
 from .models import REJETE, STATUT_LABELS, TRAITE_PARTIEL
@@ -31,7 +31,7 @@ def file_closed(f) -> None:
         motifs = [m.get("libelle") or m.get("code") for m in (f.motifs or []) if isinstance(m, dict)]
         detail = "Le fichier a été rejeté" + (f" : {motifs[0]}" if motifs else ".")
     else:
-        detail = (f"{f.nb_acceptes} enregistrement(s) accepté(s), {f.nb_rejetes} rejeté(s) : "
+        detail = (f"{accord(f.nb_acceptes, 'enregistrement accepté', 'enregistrements acceptés')}, {accord(f.nb_rejetes, 'rejeté')} : "
                   "corrigez les enregistrements rejetés et déposez-les dans un nouveau fichier.")
     notifications.publish(FICHIER, people, url=notifications.path_for("edi.file_detail", fichier_id=f.id),
                           title=f"Fichier EDI {STATUT_LABELS[f.statut].lower()} : {f.nom_fichier}",

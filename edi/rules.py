@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from portal.formatting import date_heure
+from portal.formatting import accord, date_heure
 
 from .anomalies import (ACCEPTED, AVERTISSEMENT, CODES, ERREUR, INFO, Anomalie,  # noqa: F401
                         anomalie, summarise)
@@ -70,7 +70,7 @@ def check_envelope(env: dict, *, code_bailleur: str | None, siren: str | None,
 
 def check_record_count(annonce: int | None, lus: int) -> list[Anomalie]:
     if annonce is not None and annonce != lus:
-        return [anomalie("NOMBRE_ENREGISTREMENTS_INCORRECT", f"{annonce} annoncé(s), {lus} lu(s)")]
+        return [anomalie("NOMBRE_ENREGISTREMENTS_INCORRECT", f"{accord(annonce, 'enregistrement annoncé', 'enregistrements annoncés')}, {accord(lus, 'lu')}")]
     return []
 
 

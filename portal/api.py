@@ -86,7 +86,8 @@ def refuse_unknown(body: dict, schema: dict) -> None:
     not declare."""
     unknown = sorted(k for k in body if k not in schema["properties"])
     if unknown:
-        raise ApiError(422, "Données invalides", f"Propriété(s) inconnue(s) : {', '.join(unknown)}.",
+        raise ApiError(422, "Données invalides", (f"Propriété inconnue : {unknown[0]}." if len(unknown) == 1
+                        else f"Propriétés inconnues : {', '.join(unknown)}."),
                        errors={k: "Propriété inconnue." for k in unknown})
 
 

@@ -7,6 +7,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from .formatting import accord
 
 
 @click.command("migrate")
@@ -24,7 +25,7 @@ def seed_demo_command():
     """Crée les organisations, comptes et données de démonstration (idempotent)."""
     from .demo import seed_demo
     created = seed_demo()
-    click.echo(f"Données de démonstration : {created} objet(s) créé(s).")
+    click.echo(f"Données de démonstration : {accord(created, 'objet créé', 'objets créés')}.")
 
 
 @click.group("audit")
@@ -59,7 +60,7 @@ def audit_purge(months):
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--months") from None
     db.session.commit()
-    click.echo(f"{count} entrée(s) supprimée(s) (conservation : {months} mois).")
+    click.echo(f"{accord(count, 'entrée supprimée', 'entrées supprimées')} (conservation : {months} mois).")
 
 
 @click.command("reconcile-jobs")
@@ -69,7 +70,7 @@ def reconcile_command():
     (= jobs reconcile --all-pending)."""
     from . import jobs
     sent = jobs.reconcile(resend_after_seconds=0)
-    click.echo(f"{len(sent)} tâche(s) renvoyée(s).")
+    click.echo(f"{accord(len(sent), 'tâche renvoyée', 'tâches renvoyées')}.")
 
 
 @click.group("jobs")
@@ -117,7 +118,7 @@ def jobs_reconcile(all_pending):
     """Renvoie maintenant les travaux dont la réservation a expiré ou jamais parvenus au broker."""
     from . import jobs
     sent = jobs.reconcile(resend_after_seconds=0 if all_pending else None)
-    click.echo(f"{len(sent)} tâche(s) renvoyée(s).")
+    click.echo(f"{accord(len(sent), 'tâche renvoyée', 'tâches renvoyées')}.")
 
 
 def register_commands(app: Flask) -> None:

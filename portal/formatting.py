@@ -23,6 +23,16 @@ def entier(value: float | int | Decimal) -> str:
     return f"{value:,.0f}".replace(",", NARROW_NBSP)
 
 
+def accord(count: int, singulier: str, pluriel: str | None = None) -> str:
+    """« 0 ligne », « 1 ligne », « 3 lignes »: the noun agrees with the count, instead of « ligne(s) ».
+
+    French keeps the singular below 2. `pluriel` defaults to `singulier` + « s »; give it for
+    several words or irregular plurals (« nouveaux signalements »).
+    """
+    forme = singulier if abs(count) < 2 else (pluriel if pluriel is not None else singulier + "s")
+    return f"{entier(count)} {forme}"
+
+
 def euros(value: float | int | Decimal | None, absent: str = "—") -> str:
     """« 1 234,50 € » (always two decimals); `absent` for None."""
     if value is None:

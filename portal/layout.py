@@ -2,9 +2,8 @@
 from flask import Flask, url_for
 from flask_login import current_user
 
-from . import registry
+from . import formatting, registry
 from .access import rule_for_endpoint, user_may
-from . import formatting
 
 
 def init_app(app: Flask) -> None:
@@ -32,6 +31,11 @@ def init_app(app: Flask) -> None:
     @app.template_filter("euros")
     def euros(value):
         return formatting.euros(value)
+
+    @app.template_filter("accord")
+    def accord(value, singulier, pluriel=None):
+        """`{{ n|accord("ligne") }}` → « 3 lignes »."""
+        return formatting.accord(value, singulier, pluriel)
 
     @app.template_filter("entier")
     def entier(value):

@@ -1,6 +1,8 @@
 """`portal afas ordre-paiement`: produce the day's payment order by hand (the beat does it daily)."""
 import click
 
+from portal.formatting import accord
+
 from ..cli import afas_cli
 
 
@@ -11,4 +13,4 @@ def ordre_paiement():
     from . import services
     ordre = services.produce_order()
     db.session.commit()
-    click.echo(f"Ordre {ordre.reference} : {ordre.nb_lignes} ligne(s)." if ordre else "Rien n'est dû : aucun ordre produit.")
+    click.echo(f"Ordre {ordre.reference} : {accord(ordre.nb_lignes, 'ligne')}." if ordre else "Rien n'est dû : aucun ordre produit.")

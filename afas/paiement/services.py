@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.audit import record_event
 from portal.dates import today as paris_today
 from portal.extensions import db
-from portal.formatting import euros_centimes
+from portal.formatting import accord, euros_centimes
 from portal.models import Organisation, utcnow
 
 from .. import services as afas_services
@@ -246,7 +246,7 @@ def apply_return(xml: bytes, signature: bytes, actor=None, via: str = "web") -> 
     lines = {x.reference: x for x in db.session.scalars(select(LignePaiement).where(LignePaiement.reference.in_(refs)))}
     unknown = [r for r in refs if r not in lines]
     if unknown:
-        raise PaymentRefused(f"{len(unknown)} ligne(s) inconnue(s) du portail, dont {unknown[0]} : "
+        raise PaymentRefused(f"{accord(len(unknown), 'ligne inconnue', 'lignes inconnues')} du portail, dont {unknown[0]} : "
                              "le fichier n'est pas appliqué.", "LIGNE_INCONNUE")
     sha = hashlib.sha256(xml).hexdigest()
     replay = db.session.scalar(select(func.count()).select_from(RetourPaiement).where(RetourPaiement.sha256 == sha)) > 0

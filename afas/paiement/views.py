@@ -12,6 +12,7 @@ from portal.access import requires
 from portal.downloads import attachment
 from portal.dates import today as paris_today
 from portal.extensions import db
+from portal.formatting import accord
 
 from ..views import CAF, PARTNER_VIEWERS, _partner_guard, bp
 from . import exports, services
@@ -47,7 +48,7 @@ def paiement_produce():
     if ordre is None:
         flash("Rien n'est dû aujourd'hui : aucun ordre de paiement produit.", "info")
         return redirect(url_for("afas.paiement_ordres"))
-    flash(f"Ordre de paiement {ordre.reference} produit et signé : {ordre.nb_lignes} ligne(s).", "success")
+    flash(f"Ordre de paiement {ordre.reference} produit et signé : {accord(ordre.nb_lignes, 'ligne')}.", "success")
     return redirect(url_for("afas.paiement_ordre", oid=ordre.id))
 
 
@@ -94,8 +95,8 @@ def paiement_retour():
         db.session.rollback()
         return _agent_page(f"Fichier retour refusé : {exc.message}", exc.status)
     db.session.commit()
-    flash(f"Fichier retour {retour.reference} appliqué : {retour.nb_payees} versée(s), {retour.nb_rejetees} "
-          f"rejetée(s), {retour.nb_deja_traitees} déjà traitée(s).", "success")
+    flash(f"Fichier retour {retour.reference} appliqué : {accord(retour.nb_payees, 'versée')}, "
+          f"{accord(retour.nb_rejetees, 'rejetée')}, {accord(retour.nb_deja_traitees, 'déjà traitée', 'déjà traitées')}.", "success")
     return redirect(url_for("afas.paiement_ordres"))
 
 

@@ -13,6 +13,7 @@ from portal.dashboards.charts import Chart, Dataset, Section
 from portal.dates import today as paris_today
 from portal.downloads import attachment
 from portal.extensions import db
+from portal.formatting import accord
 from portal.registry import Board, Charts
 from portal.spreadsheets import csv_text
 
@@ -51,13 +52,13 @@ def lead_section(user, today: date) -> Section | None:
         id="cdap-situations-modes", title="Situations ouvertes par mode d'intervention", kind="bar",
         labels=[modes[m] for m in modes if m in figures.by_mode], label_header="Mode",
         datasets=[Dataset("Situations", [figures.by_mode[m] for m in modes if m in figures.by_mode])],
-        summary=f"{figures.open} situation(s) ouverte(s), dont {figures.uncontacted} non contactée(s) dans le délai.",
+        summary=f"{accord(figures.open, 'situation ouverte', 'situations ouvertes')}, dont {figures.uncontacted} non contactée{'s' if figures.uncontacted > 1 else ''} dans le délai.",
         empty_message="Aucune situation ouverte.")
     by_issue = Chart(
         id="cdap-situations-issues", title="Situations closes par issue", kind="bar",
         labels=[ISSUES[i] for i in ISSUES if i in figures.by_issue], label_header="Issue",
         datasets=[Dataset("Situations", [figures.by_issue[i] for i in ISSUES if i in figures.by_issue])],
-        summary=f"{sum(figures.by_issue.values())} situation(s) close(s).",
+        summary=f"{accord(sum(figures.by_issue.values()), 'situation close', 'situations closes')}.",
         empty_message="Aucune situation close.")
     return Section([by_mode, by_issue], template="cdap/situations_tableau.html",
                    context={"figures": figures, "delay": _delay()})

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from portal.dates import add_months
+from portal.formatting import accord
 
 PLAN_MONTHS = 6            # plan d'apurement expected within 6 months of the signal
 RENEGOCIATION_MAX_MONTHS = 3  # aid maintained at most 3 months to renegotiate a plan
@@ -140,7 +141,7 @@ class ResteAVivre:
             return ("−" if c < 0 else "") + s + " €"
         return (f"Reste à vivre = ressources ({eur(self.ressources_cents)}) − charges fixes "
                 f"({eur(self.charges_cents)}) = {eur(self.mensuel_cents)} par mois, soit "
-                f"{eur(self.mensuel_cents)} ÷ {self.personnes} personne(s) ÷ 30 jours = "
+                f"{eur(self.mensuel_cents)} ÷ {accord(self.personnes, 'personne')} ÷ 30 jours = "
                 f"{eur(self.journalier_cents)} par jour et par personne")
 
 

@@ -32,9 +32,11 @@ def _open(situation: Situation) -> None:
         raise Refused("La situation est close : rouvrez-la depuis la file pour la modifier.")
 
 
-def _check(value, allowed: dict, what: str) -> None:
+def _check(value, allowed: dict, refusal: str) -> None:
+    """`refusal` is the whole sentence (« Canal inconnu. », « Modalité inconnue. »): French agrees
+    the adjective with the noun."""
     if value not in allowed:
-        raise Refused(f"{what} inconnu(e).")
+        raise Refused(refusal)
 
 
 def situation_of(item: ImpayeQueueItem) -> Situation | None:
@@ -81,8 +83,8 @@ def reopen_case(item: ImpayeQueueItem) -> None:
 
 def record_contact(situation: Situation, user, *, on: date, canal: str, resultat: str, note: str = "") -> Contact:
     _open(situation)
-    _check(canal, CANAUX, "Canal")
-    _check(resultat, RESULTATS_CONTACT, "Résultat")
+    _check(canal, CANAUX, "Canal inconnu.")
+    _check(resultat, RESULTATS_CONTACT, "Résultat inconnu.")
     item = db.session.get(ImpayeQueueItem, situation.queue_item_id)
     if on < item.impaye.date_signalement or on > paris_today():
         raise Refused("La date de la tentative de contact doit être comprise entre le signalement et aujourd'hui.")
@@ -98,7 +100,7 @@ def record_contact(situation: Situation, user, *, on: date, canal: str, resultat
 
 def set_mode(situation: Situation, user, mode: str) -> None:
     _open(situation)
-    _check(mode, MODES, "Mode d'intervention")
+    _check(mode, MODES, "Mode d'intervention inconnu.")
     situation.mode = mode
     db.session.flush()
     _event(user, "mode", situation, mode=mode)
@@ -106,7 +108,7 @@ def set_mode(situation: Situation, user, mode: str) -> None:
 
 def add_rdv(situation: Situation, user, *, at: datetime, modalite: str, note: str = "") -> RendezVous:
     _open(situation)
-    _check(modalite, MODALITES_RDV, "Modalité")
+    _check(modalite, MODALITES_RDV, "Modalité inconnue.")
     rdv = RendezVous(situation_id=situation.id, at=at, modalite=modalite, statut="prevu",
                      note=note.strip()[:500] or None)
     db.session.add(rdv)
@@ -117,7 +119,7 @@ def add_rdv(situation: Situation, user, *, at: datetime, modalite: str, note: st
 
 def set_rdv_statut(rdv: RendezVous, situation: Situation, user, statut: str, note: str = "") -> None:
     _open(situation)
-    _check(statut, STATUTS_RDV, "Statut")
+    _check(statut, STATUTS_RDV, "Statut inconnu.")
     rdv.statut = statut
     if note.strip():
         rdv.note = note.strip()[:500]
@@ -128,9 +130,9 @@ def set_rdv_statut(rdv: RendezVous, situation: Situation, user, statut: str, not
 def save_diagnostic(situation: Situation, user, *, ressources_cents: int, charges_cents: int, personnes: int,
                     droits: list[str], capacite: str) -> rules.ResteAVivre:
     _open(situation)
-    _check(capacite, CAPACITES, "Capacité")
+    _check(capacite, CAPACITES, "Capacité inconnue.")
     for code in droits:
-        _check(code, DROITS_A_VERIFIER, "Droit à vérifier")
+        _check(code, DROITS_A_VERIFIER, "Droit à vérifier inconnu.")
     rav = rules.reste_a_vivre(ressources_cents, charges_cents, personnes)
     situation.ressources_cents, situation.charges_cents, situation.personnes = ressources_cents, charges_cents, personnes
     situation.droits_a_verifier = sorted(set(droits))
@@ -144,8 +146,8 @@ def add_action(situation: Situation, user, *, type: str, on: date, statut: str =
                montant_mensuel_cents: int | None = None, duree_mois: int | None = None,
                debut: date | None = None, accord_bailleur: bool = False) -> Action:
     _open(situation)
-    _check(type, ACTIONS, "Action")
-    _check(statut, STATUTS_ACTION, "Statut")
+    _check(type, ACTIONS, "Action inconnue.")
+    _check(statut, STATUTS_ACTION, "Statut inconnu.")
     if type == "plan_apurement" and not (montant_mensuel_cents and duree_mois and debut):
         raise Refused("Un plan d'apurement a un montant mensuel, une durée et une date de début.")
     action = Action(situation_id=situation.id, type=type, statut=statut, on=on, detail=detail.strip()[:200] or None,
@@ -164,7 +166,7 @@ def add_action(situation: Situation, user, *, type: str, on: date, statut: str =
 def set_action_statut(action: Action, situation: Situation, user, *, statut: str, on: date,
                       accord_bailleur: bool | None = None) -> None:
     _open(situation)
-    _check(statut, STATUTS_ACTION, "Statut")
+    _check(statut, STATUTS_ACTION, "Statut inconnu.")
     action.statut, action.on = statut, on
     if accord_bailleur is not None and action.type == "plan_apurement" and accord_bailleur != action.accord_bailleur:
         action.accord_bailleur = accord_bailleur

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import url_for
 
+from portal.formatting import accord
+
 from .services import (  # noqa: F401  (public API for the intake)
     CertificateError, check_signer, register_certificate, verify_file_signature,
 )
@@ -36,9 +38,9 @@ def home_panel(user):
             return None
         lines = []
         if pending:
-            lines.append(f"{len(pending)} certificat(s) de bailleur en attente d'approbation.")
+            lines.append(f"{accord(len(pending), 'certificat')} de bailleur en attente d'approbation.")
         if expiring:
-            lines.append(f"{len(expiring)} certificat(s) de bailleur expirent dans les 30 jours.")
+            lines.append(f"{accord(len(expiring), 'certificat')} de bailleur expire{'nt' if len(expiring) > 1 else ''} dans les 30 jours.")
         return "edi_certs/panel.html", {"lines": lines, "warning": bool(pending),
                                         "link": url_for("edi_certs.caf_index")}
     if user.organisation.kind != "bailleur" or user.role not in ("partner_admin", "bailleur_operator"):

@@ -12,6 +12,7 @@ from itertools import repeat
 from .columns import Layouts, RecordColumns, positional, read_columns
 from .envelope import Envelope, check_envelope, envelope_from_element
 from .flows import FLOWS, RECORD_FIELDS, compiled_schema, flow_of, record_sequence
+from portal.formatting import accord
 from portal.xmlsafe import (DEFAULT_MAX_BYTES, RELEASE_EVERY, FormatError, StreamState, release_consumed,
                       stream_element_batches)
 
@@ -133,7 +134,7 @@ def stream(path: str | os.PathLike, flow: str | None = None, *, max_bytes: int =
         raise FormatError("NON_CONFORME_SCHEMA", "Enveloppe absente.")
     if count != envelope.record_count:
         raise FormatError("NOMBRE_ENREGISTREMENTS_INCORRECT",
-                          f"L'enveloppe annonce {envelope.record_count} enregistrement(s), "
+                          f"L'enveloppe annonce {accord(envelope.record_count, 'enregistrement')}, "
                           f"le fichier en contient {count}.")
 
 

@@ -23,7 +23,7 @@ def test_every_rule_has_a_known_severity():
 def test_missing_values_are_bloquant_and_listed():
     c = codes("EAJE", eaje(heures_realisees="", places_agreees=""))["VALEURS-MANQUANTES"]
     assert c.severite == "bloquant"
-    assert "2 valeur(s)" in c.message and "Places agréées" in c.message and "Heures réalisées" in c.message
+    assert "2 valeurs obligatoires" in c.message and "Places agréées" in c.message and "Heures réalisées" in c.message
 
 
 def test_negative_and_invalid_values_are_bloquant():

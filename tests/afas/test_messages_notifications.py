@@ -146,7 +146,7 @@ def test_message_form_posts_attachment_and_refuses_bad_one(client, login, afas_w
     page = ok.get_data(as_text=True)
     assert 'data-testid="afas-attachment"' in page and "bilan.pdf" in page
     (note,) = _notes(w.agent, "afas_message")
-    assert "1 pièce(s) jointe(s)" in note.body
+    assert "1 pièce jointe" in note.body
 
 
 def test_manager_home_starts_with_corrections_and_soonest_deadlines(client, login, afas_world, sent):

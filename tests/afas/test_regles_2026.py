@@ -84,7 +84,7 @@ def test_bonus_inclusion_handicap_by_hand(aeeh, inscrits, per_place):
 def test_bonus_handicap_shown_with_the_share_and_scaled_by_the_regime_general():
     result = droit("EAJE", eaje(enfants_aeeh=1, taux_regime_general=50))
     step = next(s for s in result.etapes if s.label == "Bonus inclusion handicap")
-    assert "1 enfant(s) AEEH sur 85 inscrits" in step.detail and "dès le premier enfant" in step.detail
+    assert "1 enfant AEEH sur 85 inscrits" in step.detail and "dès le premier enfant" in step.detail
     assert result.montant == round(295920 * 0.5 + 400 * 40 * 0.5, 2)
 
 

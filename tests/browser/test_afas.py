@@ -208,7 +208,7 @@ def test_declaration_form_with_the_keyboard_only(new_page):
     flash = page.locator("main .fr-alert", has_text="Brouillon enregistré").first
     flash.wait_for()  # the POST reloads the page: wait for the flash, not the old live panel
     assert flash.get_attribute("role") in ("status", "alert")
-    assert "Brouillon enregistré. 1 champ(s) à corriger" in text(flash)
+    assert "Brouillon enregistré. 1 champ à corriger" in text(flash)
     field = page.locator(f"#{first_id}")
     assert field.get_attribute("aria-invalid") == "true" and field.input_value() == "douze"
     described = field.get_attribute("aria-describedby").split()

@@ -9,6 +9,7 @@ import pytest
 from afas.paiement.xml import ReturnResult, build_return
 from portal.crypto.pki import caf_signing_material
 from portal.crypto.signature import sign_detached
+from portal.formatting import accord
 from tests.support.browser import assert_page_basics, check_a11y, confirm_modal, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
@@ -68,7 +69,7 @@ def test_negative_regularisation_indu_offset_order_return_verse(new_page, live_s
     form.get_by_label("Fichier retour (.xml)").set_input_files(str(tmp_path / "retour.xml"))
     form.get_by_label("Signature (.p7s)").set_input_files(str(tmp_path / "retour.xml.p7s"))
     form.get_by_role("button", name="Vérifier et appliquer").click()
-    assert f"{len(references)} versée(s), 0 rejetée(s)" in text(agent.locator("main .fr-alert").first)
+    assert f"{accord(len(references), 'versée')}, 0 rejetée" in text(agent.locator("main .fr-alert").first)
     check_a11y(agent)
     screenshot(agent, "afas-paiement-agent", full_page=True)
 

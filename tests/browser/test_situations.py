@@ -73,7 +73,7 @@ def test_case_from_taking_to_closing_with_the_caf_decision_and_the_landlord_view
     _type(worker, "#diagnostic-ressources", "1450")
     _check(worker, "Éligibilité au FSL")
     worker.get_by_test_id("situation-diagnostic-submit").click()
-    assert "470,00 € ÷ 3 personne(s) ÷ 30 jours" in text(worker.get_by_test_id("situation-rav-formule"))
+    assert "470,00 € ÷ 3 personnes ÷ 30 jours" in text(worker.get_by_test_id("situation-rav-formule"))
 
     worker.select_option("#action-type", "plan_apurement")
     worker.select_option("#action-statut", "accordee")

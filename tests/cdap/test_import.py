@@ -99,7 +99,7 @@ def test_cli_import_and_generate(app, tmp_path):
         f.write('{"numero": "1"}\n')
     result = runner.invoke(args=["cdap", "import", str(out)])
     assert result.exit_code == 1
-    assert "25 allocataire(s) importé(s), 1 ligne(s) rejetée(s)" in result.output
+    assert "25 allocataires importés, 1 ligne rejetée" in result.output
     assert "ligne 26 : numero" in result.output
 
 

@@ -78,7 +78,7 @@ def test_purge_after_retention_keeps_chain_valid(world, login, client, app):
     db.session.flush()
     assert verify().ok
     result = app.test_cli_runner().invoke(args=["cdap", "journal", "purge", "--months", "12"])
-    assert result.exit_code == 0 and "2 ligne(s)" in result.output
+    assert result.exit_code == 0 and "2 lignes supprimées" in result.output
     assert db.session.scalar(select(func.count()).select_from(ConsultationJournal)) == 3
     assert verify().ok
 

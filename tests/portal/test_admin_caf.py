@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from portal import audit
 from portal.audit import AuditEntry, record_event
 from portal.extensions import db
+from portal.formatting import accord
 from portal.models import Organisation, User, UserSession, utcnow
 
 
@@ -260,7 +261,7 @@ def test_chain_verification_job_records_its_outcome_for_the_page(client, factory
     html = client.get(AUDIT).get_data(as_text=True)
     assert "Vérification en cours" not in html
     assert "Chaîne intègre lors de la dernière vérification" in html
-    assert f"{rows} entrée(s) vérifiée(s)" in html and caf_admin.full_name in html
+    assert accord(rows, "entrée vérifiée", "entrées vérifiées") in html and caf_admin.full_name in html
 
     # Tamper a row: the page still loads and still shows the last (good) verification; it does
     # not walk the chain.
@@ -273,7 +274,7 @@ def test_chain_verification_job_records_its_outcome_for_the_page(client, factory
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and len(walks) == 1
     assert "Chaîne intègre lors de la dernière vérification" in html and "Chaîne rompue" not in html
-    assert "1 entrée(s) ajoutée(s) depuis, pas encore vérifiée(s)" in html
+    assert "1 entrée ajoutée depuis, pas encore vérifiée." in html
 
     # Once the first job is done a new POST queues a new one, which names the first broken
     # sequence, in its event and on the page.

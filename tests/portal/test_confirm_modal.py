@@ -30,7 +30,7 @@ def test_organisation_suspension_asks_first(client, factory, caf_admin):
     assert 'id="confirm-modal"' in page
     said = _confirm(page, f"Suspendre « {org.nom} » ?")
     assert said["action"] == "Suspendre"
-    assert "Les 1 compte(s) et tous les jetons" in said["summary"]
+    assert "Le compte et tous les jetons" in said["summary"]
 
 
 def test_habilitation_suspension_asks_first(client, factory, caf_admin):

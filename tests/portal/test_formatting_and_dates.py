@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.dates import add_months, previous_month
-from portal.formatting import entier, euros, euros_centimes, nombre
+from portal.formatting import accord, entier, euros, euros_centimes, nombre
 
 
 def test_amounts_and_numbers_in_french():
@@ -20,6 +20,13 @@ def test_amounts_and_numbers_in_french():
     assert euros_centimes(-5) == "-0,05 €"
     assert nombre(1234.5) == "1\u202f234,5" and nombre(2.0) == "2" and nombre(1.23456, 4) == "1,2346"
     assert entier(12345.4) == "12\u202f345"
+
+
+def test_counts_agree_with_their_noun():
+    assert accord(0, "ligne") == "0 ligne" and accord(1, "ligne") == "1 ligne"
+    assert accord(2, "ligne") == "2 lignes"
+    assert accord(1500, "entrée vérifiée", "entrées vérifiées") == "1\u202f500 entrées vérifiées"
+    assert accord(2, "nouveau signalement", "nouveaux signalements") == "2 nouveaux signalements"
 
 
 @given(st.integers(min_value=-10**12, max_value=10**12))

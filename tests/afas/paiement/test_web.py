@@ -71,7 +71,7 @@ def test_agent_order_downloads_return_upload_and_partner_sees_verse(client, logi
         "csrf_token": token, "fichier": (io.BytesIO(xml), "retour.xml"), "signature": (io.BytesIO(sig), "retour.xml.p7s")})
     assert r.status_code == 302
     page = client.get("/afas/paiements").get_data(as_text=True)
-    assert "1 versée(s), 1 rejetée(s)" in page and "Compte clôturé" in page and "Relancer" in page
+    assert "1 versée, 1 rejetée" in page and "Compte clôturé" in page and "Relancer" in page
     login(w.manager)
     page = client.get("/afas/mes-paiements").get_data(as_text=True)
     assert "Versé le 04/03/2026" in page and "En cours de reprise par la Caf" in page

@@ -53,7 +53,7 @@ def test_reste_a_vivre_and_its_formula():
     assert rav.mensuel_cents == 47000
     assert rav.journalier_cents == 522  # 470 € / 3 / 30 = 5,222… rounded down
     assert rav.formula() == ("Reste à vivre = ressources (1\u202f450,00 €) − charges fixes (980,00 €) = 470,00 € "
-                             "par mois, soit 470,00 € ÷ 3 personne(s) ÷ 30 jours = 5,22 € par jour et par personne")
+                             "par mois, soit 470,00 € ÷ 3 personnes ÷ 30 jours = 5,22 € par jour et par personne")
     assert rules.reste_a_vivre(50000, 80000, 1).formula().count("−") >= 2  # negative shown with its sign
     with pytest.raises(ValueError):
         rules.reste_a_vivre(1, 1, 0)

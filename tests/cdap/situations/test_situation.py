@@ -47,7 +47,7 @@ def test_worker_takes_the_case_and_follows_it_to_its_close(world, login, client,
     item_now = db.session.get(ImpayeQueueItem, item.id)
     assert item_now.statut == "plan_apurement" and item_now.impaye.plan_apurement
     page = text(client.get(f"/cdap/situations/{item.id}"))
-    assert "470,00 € ÷ 3 personne(s) ÷ 30 jours = 5,22 €" in page
+    assert "470,00 € ÷ 3 personnes ÷ 30 jours = 5,22 €" in page
     assert "Plan d'apurement convenu, accord du bailleur enregistré" in page and "Madame rappelle lundi" in page
     assert "CCH art. R824-6" in page
 
@@ -93,7 +93,7 @@ def test_bad_input_answers_422_with_the_message_at_the_field(world, login, clien
     take(client, item)
     for verb, fields, message in [
         ("contact", {"on": "32/13/2026", "canal": "telephone", "resultat": "joint"}, "Saisissez une date au format JJ/MM/AAAA."),
-        ("contact", {"on": "01/12/2026", "canal": "pigeon", "resultat": "joint"}, "Canal inconnu(e)."),
+        ("contact", {"on": "01/12/2026", "canal": "pigeon", "resultat": "joint"}, "Canal inconnu."),
         ("contact", {"on": "01/11/2026", "canal": "courrier", "resultat": "joint"},
          "La date de la tentative de contact doit être comprise entre le signalement et aujourd'hui."),
         ("diagnostic", {"ressources": "beaucoup", "charges": "10", "personnes": "2", "capacite": "oui"},
