@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Iterable
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+# Control characters an XLSX cell cannot hold (XML 1.0 forbids them): the same set as openpyxl's
+# ILLEGAL_CHARACTERS_RE, written here so that importing this module (every worker does, through
+# the domains' exports) does not load openpyxl and Pillow; openpyxl loads when a workbook is made.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 # A spreadsheet reads a cell starting with one of these as a formula (tab and carriage return
 # too: some programs strip them and then read what follows).
@@ -44,6 +47,8 @@ def csv_text(header: Iterable[str], rows: Iterable[Iterable]) -> str:
 
 def xlsx_bytes(sheet: str, header: Iterable[str], rows: Iterable[Iterable]) -> bytes:
     """One-sheet workbook (write-only: rows streamed, memory flat), every cell through `safe_cell`."""
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
     ws.append([safe_cell(c) for c in header])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 
 from openpyxl import load_workbook
 
@@ -41,3 +43,22 @@ def test_xlsx_bytes_keeps_types_and_neutralises_text():
     assert ws.title == "Feuille"
     assert [[c.value for c in row] for row in ws.iter_rows()] == [
         ["Nom", "Montant"], ["'@SUM(A1)", 12.5], ["ok", None]]
+
+
+def test_the_cell_rule_is_openpyxls_own():
+    """The shell keeps its own copy of openpyxl's illegal-character rule (to load openpyxl only
+    when a workbook is made): the two must not drift apart."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as openpyxl_rule
+
+    from portal.spreadsheets import ILLEGAL_CHARACTERS_RE
+    assert ILLEGAL_CHARACTERS_RE.pattern == openpyxl_rule.pattern
+
+
+def test_a_worker_starts_without_the_workbook_and_pdf_libraries():
+    """Each worker process imports every domain; openpyxl with Pillow (≈ 8 MB) and fpdf2 with
+    fontTools load only when an export or a PDF is made."""
+    code = ("import sys\nimport portal.worker\n"
+            "print(','.join(sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'openpyxl', 'PIL', 'fpdf', 'fontTools'})))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", out.stdout[:300]
