@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.dates import add_months, previous_month
-from portal.formatting import entier, euros, euros_centimes, nombre
+from portal.formatting import decimal_centimes, entier, euros, euros_centimes, nombre
 
 
 def test_amounts_and_numbers_in_french():
@@ -20,6 +20,14 @@ def test_amounts_and_numbers_in_french():
     assert euros_centimes(-5) == "-0,05 €"
     assert nombre(1234.5) == "1\u202f234,5" and nombre(2.0) == "2" and nombre(1.23456, 4) == "1,2346"
     assert entier(12345.4) == "12\u202f345"
+
+
+def test_cents_as_a_plain_number_for_spreadsheets_and_form_fields():
+    """« 1234,05 »: what a French spreadsheet (CSV exports) or a form field (demo data) reads,
+    written once (issue #17) for edi.documents and edi.declarations.demo."""
+    assert decimal_centimes(123405) == "1234,05"
+    assert decimal_centimes(-5) == "-0,05" and decimal_centimes(-1234) == "-12,34"
+    assert decimal_centimes(0) == "0,00"
 
 
 @given(st.integers(min_value=-10**12, max_value=10**12))
