@@ -43,6 +43,7 @@ upgrade-check: assets
 	$(UPGRADE_VENV)/bin/pip install -q --upgrade --upgrade-strategy eager -e '.[dev]'
 	$(UPGRADE_VENV)/bin/python scripts/lock_diff.py $(LOCK)
 	$(UPGRADE_VENV)/bin/ruff check .
+	$(UPGRADE_VENV)/bin/lint-imports
 	$(UPGRADE_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Front-end assets (DSFR, htmx, chart library, axe-core for tests) come from the npm registry at

@@ -50,9 +50,9 @@ from portal.extensions import db
 from portal.models import utcnow
 
 from .loyers import latest_history
-from portal.dates import add_months
 
 from .normalize import normalize_name
+from .situations.rules import plan_due
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, ImpayeQueueItem, Logement,
                      LoyerHistorique, Mouvement, Paiement, SignalementImpaye, tiers_payant_en_cours)
 from portal.dates import today as paris_today
@@ -98,8 +98,9 @@ def _insert_ignore(model):
 
 def echeance_plan_apurement(date_constitution: date) -> date:
     """The plan d'apurement is expected within six months of the impayé's constitution
-    (docs/domaine.md §4): one rule for the EDI signal and the import of reference data."""
-    return add_months(date_constitution, 6)
+    (docs/domaine.md §4): one rule for the EDI signal, the import of reference data and the
+    case follow-up (``cdap.situations.rules.plan_due``)."""
+    return plan_due(date_constitution)
 
 
 def _existing_keys(model, code_bailleur: str, keys: list[str]) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Iterator
 from lxml import etree
 
 from portal.dates import PARIS
-from portal.formatting import euros_centimes
+from portal.formatting import decimal_centimes, euros_centimes
 from portal.spreadsheets import csv_text
 
 PDF_MAX_ROWS = 1000
@@ -188,5 +188,4 @@ def _euros_plain(text: str) -> str:
     """« 312,45 »: a number a French spreadsheet reads."""
     if not text.lstrip("-").isdigit():
         return text
-    cents = int(text)
-    return f"{'-' if cents < 0 else ''}{abs(cents) // 100},{abs(cents) % 100:02d}"
+    return decimal_centimes(int(text))

@@ -46,6 +46,13 @@ def euros_centimes(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}{whole:,}".replace(",", NARROW_NBSP) + f",{rest:02d} €"
 
 
+def decimal_centimes(cents: int) -> str:
+    """An amount held in cents as a plain number, exactly: « -1234,05 » (no thousands
+    separator, no €), what a French spreadsheet (CSV exports) or a form field reads."""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{'-' if cents < 0 else ''}{whole},{rest:02d}"
+
+
 MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
         "octobre", "novembre", "décembre")
 PARIS_LABEL = "heure de Paris"

@@ -18,6 +18,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class MigrationContextChatter(logging.Filter):
+    """Drops what Alembic says of its context before any migration (« Context impl
+    SQLiteImpl. », « Will assume non-transactional DDL. »): `portal migrate` names the
+    migrations it applies, nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
 def configure(app) -> None:
     root = logging.getLogger()
     if not any(isinstance(f, RedactSecrets) for h in root.handlers for f in h.filters):
@@ -28,8 +37,12 @@ def configure(app) -> None:
             root.addHandler(handler)
             root.setLevel(logging.INFO)
     # Alembic announces each of its plugins at INFO when imported (7 lines on every `portal …`
-    # command): not what a user asked for. Migration progress (alembic.runtime.migration) stays.
+    # command): not what a user asked for. Migration progress (alembic.runtime.migration) stays,
+    # without its context lines.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, MigrationContextChatter) for f in migration.filters):
+        migration.addFilter(MigrationContextChatter())
     for h in app.logger.handlers:
         h.addFilter(RedactSecrets())
     logging.getLogger("werkzeug").addFilter(RedactSecrets())

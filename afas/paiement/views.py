@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.access import requires
+from portal.access import get_own_or_404, requires
 from portal.downloads import attachment
 from portal.dates import today as paris_today
 from portal.extensions import db
@@ -154,9 +154,7 @@ def paiement_partenaire_export(fmt):
 @bp.post("/indus/<int:iid>/choix")
 @requires({"partner_manager"}, service="AFAS")
 def indu_choix(iid):
-    indu = db.session.get(Indu, iid)
-    if indu is None or indu.equipement.organisation_id != current_user.organisation_id:
-        abort(404)
+    indu = get_own_or_404(Indu, iid, owner=lambda i: i.equipement.organisation_id)
     choix = request.form.get("choix")
     if choix not in ("compensation", "recouvrement"):
         flash("Choisissez la compensation sur les prochains acomptes ou le reversement.", "error")

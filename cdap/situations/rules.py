@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from portal.dates import add_months
-from portal.formatting import accord
+from portal.formatting import accord, euros_centimes
 
 PLAN_MONTHS = 6            # plan d'apurement expected within 6 months of the signal
 RENEGOCIATION_MAX_MONTHS = 3  # aid maintained at most 3 months to renegotiate a plan
@@ -136,9 +136,8 @@ class ResteAVivre:
 
     def formula(self) -> str:
         """The computation in words, as shown next to the figure."""
-        def eur(c):
-            s = f"{abs(c) / 100:,.2f}".replace(",", "\u202f").replace(".", ",")
-            return ("−" if c < 0 else "") + s + " €"
+        def eur(c):  # the typographic minus of a formula
+            return ("−" if c < 0 else "") + euros_centimes(abs(c))
         return (f"Reste à vivre = ressources ({eur(self.ressources_cents)}) − charges fixes "
                 f"({eur(self.charges_cents)}) = {eur(self.mensuel_cents)} par mois, soit "
                 f"{eur(self.mensuel_cents)} ÷ {accord(self.personnes, 'personne')} ÷ 30 jours = "

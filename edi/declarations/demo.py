@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal.dates import add_months, naive_utc
 from portal.dates import today as paris_today
 from portal.extensions import db
+from portal.formatting import decimal_centimes
 from portal.models import Contrat, Habilitation, Organisation, User, utcnow
 from portal.registry import DemoAccess
 
@@ -66,8 +67,8 @@ def _seed_declarations(org: Organisation, user: User) -> int:
     start = add_months(today.replace(day=1), -3)
     constitution = add_months(start, 2)
     saisie = {"nom": tenant["nom"], "numero_allocataire": tenant["numero_allocataire"], "code_locataire": "",
-              "adresse": tenant["adresse"], "loyer": _euros(tenant["loyer_cents"]),
-              "charges": _euros(tenant["charges_cents"]), "dette": _euros(3 * mensuel),
+              "adresse": tenant["adresse"], "loyer": decimal_centimes(tenant["loyer_cents"]),
+              "charges": decimal_centimes(tenant["charges_cents"]), "dette": decimal_centimes(3 * mensuel),
               "periode_debut": start.isoformat(), "periode_fin": (today.replace(day=1) - timedelta(days=1)).isoformat(),
               "date_constitution": constitution.isoformat(), "nb_relances": "2",
               "derniere_relance": (today - timedelta(days=10)).isoformat(), "plan_apurement": "oui"}
@@ -76,10 +77,8 @@ def _seed_declarations(org: Organisation, user: User) -> int:
         services.send(sent, user)
     services.create_draft(org, user, "LOYER", {
         "nom": tenant["nom"], "numero_allocataire": tenant["numero_allocataire"], "code_locataire": "",
-        "loyer": _euros(tenant["loyer_cents"] + 1200), "charges": _euros(tenant["charges_cents"]),
+        "loyer": decimal_centimes(tenant["loyer_cents"] + 1200), "charges": decimal_centimes(tenant["charges_cents"]),
         "date_effet": today.replace(month=7, day=1).isoformat(), "nb_colocataires": ""})
     return 2
 
 
-def _euros(cents: int) -> str:
-    return f"{cents // 100},{cents % 100:02d}"

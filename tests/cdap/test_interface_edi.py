@@ -274,3 +274,12 @@ def test_what_a_movement_does_to_a_tenancy():
 def test_plan_apurement_due_six_months_after_constitution():
     from cdap.interface_edi import echeance_plan_apurement
     assert echeance_plan_apurement(date(2026, 8, 31)) == date(2027, 2, 28)
+
+
+def test_plan_apurement_deadline_is_the_one_of_the_case_follow_up(monkeypatch):
+    """One rule for the six months (issue #17, « written once »): the deadline EDI signals and
+    the import record is the one the case follow-up shows (cdap.situations.rules.plan_due)."""
+    from cdap.interface_edi import echeance_plan_apurement
+    from cdap.situations import rules
+    monkeypatch.setattr(rules, "PLAN_MONTHS", 3)
+    assert echeance_plan_apurement(date(2026, 8, 31)) == rules.plan_due(date(2026, 8, 31)) == date(2026, 11, 30)

@@ -20,6 +20,21 @@ def test_portal_command_prints_no_alembic_plugin_lines(tmp_path):
     assert "Extranet Partenaires" in result.stdout
 
 
+def test_portal_migrate_prints_the_migrations_not_alembic_s_context(tmp_path):
+    """`portal migrate` (run by every `make run`) names the migrations it applies, then says the
+    database is up to date; Alembic's « Context impl SQLiteImpl. » and « Will assume
+    non-transactional DDL. » are not what the user asked for."""
+    portal = Path(sys.executable).with_name("portal")
+    env = {**os.environ, "PORTAL_VAR_DIR": str(tmp_path), "PORTAL_ENV": "development"}
+    runs = [subprocess.run([str(portal), "migrate"], capture_output=True, text=True, env=env,
+                           timeout=300, check=False) for _ in range(2)]
+    first, again = (run.stdout + run.stderr for run in runs)
+    assert all(run.returncode == 0 for run in runs), first + again
+    assert "Running upgrade" in first and "Running upgrade" not in again
+    assert "Context impl" not in first + again and "Will assume" not in first + again
+    assert "INFO" not in again
+
+
 LIBRARY_COMMANDS = {"db", "routes", "run", "shell", "limiter"}  # Flask's and Flask-Limiter's own
 ENGLISH = re.compile(r"\b(the|and|of|with|whose|from|Create|Verify|Write|Mark|Record|List|Delete|"
                      r"Apply|Sign|Validate|Show|Re-send|Jobs)\b")

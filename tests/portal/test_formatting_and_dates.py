@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.dates import add_months, previous_month
-from portal.formatting import accord, entier, euros, euros_centimes, nombre
+from portal.formatting import accord, decimal_centimes, entier, euros, euros_centimes, nombre
 
 
 def test_amounts_and_numbers_in_french():
@@ -27,6 +27,14 @@ def test_counts_agree_with_their_noun():
     assert accord(2, "ligne") == "2 lignes"
     assert accord(1500, "entrée vérifiée", "entrées vérifiées") == "1\u202f500 entrées vérifiées"
     assert accord(2, "nouveau signalement", "nouveaux signalements") == "2 nouveaux signalements"
+
+
+def test_cents_as_a_plain_number_for_spreadsheets_and_form_fields():
+    """« 1234,05 »: what a French spreadsheet (CSV exports) or a form field (demo data) reads,
+    written once (issue #17) for edi.documents and edi.declarations.demo."""
+    assert decimal_centimes(123405) == "1234,05"
+    assert decimal_centimes(-5) == "-0,05" and decimal_centimes(-1234) == "-12,34"
+    assert decimal_centimes(0) == "0,00"
 
 
 @given(st.integers(min_value=-10**12, max_value=10**12))
