@@ -20,7 +20,7 @@ def register(app: Flask) -> None:
     from .paiement import api as paiement_api, models as paiement_models, tasks as paiement_tasks  # noqa: F401
     from .paiement import views as paiement_views  # noqa: F401  (payment hand-off pages)
     from .paiement import views_coordonnees  # noqa: F401  (the partners' bank details)
-    from .paiement import cli as paiement_cli, demo as paiement_demo  # noqa: F401  (afas ordre-paiement)
+    from .paiement import cli as paiement_cli, demo as paiement_demo  # noqa: F401  (afas produce-ordre-paiement)
 
     contribute(app, Domain(
         name="afas",

@@ -43,10 +43,10 @@ def bareme_list():
         click.echo(f"{annee}  {b.libelle}  [{b.source}]")
 
 
-@afas_cli.command("verser-acomptes")
+@afas_cli.command("pay-acomptes")
 def verser_acomptes():
     """Marque versés les acomptes échus SANS système de paiement (démonstration, tests) ; en
-    service, « ordre-paiement » les envoie au système de paiement, dont le retour les dit versés."""
+    service, « produce-ordre-paiement » les envoie au système de paiement, dont le retour les dit versés."""
     from portal.extensions import db
     from . import services
     count = services.pay_due_acomptes()
@@ -54,7 +54,7 @@ def verser_acomptes():
     click.echo(f"{accord(count, 'acompte versé', 'acomptes versés')}.")
 
 
-@afas_cli.command("enregistrer-campagnes")
+@afas_cli.command("record-campagnes")
 def enregistrer_campagnes():
     """Enregistre les campagnes de l'exercice précédent, en cours et suivant (aussi lancé chaque jour par le beat)."""
     from portal.extensions import db

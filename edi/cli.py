@@ -3,7 +3,7 @@
     portal edi validate FILE [--flux LOYERS] [--at D] schema + envelope rules needing no database
     portal edi sign FILE --key K --cert C [--out P]  writes FILE.p7s (detached CMS, DER, SHA-256)
     portal edi verify FILE FILE.p7s [--ca CA.pem]    signature + chain (given CA or trust anchors)
-    portal edi exemple FLUX [-o FILE]                an example file dated now, with a new identifier
+    portal edi example FLUX [-o FILE]                an example file dated now, with a new identifier
     portal edi demo-pki                              where the demo keys and certificates live
 
 Exit status 0 when everything is fine, 1 otherwise with the reasons (codes) on stderr.
@@ -132,7 +132,7 @@ def verify_command(file: Path, signature: Path, ca_path, at_text):
                f"  algorithmes : {verified.digest_algorithm} / {verified.signature_algorithm}")
 
 
-@edi_cli.command("exemple")
+@edi_cli.command("example")
 @click.argument("flow", type=click.Choice(["LOYERS", "IMPAYES", "MOUVEMENTS"]))
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Fichier à écrire (défaut : sortie standard).")

@@ -1,4 +1,4 @@
-"""`portal afas ordre-paiement`: produce the day's payment order by hand (the beat does it daily)."""
+"""`portal afas produce-ordre-paiement`: produce the day's payment order by hand (the beat does it daily)."""
 import click
 
 from portal.formatting import accord
@@ -6,7 +6,7 @@ from portal.formatting import accord
 from ..cli import afas_cli
 
 
-@afas_cli.command("ordre-paiement")
+@afas_cli.command("produce-ordre-paiement")
 def ordre_paiement():
     """Produit et signe l'ordre de paiement du jour (ce qui est dû et pas encore ordonné)."""
     from portal.extensions import db

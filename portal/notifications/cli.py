@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 notifications_cli = AppGroup("notifications", help="Notifications : résumé quotidien.")
 
 
-@notifications_cli.command("resume")
+@notifications_cli.command("send-digest")
 def digest():
     """Envoie maintenant le résumé quotidien des notifications en attente (comme le beat à 7 h 30)."""
     from ..extensions import db

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 def _signed(live_server, tmp_path, flux, edit=None) -> tuple[Path, Path]:
     pki = Path(live_server.overrides["PORTAL_VAR_DIR"]) / "pki"
     xml = tmp_path / f"{flux.lower()}.xml"
-    live_server.cli("edi", "exemple", flux, "--mode", "PRODUCTION", "-o", str(xml))
+    live_server.cli("edi", "example", flux, "--mode", "PRODUCTION", "-o", str(xml))
     if edit:
         xml.write_text(edit(xml.read_text(encoding="utf-8")), encoding="utf-8")
     live_server.cli("edi", "sign", str(xml), "--key", str(pki / "picardie-habitat.key"),

@@ -165,7 +165,7 @@ def test_daily_digest_instead_of_immediate_email(new_page, live_server):
     assert "Nouveau message" in text(manager.get_by_test_id("notification").first)
 
     # The digest (what the beat runs every morning) brings it.
-    assert "Résumés envoyés" in live_server.cli("notifications", "resume")
+    assert "Résumés envoyés" in live_server.cli("notifications", "send-digest")
     mails = _mails(live_server, MANAGER)[sent_before:]
     digests = [(s, body) for _, s, body in mails if "résumé quotidien" in s]
     assert len(digests) == 1, [s for _, s, _ in mails]

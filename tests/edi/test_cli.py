@@ -26,7 +26,7 @@ def keys(tmp_path_factory):
 
 def fresh(runner, tmp_path, flow="LOYERS"):
     out = tmp_path / f"{flow.lower()}.xml"
-    result = runner.invoke(args=["edi", "exemple", flow, "-o", str(out)])
+    result = runner.invoke(args=["edi", "example", flow, "-o", str(out)])
     assert result.exit_code == 0, result.output
     return out
 
