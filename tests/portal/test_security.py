@@ -226,6 +226,24 @@ def test_fast_test_hashes_are_upgraded_by_the_default_profile():
         passwords.configure("fast")
 
 
+def test_default_profile_is_argon2id_at_owasp_minimum_and_upgrades_older_hashes():
+    """OWASP's Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 passes, 1 lane at least. A hash
+    made with the library's heavier default (64 MiB, 3 passes, 4 lanes: 238 ms of CPU per
+    sign-in) still verifies and is rehashed at the next sign-in."""
+    from argon2 import PasswordHasher, extract_parameters
+    from portal import passwords
+    try:
+        passwords.configure("default")
+        params = extract_parameters(passwords.hash_password("une phrase de passe assez longue"))
+        assert params.type.name == "ID"
+        assert (params.memory_cost, params.time_cost, params.parallelism) == (19_456, 2, 1)
+        heavier = PasswordHasher().hash("une phrase de passe assez longue")
+        assert passwords.verify_password(heavier, "une phrase de passe assez longue")
+        assert passwords.needs_rehash(heavier)
+    finally:
+        passwords.configure("fast")
+
+
 def test_session_cookie_flags_on_the_wire(client, factory):
     from tests.support.factories import csrf_token
     user = factory.user()
