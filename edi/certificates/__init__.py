@@ -30,15 +30,14 @@ def home_panel(user):
 
     from . import services
     if user.is_caf_staff:
-        pending = services.pending_certificates()
-        expiring = services.expiring_certificates()
+        pending, expiring = services.caf_queue_counts()  # one counting statement, no rows loaded
         if not pending and not expiring:
             return None
         lines = []
         if pending:
-            lines.append(f"{len(pending)} certificat(s) de bailleur en attente d'approbation.")
+            lines.append(f"{pending} certificat(s) de bailleur en attente d'approbation.")
         if expiring:
-            lines.append(f"{len(expiring)} certificat(s) de bailleur expirent dans les 30 jours.")
+            lines.append(f"{expiring} certificat(s) de bailleur expirent dans les 30 jours.")
         return "edi_certs/panel.html", {"lines": lines, "warning": bool(pending),
                                         "link": url_for("edi_certs.caf_index")}
     if user.organisation.kind != "bailleur" or user.role not in ("partner_admin", "bailleur_operator"):
