@@ -209,6 +209,7 @@ def test_production_cookies(tmp_path):
     assert config["SESSION_COOKIE_PATH"] == "/" and not config.get("SESSION_COOKIE_DOMAIN")
     assert config["DEMO_MODE"] is False and config["WTF_CSRF_SSL_STRICT"] is True
     assert config["PASSWORD_HASH_PROFILE"] == "default"
+    assert config["TEMPLATES_AUTO_RELOAD"] is False  # compiled once per process
     assert config["RATELIMIT_STORAGE_URI"] == PROD["CELERY_BROKER_URL"]  # shared by all workers
 
 
