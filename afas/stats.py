@@ -18,35 +18,46 @@ TRANSMITTED = ("transmise", "en_instruction", "a_corriger", "validee", "payee")
 VALIDATED = ("validee", "payee")
 
 
+def _opened_campaigns(today: date) -> list[tuple[int, str, date]]:
+    """(annee, type_declaration, echeance) of every campaign opened on `today`: one small read
+    for what the exercice choice and the progress chart ask (four statements before). Within a
+    request it is read once (kept in the request's WSGI environ, which dies with the request:
+    not `g`, which a test's app context shares between requests); elsewhere each call reads."""
+    from flask import has_request_context, request
+    key = f"afas.campagnes_ouvertes.{today.isoformat()}"
+    if has_request_context() and key in request.environ:
+        return request.environ[key]
+    rows = [tuple(r) for r in db.session.execute(
+        select(Campagne.annee, Campagne.type_declaration, Campagne.echeance).where(Campagne.ouverture <= today))]
+    if has_request_context():
+        request.environ[key] = rows
+    return rows
+
+
 def current_exercice(today: date) -> int | None:
     """The exercice of the most recently opened campaign (None when no campaign has opened)."""
-    return db.session.scalar(select(func.max(Campagne.annee)).where(Campagne.ouverture <= today))
+    return max((annee for annee, _t, _e in _opened_campaigns(today)), default=None)
 
 
 def opened_exercices(today: date) -> list[int]:
     """The exercices with a campaign opened on `today`, most recent first (the charts' choice)."""
-    return list(db.session.scalars(select(Campagne.annee).where(Campagne.ouverture <= today)
-                                   .distinct().order_by(Campagne.annee.desc())))
+    return sorted({annee for annee, _t, _e in _opened_campaigns(today)}, reverse=True)
 
 
 def worked_exercice(today: date) -> int | None:
     """The exercice being worked on: the one of the open campaign (opened, deadline not passed)
     due soonest; when none is open, the most recently opened (`current_exercice`)."""
-    due_soonest = db.session.scalar(
-        select(Campagne.annee).where(Campagne.ouverture <= today, Campagne.echeance >= today)
-        .order_by(Campagne.echeance, Campagne.annee).limit(1))
-    return due_soonest if due_soonest is not None else current_exercice(today)
+    open_now = sorted((echeance, annee) for annee, _t, echeance in _opened_campaigns(today) if echeance >= today)
+    return open_now[0][1] if open_now else current_exercice(today)
 
 
 def campaign_progress(annee: int, today: date, organisation_id: int | None = None) -> list[dict]:
     """Per équipement type, for the campaigns of `annee` already opened on `today`:
     expected declarations (active équipements × opened campaigns), transmitted, validated, and late
     (transmitted after the deadline, or still not transmitted once the deadline has passed)."""
-    campagnes = db.session.execute(
-        select(Campagne.type_declaration, Campagne.echeance)
-        .where(Campagne.annee == annee, Campagne.ouverture <= today)).all()
+    campagnes = [(t, echeance) for a, t, echeance in _opened_campaigns(today) if a == annee]
     opened = len(campagnes)
-    overdue_types = [c.type_declaration for c in campagnes if c.echeance < today]
+    overdue_types = [t for t, echeance in campagnes if echeance < today]
 
     equipements = select(Equipement.type, func.count(Equipement.id)).where(Equipement.actif.is_(True))
     if organisation_id is not None:
@@ -62,7 +73,7 @@ def campaign_progress(annee: int, today: date, organisation_id: int | None = Non
                func.sum(case((transmitted & Declaration.type.in_(overdue_types or [""]), 1), else_=0)))
         .join(Equipement, Equipement.id == Declaration.equipement_id)
         .where(Declaration.annee == annee, Equipement.actif.is_(True),
-               Declaration.type.in_([c.type_declaration for c in campagnes] or [""]))
+               Declaration.type.in_([t for t, _e in campagnes] or [""]))
         .group_by(Equipement.type))
     if organisation_id is not None:
         query = query.where(Equipement.organisation_id == organisation_id)

@@ -109,6 +109,9 @@ def load_config(overrides: dict | None = None) -> dict:
     config = {
         "PORTAL_ENV": mode,
         "TESTING": mode == "testing",
+        # Templates compiled once per process; only development rereads a changed file (a stat
+        # of every template and include at each render otherwise).
+        "TEMPLATES_AUTO_RELOAD": mode == "development",
         "SECRET_KEY": secret,
         "VAR_DIR": str(var_dir),
         "STORAGE_DIR": env.get("STORAGE_DIR", str(var_dir / "storage")),

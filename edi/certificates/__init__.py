@@ -32,15 +32,14 @@ def home_panel(user):
 
     from . import services
     if user.is_caf_staff:
-        pending = services.pending_certificates()
-        expiring = services.expiring_certificates()
+        pending, expiring = services.caf_queue_counts()  # one counting statement, no rows loaded
         if not pending and not expiring:
             return None
         lines = []
         if pending:
-            lines.append(f"{accord(len(pending), 'certificat')} de bailleur en attente d'approbation.")
+            lines.append(f"{accord(pending, 'certificat')} de bailleur en attente d'approbation.")
         if expiring:
-            lines.append(f"{accord(len(expiring), 'certificat')} de bailleur expire{'nt' if len(expiring) > 1 else ''} dans les 30 jours.")
+            lines.append(f"{accord(expiring, 'certificat')} de bailleur expire{'nt' if expiring > 1 else ''} dans les 30 jours.")
         return "edi_certs/panel.html", {"lines": lines, "warning": bool(pending),
                                         "link": url_for("edi_certs.caf_index")}
     if user.organisation.kind != "bailleur" or user.role not in ("partner_admin", "bailleur_operator"):

@@ -332,3 +332,22 @@ def test_expiry_job_is_scheduled_and_registered(app):
     entry = app.extensions["celery"].conf.beat_schedule["edi-certificates-expiry"]
     assert entry["task"] == "edi.certificates.expiry_warnings"
     assert entry["task"] in app.extensions["celery"].tasks
+
+
+def test_caf_home_panel_counts_pending_and_expiring_in_one_statement(client, login, landlord, caf_admin, issue, factory):
+    """The Caf's panel counts (one statement) what the two lists hold: a certificate awaiting
+    approval, one approved that ends within 30 days, one approved for long."""
+    from tests.support.statements import counted
+    org, admin, _ = landlord
+    registered(org, admin, caf_admin, issue, approve=False)
+    registered(org, admin, caf_admin, issue, days=20)
+    registered(org, admin, caf_admin, issue, days=400)
+    with counted() as statements:
+        pending, expiring = services.caf_queue_counts()
+    assert len(statements) == 1
+    assert (pending, expiring) == (len(services.pending_certificates()), len(services.expiring_certificates())) == (1, 1)
+    agent = factory.user(caf_admin.organisation, "caf_agent", {"EDI": None})
+    login(agent)
+    html = client.get("/accueil").get_data(as_text=True)
+    assert "1 certificat(s) de bailleur en attente d&#39;approbation." in html
+    assert "1 certificat(s) de bailleur expirent dans les 30 jours." in html

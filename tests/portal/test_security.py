@@ -209,6 +209,7 @@ def test_production_cookies(tmp_path):
     assert config["SESSION_COOKIE_PATH"] == "/" and not config.get("SESSION_COOKIE_DOMAIN")
     assert config["DEMO_MODE"] is False and config["WTF_CSRF_SSL_STRICT"] is True
     assert config["PASSWORD_HASH_PROFILE"] == "default"
+    assert config["TEMPLATES_AUTO_RELOAD"] is False  # compiled once per process
     assert config["RATELIMIT_STORAGE_URI"] == PROD["CELERY_BROKER_URL"]  # shared by all workers
 
 
@@ -222,6 +223,24 @@ def test_fast_test_hashes_are_upgraded_by_the_default_profile():
         assert passwords.verify_password(cheap, "une phrase de passe assez longue")
         assert passwords.needs_rehash(cheap)
         assert not passwords.needs_rehash(passwords.hash_password("autre phrase de passe"))
+    finally:
+        passwords.configure("fast")
+
+
+def test_default_profile_is_argon2id_at_owasp_minimum_and_upgrades_older_hashes():
+    """OWASP's Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 passes, 1 lane at least. A hash
+    made with the library's heavier default (64 MiB, 3 passes, 4 lanes: 238 ms of CPU per
+    sign-in) still verifies and is rehashed at the next sign-in."""
+    from argon2 import PasswordHasher, extract_parameters
+    from portal import passwords
+    try:
+        passwords.configure("default")
+        params = extract_parameters(passwords.hash_password("une phrase de passe assez longue"))
+        assert params.type.name == "ID"
+        assert (params.memory_cost, params.time_cost, params.parallelism) == (19_456, 2, 1)
+        heavier = PasswordHasher().hash("une phrase de passe assez longue")
+        assert passwords.verify_password(heavier, "une phrase de passe assez longue")
+        assert passwords.needs_rehash(heavier)
     finally:
         passwords.configure("fast")
 
