@@ -349,5 +349,5 @@ def test_caf_home_panel_counts_pending_and_expiring_in_one_statement(client, log
     agent = factory.user(caf_admin.organisation, "caf_agent", {"EDI": None})
     login(agent)
     html = client.get("/accueil").get_data(as_text=True)
-    assert "1 certificat(s) de bailleur en attente d&#39;approbation." in html
-    assert "1 certificat(s) de bailleur expirent dans les 30 jours." in html
+    assert "1 certificat de bailleur en attente d&#39;approbation." in html
+    assert "1 certificat de bailleur expire dans les 30 jours." in html
