@@ -10,7 +10,7 @@ from portal.dashboards.charts import Chart, Dataset, Section, pivot
 from portal.registry import Board, Charts
 
 from . import stats
-from portal.formatting import euros
+from portal.formatting import accord, euros
 
 STATUS_LABELS_ACOMPTE = {"programme": "Programmés", "verse": "Versés", "annule": "Annulés"}
 PARTNER_ROLES = ("partner_manager", "partner_admin")
@@ -41,8 +41,9 @@ def progress_chart(today: date, organisation_id: int | None = None, prefix: str 
                   Dataset("Transmises", [r["transmitted"] for r in rows]),
                   Dataset("En retard", [r["late"] for r in rows], color="#E1000F"),
                   Dataset("Validées", [r["validated"] for r in rows], color="#009081")],
-        summary=(f"{total['transmitted']} déclaration(s) transmise(s) sur {total['expected']} attendue(s), "
-                 f"{total['validated']} validée(s), {total['late']} en retard."),
+        summary=(f"{accord(total['transmitted'], 'déclaration transmise', 'déclarations transmises')} sur "
+                 f"{accord(total['expected'], 'attendue')}, {accord(total['validated'], 'validée')}, "
+                 f"{total['late']} en retard."),
         choice={"name": "exercice", "label": "Exercice", "value": annee,
                 "options": stats.opened_exercices(today)})
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from portal.dashboards import CAF_BOARD
 from portal.dashboards.charts import WINDOW_DAYS, Chart, Dataset, Section, day_label, days, pivot
+from portal.formatting import accord
 from portal.registry import Charts
 
 from . import stats
@@ -31,7 +32,8 @@ def consultations_chart(today: date) -> tuple[Chart, list[dict]]:
         id="caf-cdap-consultations", title=f"Consultations CDAP par profil ({WINDOW_DAYS} derniers jours)",
         kind="line", labels=[day_label(d) for d in span], label_header="Jour",
         datasets=[Dataset(POLICY[p].label, series[p]) for p in profiles],
-        summary=f"{total} consultation(s) en {WINDOW_DAYS} jours, {len(alerts)} alerte(s) d'usage atypique.",
+        summary=(f"{accord(total, 'consultation')} en {WINDOW_DAYS} jours, "
+                 f"{accord(len(alerts), 'alerte')} d'usage atypique."),
         empty_message="Aucune consultation sur la période.")
     return chart, alerts
 

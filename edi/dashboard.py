@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from portal.dashboards import CAF_BOARD
 from portal.dashboards.charts import WINDOW_DAYS, Chart, Dataset, Section, day_label, days
+from portal.formatting import accord
 from portal.registry import Board, Charts
 
 from . import stats
@@ -36,7 +37,8 @@ def flows_chart(today: date, organisation_id: int | None = None, prefix: str = "
                   Dataset("Acceptés partiellement", partial, color="#C8AA39"),
                   Dataset("Rejetés", rejected, color="#E1000F"),
                   Dataset("Taux de rejet (%)", rate, kind="line", axis="y2", color="#000091")],
-        summary=(f"{total} fichier(s) traité(s) en {window} jours, dont {sum(rejected)} rejeté(s) "
+        summary=(f"{accord(total, 'fichier traité', 'fichiers traités')} en {window} jours, "
+                 f"dont {accord(sum(rejected), 'rejeté')} "
                  f"({(100 * sum(rejected) / total if total else 0):.1f} %)".replace(".", ",") + "."),
         empty_message="Aucun fichier traité sur la période.")
     return chart, codes

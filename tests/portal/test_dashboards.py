@@ -108,7 +108,7 @@ def test_landlord_home_shows_its_files_and_rejection_rate(client, factory, login
     by_label = {d["label"]: d["data"][-1] for d in flows["datasets"]}
     assert by_label == {"Acceptés": 1, "Acceptés partiellement": 1, "Rejetés": 1, "Taux de rejet (%)": 33.3}
     assert "LOCATAIRE_INCONNU" in html and "Locataire inconnu" in html
-    assert "3 fichier(s) traité(s) en 90 jours, dont 1 rejeté(s) (33,3 %)." in html
+    assert "3 fichiers traités en 90 jours, dont 1 rejeté (33,3 %)." in html
 
 
 def test_each_series_of_a_chart_has_its_own_colour():
