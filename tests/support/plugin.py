@@ -15,7 +15,15 @@ import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FsaSession
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
+
+# Property tests assert behaviour, never speed (speed lives in bench/): no per-example deadline,
+# which a loaded CI machine overran once (Hypothesis' default is 200 ms per example).
+hypothesis_settings.register_profile("portal", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("portal")
 
 TMP = Path(tempfile.mkdtemp(prefix="ep-tests-"))
 
