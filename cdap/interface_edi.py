@@ -14,6 +14,9 @@ Functions EDI may call (``__all__``):
   source)`` (one statement), ``tenancies_mark(code_bailleur)`` and
   ``any_tenancy_known(code_bailleur, pairs_table)``, ``staged_dwelling_gone(stage)`` (what
   changed since the staging) ;
+- PostgreSQL, a large LOYERS file (issue #22): ``load_loyers_columns(columns, ranks)`` (one
+  COPY; EDI reads the identifiers back from the table ``LOADED_LOYERS`` names) then
+  ``apply_loaded_loyers(code_bailleur, key_prefix, source)`` ;
 - ``apply_mouvements(code_bailleur, rows, source)`` : move-ins / move-outs ;
 - ``record_impayes(code_bailleur, rows, source)`` : unpaid-rent reports (and their queue items) ;
 - ``tiers_payant_payments(code_bailleur, year, month)``, ``landlord_codes(year, month)`` : the
@@ -369,7 +372,7 @@ _LOYERS_INSERT_PG = f"""
     INSERT INTO cdap_loyers_historique
         (logement_id, code_bailleur, idempotency_key, loyer_cents, charges_cents,
          nb_colocataires, date_effet, source, created_at)
-    SELECT l.id, :code_bailleur, r.k, r.loyer, r.charges, r.coloc, r.effet, :source, :now
+    SELECT l.id, :code_bailleur, :prefix || r.k, r.loyer, r.charges, r.coloc, r.effet, :source, :now
     FROM {_LOYERS_BATCH_PG} r
     CROSS JOIN LATERAL (
         SELECT l.id FROM cdap_logements l
@@ -422,14 +425,52 @@ def _apply_loyers_postgresql(code_bailleur: str, lot: Iterable[tuple], source: s
     is a subtransaction of the caller's: past 64 in one transaction (a file of ~160,000 LOYERS
     with edi.intake.record_ids' own), PostgreSQL's per-backend cache of them overflows and other
     sessions' snapshots read pg_subtrans until it commits; to watch on a busy primary."""
+    _load_loyers_batch_postgresql(lot)
+    return _insert_loaded_loyers(code_bailleur, "", source)
+
+
+def _load_loyers_batch_postgresql(lot: Iterable[tuple]) -> None:
     conn = db.session.connection()
     conn.exec_driver_sql(_LOYERS_BATCH_DDL)
     conn.exec_driver_sql(f"TRUNCATE {_LOYERS_BATCH_PG}")
     copy_rows(_LOYERS_BATCH_PG, _LOYERS_BATCH_COLUMNS, _LOYERS_BATCH_TYPES, lot)
-    params = {"code_bailleur": code_bailleur, "source": source[:120], "now": utcnow()}
+
+
+def _insert_loaded_loyers(code_bailleur: str, key_prefix: str, source: str) -> int:
+    conn = db.session.connection()
+    params = {"code_bailleur": code_bailleur, "prefix": key_prefix, "source": source[:120],
+              "now": utcnow()}
     inserted, count = unless_unique_violation(
         lambda: conn.execute(_LOYERS_INSERT_PG_FIRST_TIME, params).rowcount)
     return count if inserted else conn.execute(_LOYERS_INSERT_PG_REPLAY, params).rowcount
+
+
+# PostgreSQL, a large EDI file (issue #22): the batch is copied once, with each record's
+# identifier and rank in the file, and serves twice in the server: EDI finds the identifiers
+# met again in the file from it (`LOADED_LOYERS` names its table and columns), then
+# `apply_loaded_loyers` records its rows, the key being `key_prefix` + identifier. One COPY
+# per batch instead of two (identifiers, then rows with their keys), and no key built in Python.
+LOADED_COLUMNS = ("identifiant",) + LOYERS_COLUMNS[1:]
+LOADED_LOYERS = {"table": _LOYERS_BATCH_PG, "identifiant": "k", "rang": "n"}
+
+
+def load_loyers_columns(columns: dict[str, list], ranks: Iterable[int]) -> dict[str, str]:
+    """Load one batch of LOYERS rows given column by column (`LOADED_COLUMNS`: the record's
+    identifier instead of its key) with their ranks in the file (increasing), into a temporary
+    table of the transaction (PostgreSQL); returns `LOADED_LOYERS`. The next load replaces it."""
+    colocs = columns["nb_colocataires"]
+    if None in colocs:
+        colocs = [n or 0 for n in colocs]
+    _load_loyers_batch_postgresql(zip(
+        columns["identifiant"], columns["code_locataire"], columns["numero_allocataire"],
+        columns["loyer_cents"], columns["charges_cents"], colocs, columns["date_effet"], ranks))
+    return LOADED_LOYERS
+
+
+def apply_loaded_loyers(code_bailleur: str, key_prefix: str, source: str) -> int:
+    """apply_loyers for the batch `load_loyers_columns` loaded, each row keyed `key_prefix` +
+    its identifier (same checks, same idempotency); returns rows newly applied."""
+    return _insert_loaded_loyers(code_bailleur, key_prefix, source)
 
 
 def tenancy_after_mouvement(tenancy: dict, rec: dict, today: date) -> dict:
@@ -685,4 +726,5 @@ __all__ = ["lookup_tenancies", "tenancy_after_mouvement", "apply_loyers", "apply
            "landlord_codes", "echeance_plan_apurement", "find_tenant", "tenancy_history",
            "first_tenant", "suivi_signalement", "create_loyers_stage", "stage_loyers",
            "stage_loyers_columns", "apply_staged_loyers", "tenancies_mark", "any_tenancy_known",
-           "staged_dwelling_gone"]
+           "staged_dwelling_gone", "LOADED_COLUMNS", "LOADED_LOYERS", "load_loyers_columns",
+           "apply_loaded_loyers"]

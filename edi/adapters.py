@@ -214,6 +214,26 @@ def apply_loyers_blocks(code_bailleur: str, blocks: list, key_prefix: str, sourc
     return sb.apply_loyers_columns(code_bailleur, _loyers_columns(sb, blocks, key_prefix), source)
 
 
+def load_loyers_blocks(blocks: list[tuple[int, object]]) -> dict[str, str]:
+    """PostgreSQL: the LOYERS records of `blocks` ((first rank, edi.formats.RecordColumns), in
+    file order) loaded into CDAP's batch table with their identifiers and ranks, by one COPY;
+    returns the table and its identifier and rank columns (for the file's seen identifiers).
+    `apply_loaded_loyers` then applies them."""
+    sb = _cdap()
+    columns: dict[str, list] = {key: [] for key in sb.LOADED_COLUMNS}
+    ranks: list[int] = []
+    for rang, block in blocks:
+        for key in sb.LOADED_COLUMNS:
+            columns[key].extend(block.column(key))
+        ranks.extend(range(rang, rang + len(block)))
+    return sb.load_loyers_columns(columns, ranks)
+
+
+def apply_loaded_loyers(code_bailleur: str, key_prefix: str, source: str) -> int:
+    """The batch `load_loyers_blocks` loaded, applied as apply_loyers_blocks would."""
+    return _cdap().apply_loaded_loyers(code_bailleur, key_prefix, source)
+
+
 def _loyers_columns(sb, blocks: list, key_prefix: str) -> dict[str, list]:
     columns: dict[str, list] = {key: [] for key in sb.LOYERS_COLUMNS}
     for block in blocks:

@@ -251,14 +251,20 @@ class Applier:
             self.seen = SeenIdentifiers(self.lot.alias if self.lot is not None else None)
         flux = self.flux
         # A record identifier met again in the file is rejected, for that reason alone.
-        pairs, has_blocks = [], False
-        for rang, record, _a in items:
-            if type(record) is dict:
-                pairs.append((rang, record["identifiant"]))
-            else:
-                has_blocks = True
-                pairs.extend(zip(range(rang, rang + len(record)), record.column("identifiant")))
-        repeated = self.seen.repeated(pairs)
+        loaded, has_blocks = self._load_blocks(items), False
+        tried = loaded is not None
+        if tried and self.seen.all_new_in(loaded):
+            repeated = set()
+        else:
+            loaded = None  # the general way: the batch is loaded again to apply it
+            pairs = []
+            for rang, record, _a in items:
+                if type(record) is dict:
+                    pairs.append((rang, record["identifiant"]))
+                else:
+                    has_blocks = True
+                    pairs.extend(zip(range(rang, rang + len(record)), record.column("identifiant")))
+            repeated = self.seen.repeated(pairs, try_copy=not tried)
         if repeated and has_blocks:  # record by record again
             items = one_per_record(items)
         if flux in rules.NEEDS_TENANCY_DETAILS:
@@ -289,7 +295,9 @@ class Applier:
                 if applied < len(rows) and flux not in rules.NEEDS_TENANCY_DETAILS:
                     suspects += accepted
             if blocks:
-                in_blocks = (adapters.apply_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
+                in_blocks = (adapters.apply_loaded_loyers(self.code_bailleur, self.key_prefix, self.source)
+                             if loaded is not None else
+                             adapters.apply_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
                                                           self.key_prefix, self.source)
                              if self.lot is None else
                              adapters.stage_loyers_blocks(self.code_bailleur, [b for _r, b in blocks],
@@ -317,6 +325,15 @@ class Applier:
         self.batches += 1
         if self.batches == 1 and self.production:
             checkpoints.reached("mid_apply")
+
+    def _load_blocks(self, items: list[tuple]) -> dict[str, str] | None:
+        """PostgreSQL, a LOYERS batch of blocks only (the common case of a large file): the
+        batch loaded once into CDAP's batch table, from which the server finds the identifiers
+        met before and then applies the rows (adapters.load_loyers_blocks); None otherwise."""
+        if (self.flux != "LOYERS" or self.lot is not None or not self.seen.postgresql
+                or any(type(record) is dict for _rang, record, _a in items)):
+            return None
+        return adapters.load_loyers_blocks([(rang, record) for rang, record, _a in items])
 
     def _check_in_order(self, items: list[tuple[int, dict, None]], repeated: set[int]) -> list[tuple[int, dict, list]]:
         """The checks of a flow that needs the tenancy's details, in the records' order: each

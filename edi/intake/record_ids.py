@@ -36,9 +36,22 @@ class SeenIdentifiers:
         conn.execute(text(f"CREATE {temp} {self.batch_table} (rang INTEGER NOT NULL, identifiant VARCHAR NOT NULL){drop}"))
         conn.execute(text(f"DELETE FROM {self.seen_table}"))  # a table kept from an earlier file of this transaction
 
-    def repeated(self, pairs: list[tuple[int, str]]) -> set[int]:
+    def all_new_in(self, loaded: dict[str, str]) -> bool:
+        """PostgreSQL: the identifiers of a batch already in a table of the transaction
+        (`loaded`: its `table` and its `identifiant` and `rang` columns) added in one
+        INSERT ... SELECT, in a savepoint; False (nothing added) when one of them was met before
+        or repeats in the batch: the caller then gives `repeated` the batch's pairs."""
+        statement = text(f"INSERT INTO {self.seen_table} (identifiant, rang) "
+                         f"SELECT {loaded['identifiant']}, {loaded['rang']} FROM {loaded['table']}")
         conn = db.session.connection()
-        if self.postgresql and self._all_new(pairs):
+        added, _none = unless_unique_violation(lambda: conn.execute(statement))
+        return added
+
+    def repeated(self, pairs: list[tuple[int, str]], try_copy: bool = True) -> set[int]:
+        """`try_copy=False`: the batch is already known to repeat an identifier (all_new_in
+        said so); the copy that only succeeds without one is not tried."""
+        conn = db.session.connection()
+        if self.postgresql and try_copy and self._all_new(pairs):
             return set()
         # TRUNCATE on PostgreSQL: a DELETE would leave the dead rows of every earlier batch.
         seen, batch = self.seen_table, self.batch_table

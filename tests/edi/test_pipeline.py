@@ -394,6 +394,40 @@ def test_duplicate_record_identifiers_are_rejected_after_the_first(
     assert [cdap_rent(t) for t in tenants] == [52000, 52001, 52002]
 
 
+def test_postgresql_copies_a_batch_once_and_falls_back_when_it_repeats_an_identifier(
+        app, api_client, edi_token, landlord, signer, tenants, run_jobs, monkeypatch, chunk_size):
+    """PostgreSQL: a batch of records read in blocks is copied once (identifiers and rows), the
+    server finding the repeated identifiers and applying from that copy; a batch repeating an
+    identifier goes the general way. Same results either way."""
+    from cdap.models import LoyerHistorique
+    from edi import adapters
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the one-copy way is PostgreSQL's")
+    loads, general = [], []
+    load, apply_blocks = adapters.load_loyers_blocks, adapters.apply_loyers_blocks
+    monkeypatch.setattr(adapters, "load_loyers_blocks",
+                        lambda blocks: loads.append(len(blocks)) or load(blocks))
+    monkeypatch.setattr(adapters, "apply_loyers_blocks",
+                        lambda *a: general.append(1) or apply_blocks(*a))
+    monkeypatch.setitem(app.config, "EDI_BATCH_SIZE", 6)
+    api = api_client(edi_token)
+    base = loyer_records(tenants)
+    records = [{**base[i % 3], "identifiant": f"R{i}", "loyer_cents": 60000 + i} for i in range(30)]
+    records[27]["identifiant"] = "R4"  # met again: its batch goes the general way
+    data = build_xml("LOYERS", landlord, records)
+    fid = upload(api, data, signer.sign(data))
+    assert run_jobs() == ["done"]
+    f = db.session.get(EdiFichier, fid)
+    assert (f.statut, f.nb_lus, f.nb_acceptes, f.nb_rejetes, f.nb_appliques) == ("TRAITE_PARTIEL", 30, 29, 1, 29)
+    keys = db.session.scalars(select(LoyerHistorique.idempotency_key).where(
+        LoyerHistorique.source.like(f"EDI fichier {fid} %"))).all()
+    assert sorted(keys) == sorted(f"EDI:{landlord.code_bailleur}:{f.identifiant_fichier}:R{i}"
+                                  for i in range(30) if i != 27)
+    assert [cdap_rent(t) for t in tenants] == [60027 - 3, 60028, 60029]  # R27 rejected: R24 stays
+    if chunk_size == "1 Ko":  # blocks after the first chunk
+        assert len(loads) >= 3 and general
+
+
 def test_test_mode_meets_the_checks_that_applying_reveals_and_still_applies_nothing(
         app, api_client, edi_token, landlord, signer, tenants, run_jobs, monkeypatch):
     """In TEST mode each batch is applied in a savepoint rolled back at once: an unknown tenancy
