@@ -43,13 +43,18 @@ class ChainedMixin:
     row_hash: Mapped[str] = mapped_column(String(64))
 
     def chain_payload(self) -> dict:
-        out = {}
-        for name in self.CHAIN_FIELDS:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = value.isoformat(timespec="microseconds")
-            out[name] = value
-        return out
+        return payload_of(self.CHAIN_FIELDS, {name: getattr(self, name) for name in self.CHAIN_FIELDS})
+
+
+def payload_of(fields: tuple[str, ...], values: dict) -> dict:
+    """The hashed payload of a row: its chained fields, datetimes as ISO text."""
+    out = {}
+    for name in fields:
+        value = values.get(name)
+        if isinstance(value, datetime):
+            value = value.isoformat(timespec="microseconds")
+        out[name] = value
+    return out
 
 
 def compute_hash(seq: int, prev_hash: str, payload: dict) -> str:
@@ -94,6 +99,21 @@ def append(row: ChainedMixin) -> ChainedMixin:
     db.session.execute(update(HEADS).where(HEADS.c.name == row.CHAIN_NAME)
                        .values(seq=row.seq, last_hash=row.row_hash))
     return row
+
+
+def append_values(model: type[ChainedMixin], values: dict) -> int:
+    """`append` for a row given as column values, with Core statements (no ORM object, no unit
+    of work: for the hot paths, e.g. each CDAP consultation). Same lock, same hash: lock the
+    head, insert the row, move the head. Returns the new row's id; the caller commits."""
+    seq, last_hash = _lock_head_row(model.CHAIN_NAME)
+    row = {**values, "seq": seq + 1, "prev_hash": last_hash}
+    row["row_hash"] = compute_hash(row["seq"], last_hash, payload_of(model.CHAIN_FIELDS, row))
+    table = model.__table__
+    conn = db.session.connection()
+    row_id = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
+    conn.execute(update(HEADS).where(HEADS.c.name == model.CHAIN_NAME)
+                 .values(seq=row["seq"], last_hash=row["row_hash"]))
+    return row_id
 
 
 @dataclass
