@@ -4,12 +4,13 @@ table (`cdap.policy`) allows are read from the database and put in the result.
 The result is plain data (JSON-able): the HTML page, the print view and the API all render it
 and nothing else. Amounts are integer cents, dates ISO strings.
 
-This runs on every consultation (issue #22), so the statements are Core selects on the tables,
-built **once per profile** (`_statements`, cached: the policy table is fixed at import) with bound
-parameters for the file, the landlord's code and the history window, and executed on the
-session's connection: no ORM object, no statement construction per request. Each select reads
-only the columns the profile's fields need (the identity row: only the identity and address
-columns the profile may see).
+This runs on every consultation (issue #22): each section the profile may see is a Core select
+on its table (`_statements`, built **once per profile**: the policy table is fixed at import),
+with bound parameters for the file, the landlord's code and the history window; they are run
+together as one statement (`cdap.dossier_query`: each section a JSON column of the
+allocataire's row) on the session's connection: one round trip, no ORM object, no statement
+construction per request. Each select reads only the columns the profile's fields need (the
+identity row: only the identity and address columns the profile may see).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from portal.extensions import db
 
 from .models import (AIDES_LOGEMENT, Allocataire, Droit, Logement, LoyerHistorique, Membre, Paiement,
                      QuotientFamilial, SignalementImpaye, tiers_payant_en_cours)
+from .dossier_query import decode, one_statement
 from .loyers import current_rents, latest_in
 from .policy import FIELDS, POLICY, SECTIONS, SectionRule
 from portal.dates import add_months
@@ -103,10 +105,12 @@ def _statements(profile_name: str) -> dict:
             query = query.where(L.code_bailleur == CODE_BAILLEUR)
         out["logement"] = query.order_by(L.date_entree.desc())
         if "historique_loyers" in rule.fields:
+            # every history row of the shown dwellings (the same filter, as a subquery)
             H = LoyerHistorique.__table__.c
+            shown = out["logement"].with_only_columns(L.id).order_by(None).scalar_subquery()
             out["loyers"] = (select(H.id, H.logement_id, H.date_effet, H.loyer_cents, H.charges_cents,
                                     H.nb_colocataires)
-                             .where(H.logement_id.in_(bindparam("logements", expanding=True)))
+                             .where(H.logement_id.in_(shown))
                              .order_by(H.logement_id, H.date_effet.desc(), H.id.desc()))
     if "impayes" in rules:
         S = SignalementImpaye.__table__.c
@@ -121,30 +125,28 @@ def _statements(profile_name: str) -> dict:
 
 def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | None = None,
                today: date | None = None) -> dict:
-    """One prebuilt select per section the profile may see (`_statements`), and one for the
-    rent history of all the shown dwellings."""
+    """The profile's sections read in one statement (`cdap.dossier_query.one_statement`: the
+    selects of `_statements` as JSON columns of one row), shaped into the view."""
     today = today or paris_today()
     policy = POLICY[profile_name]
     rules = policy.sections
     view: dict = {"profil": profile_name, "sections": [s for s in SECTIONS if s in rules]}
-    statements = _statements(profile_name)
     params = {"aid": allocataire_id, "cb": code_bailleur or ""}
     for section in ("quotient_familial", "paiements"):
         window = _window(rules[section], today) if section in rules else None
         if window:
             params[f"{section}_from"], params[f"{section}_to"] = window
     conn = db.session.connection()
+    dialect = conn.dialect.name
+    a = conn.execute(one_statement(profile_name, dialect), params).mappings().one()
 
-    def run(name: str, extra: dict | None = None):
-        # parameters a statement does not use are ignored by Core
-        return conn.execute(statements[name], {**params, **extra} if extra else params)
+    def run(name: str) -> list:
+        return decode(name, profile_name, dialect, a[name])
 
-    if "allocataire" in statements:
-        a = run("allocataire").mappings().one()
-        if "identite" in rules:
-            view["identite"] = _pick(rules["identite"], a)
-        if "adresse" in rules:
-            view["adresse"] = _pick(rules["adresse"], a)
+    if "identite" in rules:
+        view["identite"] = _pick(rules["identite"], a)
+    if "adresse" in rules:
+        view["adresse"] = _pick(rules["adresse"], a)
     if "foyer" in rules:
         rule = rules["foyer"]
         foyer: dict = {"enfants": []}
@@ -163,7 +165,7 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
         view["foyer"] = foyer
     if "quotient_familial" in rules:
         rule = rules["quotient_familial"]
-        view["quotient_familial"] = [_pick(rule, {"mois": m.strftime("%Y-%m"), "qf": qf})
+        view["quotient_familial"] = [_pick(rule, {"mois": m.isoformat()[:7], "qf": qf})
                                      for m, qf in run("quotient_familial")]
     if "droits" in rules:
         rule = rules["droits"]
@@ -172,19 +174,19 @@ def build_view(allocataire_id: int, profile_name: str, *, code_bailleur: str | N
                           for d in run("droits")]
     if "paiements" in rules:
         rule = rules["paiements"]
-        view["paiements"] = [_pick(rule, {"mois": p.mois.strftime("%Y-%m"), "prestation": p.prestation,
+        view["paiements"] = [_pick(rule, {"mois": p.mois.isoformat()[:7], "prestation": p.prestation,
                                           "montant": p.montant_cents, "date_paiement": p.date_paiement,
                                           "beneficiaire": p.beneficiaire})
                              for p in run("paiements")]
     if "logement" in rules:
         rule = rules["logement"]
-        logements = run("logement").all()
+        logements = run("logement")
         history: dict[int, list] = {lg.id: [] for lg in logements}
         latest = None
-        if "loyers" in statements and logements:
+        if "historique_loyers" in rule.fields and logements:
             # every history row of the dwellings is read for the section: the current rent is
             # taken from them (cdap.loyers.latest_in) instead of a second query on the same rows
-            rows_h = run("loyers", {"logements": list(history)}).all()
+            rows_h = run("loyers")
             for h in rows_h:
                 history[h.logement_id].append({"date_effet": h.date_effet.isoformat(), "loyer": h.loyer_cents,
                                                "charges": h.charges_cents})
