@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, select, update
+from functools import lru_cache
+
+from sqlalchemy import DateTime, Integer, String, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -101,18 +103,41 @@ def append(row: ChainedMixin) -> ChainedMixin:
     return row
 
 
-def append_values(model: type[ChainedMixin], values: dict) -> int:
-    """`append` for a row given as column values, with Core statements (no ORM object, no unit
-    of work: for the hot paths, e.g. each CDAP consultation). Same lock, same hash: lock the
-    head, insert the row, move the head. Returns the new row's id; the caller commits."""
-    seq, last_hash = _lock_head_row(model.CHAIN_NAME)
-    row = {**values, "seq": seq + 1, "prev_hash": last_hash}
-    row["row_hash"] = compute_hash(row["seq"], last_hash, payload_of(model.CHAIN_FIELDS, row))
+@lru_cache(maxsize=None)
+def _append_statements(model: type[ChainedMixin], dialect: str) -> tuple:
+    """(lock, insert, move) of `append_values`, built once per chained table and dialect. On
+    PostgreSQL the insert and the move of the head are one statement (a data-modifying CTE)."""
     table = model.__table__
+    lock = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME).values(seq=HEADS.c.seq)
+            .returning(HEADS.c.seq, HEADS.c.last_hash))
+    columns = [c.name for c in table.columns if c.name != "id"]
+    insert = table.insert().values({name: bindparam(name) for name in columns}).returning(table.c.id)
+    move = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME)
+            .values(seq=bindparam("seq"), last_hash=bindparam("row_hash")))
+    if dialect == "postgresql":
+        inserted = insert.cte("inserted")
+        return lock, None, move.returning(select(inserted.c.id).scalar_subquery()).add_cte(inserted)
+    return lock, insert, move
+
+
+def append_values(model: type[ChainedMixin], values: dict) -> int:
+    """`append` for a row given as column values, with prebuilt Core statements (no ORM object,
+    no unit of work: for the hot paths, e.g. each CDAP consultation). Same lock, same hash: lock
+    the head, insert the row, move the head (the last two in one statement on PostgreSQL).
+    Returns the new row's id; the caller commits."""
     conn = db.session.connection()
-    row_id = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
-    conn.execute(update(HEADS).where(HEADS.c.name == model.CHAIN_NAME)
-                 .values(seq=row["seq"], last_hash=row["row_hash"]))
+    lock, insert, move = _append_statements(model, conn.dialect.name)
+    found = conn.execute(lock).first()
+    if found is None:  # first row of the chain: create its head (race handled there)
+        found = _lock_head_row(model.CHAIN_NAME)
+    seq, last_hash = found[0], found[1]
+    row = {c.name: None for c in model.__table__.columns if c.name != "id"}
+    row.update(values, seq=seq + 1, prev_hash=last_hash)
+    row["row_hash"] = compute_hash(row["seq"], last_hash, payload_of(model.CHAIN_FIELDS, row))
+    if insert is None:
+        return conn.execute(move, row).scalar_one()
+    row_id = conn.execute(insert, row).scalar_one()
+    conn.execute(move, row)
     return row_id
 
 

@@ -26,8 +26,18 @@ def _page(client, numero, nom):
 # Now the sections are one statement (cdap.dossier_query): page 8 = session, notifications
 # badge of the layout (portal.notifications), scope lookup, atypical counts, sections, journal
 # (lock head, insert, move head); API 8 = token, token suspension, then the same.
+# On PostgreSQL the journal's insert and head move are one statement (portal.chain.append_values):
+# one less there.
 PAGE_FOUND, PAGE_MISS = 8, 7
 API_FOUND, API_MISS = 8, 7
+
+
+def _budget(budget: int) -> int:
+    return budget - 1 if db.engine.dialect.name == "postgresql" else budget
+
+
+def _journal_inserts(statements) -> int:
+    return sum("INSERT INTO CDAP_JOURNAL" in s.upper() for s in statements)
 
 
 @pytest.mark.parametrize("numero, nom, status, budget", [
@@ -38,10 +48,10 @@ def test_page_consultation_statement_budget(numero, nom, status, budget, world, 
     before = db.session.scalar(select(func.count()).select_from(ConsultationJournal))
     r, statements = _page(client, numero, nom)
     assert r.status_code == status
-    assert len(statements) <= budget, "\n---\n".join(statements)
+    assert len(statements) <= _budget(budget), "\n---\n".join(statements)
     # still journaled in the chain, in the same request
     assert db.session.scalar(select(func.count()).select_from(ConsultationJournal)) == before + 1
-    assert sum(s.lstrip().upper().startswith("INSERT INTO CDAP_JOURNAL") for s in statements) == 1
+    assert _journal_inserts(statements) == 1
 
 
 @pytest.mark.parametrize("numero, status, budget", [("8000001", 200, API_FOUND), ("8999999", 404, API_MISS)])
@@ -54,8 +64,8 @@ def test_api_consultation_statement_budget(numero, status, budget, world, api_cl
     with counted() as statements:
         r = api.post("/api/v1/cdap/consultations", json={**body, "numero_allocataire": numero})
     assert r.status_code == status
-    assert len(statements) <= budget, "\n---\n".join(statements)
-    assert sum(s.lstrip().upper().startswith("INSERT INTO CDAP_JOURNAL") for s in statements) == 1
+    assert len(statements) <= _budget(budget), "\n---\n".join(statements)
+    assert _journal_inserts(statements) == 1
 
 
 def test_current_rent_from_history_rows_matches_the_query(world, cdap_data):
