@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.inputs import int_arg
 from portal.listing import SortKey, paginate, read_args
 from portal.dates import today as paris_today
-from portal.formatting import date_heure
+from portal.formatting import date_heure, euros
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, presentation, services
@@ -343,6 +343,12 @@ def iso_fr(value):
 
 MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
              "octobre", "novembre", "décembre"]
+
+
+@bp.app_template_filter("centimes")
+def centimes(value):
+    """An amount in cents, « 1 234,50 € » (as `(value / 100)|euros`)."""
+    return euros(value / 100)
 
 
 @bp.app_template_filter("mois_fr")
