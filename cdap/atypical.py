@@ -177,9 +177,13 @@ def suspend_token(api_token_id: int, organisation_id: int | None, kind: str, hou
 def token_suspended_until(api_token_id: int, now: datetime | None = None) -> datetime | None:
     """End of the token's CDAP suspension if one is in force, else None."""
     now = now or utcnow()
-    until = db.session.scalar(select(TokenSuspension.suspended_until)
-                              .where(TokenSuspension.api_token_id == api_token_id))
+    until = db.session.connection().execute(_TOKEN_SUSPENSION, {"token": api_token_id}).scalar()
     return until if until is not None and until > now else None
+
+
+# Read before every API consultation (#22): built once, run on the connection.
+_TOKEN_SUSPENSION = (select(TokenSuspension.__table__.c.suspended_until)
+                     .where(TokenSuspension.__table__.c.api_token_id == bindparam("token")))
 
 
 def organisation_token_suspension(organisation_id: int, now: datetime | None = None) -> str | None:
