@@ -4,6 +4,7 @@ the impayé queue actions, lifting a suspension. Used by the web views and the A
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 from datetime import date
 from functools import lru_cache
 
@@ -45,6 +46,7 @@ class ConsultationResult:
     errors: dict[str, str] = field(default_factory=dict)
     journal_id: int | None = None
     suspended: bool = False
+    rendered: Any = None
 
     @property
     def found(self) -> bool:
@@ -107,9 +109,11 @@ def find_in_scope(actor: Actor, numero: str, nom: str, today: date) -> tuple[int
 
 def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str = "",
             channel: str = "web", secret: str, settings: dict, request_id: str | None = None,
-            today: date | None = None) -> ConsultationResult:
+            today: date | None = None, render: Callable[[ConsultationResult], Any] | None = None
+            ) -> ConsultationResult:
     """Validate, look up within scope, check atypical use, journal the attempt, and return the
-    profile's view when found. The caller commits.
+    profile's view when found. The caller commits. `render` (the page's): called with the result
+    just before the journal row is appended, its value kept in `result.rendered`.
 
     The atypical-use rules are evaluated with this attempt counted but before its journal row
     is written: when this very attempt triggers the suspension, nothing is shown (the file is
@@ -140,12 +144,18 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
         outcome, errors = "suspended", {}  # the habilitation is suspended from now on: nothing is shown
     elif outcome == "found":
         view = build_view(allocataire_id, actor.profile, code_bailleur=actor.code_bailleur, today=today)
-    journal_id = journal.record(
+    result = ConsultationResult(outcome=outcome, view=view, errors=errors, suspended=suspended)
+    if render is not None:
+        # Before the journal row: appending it takes the chain head's lock, held until the
+        # caller's commit, and every consultation waits for that lock; the page is built
+        # outside it (it is still only sent once the row is committed).
+        result.rendered = render(result)
+    result.journal_id = journal.record(
         user_id=actor.user_id, api_token_id=actor.api_token_id, organisation_id=actor.organisation_id,
         profile=actor.profile, reference=ref, categories=categories(actor.profile) if view else [],
         motif=motif if motif in MOTIFS else None, commentaire=commentaire if not refusal else None,
         channel=channel, outcome=outcome, request_id=request_id)
-    return ConsultationResult(outcome=outcome, view=view, errors=errors, journal_id=journal_id, suspended=suspended)
+    return result
 
 
 # --- impayé queue ------------------------------------------------------------------------

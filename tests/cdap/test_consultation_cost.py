@@ -157,3 +157,18 @@ def test_core_journal_append_keeps_the_orm_chain(world, app):
         assert r.row_hash == chain.compute_hash(r.seq, r.prev_hash, r.chain_payload())
     assert rows[0].categories == ["identite", "foyer"] and rows[0].commentaire == "é" * 10
     assert journal.verify().ok and journal.verify().checked == 3
+
+
+@pytest.mark.parametrize("numero, nom, status", [("8000001", "Lefèvre", 200), ("8999999", "Lefèvre", 404)])
+def test_the_page_is_rendered_before_the_chain_head_is_locked(numero, nom, status, world, login, client):
+    """Appending the journal row locks the chain head until the commit, and every consultation
+    waits for that lock: the page (here: its layout's notifications badge, one statement) is
+    rendered before, so that the lock is held for the append and the commit only."""
+    login(world.users["travailleur_social"])
+    _page(client, "8000001", "Lefèvre")
+    r, statements = _page(client, numero, nom)
+    assert r.status_code == status
+    heads = [i for i, s in enumerate(statements) if "chain_heads" in s]
+    badge = [i for i, s in enumerate(statements) if "FROM notifications" in s]
+    assert heads and badge and max(badge) < min(heads)
+    assert all("chain_heads" in s or "INSERT INTO cdap_journal" in s for s in statements[min(heads):])
