@@ -10,6 +10,11 @@ the windows.
 
 JSON turns values into text and numbers: `decode` gives back the types the view needs (dates
 from ISO text, booleans from SQLite's 0/1).
+
+Order: PostgreSQL orders inside the aggregate (`json_agg(... ORDER BY ...)`). SQLite 3.40 has no
+ORDER BY in aggregates: `json_group_array` reads an ordered subquery, which SQLite aggregates in
+that order (what it does, not a documented promise: `tests/cdap/test_dossier_query.py` checks
+the order of the rows on both databases).
 """
 from __future__ import annotations
 
