@@ -22,7 +22,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from functools import lru_cache
+
+from sqlalchemy import bindparam, func, select
 
 from portal.accounts.sessions import revoke_all_sessions
 from portal.audit import record_event
@@ -52,32 +54,36 @@ def night_start(now_utc: datetime, start_hour: int, end_hour: int) -> datetime |
     return start_local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _actor_filter(user_id, api_token_id):
-    if user_id is not None:
-        return ConsultationJournal.user_id == user_id
-    return ConsultationJournal.api_token_id == api_token_id
+@lru_cache(maxsize=None)
+def _recent_statement(by_user: bool, at_night: bool):
+    """The statement of `_recent`, built once per (user or token, night or day): Core columns and
+    bound parameters (actor, day and night starts, limits), so that each consultation only binds
+    values (issue #22)."""
+    J = ConsultationJournal.__table__.c
+    actor = (J.user_id if by_user else J.api_token_id) == bindparam("actor")
+
+    def bounded(since, limit):
+        inner = select(J.id).where(actor, J.at >= bindparam(since)).limit(bindparam(limit)).subquery()
+        return select(func.count()).select_from(inner).scalar_subquery()
+
+    columns = [J.outcome, bounded("day_start", "day_limit").label("volume")]
+    if at_night:
+        columns.append(bounded("night_start", "night_limit").label("night"))
+    return select(*columns).where(actor).order_by(J.seq.desc()).limit(bindparam("last_limit"))
 
 
-def _bounded_count(actor, since: datetime, limit: int):
-    """Rows of the actor since `since`, counted up to `limit` only (constant cost per request,
-    however many consultations the actor made today), as a scalar subquery."""
-    inner = select(ConsultationJournal.id).where(actor, ConsultationJournal.at >= since).limit(limit).subquery()
-    return select(func.count()).select_from(inner).scalar_subquery()
-
-
-def _recent(actor, now: datetime, settings: dict) -> tuple[int, int | None, list[str]]:
+def _recent(user_id, api_token_id, now: datetime, settings: dict) -> tuple[int, int | None, list[str]]:
     """(rows today, rows this night or None by day, latest outcomes newest first), in one
     statement: the actor's latest outcomes, each carrying the two bounded counts as uncorrelated
     scalar subqueries (computed once). An actor without any row has no row today either."""
     day_start = datetime.combine(now.date(), time())
     start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
-    volume = _bounded_count(actor, day_start, settings["CDAP_DAILY_SUSPEND"])
-    night = _bounded_count(actor, start, settings["CDAP_NIGHT_SUSPEND"]) if start is not None else None
-    columns = [ConsultationJournal.outcome, volume.label("volume")]
-    if night is not None:
-        columns.append(night.label("night"))
-    rows = db.session.execute(select(*columns).where(actor).order_by(ConsultationJournal.seq.desc())
-                              .limit(settings["CDAP_NOTFOUND_SUSPEND"] + 1)).all()
+    statement = _recent_statement(user_id is not None, start is not None)
+    params = {"actor": user_id if user_id is not None else api_token_id, "day_start": day_start,
+              "day_limit": settings["CDAP_DAILY_SUSPEND"], "last_limit": settings["CDAP_NOTFOUND_SUSPEND"] + 1}
+    if start is not None:
+        params.update(night_start=start, night_limit=settings["CDAP_NIGHT_SUSPEND"])
+    rows = db.session.connection().execute(statement, params).all()
     if not rows:
         return 0, (0 if start is not None else None), []
     return rows[0].volume, (rows[0].night if start is not None else None), [r.outcome for r in rows]
@@ -89,10 +95,9 @@ def check(*, user_id, api_token_id, organisation_id, settings: dict, now: dateti
     attempt being made, not journaled yet (counted as the latest row); None: the rules are
     evaluated on the journal as it is (after the actor's latest row)."""
     now = now or utcnow()
-    actor = _actor_filter(user_id, api_token_id)
     extra = 1 if pending is not None else 0
     found: list[tuple[str, int, int, int]] = []  # kind, count, alert, suspend
-    volume, night, last = _recent(actor, now, settings)
+    volume, night, last = _recent(user_id, api_token_id, now, settings)
     found.append(("volume", volume + extra, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
     if night is not None:
         found.append(("nuit", night + extra, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))
@@ -172,9 +177,13 @@ def suspend_token(api_token_id: int, organisation_id: int | None, kind: str, hou
 def token_suspended_until(api_token_id: int, now: datetime | None = None) -> datetime | None:
     """End of the token's CDAP suspension if one is in force, else None."""
     now = now or utcnow()
-    until = db.session.scalar(select(TokenSuspension.suspended_until)
-                              .where(TokenSuspension.api_token_id == api_token_id))
+    until = db.session.connection().execute(_TOKEN_SUSPENSION, {"token": api_token_id}).scalar()
     return until if until is not None and until > now else None
+
+
+# Read before every API consultation (#22): built once, run on the connection.
+_TOKEN_SUSPENSION = (select(TokenSuspension.__table__.c.suspended_until)
+                     .where(TokenSuspension.__table__.c.api_token_id == bindparam("token")))
 
 
 def organisation_token_suspension(organisation_id: int, now: datetime | None = None) -> str | None:

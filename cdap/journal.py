@@ -39,13 +39,14 @@ def reference(numero: str, secret: str) -> str:
 
 
 def record(*, user_id, api_token_id, organisation_id, profile, reference, categories, motif,
-           commentaire, channel, outcome, request_id) -> ConsultationJournal:
-    row = ConsultationJournal(
+           commentaire, channel, outcome, request_id) -> int:
+    """Append the attempt's row to the chain (Core statements, `portal.chain.append_values`:
+    this runs on every consultation); return its id. The caller commits."""
+    return chain.append_values(ConsultationJournal, dict(
         at=utcnow(), user_id=user_id, api_token_id=api_token_id, organisation_id=organisation_id,
         profile=profile, reference=reference, categories=list(categories), motif=motif,
         commentaire=(commentaire or None) and commentaire[:300], channel=channel, outcome=outcome,
-        request_id=request_id)
-    return chain.append(row)
+        request_id=request_id))
 
 
 def verify() -> chain.ChainReport:

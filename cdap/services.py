@@ -4,9 +4,11 @@ the impayé queue actions, lifting a suspension. Used by the web views and the A
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import exists, false, or_, select, true
+from sqlalchemy import bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from portal.audit import record_event
@@ -44,6 +46,7 @@ class ConsultationResult:
     errors: dict[str, str] = field(default_factory=dict)
     journal_id: int | None = None
     suspended: bool = False
+    rendered: Any = None
 
     @property
     def found(self) -> bool:
@@ -70,27 +73,35 @@ def validate_request(profile: str, numero: str, nom: str, motif: str, commentair
     return ("invalid_input" if errors else None), errors
 
 
-def _scope_predicate(actor: Actor, today: date):
-    scope = POLICY[actor.profile].scope
+@lru_cache(maxsize=None)
+def _scope_statement(scope: str):
+    """The lookup of `find_in_scope` for one scope, built once (Core columns, bound parameters
+    `numero`, `nom`, `territoire`, `cb`, `today`): each consultation only binds values (#22)."""
+    A, L = Allocataire.__table__.c, Logement.__table__.c
     if scope == "all":
-        return true()
-    if scope == "territoire":
-        return Allocataire.departement == (actor.territoire or "") if actor.territoire else false()
-    if scope == "locataires":
-        if not actor.code_bailleur:
-            return false()
-        return exists().where(
-            Logement.allocataire_id == Allocataire.id, Logement.code_bailleur == actor.code_bailleur,
-            or_(Logement.date_sortie.is_(None), Logement.date_sortie >= today))
-    return false()
+        in_scope = true()
+    elif scope == "territoire":
+        in_scope = A.departement == bindparam("territoire")
+    elif scope == "locataires":
+        in_scope = exists().where(
+            L.allocataire_id == A.id, L.code_bailleur == bindparam("cb"),
+            or_(L.date_sortie.is_(None), L.date_sortie >= bindparam("today")))
+    else:  # "none": an organisation without the territoire or landlord's code its scope needs
+        in_scope = false()
+    return select(A.id, in_scope.label("in_scope")).where(A.numero == bindparam("numero"),
+                                                         A.nom_normalise == bindparam("nom"))
 
 
 def find_in_scope(actor: Actor, numero: str, nom: str, today: date) -> tuple[int | None, bool]:
-    """One query for found / out of scope / not found, so both refusals take the same path."""
-    row = db.session.execute(
-        select(Allocataire.id, _scope_predicate(actor, today).label("in_scope"))
-        .where(Allocataire.numero == numero, Allocataire.nom_normalise == normalize_name(nom))
-    ).first()
+    """One query for found / out of scope / not found, so both refusals take the same path.
+    Scopes: all files, the organisation's département (none without a territoire), its current
+    tenants (none without a landlord's code)."""
+    scope = POLICY[actor.profile].scope
+    if (scope == "territoire" and not actor.territoire) or (scope == "locataires" and not actor.code_bailleur):
+        scope = "none"
+    row = db.session.connection().execute(_scope_statement(scope), {
+        "numero": numero, "nom": normalize_name(nom), "territoire": actor.territoire,
+        "cb": actor.code_bailleur, "today": today}).first()
     if row is None:
         return None, False
     return row[0], bool(row[1])
@@ -98,9 +109,11 @@ def find_in_scope(actor: Actor, numero: str, nom: str, today: date) -> tuple[int
 
 def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str = "",
             channel: str = "web", secret: str, settings: dict, request_id: str | None = None,
-            today: date | None = None) -> ConsultationResult:
+            today: date | None = None, render: Callable[[ConsultationResult], Any] | None = None
+            ) -> ConsultationResult:
     """Validate, look up within scope, check atypical use, journal the attempt, and return the
-    profile's view when found. The caller commits.
+    profile's view when found. The caller commits. `render` (the page's): called with the result
+    just before the journal row is appended, its value kept in `result.rendered`.
 
     The atypical-use rules are evaluated with this attempt counted but before its journal row
     is written: when this very attempt triggers the suspension, nothing is shown (the file is
@@ -131,12 +144,18 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
         outcome, errors = "suspended", {}  # the habilitation is suspended from now on: nothing is shown
     elif outcome == "found":
         view = build_view(allocataire_id, actor.profile, code_bailleur=actor.code_bailleur, today=today)
-    row = journal.record(
+    result = ConsultationResult(outcome=outcome, view=view, errors=errors, suspended=suspended)
+    if render is not None:
+        # Before the journal row: appending it takes the chain head's lock, held until the
+        # caller's commit, and every consultation waits for that lock; the page is built
+        # outside it (it is still only sent once the row is committed).
+        result.rendered = render(result)
+    result.journal_id = journal.record(
         user_id=actor.user_id, api_token_id=actor.api_token_id, organisation_id=actor.organisation_id,
         profile=actor.profile, reference=ref, categories=categories(actor.profile) if view else [],
         motif=motif if motif in MOTIFS else None, commentaire=commentaire if not refusal else None,
         channel=channel, outcome=outcome, request_id=request_id)
-    return ConsultationResult(outcome=outcome, view=view, errors=errors, journal_id=row.id, suspended=suspended)
+    return result
 
 
 # --- impayé queue ------------------------------------------------------------------------

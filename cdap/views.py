@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.inputs import int_arg
 from portal.listing import SortKey, paginate, read_args
 from portal.dates import today as paris_today
-from portal.formatting import date_heure
+from portal.formatting import date_heure, euros
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, presentation, services
@@ -77,33 +77,37 @@ def consultation_form():
 
 
 def _consult(channel: str):
-    """Consult, then render, then commit: the page is built before the commit (which would
-    expire every loaded object) but only returned once the journal row is committed."""
+    """Consult, render, then commit: the page is built before the journal row is appended (that
+    append holds the chain head's lock until the commit, and every consultation waits for it),
+    and before the commit (which would expire every loaded object), but only returned once the
+    journal row is committed."""
     actor = current_actor()
     form = _form(actor)
+
+    def render(result: services.ConsultationResult):
+        if result.suspended:
+            return None
+        if result.found:
+            template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
+            return render_template(template, view=result.view, layout=presentation.layout(result.view),
+                                   actor=actor, profile=POLICY[actor.profile],
+                                   motif=request.form.get("motif"), form=form,
+                                   commentaire=request.form.get("commentaire", ""), labels=LABELS), 200
+        for name, message in result.errors.items():
+            getattr(form, name).errors = [message]
+        return render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile],
+                               not_found=not result.errors, message=services.NOT_FOUND_MESSAGE), (
+            422 if result.errors else 404)
+
     result = services.consult(
         actor, numero=request.form.get("numero", ""), nom=request.form.get("nom", ""),
         motif=request.form.get("motif", ""), commentaire=request.form.get("commentaire", ""),
         channel=channel, secret=current_app.config["SECRET_KEY"], settings=_settings(),
-        request_id=g.get("request_id"))
-    if result.suspended:
-        db.session.commit()
-        return render_template("cdap/suspended.html"), 403
-    if result.found:
-        template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
-        page = render_template(template, view=result.view, layout=presentation.layout(result.view),
-                               actor=actor, profile=POLICY[actor.profile],
-                               motif=request.form.get("motif"), form=form,
-                               commentaire=request.form.get("commentaire", ""), labels=LABELS)
-        status = 200
-    else:
-        for name, message in result.errors.items():
-            getattr(form, name).errors = [message]
-        status = 422 if result.errors else 404
-        page = render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile],
-                               not_found=not result.errors, message=services.NOT_FOUND_MESSAGE)
+        request_id=g.get("request_id"), render=render)
     db.session.commit()
-    return page, status
+    if result.suspended:
+        return render_template("cdap/suspended.html"), 403
+    return result.rendered
 
 
 @bp.post("/consultation")
@@ -343,6 +347,12 @@ def iso_fr(value):
 
 MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
              "octobre", "novembre", "décembre"]
+
+
+@bp.app_template_filter("centimes")
+def centimes(value):
+    """An amount in cents, « 1 234,50 € » (as `(value / 100)|euros`)."""
+    return euros(value / 100)
 
 
 @bp.app_template_filter("mois_fr")

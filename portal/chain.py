@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, select, update
+from functools import lru_cache
+
+from sqlalchemy import DateTime, Integer, String, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,13 +45,18 @@ class ChainedMixin:
     row_hash: Mapped[str] = mapped_column(String(64))
 
     def chain_payload(self) -> dict:
-        out = {}
-        for name in self.CHAIN_FIELDS:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = value.isoformat(timespec="microseconds")
-            out[name] = value
-        return out
+        return payload_of(self.CHAIN_FIELDS, {name: getattr(self, name) for name in self.CHAIN_FIELDS})
+
+
+def payload_of(fields: tuple[str, ...], values: dict) -> dict:
+    """The hashed payload of a row: its chained fields, datetimes as ISO text."""
+    out = {}
+    for name in fields:
+        value = values.get(name)
+        if isinstance(value, datetime):
+            value = value.isoformat(timespec="microseconds")
+        out[name] = value
+    return out
 
 
 def compute_hash(seq: int, prev_hash: str, payload: dict) -> str:
@@ -94,6 +101,44 @@ def append(row: ChainedMixin) -> ChainedMixin:
     db.session.execute(update(HEADS).where(HEADS.c.name == row.CHAIN_NAME)
                        .values(seq=row.seq, last_hash=row.row_hash))
     return row
+
+
+@lru_cache(maxsize=None)
+def _append_statements(model: type[ChainedMixin], dialect: str) -> tuple:
+    """(lock, insert, move) of `append_values`, built once per chained table and dialect. On
+    PostgreSQL the insert and the move of the head are one statement (a data-modifying CTE)."""
+    table = model.__table__
+    lock = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME).values(seq=HEADS.c.seq)
+            .returning(HEADS.c.seq, HEADS.c.last_hash))
+    columns = [c.name for c in table.columns if c.name != "id"]
+    insert = table.insert().values({name: bindparam(name) for name in columns}).returning(table.c.id)
+    move = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME)
+            .values(seq=bindparam("seq"), last_hash=bindparam("row_hash")))
+    if dialect == "postgresql":
+        inserted = insert.cte("inserted")
+        return lock, None, move.returning(select(inserted.c.id).scalar_subquery()).add_cte(inserted)
+    return lock, insert, move
+
+
+def append_values(model: type[ChainedMixin], values: dict) -> int:
+    """`append` for a row given as column values, with prebuilt Core statements (no ORM object,
+    no unit of work: for the hot paths, e.g. each CDAP consultation). Same lock, same hash: lock
+    the head, insert the row, move the head (the last two in one statement on PostgreSQL).
+    Returns the new row's id; the caller commits."""
+    conn = db.session.connection()
+    lock, insert, move = _append_statements(model, conn.dialect.name)
+    found = conn.execute(lock).first()
+    if found is None:  # first row of the chain: create its head (race handled there)
+        found = _lock_head_row(model.CHAIN_NAME)
+    seq, last_hash = found[0], found[1]
+    row = {c.name: None for c in model.__table__.columns if c.name != "id"}
+    row.update(values, seq=seq + 1, prev_hash=last_hash)
+    row["row_hash"] = compute_hash(row["seq"], last_hash, payload_of(model.CHAIN_FIELDS, row))
+    if insert is None:
+        return conn.execute(move, row).scalar_one()
+    row_id = conn.execute(insert, row).scalar_one()
+    conn.execute(move, row)
+    return row_id
 
 
 @dataclass
