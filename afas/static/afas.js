@@ -19,6 +19,9 @@
   // -- field errors tied to their inputs ------------------------------------------------------
   function sync(container) {
     if (!container || !container.id || container.id.indexOf("f-") !== 0) { return; }
+    // htmx's oobAfterSwap carries the element that was replaced: read the one now in the page.
+    container = document.getElementById(container.id);
+    if (!container) { return; }
     var key = container.id.slice(2, -"-error".length);
     var input = document.getElementById("f-" + key);
     if (!input) { return; }
