@@ -46,6 +46,23 @@ def _as_datetime(value):
     return datetime.combine(value, time.min) if value else None
 
 
+def _submit(form, action, *, success: str, org_id=None):
+    """Run a validated form's service call and commit: a redirect to the organisation (id taken
+    from the result when there is none yet) with `success` flashed, or None when the form is
+    refused, the refusal rolled back and shown on its field."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = action()
+        db.session.commit()
+    except services.AdminError as error:
+        db.session.rollback()
+        _apply_error(form, error)
+        return None
+    flash(success, "success")
+    return redirect(url_for("caf_admin.organisation", org_id=org_id or result.id))
+
+
 def _org_page(org: Organisation, *, org_form=None, contrat_form=None, suspend_form=None,
               user_form=None, status=200):
     org_form = org_form or OrganisationForm(obj=org, prefix="org")
@@ -82,15 +99,10 @@ def organisations():
 @requires(CAF_ADMIN)
 def organisation_new():
     form = OrganisationForm(prefix="org")
-    if form.validate_on_submit():
-        try:
-            org = services.save_organisation(None, actor=current_user, **_org_values(form))
-            db.session.commit()
-        except services.AdminError as error:
-            _apply_error(form, error)
-        else:
-            flash("Organisation créée. Ajoutez ses contrats de service.", "success")
-            return redirect(url_for("caf_admin.organisation", org_id=org.id))
+    done = _submit(form, lambda: services.save_organisation(None, actor=current_user, **_org_values(form)),
+                   success="Organisation créée. Ajoutez ses contrats de service.")
+    if done:
+        return done
     return render_template("admin/organisation_new.html", form=form), 200 if not form.errors else 422
 
 
@@ -112,17 +124,9 @@ def organisation(org_id: int):
 def organisation_update(org_id: int):
     org = _org_or_404(org_id)
     form = OrganisationForm(prefix="org")
-    if form.validate_on_submit():
-        try:
-            services.save_organisation(org, actor=current_user, **_org_values(form))
-            db.session.commit()
-        except services.AdminError as error:
-            db.session.rollback()
-            _apply_error(form, error)
-        else:
-            flash("Organisation enregistrée.", "success")
-            return redirect(url_for("caf_admin.organisation", org_id=org.id))
-    return _org_page(org, org_form=form, status=422)
+    done = _submit(form, lambda: services.save_organisation(org, actor=current_user, **_org_values(form)),
+                   success="Organisation enregistrée.", org_id=org.id)
+    return done or _org_page(org, org_form=form, status=422)
 
 
 @bp.post("/organisations/<int:org_id>/contrats")
@@ -130,18 +134,11 @@ def organisation_update(org_id: int):
 def contrat_add(org_id: int):
     org = _org_or_404(org_id)
     form = ContratForm(prefix="contrat")
-    if form.validate_on_submit():
-        try:
-            services.add_contrat(org, actor=current_user, service=form.service.data,
-                                 profils=form.profils.data, debut=_as_datetime(form.debut.data),
-                                 fin=_as_datetime(form.fin.data))
-            db.session.commit()
-        except services.AdminError as error:
-            _apply_error(form, error)
-        else:
-            flash("Contrat de service ajouté.", "success")
-            return redirect(url_for("caf_admin.organisation", org_id=org.id))
-    return _org_page(org, contrat_form=form, status=422)
+    done = _submit(form, lambda: services.add_contrat(
+        org, actor=current_user, service=form.service.data, profils=form.profils.data,
+        debut=_as_datetime(form.debut.data), fin=_as_datetime(form.fin.data)),
+        success="Contrat de service ajouté.", org_id=org.id)
+    return done or _org_page(org, contrat_form=form, status=422)
 
 
 @bp.post("/contrats/<int:contrat_id>")
@@ -168,16 +165,10 @@ def contrat_update(contrat_id: int):
 def organisation_suspend(org_id: int):
     org = _org_or_404(org_id)
     form = SuspendForm(prefix="susp")
-    if form.validate_on_submit():
-        try:
-            services.suspend_organisation(org, actor=current_user, motif=form.motif.data)
-            db.session.commit()
-        except services.AdminError as error:
-            _apply_error(form, error)
-        else:
-            flash("Organisation suspendue : ses sessions et jetons ne fonctionnent plus.", "success")
-            return redirect(url_for("caf_admin.organisation", org_id=org.id))
-    return _org_page(org, suspend_form=form, status=422)
+    done = _submit(form, lambda: services.suspend_organisation(org, actor=current_user, motif=form.motif.data),
+                   success="Organisation suspendue : ses sessions et jetons ne fonctionnent plus.",
+                   org_id=org.id)
+    return done or _org_page(org, suspend_form=form, status=422)
 
 
 @bp.post("/organisations/<int:org_id>/retablir")
