@@ -108,17 +108,24 @@ def revoke(cert_id: int):
     cert = _cert_or_404(cert_id)
     if current_user.role == "partner_admin" and cert.organisation_id != current_user.organisation_id:
         abort(404)
+    return _decide_with_motif(cert, services.revoke_certificate, missing="Indiquez le motif de la révocation.",
+                              success="Certificat révoqué : les fichiers signés avec lui sont désormais refusés.")
+
+
+def _decide_with_motif(cert: RegisteredCertificate, decide, *, missing: str, success: str):
+    """A decision that needs a motif (revocation, refusal): refused without one, committed with
+    its audit entry by the service, back to the certificate's page either way."""
     form = MotifForm()
     if not form.validate_on_submit():
-        flash("Indiquez le motif de la révocation.", "error")
-        return redirect(url_for("edi_certs.detail", cert_id=cert.id))
-    try:
-        services.revoke_certificate(cert, actor=current_user, motif=form.motif.data)
-    except services.CertificateError as error:
-        flash(error.message, "error")
+        flash(missing, "error")
     else:
-        db.session.commit()
-        flash("Certificat révoqué : les fichiers signés avec lui sont désormais refusés.", "success")
+        try:
+            decide(cert, actor=current_user, motif=form.motif.data)
+        except services.CertificateError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(success, "success")
     return redirect(url_for("edi_certs.detail", cert_id=cert.id))
 
 
@@ -154,19 +161,8 @@ def approve(cert_id: int):
 @bp.post("/caf/edi/certificats/<int:cert_id>/refuser")
 @requires({"caf_admin"})
 def reject(cert_id: int):
-    cert = _cert_or_404(cert_id)
-    form = MotifForm()
-    if not form.validate_on_submit():
-        flash("Indiquez le motif du refus.", "error")
-        return redirect(url_for("edi_certs.detail", cert_id=cert.id))
-    try:
-        services.reject_certificate(cert, actor=current_user, motif=form.motif.data)
-    except services.CertificateError as error:
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Certificat refusé.", "success")
-    return redirect(url_for("edi_certs.detail", cert_id=cert.id))
+    return _decide_with_motif(_cert_or_404(cert_id), services.reject_certificate,
+                              missing="Indiquez le motif du refus.", success="Certificat refusé.")
 
 
 @bp.get("/edi/certificat-caf.pem")
