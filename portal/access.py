@@ -81,13 +81,21 @@ def rule_for_endpoint(endpoint: str | None) -> AccessRule | None:
     return getattr(view, ATTR, None) if view else None
 
 
+def rule_allows(rule: AccessRule, role: str, usable_services) -> bool:
+    """Role and habilitation part of a rule, for a role and the set of services usable now
+    (those whose `User.habilitation` is not None): the one test behind `user_may` and the menu
+    (portal.layout, which caches a menu per role and service set)."""
+    if rule.roles and role not in rule.roles:
+        return False
+    return not rule.service or rule.service in usable_services
+
+
 def user_may(user, rule: AccessRule) -> bool:
     """Role and habilitation part of a rule (MFA is checked separately by the hook)."""
     if not user.is_authenticated:
         return False
-    if rule.roles and user.role not in rule.roles:
-        return False
-    return not (rule.service and user.habilitation(rule.service) is None)
+    usable = () if not rule.service or user.habilitation(rule.service) is None else (rule.service,)
+    return rule_allows(rule, user.role, usable)
 
 
 def enforce_access():

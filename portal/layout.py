@@ -3,7 +3,7 @@ from flask import Flask, request, url_for
 from flask_login import current_user
 
 from . import formatting, registry
-from .access import rule_for_endpoint
+from .access import rule_allows, rule_for_endpoint
 
 
 def init_app(app: Flask) -> None:
@@ -31,30 +31,41 @@ def init_app(app: Flask) -> None:
 
     app.add_template_global(url, "fixed_url")
 
+    # The menu is a function of what decides it: the role, which of the menu's services the
+    # user may use, the entries' own `shown_to` answers and the script root. Each distinct
+    # combination is built once per process (a handful of roles × habilitation sets); per
+    # request only those few answers are worked out; `access.rule_allows` is the test of both the
+    # access hook (`user_may`) and the menu. Before: each entry's rule and URL checked per request.
+    menus: dict[tuple, tuple[dict, ...]] = {}
+    services: list[str] = []
+
+    def menu_services() -> list[str]:
+        if not services:
+            services.extend(sorted({rule.service for _e, rule in entries() if rule is not None and rule.service}))
+        return services
+
     @app.context_processor
     def _nav():
         def nav_items():
             if not current_user.is_authenticated:
                 return []
             user = current_user._get_current_object()
-            usable: dict[str, bool] = {}
+            usable = frozenset(s for s in menu_services() if user.habilitation(s) is not None)
+            shown = tuple(entry.shown_to(user) for entry, _r in entries() if entry.shown_to is not None)
+            key = (request.script_root, user.role, usable, shown)
+            if key not in menus:
+                menus[key] = _menu(user.role, usable, iter(shown))
+            return menus[key]
 
-            def may(rule) -> bool:
-                if rule.roles and user.role not in rule.roles:
-                    return False
-                if rule.service:
-                    if rule.service not in usable:
-                        usable[rule.service] = user.habilitation(rule.service) is not None
-                    return usable[rule.service]
-                return True
-
+        def _menu(role, usable, shown) -> tuple[dict, ...]:
             items = []
             for entry, rule in entries():
-                if entry.shown_to is not None and not entry.shown_to(user):
+                if entry.shown_to is not None and not next(shown):
                     continue
-                if rule is not None and rule.kind == "user" and may(rule):
+                if rule is not None and rule.kind == "user" and rule_allows(rule, role, usable):
                     items.append({"label": entry.label, "url": url(entry.endpoint), "endpoint": entry.endpoint})
-            return items
+            return tuple(items)
+
         def has_endpoint(endpoint):
             return endpoint in app.view_functions
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy import func, select, update
 
 from .. import registry
@@ -71,6 +71,7 @@ def publish(kind: str, users: Iterable[User], *, title: str, body: str = "", url
             note.emailed_at = now
         db.session.add(note)
         created.append(note)
+    _forget_bell_count()
     db.session.flush()
     return created
 
@@ -80,6 +81,26 @@ def unread_count(user) -> int:
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
+def unread_count_of(user_id_column):
+    """The unread count as a scalar subquery on `user_id_column`: the session load reads it in
+    its own statement (`portal.accounts.sessions`), so the bell costs no statement of its own."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == user_id_column, Notification.read_at.is_(None))
+            .scalar_subquery())
+
+
+def bell_count(user) -> int:
+    """The header's count: the one read with the session in this request, if nothing changed
+    the user's notifications since; else counted now."""
+    cached = g.get("unread_notifications")
+    return unread_count(user) if cached is None else cached
+
+
+def _forget_bell_count() -> None:
+    if has_app_context():
+        g.pop("unread_notifications", None)
+
+
 def mark_read(user, notification_id: int) -> Notification | None:
     """The user's notification, now read (None: not theirs or unknown)."""
     note = db.session.get(Notification, notification_id)
@@ -87,6 +108,7 @@ def mark_read(user, notification_id: int) -> Notification | None:
         return None
     if note.read_at is None:
         note.read_at = utcnow()
+        _forget_bell_count()
         db.session.flush()
     return note
 
@@ -94,6 +116,7 @@ def mark_read(user, notification_id: int) -> Notification | None:
 def mark_all_read(user) -> int:
     count = db.session.execute(update(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=utcnow())).rowcount
+    _forget_bell_count()
     db.session.flush()
     return count
 

@@ -94,5 +94,5 @@ def init_app(app) -> None:
             factor still to give)."""
             if not current_user.is_authenticated or (current_user.mfa_required and not g.get("mfa_verified")):
                 return None
-            return services.unread_count(current_user)
+            return services.bell_count(current_user)
         return {"unread_notifications": unread_notifications}

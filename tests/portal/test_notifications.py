@@ -7,7 +7,8 @@ from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.models import OutboxMessage, utcnow
 from portal.notifications import Notification, publish
-from portal.notifications.services import mark_all_read, send_digests, set_preferences, unread_count
+from portal.notifications.services import (bell_count, mark_all_read, mark_read, send_digests,
+                                           set_preferences, unread_count)
 from portal.registry import Domain, NotificationKind, RegistryError
 from tests.support.factories import csrf_token
 
@@ -109,6 +110,25 @@ def test_bell_list_open_and_mark_read(client, login, people):
     assert _read_at(second) is not None
     assert 'data-testid="notification-count"' not in client.get("/accueil").get_data(as_text=True)
     assert client.get("/notifications?page=abc").status_code == 400
+
+
+def test_bell_count_read_with_the_session_is_forgotten_when_notifications_change(app, people):
+    """The bell's count comes with the session's statement (portal.accounts.sessions); publishing
+    or marking read in the same request must not leave the header showing the old count."""
+    manager, colleague = people
+    with app.test_request_context("/accueil"):
+        first, = publish("afas_message", [manager], title="Un")
+        from flask import g
+        g.unread_notifications = 7  # what the session load would have read
+        assert bell_count(manager) == 7
+        publish("afas_message", [manager], title="Deux")
+        assert bell_count(manager) == 2
+        g.unread_notifications = 2
+        mark_read(manager, first.id)
+        assert bell_count(manager) == 1
+        g.unread_notifications = 1
+        mark_all_read(manager)
+        assert bell_count(manager) == 0
 
 
 def test_preferences_page(client, login, people):
