@@ -9,13 +9,15 @@
   MAX_JSON_BYTES.
 - Each endpoint documents itself with `@openapi(...)`; the document is served at
   /api/v1/openapi.json. Domains add routes to `bp` from their own modules.
-- API routes are CSRF-exempt (no cookies are used), and never use the session.
+- API routes are CSRF-exempt (no cookies are used), and never use the session: under /api/ the
+  cookie session is neither read nor written (`CookieSessionOffTheApi`).
 """
 from __future__ import annotations
 
 import hashlib
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import and_, bindparam, or_, select, update
 
 from . import registry
@@ -26,6 +28,7 @@ from .inputs import JsonRefused
 from .models import ApiToken, Contrat, Organisation, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+API_PATH = "/api/"
 TOKEN_PREFIX = "ep_"
 
 OPENAPI_KEY = "openapi_paths"
@@ -376,8 +379,25 @@ def whoami():
     })
 
 
+class CookieSessionOffTheApi(SecureCookieSessionInterface):
+    """The signed-cookie session, except under /api/: a Bearer call neither reads a cookie the
+    client may send (no signature check) nor writes one (no Set-Cookie, no `Vary: Cookie`). Its
+    session is a fresh, empty one that is never saved: the API never uses the session."""
+
+    def open_session(self, app: Flask, request):
+        if request.path.startswith(API_PATH):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if request.path.startswith(API_PATH):
+            return None
+        return super().save_session(app, session, response)
+
+
 def init_api(app: Flask) -> None:
     csrf.exempt(bp)
+    app.session_interface = CookieSessionOffTheApi()
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
