@@ -178,13 +178,15 @@ _TOKEN_COLUMNS = ("id", "organisation_id", "created_by_id", "nom", "prefix", "sc
                   "created_at", "expires_at", "revoked_at", "last_used_at")
 _ORG_COLUMNS = ("id", "nom", "kind", "siret", "code_bailleur", "territoire", "suspended_at")
 _CONTRAT_COLUMNS = ("id", "service", "profils", "debut", "fin", "suspended_at")
-_token_statements: dict = {}
+STATEMENTS_KEY = "portal.api.token_statements"
 
 
 def _token_statement(scope: str):
     """Token, organisation, the organisation's active contract for `scope` and the scope's
-    token state, in one statement, built once per scope (parameters: digest, now)."""
-    stmt = _token_statements.get(scope)
+    token state, in one statement, built once per scope and per app (the token state is what
+    this app's services declare; parameters: digest, now)."""
+    statements = current_app.extensions.setdefault(STATEMENTS_KEY, {})
+    stmt = statements.get(scope)
     if stmt is not None:
         return stmt
     cols = [_T.c[n].label(f"t_{n}") for n in _TOKEN_COLUMNS] + [_O.c[n].label(f"o_{n}") for n in _ORG_COLUMNS]
@@ -202,7 +204,7 @@ def _token_statement(scope: str):
     stmt = select(*cols).select_from(from_).where(_T.c.token_hash == bindparam("digest"))
     if scope != ANY_SCOPE:
         stmt = stmt.order_by(_C.c.id).limit(1)
-    _token_statements[scope] = stmt
+    statements[scope] = stmt
     return stmt
 
 
