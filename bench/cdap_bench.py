@@ -11,7 +11,7 @@
     #    Conseil départemental with MFA-verified sessions and 50 CDAP API tokens, then either
     python bench/cdap_bench.py --concurrency 1,2,4,8 --requests 1500   # closed loop: capacity
     python bench/cdap_bench.py --rate 50,70,85 --seconds 40            # open loop: fixed rates
-    python bench/cdap_bench.py --inprocess 500                         # server cost, no HTTP
+    python bench/cdap_bench.py --inprocess 500 --kinds api             # server cost, no HTTP
     python bench/cdap_bench.py --profile 2000                          # CPU and SQL per phase, no HTTP
 
 In the closed loop the bench also starts the bare anchor (bench/bare_app.py: one SELECT by
@@ -332,27 +332,32 @@ def _post_consultation(client, kind: str, file, csrf: str, raw_token: str | None
         headers={"Authorization": f"Bearer {raw_token}"})
 
 
-def inprocess(n: int, files: list) -> dict:
+def inprocess(n: int, files: list, kinds: list[str] = ("page",)) -> list[dict]:
     """Server-side cost of one consultation, without HTTP or the client: Flask test client in
-    this process (CSRF, lookup, sections, template, journal row, commit). Reports wall time and
-    this process's CPU time per request (PostgreSQL's own CPU is not included in the latter)."""
+    this process (CSRF or token, lookup, sections, template, journal row, commit), for each kind
+    (page, api). Reports wall time and this process's CPU time per request (PostgreSQL's own CPU
+    is not included in the latter). The test client holds the social worker's session cookie,
+    which it also sends with the API calls (the API does not read it)."""
     sys.path.insert(0, str(ROOT))
     from portal import create_app
     app = create_app()
-    client, csrf, _raw = _inprocess_client(app)
-    rng = random.Random(1)
-    walls, cpus, statuses = [], [], {}
-    for _ in range(n):
-        w0, c0 = time.perf_counter(), time.process_time()
-        r = _post_consultation(client, "page", rng.choice(files), csrf, None)
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-    walls.sort()
-    q = statistics.quantiles(walls, n=100)
-    return {"kind": "page in-process", "requests": n, "p50_ms": round(q[49] * 1000, 2),
-            "p95_ms": round(q[94] * 1000, 2), "cpu_ms_median": round(statistics.median(cpus) * 1000, 2),
-            "statuses": statuses}
+    client, csrf, raw = _inprocess_client(app, with_token="api" in kinds)
+    out = []
+    for kind in kinds:
+        rng = random.Random(1)
+        walls, cpus, statuses = [], [], {}
+        for _ in range(n):
+            w0, c0 = time.perf_counter(), time.process_time()
+            r = _post_consultation(client, kind, rng.choice(files), csrf, raw)
+            walls.append(time.perf_counter() - w0)
+            cpus.append(time.process_time() - c0)
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        walls.sort()
+        q = statistics.quantiles(walls, n=100)
+        out.append({"kind": f"{kind} in-process", "requests": n, "p50_ms": round(q[49] * 1000, 2),
+                    "p95_ms": round(q[94] * 1000, 2), "cpu_ms_median": round(statistics.median(cpus) * 1000, 2),
+                    "statuses": statuses, "loadavg": os.getloadavg()})
+    return out
 
 
 def profile(n: int, files: list, kinds: list[str]) -> dict:
@@ -433,7 +438,7 @@ def main() -> None:
     os.environ.update(BENCH_ENV)
     files = sample_files(args.sample, random.Random(7))
     if args.inprocess:
-        print(json.dumps(inprocess(args.inprocess, files), indent=2))
+        print(json.dumps(inprocess(args.inprocess, files, args.kinds.split(",")), indent=2))
         return
     if args.profile:
         result = profile(args.profile, files, args.kinds.split(","))

@@ -16,7 +16,7 @@ def register(app: Flask) -> None:
     from . import api, models, tasks  # noqa: F401  (tables, API routes, job handlers)
     from . import dashboard, demo, next_actions, notifications, settings
     from .labels import LABELS
-    from .atypical import organisation_token_suspension
+    from .atypical import organisation_token_suspension, token_suspension_column
     from .cli import cdap_group
     from .policy import POLICY
     from .views import bp
@@ -26,7 +26,8 @@ def register(app: Flask) -> None:
         name="cdap",
         services=[Service("CDAP", "CDAP — consultation des dossiers allocataires",
                           profils={name: profile.label for name, profile in POLICY.items()}, mfa=True,
-                          token_check=lambda org: organisation_token_suspension(org.id))],
+                          token_check=lambda org: organisation_token_suspension(org.id),
+                          token_state=token_suspension_column)],
         configure=settings.configure,
         migrations=Path(__file__).parent / "migrations" / "versions",
         blueprints=[bp],

@@ -32,7 +32,8 @@ def _actor() -> services.Actor:
     if profile not in POLICY or contrat is None or profile not in (contrat.profils or []):
         raise ApiError(403, "Accès refusé", "Ce jeton ne porte aucun profil CDAP autorisé par le contrat.")
     # Same policy as the pages (a suspended habilitation gives no access): nothing is journaled.
-    until = atypical.token_suspended_until(token.id)
+    # The suspension was read with the token (portal.api, Service.token_state), no statement here.
+    until = atypical.suspended_until_in_force(token.scope_state)
     if until is not None:
         raise _suspended(until)
     return services.Actor(profile=profile, organisation_id=org.id, code_bailleur=org.code_bailleur,

@@ -176,14 +176,27 @@ def suspend_token(api_token_id: int, organisation_id: int | None, kind: str, hou
 
 def token_suspended_until(api_token_id: int, now: datetime | None = None) -> datetime | None:
     """End of the token's CDAP suspension if one is in force, else None."""
-    now = now or utcnow()
     until = db.session.connection().execute(_TOKEN_SUSPENSION, {"token": api_token_id}).scalar()
-    return until if until is not None and until > now else None
+    return suspended_until_in_force(until, now)
 
 
-# Read before every API consultation (#22): built once, run on the connection.
+# Read by `token_suspended_until` (after a consultation that suspended the token): built once.
 _TOKEN_SUSPENSION = (select(TokenSuspension.__table__.c.suspended_until)
                      .where(TokenSuspension.__table__.c.api_token_id == bindparam("token")))
+
+
+def token_suspension_column(token_id):
+    """The end of the token's recorded suspension (past or in force), or NULL, as a scalar SQL
+    expression: read with the token by the API shell on every CDAP call, in its one statement
+    (``portal.registry.Service.token_state``); `suspended_until_in_force` compares it to now."""
+    t = TokenSuspension.__table__
+    return select(t.c.suspended_until).where(t.c.api_token_id == token_id).scalar_subquery()
+
+
+def suspended_until_in_force(until: datetime | None, now: datetime | None = None) -> datetime | None:
+    """`until` if it is still to come, else None."""
+    now = now or utcnow()
+    return until if until is not None and until > now else None
 
 
 def organisation_token_suspension(organisation_id: int, now: datetime | None = None) -> str | None:

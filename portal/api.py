@@ -9,24 +9,26 @@
   MAX_JSON_BYTES.
 - Each endpoint documents itself with `@openapi(...)`; the document is served at
   /api/v1/openapi.json. Domains add routes to `bp` from their own modules.
-- API routes are CSRF-exempt (no cookies are used), and never use the session.
+- API routes are CSRF-exempt (no cookies are used), and never use the session: under /api/ the
+  cookie session is neither read nor written (`CookieSessionOffTheApi`).
 """
 from __future__ import annotations
 
 import hashlib
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from . import registry
 from .access import ANY_SCOPE, ATTR, api_scope, public
 from .database import best_effort
 from .extensions import csrf, db
 from .inputs import JsonRefused
-from .models import ApiToken, Organisation, utcnow
+from .models import ApiToken, Contrat, Organisation, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+API_PATH = "/api/"
 TOKEN_PREFIX = "ep_"
 
 OPENAPI_KEY = "openapi_paths"
@@ -121,41 +123,128 @@ def json_body(*, optional: bool = False, max_bytes: int = MAX_JSON_BYTES) -> dic
 
 
 def hash_token(raw: str) -> str:
+    """SHA-256 of the presented token. Tokens are 256 random bits (`secrets.token_urlsafe(32)`):
+    a fast hash is the standard for them (no dictionary to slow down, unlike a password), and
+    the lookup by digest compares no secret in Python (constant-time question moot)."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-_TOKEN_WITH_ORGANISATION = None
+class _Snapshot:
+    """The columns every API call reads, from the one statement of `authenticate_bearer`; any
+    other attribute (a relationship such as `created_by`, a column not read) loads the model
+    row through the session on first use (identity-mapped: once per request)."""
+    _model: type = object
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+    def model(self):
+        """The ORM row (loaded once, on demand)."""
+        row = self.__dict__.get("_row")
+        if row is None:
+            row = self.__dict__["_row"] = db.session.get(self._model, self.id)
+        return row
+
+    def __getattr__(self, name: str):  # only for attributes the snapshot does not hold
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.model(), name)
 
 
-def _token_statement():
-    """The token with its organisation and contracts in one round trip (every API call reads
-    them); built once per process: building the statement and its loader options cost about as
-    much CPU as running it (the same as the session's, portal.accounts.sessions)."""
-    global _TOKEN_WITH_ORGANISATION
-    if _TOKEN_WITH_ORGANISATION is None:
-        _TOKEN_WITH_ORGANISATION = (
-            select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
-            .options(joinedload(ApiToken.organisation).joinedload(Organisation.contrats)))
-    return _TOKEN_WITH_ORGANISATION
+class CallerToken(_Snapshot):
+    """`g.api_token`: the token's columns (`id`, `nom`, `prefix`, `scopes`, `profil`,
+    `expires_at`, `last_used_at`…) and `scope_state`, the value of the service's
+    `token_state` expression (`portal.registry.Service`) for the route's scope."""
+    _model = ApiToken
+
+
+class CallerContrat(_Snapshot):
+    _model = Contrat
+
+
+class CallerOrganisation(_Snapshot):
+    """`g.api_organisation`: the organisation's columns, and its active contract for the
+    route's scope without another statement (`active_contrat` of another scope asks the model)."""
+    _model = Organisation
+
+    def active_contrat(self, service: str):
+        if service == self.__dict__.get("_scope"):
+            return self.__dict__["_contrat"]
+        return self.model().active_contrat(service)
+
+
+_T, _O, _C = ApiToken.__table__, Organisation.__table__, Contrat.__table__
+_TOKEN_COLUMNS = ("id", "organisation_id", "created_by_id", "nom", "prefix", "scopes", "profil",
+                  "created_at", "expires_at", "revoked_at", "last_used_at")
+_ORG_COLUMNS = ("id", "nom", "kind", "siret", "code_bailleur", "territoire", "suspended_at")
+_CONTRAT_COLUMNS = ("id", "service", "profils", "debut", "fin", "suspended_at")
+STATEMENTS_KEY = "portal.api.token_statements"
+
+
+def _token_statement(scope: str):
+    """Token, organisation, the organisation's active contract for `scope` and the scope's
+    token state, in one statement, built once per scope and per app (the token state is what
+    this app's services declare; parameters: digest, now)."""
+    statements = current_app.extensions.setdefault(STATEMENTS_KEY, {})
+    stmt = statements.get(scope)
+    if stmt is not None:
+        return stmt
+    cols = [_T.c[n].label(f"t_{n}") for n in _TOKEN_COLUMNS] + [_O.c[n].label(f"o_{n}") for n in _ORG_COLUMNS]
+    from_ = _T.join(_O, _O.c.id == _T.c.organisation_id)
+    if scope != ANY_SCOPE:
+        now = bindparam("now")
+        # Contrat.is_active, in SQL (the organisation's own suspension is `ApiToken.is_usable`'s).
+        from_ = from_.outerjoin(_C, and_(_C.c.organisation_id == _O.c.id, _C.c.service == scope,
+                                         _C.c.suspended_at.is_(None), _C.c.debut <= now,
+                                         or_(_C.c.fin.is_(None), _C.c.fin > now)))
+        cols += [_C.c[n].label(f"c_{n}") for n in _CONTRAT_COLUMNS]
+        service = registry.current().services.get(scope)
+        if service is not None and service.token_state is not None:
+            cols.append(service.token_state(_T.c.id).label("scope_state"))
+    stmt = select(*cols).select_from(from_).where(_T.c.token_hash == bindparam("digest"))
+    if scope != ANY_SCOPE:
+        stmt = stmt.order_by(_C.c.id).limit(1)
+    statements[scope] = stmt
+    return stmt
+
+
+def _caller(row, scope: str) -> tuple[CallerToken, CallerOrganisation]:
+    m = row._mapping
+    token = CallerToken({n: m[f"t_{n}"] for n in _TOKEN_COLUMNS})
+    token.scope_state = m.get("scope_state")
+    org = CallerOrganisation({n: m[f"o_{n}"] for n in _ORG_COLUMNS})
+    if scope != ANY_SCOPE:
+        contrat = (CallerContrat({n: m[f"c_{n}"] for n in _CONTRAT_COLUMNS} | {"organisation_id": org.id})
+                   if m["c_id"] is not None else None)
+        org.__dict__.update(_scope=scope, _contrat=contrat)
+    return token, org
 
 
 def authenticate_bearer(rule) -> None:
-    """Called by the access hook for `@api_scope` endpoints."""
+    """Called by the access hook for `@api_scope` endpoints: one statement (token, organisation,
+    active contract of the scope, the scope's token state), no ORM object, and a write only when
+    the token's "last used" stamp is over a minute old."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or len(header) > 200:
         abort(problem(401, "Authentification requise", "Jeton d'accès absent ou mal formé."))
     raw = header[len("Bearer "):].strip()
-    token = db.session.scalars(_token_statement(), {"token_hash": hash_token(raw)}).unique().first()
     now = utcnow()
-    if token is None or not token.is_usable(now):
+    row = db.session.connection().execute(_token_statement(rule.scope),
+                                          {"digest": hash_token(raw), "now": now}).first()
+    token, org = _caller(row, rule.scope) if row is not None else (None, None)
+    # ApiToken.is_usable
+    if token is None or token.revoked_at is not None or now >= token.expires_at or org.suspended_at is not None:
         abort(problem(401, "Authentification requise", "Jeton d'accès invalide, expiré ou révoqué."))
     if rule.scope != ANY_SCOPE and (rule.scope not in (token.scopes or [])
-                                    or token.organisation.active_contrat(rule.scope) is None):
+                                    or org.active_contrat(rule.scope) is None):
         abort(problem(403, "Accès refusé", f"Ce jeton n'a pas la portée {rule.scope}."))
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        best_effort("api_tokens.last_used_at", lambda: setattr(token, "last_used_at", now))
+        # Best effort (#18), at most once a minute per token: not a write per call.
+        if best_effort("api_tokens.last_used_at", lambda: db.session.execute(
+                update(_T).where(_T.c.id == token.id).values(last_used_at=now))):
+            token.last_used_at = now
     g.api_token = token
-    g.api_organisation = token.organisation
+    g.api_organisation = org
 
 
 def openapi(path: str, method: str, spec):
@@ -292,8 +381,25 @@ def whoami():
     })
 
 
+class CookieSessionOffTheApi(SecureCookieSessionInterface):
+    """The signed-cookie session, except under /api/: a Bearer call neither reads a cookie the
+    client may send (no signature check) nor writes one (no Set-Cookie, no `Vary: Cookie`). Its
+    session is a fresh, empty one that is never saved: the API never uses the session."""
+
+    def open_session(self, app: Flask, request):
+        if request.path.startswith(API_PATH):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if request.path.startswith(API_PATH):
+            return None
+        return super().save_session(app, session, response)
+
+
 def init_api(app: Flask) -> None:
     csrf.exempt(bp)
+    app.session_interface = CookieSessionOffTheApi()
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

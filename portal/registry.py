@@ -45,12 +45,16 @@ class Service:
     use, a habilitation or an API token of the service picks one; none: no option.
     ``mfa``: every user habilitated for the service signs in with a second factor.
     ``token_check(organisation)``: a French reason to refuse a new token of this scope, or None.
+    ``token_state(token_id)``: a scalar SQL expression (given the ``api_tokens.id`` column) read
+    with the token, in the same statement, on every API call of this scope; the view finds its
+    value at ``g.api_token.scope_state`` (CDAP: the end of the token's suspension).
     """
     code: str
     label: str
     profils: Mapping[str, str] = field(default_factory=dict)
     mfa: bool = False
     token_check: Callable[[Any], str | None] | None = None
+    token_state: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

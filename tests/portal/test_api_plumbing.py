@@ -94,6 +94,42 @@ def test_session_cookie_does_not_authenticate_the_api(client, factory, org, crea
     assert_problem(client.get("/api/v1/moi"), 401)
 
 
+def test_a_bearer_call_neither_reads_nor_writes_the_cookie_session(app, client, factory, org, creator,
+                                                                  monkeypatch):
+    """A client that also holds a signed-in session cookie: the API call does not check the
+    cookie's signature nor answer a cookie; the page beside it still reads its session."""
+    _token, raw = factory.api_token(org, creator, scopes=["EDI"])
+    factory.sign_in(client, creator)
+    iface = app.session_interface
+    reads = []
+    original = iface.get_signing_serializer
+    monkeypatch.setattr(iface, "get_signing_serializer", lambda a: reads.append(1) or original(a))
+    response = client.get("/api/v1/moi", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 200 and response.get_json()["organisation"]["id"] == org.id
+    assert reads == [] and "Set-Cookie" not in response.headers
+    assert "cookie" not in response.headers.get("Vary", "").lower()
+    client.get("/")
+    assert reads  # a page reads its session
+
+
+def test_the_token_snapshot_loads_what_it_does_not_hold(app, factory, org, creator, api_client, monkeypatch):
+    """g.api_token / g.api_organisation hold the columns read with the token; anything else
+    (a relationship, another scope's contract) comes from the model row, loaded on demand."""
+    seen = {}
+
+    @api_scope("EDI")
+    def _probe():
+        from flask import g
+        seen.update(creator=g.api_token.created_by.email, nom=g.api_organisation.nom,
+                    cdap=g.api_organisation.active_contrat("CDAP").profils,
+                    edi=g.api_organisation.active_contrat("EDI").service)
+        return jsonify(ok=True)
+    monkeypatch.setitem(app.view_functions, "api.whoami", _probe)
+    _token, raw = factory.api_token(org, creator, scopes=["EDI"])
+    assert api_client(raw).get("/api/v1/moi").status_code == 200
+    assert seen == {"creator": creator.email, "nom": org.nom, "cdap": ["bailleur"], "edi": "EDI"}
+
+
 def test_unknown_api_path_and_method_are_problem_json(client):
     assert_problem(client.get("/api/v1/nexiste-pas"), 404)
     assert_problem(client.post("/api/v1/openapi.json"), 405)
