@@ -283,3 +283,21 @@ def test_plan_apurement_deadline_is_the_one_of_the_case_follow_up(monkeypatch):
     from cdap.situations import rules
     monkeypatch.setattr(rules, "PLAN_MONTHS", 3)
     assert echeance_plan_apurement(date(2026, 8, 31)) == rules.plan_due(date(2026, 8, 31)) == date(2026, 11, 30)
+
+
+def test_apply_loyers_finds_the_dwelling_of_the_pair_not_of_the_code_alone():
+    """Two allocataires under one tenant code (the unique key is code + allocataire): each
+    row goes to the dwelling of its own allocataire, and a numéro that is not one of the
+    code's allocataires applies nothing (on PostgreSQL the allocataire is reached by its
+    primary key from the dwelling, issue #22)."""
+    a, b = make_allocataire(numero="1000020"), make_allocataire(numero="1000021")
+    stranger = make_allocataire(numero="1000022")
+    make_logement(stranger, CB, "LOC000099")
+    la, lb = make_logement(a, CB, "LOC000020"), make_logement(b, CB, "LOC000020")
+    rows = [_loyer("P:1", 43000, 5000, date(2026, 7, 1), "LOC000020", "1000021"),
+            _loyer("P:2", 44000, 5000, date(2026, 7, 1), "LOC000020", "1000022")]
+    assert sb.apply_loyers(CB, rows, "P") == 1
+    assert current_rent(lb)["loyer_cents"] == 43000
+    assert current_rent(la)["loyer_cents"] == la.loyer_cents
+    assert db.session.scalar(select(func.count()).select_from(LoyerHistorique)
+                             .where(LoyerHistorique.logement_id.in_([la.id, lb.id]))) == 1
