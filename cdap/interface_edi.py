@@ -376,8 +376,8 @@ _LOYERS_INSERT_PG = f"""
     FROM {_LOYERS_BATCH_PG} r
     CROSS JOIN LATERAL (
         SELECT l.id FROM cdap_logements l
-        JOIN cdap_allocataires a ON a.id = l.allocataire_id
-        WHERE l.code_bailleur = :code_bailleur AND l.code_locataire = r.code AND a.numero = r.numero
+        WHERE l.code_bailleur = :code_bailleur AND l.code_locataire = r.code
+          AND (SELECT a.numero FROM cdap_allocataires a WHERE a.id = l.allocataire_id) = r.numero
         LIMIT 1) l
     ORDER BY r.n
 """
@@ -412,9 +412,12 @@ def apply_loyers_columns(code_bailleur: str, columns: dict[str, list], source: s
 
 def _apply_loyers_postgresql(code_bailleur: str, lot: Iterable[tuple], source: str) -> int:
     """Set-based apply_loyers: the batch is copied (binary COPY) into a temporary table, then
-    one INSERT ... SELECT finds each tenancy. The tenancy is found by two unique-index lookups
-    per row (LATERAL ... LIMIT 1, the pair identifies at most one dwelling): a hash join would
-    scan every dwelling of the Caf for each batch.
+    one INSERT ... SELECT finds each tenancy. The tenancy is found by two index lookups per row
+    (LATERAL ... LIMIT 1, the pair identifies at most one dwelling): a hash join would scan
+    every dwelling of the Caf for each batch. The allocataire is reached by its primary key
+    from the dwelling and its numéro compared there (byte equality), not found by its numéro:
+    an integer descent instead of a text one, whose comparisons go through the collation
+    (issue #22: 0.82 → 0.74 s of server CPU per 100,000 lookups, C.UTF-8; more with fr_FR).
 
     Keys already applied are skipped by ON CONFLICT DO NOTHING (first occurrence wins within
     the batch), but only when there are some: the plain INSERT is tried first, in a savepoint,

@@ -32,8 +32,11 @@ class SeenIdentifiers:
         drop = " ON COMMIT DROP" if self.postgresql else ""
         self.seen_table = SEEN if schema is None else f"{schema}.{SEEN}"
         self.batch_table = BATCH if schema is None else f"{schema}.{BATCH}"
-        conn.execute(text(f"CREATE {temp} {self.seen_table} (identifiant VARCHAR PRIMARY KEY, rang INTEGER NOT NULL){drop}"))
-        conn.execute(text(f"CREATE {temp} {self.batch_table} (rang INTEGER NOT NULL, identifiant VARCHAR NOT NULL){drop}"))
+        # PostgreSQL: byte order for the identifiers' primary key. Only equality matters here,
+        # and the database's collation (strcoll) cost a fifth of this table's insertions.
+        text_type = 'VARCHAR COLLATE "C"' if self.postgresql else "VARCHAR"
+        conn.execute(text(f"CREATE {temp} {self.seen_table} (identifiant {text_type} PRIMARY KEY, rang INTEGER NOT NULL){drop}"))
+        conn.execute(text(f"CREATE {temp} {self.batch_table} (rang INTEGER NOT NULL, identifiant {text_type} NOT NULL){drop}"))
         conn.execute(text(f"DELETE FROM {self.seen_table}"))  # a table kept from an earlier file of this transaction
 
     def all_new_in(self, loaded: dict[str, str]) -> bool:

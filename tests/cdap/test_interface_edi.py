@@ -283,3 +283,41 @@ def test_plan_apurement_deadline_is_the_one_of_the_case_follow_up(monkeypatch):
     from cdap.situations import rules
     monkeypatch.setattr(rules, "PLAN_MONTHS", 3)
     assert echeance_plan_apurement(date(2026, 8, 31)) == rules.plan_due(date(2026, 8, 31)) == date(2026, 11, 30)
+
+
+def test_apply_loyers_finds_the_dwelling_of_the_pair_not_of_the_code_alone():
+    """Two allocataires under one tenant code (the unique key is code + allocataire): each
+    row goes to the dwelling of its own allocataire, and a numéro that is not one of the
+    code's allocataires applies nothing (on PostgreSQL the allocataire is reached by its
+    primary key from the dwelling, issue #22)."""
+    a, b = make_allocataire(numero="1000020"), make_allocataire(numero="1000021")
+    stranger = make_allocataire(numero="1000022")
+    make_logement(stranger, CB, "LOC000099")
+    la, lb = make_logement(a, CB, "LOC000020"), make_logement(b, CB, "LOC000020")
+    rows = [_loyer("P:1", 43000, 5000, date(2026, 7, 1), "LOC000020", "1000021"),
+            _loyer("P:2", 44000, 5000, date(2026, 7, 1), "LOC000020", "1000022")]
+    assert sb.apply_loyers(CB, rows, "P") == 1
+    assert current_rent(lb)["loyer_cents"] == 43000
+    assert current_rent(la)["loyer_cents"] == la.loyer_cents
+    assert db.session.scalar(select(func.count()).select_from(LoyerHistorique)
+                             .where(LoyerHistorique.logement_id.in_([la.id, lb.id]))) == 1
+
+
+def test_history_key_is_compared_in_byte_order_on_postgresql():
+    """The idempotency key's unique index compares bytes (COLLATE "C", migration
+    cdap_0007_cle_loyer_octets): same uniqueness, no strcoll per comparison (issue #22).
+    Alembic's autogenerate does not compare collations: this test holds the migration and the
+    model together on PostgreSQL."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+    collation = db.session.scalar(text(
+        "SELECT collation_name FROM information_schema.columns "
+        "WHERE table_name = 'cdap_loyers_historique' AND column_name = 'idempotency_key'"))
+    assert collation == "C"
+    a = make_allocataire(numero="1000030")
+    make_logement(a, CB, "LOC000030")
+    rows = [_loyer("É:1", 41000, 5100, date(2026, 7, 1), "LOC000030", "1000030"),
+            _loyer("e:1", 41000, 5100, date(2026, 7, 1), "LOC000030", "1000030"),
+            _loyer("É:1", 42000, 5100, date(2026, 7, 1), "LOC000030", "1000030")]
+    assert sb.apply_loyers(CB, rows, "s") == 2  # distinct bytes, distinct keys; a repeat once
