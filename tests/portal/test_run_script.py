@@ -56,6 +56,7 @@ def test_ctrl_c_stops_web_and_worker_and_leaves_no_wal_file(tmp_path):
                PORTAL_ENV="development", PYTHONUNBUFFERED="1")
     subprocess.run([str(VENV / "bin" / "portal"), "migrate"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)
+    groups: set[int] = set()
     log = (tmp_path / "run.log").open("wb")
     script = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
@@ -79,9 +80,14 @@ def test_ctrl_c_stops_web_and_worker_and_leaves_no_wal_file(tmp_path):
 
         script.send_signal(signal.SIGINT)
         assert script.wait(timeout=40) == 0
-    finally:
+    finally:  # a failed assertion must not leave the app or the worker running
+        leftover = set(groups or _children_groups(script.pid))
         if script.poll() is None:
-            os.killpg(script.pid, signal.SIGKILL)
+            leftover.add(script.pid)
+        for pgid in leftover:
+            if _group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
+        script.wait(timeout=10)
         log.close()
     text = (tmp_path / "run.log").read_text()
     assert "Arrêté" in text
