@@ -29,7 +29,8 @@ def index():
             panels.append(panel)
     panels.extend(dashboards.panels(current_user))
     return render_template("home.html", actions=actions, panels=panels,
-                           contracted=_contracted_services(current_user))
+                           contracted=_contracted_services(current_user),
+                           habilitated=_habilitated_services(current_user))
 
 
 def _contracted_services(user) -> list[str]:
@@ -37,6 +38,13 @@ def _contracted_services(user) -> list[str]:
     no habilitation: they administer the organisation's services)."""
     return [s.label for code, s in registry.current().services.items()
             if user.organisation.active_contrat(code) is not None]
+
+
+def _habilitated_services(user) -> list[str]:
+    """The French labels of the services the user is habilitated for (a code such as
+    « BAILLEUR » means nothing to the person reading the page)."""
+    services = registry.current().services
+    return [services[code].label for code in user.services()]
 
 
 @bp.get("/sante")

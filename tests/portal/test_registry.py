@@ -69,7 +69,7 @@ def test_nav_entry_and_home_panel_and_page(fake_client, factory):
     html = fake_client.get("/accueil").get_data(as_text=True)
     assert re.search(r'<a [^>]*href="/faux/"[^>]*>Service d&#39;essai</a>', html)
     assert 'data-testid="panneau-faux"' in html and "Panneau d&#39;essai pour Inès" in html
-    assert "Vos services : FAUX." in html
+    assert "Vos services : FAUX — service d&#39;essai." in html  # the label, not the code
     assert fake_client.get("/faux/").get_data(as_text=True) == "Page du service d'essai"
 
 
