@@ -15,7 +15,7 @@ def register(app: Flask) -> None:
     from . import dashboard, demo, next_actions, notifications
     from .labels import LABELS
     from .cli import afas_cli
-    from .views import bp, home_panel
+    from .views import bp, home_panel, partner_may_view
     from . import views_conventions  # noqa: F401  (conventions, territoire, barème versions)
     from .paiement import api as paiement_api, models as paiement_models, tasks as paiement_tasks  # noqa: F401
     from .paiement import views as paiement_views  # noqa: F401  (payment hand-off pages)
@@ -32,7 +32,7 @@ def register(app: Flask) -> None:
              Nav("Instruction AFAS", "afas.queue", 21),
              Nav("Conventions AFAS", "afas.conventions_list", 22),
              Nav("Paiements AFAS", "afas.paiement_ordres", 23),
-             Nav("Paiements AFAS", "afas.paiement_partenaire", 24),
+             Nav("Paiements AFAS", "afas.paiement_partenaire", 24, shown_to=partner_may_view),
              Nav("Barèmes AFAS", "afas.baremes", 60)],
         home_panels=[home_panel],
         boards=[dashboard.PARTNER_BOARD],

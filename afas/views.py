@@ -42,11 +42,17 @@ CAF = {"caf_agent", "caf_admin"}
 MAX_BAREME_BYTES = 200_000
 
 
+def partner_may_view(user) -> bool:
+    """A partner's read access to its organisation's AFAS pages: under an active AFAS contract,
+    a manager with the AFAS habilitation or the partner admin. Also decides the menu entries of
+    those pages (`shown_to`), so nobody is shown a link that answers 403."""
+    if user.role not in PARTNER_VIEWERS or user.organisation.active_contrat("AFAS") is None:
+        return False
+    return user.role == "partner_admin" or user.habilitation("AFAS") is not None
+
+
 def _partner_guard() -> None:
-    """Managers need the AFAS habilitation; partner admins may view their organisation's AFAS."""
-    if current_user.organisation.active_contrat("AFAS") is None:
-        abort(403)
-    if current_user.role == "partner_manager" and current_user.habilitation("AFAS") is None:
+    if not partner_may_view(current_user):
         abort(403)
 
 

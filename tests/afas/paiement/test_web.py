@@ -109,3 +109,19 @@ def test_the_payment_system_posts_its_return_by_api_with_a_caf_token(client, fac
     assert db.session.query(LignePaiement).filter_by(status="payee").count() == 2
     r = client.post("/api/v1/afas/paiements/retours", json=body, headers=headers)
     assert r.status_code == 201 and r.json == {**r.json, "payees": 0, "deja_traitees": 2, "rejeu": True}
+
+
+def test_the_payments_entry_is_shown_exactly_to_who_may_open_it(client, factory):
+    """A manager of an organisation under an AFAS contract but habilitated only for CDAP (the
+    demo's quotient-familial user) was shown « Paiements AFAS » and got 403 on clicking it."""
+    from tests.support.factories import sign_in
+    org = factory.organisation(kind="commune", services={"AFAS": [], "CDAP": ["quotient_familial"]})
+    cases = [(factory.user(org=org, habilitations={"CDAP": "quotient_familial"}), False),
+             (factory.user(org=org, habilitations={"AFAS": None}), True),
+             (factory.user(org=org, role="partner_admin"), True)]
+    for user, may in cases:
+        sign_in(client, user)
+        home = client.get("/accueil").get_data(as_text=True)
+        assert ('href="/afas/mes-paiements"' in home) is may, user.role
+        assert client.get("/afas/mes-paiements").status_code == (200 if may else 403), user.role
+        client.post("/deconnexion", data={"csrf_token": csrf(client, "/accueil")})
