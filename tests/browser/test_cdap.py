@@ -64,9 +64,14 @@ def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
     shown = _visible_sections(worker)
     assert shown == set(categories("travailleur_social"))
     assert NOM.upper() in text(worker.get_by_test_id("section-identite")).upper()
-    # Tabs, not one long page: one section shows at a time, with a count beside its name.
-    height = worker.evaluate("() => document.documentElement.scrollHeight")
-    assert height < 2500, height
+    # Tabs, not one long page: one section shows at a time, with a count beside its name. DSFR's
+    # tabs script hides the other panels once it has started: the height is read after it has
+    # (read at once, it was sometimes the whole 4,977 px page of every panel).
+    try:
+        worker.wait_for_function("() => document.documentElement.scrollHeight < 2500", timeout=10_000)
+    finally:
+        height = worker.evaluate("() => document.documentElement.scrollHeight")
+        assert height < 2500, height
     assert worker.get_by_test_id("section-impayes").is_hidden()
     impayes_tab = worker.get_by_test_id("onglet-impayes")
     assert re.search(r"Impayés de loyer\s*\d+", impayes_tab.inner_text())
