@@ -1,7 +1,7 @@
 """Home-page panel: new items of the impayé queue for the social workers of the territory."""
 from sqlalchemy import func, select
 
-from portal.access import rule_for_endpoint, user_may
+from portal.access import user_may_open
 from portal.extensions import db
 
 from .models import Allocataire, ImpayeQueueItem
@@ -12,7 +12,7 @@ def panel(user):
     hab = user.habilitation("CDAP")
     if hab is None or hab.profil not in ("travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"):
         return None
-    if not user_may(user, rule_for_endpoint("cdap.queue")):  # the panel's only link (a Caf admin may not)
+    if not user_may_open(user, "cdap.queue"):  # the panel's only link (a Caf admin may not)
         return None
     query = select(func.count()).select_from(ImpayeQueueItem).where(ImpayeQueueItem.statut == "nouveau")
     if hab.profil != "agent_caf":

@@ -98,6 +98,13 @@ def user_may(user, rule: AccessRule) -> bool:
     return rule_allows(rule, user.role, usable)
 
 
+def user_may_open(user, endpoint: str) -> bool:
+    """Whether `user` may open the page of `endpoint` (its declared rule): what a panel asks
+    before offering a link to it, so that nobody is shown a link that answers 403."""
+    rule = rule_for_endpoint(endpoint)
+    return rule is not None and rule.kind == "user" and user_may(user, rule)
+
+
 def enforce_access():
     """before_request hook: apply the endpoint's declaration, deny if there is none."""
     if request.endpoint is None:

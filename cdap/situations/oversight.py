@@ -8,7 +8,7 @@ from flask import abort, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.access import requires, rule_for_endpoint, user_may
+from portal.access import requires, user_may_open
 from portal.dashboards.charts import Chart, Dataset, Section
 from portal.dates import today as paris_today
 from portal.downloads import attachment
@@ -63,7 +63,7 @@ def lead_section(user, today: date) -> Section | None:
     return Section([by_mode, by_issue], template="cdap/situations_tableau.html",
                    context={"figures": figures, "delay": _delay(),
                             # A Caf admin leads but does not work the queue: no link to a 403.
-                            "may_open_queue": user_may(user, rule_for_endpoint("cdap.queue"))})
+                            "may_open_queue": user_may_open(user, "cdap.queue")})
 
 
 LEAD_BOARD = Board("tableau-de-bord-impayes", "Suivi des impayés de loyer",

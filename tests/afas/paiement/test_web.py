@@ -10,6 +10,7 @@ from afas.paiement.models import Indu, LignePaiement
 from afas.paiement.xml import ReturnResult, build_return
 from portal.crypto.pki import sign_as_caf
 from portal.extensions import db
+from tests.support.factories import sign_in
 
 from ..conftest import csrf
 
@@ -114,7 +115,6 @@ def test_the_payment_system_posts_its_return_by_api_with_a_caf_token(client, fac
 def test_the_payments_entry_is_shown_exactly_to_who_may_open_it(client, factory):
     """A manager of an organisation under an AFAS contract but habilitated only for CDAP (the
     demo's quotient-familial user) was shown « Paiements AFAS » and got 403 on clicking it."""
-    from tests.support.factories import sign_in
     org = factory.organisation(kind="commune", services={"AFAS": [], "CDAP": ["quotient_familial"]})
     cases = [(factory.user(org=org, habilitations={"CDAP": "quotient_familial"}), False),
              (factory.user(org=org, habilitations={"AFAS": None}), True),
