@@ -17,6 +17,8 @@
 In the closed loop the bench also starts the bare anchor (bench/bare_app.py: one SELECT by
 numéro, a 3-line template) on 127.0.0.1:8098 with the same gunicorn settings, loads it at each
 concurrency just before the portal, and prints the ratio portal / anchor (`--no-bare`: without).
+`--kinds page,api,socle` adds the shell's floor: GET /aide by the same signed-in social workers
+(session, access rule, layout and menu; no CDAP work), the ceiling any page of the portal meets.
 
 Each request is a full consultation: CSRF-checked POST (page) or Bearer POST (API), numéro +
 name lookup within scope, the profile's sections, one hash-chained journal row (row lock on the
@@ -55,6 +57,9 @@ BENCH_ENV = {
     "CDAP_NIGHT_ALERT": "2000", "CDAP_NIGHT_SUSPEND": "2001",
     "CDAP_NOTFOUND_ALERT": "50", "CDAP_NOTFOUND_SUSPEND": "51",
     "RATELIMIT_ENABLED": "0",
+    # What production does (templates and the layout's fixed fragments prepared once per
+    # process), though the bench runs in development mode.
+    "TEMPLATES_AUTO_RELOAD": "0",
 }
 
 
@@ -157,6 +162,10 @@ def _request_for(kind: str, file: tuple[str, str, bool], actor):
     """The POST of one consultation by `actor`: (cookie header, CSRF) for the page, a token for
     the API."""
     numero, nom, _exists = file
+    if kind == "socle":
+        # the shell's floor: an authenticated page that does no CDAP work (session, access rule,
+        # layout, menu), with the same social workers' sessions
+        return "/aide", None, {"Cookie": actor[0]}
     if kind == "bare":
         return "/", urllib.parse.urlencode({"numero": numero}), {
             "Content-Type": "application/x-www-form-urlencoded"}
@@ -172,9 +181,9 @@ def _request_for(kind: str, file: tuple[str, str, bool], actor):
 
 
 def _send(conn, path, body, headers):
-    """One POST; returns (status, connection to reuse)."""
+    """One POST (a GET without a body); returns (status, connection to reuse)."""
     try:
-        conn.request("POST", path, body=body, headers=headers)
+        conn.request("POST" if body is not None else "GET", path, body=body, headers=headers)
         resp = conn.getresponse()
         resp.read()
         return resp.status, conn
@@ -470,6 +479,7 @@ def main() -> None:
                     time.sleep(0.3)
         cookies, tokens = make_actors(args.actors)
         actors = {"page": page_clients(cookies), "api": tokens}
+        actors["socle"] = actors["page"]
         run_load("page", 100, 2, files, actors["page"])  # warm-up (connections, caches)
         run_load("api", 100, 2, files, actors["api"])
         results, ratios = [], []

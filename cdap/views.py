@@ -82,7 +82,6 @@ def _consult(channel: str):
     and before the commit (which would expire every loaded object), but only returned once the
     journal row is committed."""
     actor = current_actor()
-    form = _form(actor)
 
     def render(result: services.ConsultationResult):
         if result.suspended:
@@ -91,8 +90,11 @@ def _consult(channel: str):
             template = "cdap/impression.html" if channel == "impression" else "cdap/dossier.html"
             return render_template(template, view=result.view, layout=presentation.layout(result.view),
                                    actor=actor, profile=POLICY[actor.profile],
-                                   motif=request.form.get("motif"), form=form,
+                                   motif=request.form.get("motif"),
                                    commentaire=request.form.get("commentaire", ""), labels=LABELS), 200
+        # The form only when it is shown again (refusal, not found): building it costs ≈ 0.27 ms
+        # of CPU, 4 % of a consultation (#22), and the file's page does not show it.
+        form = _form(actor)
         for name, message in result.errors.items():
             getattr(form, name).errors = [message]
         return render_template("cdap/consultation.html", form=form, actor=actor, profile=POLICY[actor.profile],

@@ -110,8 +110,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "PORTAL_ENV": mode,
         "TESTING": mode == "testing",
         # Templates compiled once per process; only development rereads a changed file (a stat
-        # of every template and include at each render otherwise).
-        "TEMPLATES_AUTO_RELOAD": mode == "development",
+        # of every template and include at each render otherwise). The benchmarks, which run in
+        # development mode, switch it off to measure what production does.
+        "TEMPLATES_AUTO_RELOAD": _choice(env, "TEMPLATES_AUTO_RELOAD",
+                                         "1" if mode == "development" else "0", ("0", "1")) == "1",
         "SECRET_KEY": secret,
         "VAR_DIR": str(var_dir),
         "STORAGE_DIR": env.get("STORAGE_DIR", str(var_dir / "storage")),
