@@ -159,8 +159,9 @@ def page_clients(cookies: list[str]) -> list[tuple[str, str]]:
 
 
 def _request_for(kind: str, file: tuple[str, str, bool], actor):
-    """The POST of one consultation by `actor`: (cookie header, CSRF) for the page, a token for
-    the API."""
+    """(path, body, headers) of one request by `actor`: the POST of a consultation ((cookie
+    header, CSRF) for the page, a token for the API), the anchor's POST, or the floor's GET
+    (`socle`: no body)."""
     numero, nom, _exists = file
     if kind == "socle":
         # the shell's floor: an authenticated page that does no CDAP work (session, access rule,
