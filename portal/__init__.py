@@ -32,7 +32,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,36}")  # the journals keep 36 charac
 
 def create_app(overrides: dict | None = None, domains: Sequence[ModuleType] | None = None) -> Flask:
     """The application; ``domains`` replaces the served domains (tests register a fake one)."""
-    app = Flask(__name__)
+    from .templating import PortalFlask
+    app = PortalFlask(__name__)
     from . import inputs
     inputs.init_app(app)  # the bounded `<int:...>` converter, before any route is added
     app.config.update(load_config(overrides))
