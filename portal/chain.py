@@ -15,7 +15,7 @@ from datetime import datetime
 
 from functools import lru_cache
 
-from sqlalchemy import DateTime, Integer, String, bindparam, select, update
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,9 +59,13 @@ def payload_of(fields: tuple[str, ...], values: dict) -> dict:
     return out
 
 
+def canonical_payload(payload: dict) -> str:
+    """The text `compute_hash` hashes after « seq|prev_hash| »."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def compute_hash(seq: int, prev_hash: str, payload: dict) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{seq}|{prev_hash}|{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{seq}|{prev_hash}|{canonical_payload(payload)}".encode()).hexdigest()
 
 
 HEADS = ChainHead.__table__
@@ -105,37 +109,69 @@ def append(row: ChainedMixin) -> ChainedMixin:
 
 @lru_cache(maxsize=None)
 def _append_statements(model: type[ChainedMixin], dialect: str) -> tuple:
-    """(lock, insert, move) of `append_values`, built once per chained table and dialect. On
-    PostgreSQL the insert and the move of the head are one statement (a data-modifying CTE)."""
+    """The statements of `append_values`, built once per chained table and dialect.
+
+    PostgreSQL: one statement (data-modifying CTEs) that locks the head row (``FOR UPDATE``:
+    after waiting for a concurrent append, it reads the head that append left), inserts the
+    row with the next sequence, the head's hash and its own hash computed by PostgreSQL
+    (``sha256`` of the same text as `compute_hash`, the payload's canonical JSON bound from
+    Python), and moves the head; it returns the row's id, or nothing when the chain has no head
+    yet. The chain's lock is then held for that statement and the commit only (#22).
+    Elsewhere: (lock, insert, move), three statements."""
     table = model.__table__
+    columns = [c for c in table.columns if c.name not in ("id", "seq", "prev_hash", "row_hash")]
+    if dialect == "postgresql":
+        head = (select(HEADS.c.seq, HEADS.c.last_hash).where(HEADS.c.name == model.CHAIN_NAME)
+                .with_for_update().cte("head"))
+        seq = head.c.seq + 1
+        hashed = func.convert_to(cast(seq, Text) + "|" + head.c.last_hash + "|" + bindparam("canonical", type_=Text),
+                                 "UTF8")
+        # typed parameters (an untyped NULL would be text); strings as text, whose assignment to
+        # a varchar(n) column refuses an overlong value as an INSERT … VALUES does
+        row = select(*[cast(bindparam(c.name, type_=c.type), Text if isinstance(c.type, String) else c.type)
+                       for c in columns], seq, head.c.last_hash,
+                     func.encode(func.sha256(hashed), "hex"))
+        inserted = (table.insert()
+                    .from_select([*(c.name for c in columns), "seq", "prev_hash", "row_hash"], row)
+                    .returning(table.c.id, table.c.seq, table.c.row_hash).cte("inserted"))
+        # The head's row is found in the statement's snapshot, which may predate the append the
+        # lock waited for; PostgreSQL then updates the row's latest version (the one locked) if
+        # it still matches. So the join condition must hold on both: not `seq = inserted.seq - 1`,
+        # which only the latest meets (the head would not move, the next append reuse the seq).
+        move = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME, HEADS.c.seq < inserted.c.seq)
+                .values(seq=inserted.c.seq, last_hash=inserted.c.row_hash).returning(inserted.c.id))
+        return None, None, move
     lock = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME).values(seq=HEADS.c.seq)
             .returning(HEADS.c.seq, HEADS.c.last_hash))
-    columns = [c.name for c in table.columns if c.name != "id"]
-    insert = table.insert().values({name: bindparam(name) for name in columns}).returning(table.c.id)
+    insert = (table.insert().values({c.name: bindparam(c.name) for c in table.columns if c.name != "id"})
+              .returning(table.c.id))
     move = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME)
             .values(seq=bindparam("seq"), last_hash=bindparam("row_hash")))
-    if dialect == "postgresql":
-        inserted = insert.cte("inserted")
-        return lock, None, move.returning(select(inserted.c.id).scalar_subquery()).add_cte(inserted)
     return lock, insert, move
 
 
 def append_values(model: type[ChainedMixin], values: dict) -> int:
     """`append` for a row given as column values, with prebuilt Core statements (no ORM object,
-    no unit of work: for the hot paths, e.g. each CDAP consultation). Same lock, same hash: lock
-    the head, insert the row, move the head (the last two in one statement on PostgreSQL).
-    Returns the new row's id; the caller commits."""
+    no unit of work: for the hot paths, e.g. each CDAP consultation). Same lock, same hash: one
+    statement on PostgreSQL, three elsewhere (`_append_statements`). Returns the new row's id;
+    the caller commits."""
     conn = db.session.connection()
     lock, insert, move = _append_statements(model, conn.dialect.name)
+    row = {c.name: None for c in model.__table__.columns if c.name != "id"}
+    row.update(values)
+    canonical = canonical_payload(payload_of(model.CHAIN_FIELDS, row))
+    if insert is None:
+        row_id = conn.execute(move, {**row, "canonical": canonical}).scalar()
+        if row_id is not None:
+            return row_id
+        _lock_head_row(model.CHAIN_NAME)  # first row of the chain: create its head (race handled there)
+        return conn.execute(move, {**row, "canonical": canonical}).scalar_one()
     found = conn.execute(lock).first()
-    if found is None:  # first row of the chain: create its head (race handled there)
+    if found is None:
         found = _lock_head_row(model.CHAIN_NAME)
     seq, last_hash = found[0], found[1]
-    row = {c.name: None for c in model.__table__.columns if c.name != "id"}
-    row.update(values, seq=seq + 1, prev_hash=last_hash)
-    row["row_hash"] = compute_hash(row["seq"], last_hash, payload_of(model.CHAIN_FIELDS, row))
-    if insert is None:
-        return conn.execute(move, row).scalar_one()
+    row.update(seq=seq + 1, prev_hash=last_hash)
+    row["row_hash"] = hashlib.sha256(f"{row['seq']}|{last_hash}|{canonical}".encode()).hexdigest()
     row_id = conn.execute(insert, row).scalar_one()
     conn.execute(move, row)
     return row_id

@@ -1,5 +1,8 @@
 """Hash chain under concurrent writers, on the real database (committed rows, one connection per
-writer): appends serialise on the chain head, so the chain never forks and has no gap."""
+writer): appends serialise on the chain head, so the chain never forks and has no gap. Both
+appends are exercised: the ORM one (`chain.append`, the audit trail) and the prebuilt one
+(`chain.append_values`, the CDAP journal: one statement on PostgreSQL, whose hash PostgreSQL
+computes)."""
 from __future__ import annotations
 
 import threading
@@ -7,6 +10,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from cdap import journal
+from cdap.models import ConsultationJournal
 from portal import audit
 from portal.audit import AuditEntry
 from portal.extensions import db
@@ -16,9 +21,26 @@ pytestmark = pytest.mark.committed
 WRITERS, APPENDS = 4, 15
 
 
-def test_concurrent_appends_keep_one_unbroken_chain(live_app):
+def _audit_append(n: int, i: int) -> None:
+    audit.record_event("test", "ecriture_concurrente", target=f"writer:{n}", rang=i)
+
+
+def _journal_append(n: int, i: int) -> None:
+    journal.record(user_id=None, api_token_id=n, organisation_id=None, profile="travailleur_social",
+                   reference=f"{n:064d}", categories=["identite"], motif="accompagnement_social",
+                   commentaire=f"écriture {i} — « concurrente »", channel="api", outcome="found",
+                   request_id=None)
+
+
+@pytest.mark.parametrize("model, append, verify", [
+    (AuditEntry, _audit_append, audit.verify),
+    (ConsultationJournal, _journal_append, journal.verify),
+], ids=["audit", "cdap_journal"])
+def test_concurrent_appends_keep_one_unbroken_chain(live_app, model, append, verify):
     with live_app.app_context():
-        before = db.session.scalar(select(func.count()).select_from(AuditEntry))
+        append(0, -1)  # the chain's head exists: the writers race on it, not on its creation
+        db.session.commit()
+        before = db.session.scalar(select(func.count()).select_from(model))
     errors: list[BaseException] = []
     barrier = threading.Barrier(WRITERS)
 
@@ -27,7 +49,7 @@ def test_concurrent_appends_keep_one_unbroken_chain(live_app):
             try:
                 barrier.wait()
                 for i in range(APPENDS):
-                    audit.record_event("test", "ecriture_concurrente", target=f"writer:{n}", rang=i)
+                    append(n, i)
                     db.session.commit()
             except BaseException as exc:  # pragma: no cover - shown in the assertion
                 errors.append(exc)
@@ -41,9 +63,9 @@ def test_concurrent_appends_keep_one_unbroken_chain(live_app):
         t.join()
     assert errors == []
     with live_app.app_context():
-        seqs = db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
+        seqs = db.session.scalars(select(model.seq).order_by(model.seq)).all()
         assert len(seqs) == before + WRITERS * APPENDS
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap, no duplicate
-        report = audit.verify()
+        report = verify()
         assert report.ok, report.reason
         db.session.remove()
