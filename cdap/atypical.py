@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import JSON, bindparam, func, null, select, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from portal.accounts.sessions import revoke_all_sessions
 from portal.audit import record_event
@@ -55,10 +56,14 @@ def night_start(now_utc: datetime, start_hour: int, end_hour: int) -> datetime |
 
 
 @lru_cache(maxsize=None)
-def _recent_statement(by_user: bool, at_night: bool):
-    """The statement of `_recent`, built once per (user or token, night or day): Core columns and
-    bound parameters (actor, day and night starts, limits), so that each consultation only binds
-    values (issue #22)."""
+def recent_columns(by_user: bool, at_night: bool, dialect: str) -> tuple:
+    """What the rules read of the actor's journal, as three scalar columns that any select can
+    carry (the consultation reads them with its scope lookup, `cdap.services.find_in_scope`:
+    one round trip for both, #22): `volume` (rows today), `night` (rows this night, NULL by day)
+    and `last` (the latest outcomes, newest first, a JSON array). Built once per (user or token,
+    night or day, dialect); bound parameters: actor, day and night starts, limits
+    (`recent_params`). The counts stop at their suspension threshold: an index range of at most
+    that many entries, whatever the actor's history."""
     J = ConsultationJournal.__table__.c
     actor = (J.user_id if by_user else J.api_token_id) == bindparam("actor")
 
@@ -66,38 +71,50 @@ def _recent_statement(by_user: bool, at_night: bool):
         inner = select(J.id).where(actor, J.at >= bindparam(since)).limit(bindparam(limit)).subquery()
         return select(func.count()).select_from(inner).scalar_subquery()
 
-    columns = [J.outcome, bounded("day_start", "day_limit").label("volume")]
-    if at_night:
-        columns.append(bounded("night_start", "night_limit").label("night"))
-    return select(*columns).where(actor).order_by(J.seq.desc()).limit(bindparam("last_limit"))
+    latest = select(J.outcome, J.seq).where(actor).order_by(J.seq.desc()).limit(bindparam("last_limit")).subquery()
+    if dialect == "postgresql":
+        outcomes = func.json_agg(aggregate_order_by(latest.c.outcome, latest.c.seq.desc()))
+    else:  # SQLite aggregates the rows in the subquery's order (as cdap.dossier_query relies on)
+        outcomes = func.json_group_array(latest.c.outcome)
+    return (bounded("day_start", "day_limit").label("volume"),
+            (bounded("night_start", "night_limit") if at_night else null()).label("night"),
+            type_coerce(select(outcomes).scalar_subquery(), JSON).label("last"))
+
+
+def recent_params(user_id, api_token_id, now: datetime, settings: dict) -> tuple[bool, bool, dict]:
+    """(by user, at night, bound parameters) of `recent_columns` for this actor at `now`."""
+    day_start = datetime.combine(now.date(), time())
+    start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
+    params = {"actor": user_id if user_id is not None else api_token_id, "day_start": day_start,
+              "day_limit": settings["CDAP_DAILY_SUSPEND"], "last_limit": settings["CDAP_NOTFOUND_SUSPEND"] + 1,
+              "night_start": start, "night_limit": settings["CDAP_NIGHT_SUSPEND"]}
+    return user_id is not None, start is not None, params
+
+
+def recent_of(row) -> tuple[int, int | None, list[str]]:
+    """(rows today, rows this night or None by day, latest outcomes newest first) from a row
+    carrying `recent_columns`."""
+    return row.volume, row.night, list(row.last or ())
 
 
 def _recent(user_id, api_token_id, now: datetime, settings: dict) -> tuple[int, int | None, list[str]]:
-    """(rows today, rows this night or None by day, latest outcomes newest first), in one
-    statement: the actor's latest outcomes, each carrying the two bounded counts as uncorrelated
-    scalar subqueries (computed once). An actor without any row has no row today either."""
-    day_start = datetime.combine(now.date(), time())
-    start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
-    statement = _recent_statement(user_id is not None, start is not None)
-    params = {"actor": user_id if user_id is not None else api_token_id, "day_start": day_start,
-              "day_limit": settings["CDAP_DAILY_SUSPEND"], "last_limit": settings["CDAP_NOTFOUND_SUSPEND"] + 1}
-    if start is not None:
-        params.update(night_start=start, night_limit=settings["CDAP_NIGHT_SUSPEND"])
-    rows = db.session.connection().execute(statement, params).all()
-    if not rows:
-        return 0, (0 if start is not None else None), []
-    return rows[0].volume, (rows[0].night if start is not None else None), [r.outcome for r in rows]
+    """`recent_of` the actor's journal at `now`, read on its own."""
+    by_user, at_night, params = recent_params(user_id, api_token_id, now, settings)
+    conn = db.session.connection()
+    columns = recent_columns(by_user, at_night, conn.dialect.name)
+    return recent_of(conn.execute(select(*columns), params).one())
 
 
 def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None,
-          pending: str | None = None) -> list[AtypicalAlert]:
+          pending: str | None = None, recent: tuple | None = None) -> list[AtypicalAlert]:
     """Evaluate the rules for this actor; return new alerts. `pending`: the outcome of the
     attempt being made, not journaled yet (counted as the latest row); None: the rules are
-    evaluated on the journal as it is (after the actor's latest row)."""
+    evaluated on the journal as it is (after the actor's latest row). `recent`: what `recent_of`
+    gives at `now`, when the caller read it already (else it is read here)."""
     now = now or utcnow()
     extra = 1 if pending is not None else 0
     found: list[tuple[str, int, int, int]] = []  # kind, count, alert, suspend
-    volume, night, last = _recent(user_id, api_token_id, now, settings)
+    volume, night, last = recent if recent is not None else _recent(user_id, api_token_id, now, settings)
     found.append(("volume", volume + extra, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
     if night is not None:
         found.append(("nuit", night + extra, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))

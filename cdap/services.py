@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
-from sqlalchemy import bindparam, exists, false, or_, select, true
+from sqlalchemy import and_, bindparam, exists, false, literal, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from portal.audit import record_event
@@ -74,9 +74,11 @@ def validate_request(profile: str, numero: str, nom: str, motif: str, commentair
 
 
 @lru_cache(maxsize=None)
-def _scope_statement(scope: str):
-    """The lookup of `find_in_scope` for one scope, built once (Core columns, bound parameters
-    `numero`, `nom`, `territoire`, `cb`, `today`): each consultation only binds values (#22)."""
+def _scope_statement(scope: str, by_user: bool, at_night: bool, dialect: str):
+    """The statement of `find_in_scope` for one scope, built once (Core columns, bound parameters
+    `numero`, `nom`, `territoire`, `cb`, `today` and those of `atypical.recent_columns`): each
+    consultation only binds values (#22). One row always: the file, when found, is outer-joined
+    to a one-row select that carries the actor's recent attempts."""
     A, L = Allocataire.__table__.c, Logement.__table__.c
     if scope == "all":
         in_scope = true()
@@ -88,23 +90,32 @@ def _scope_statement(scope: str):
             or_(L.date_sortie.is_(None), L.date_sortie >= bindparam("today")))
     else:  # "none": an organisation without the territoire or landlord's code its scope needs
         in_scope = false()
-    return select(A.id, in_scope.label("in_scope")).where(A.numero == bindparam("numero"),
-                                                         A.nom_normalise == bindparam("nom"))
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    the_file = and_(A.numero == bindparam("numero"), A.nom_normalise == bindparam("nom"))
+    return (select(A.id, in_scope.label("in_scope"), *atypical.recent_columns(by_user, at_night, dialect))
+            .select_from(one_row.outerjoin(Allocataire.__table__, the_file)))
 
 
-def find_in_scope(actor: Actor, numero: str, nom: str, today: date) -> tuple[int | None, bool]:
-    """One query for found / out of scope / not found, so both refusals take the same path.
+def find_in_scope(actor: Actor, numero: str | None, nom: str, today: date, *, settings: dict,
+                  now: datetime) -> tuple[int | None, bool, tuple]:
+    """(file id or None, in scope, the actor's recent attempts as `atypical.recent_of` gives
+    them): one query for found / out of scope / not found, so both refusals take the same path,
+    which also reads what the atypical-use rules need (one round trip for both, #22). `numero`
+    None: a refused request, the recent attempts only.
     Scopes: all files, the organisation's département (none without a territoire), its current
     tenants (none without a landlord's code)."""
     scope = POLICY[actor.profile].scope
     if (scope == "territoire" and not actor.territoire) or (scope == "locataires" and not actor.code_bailleur):
         scope = "none"
-    row = db.session.connection().execute(_scope_statement(scope), {
-        "numero": numero, "nom": normalize_name(nom), "territoire": actor.territoire,
-        "cb": actor.code_bailleur, "today": today}).first()
-    if row is None:
-        return None, False
-    return row[0], bool(row[1])
+    by_user, at_night, params = atypical.recent_params(actor.user_id, actor.api_token_id, now, settings)
+    conn = db.session.connection()
+    row = conn.execute(_scope_statement(scope, by_user, at_night, conn.dialect.name), {
+        **params, "numero": numero, "nom": normalize_name(nom), "territoire": actor.territoire,
+        "cb": actor.code_bailleur, "today": today}).one()
+    recent = atypical.recent_of(row)
+    if row.id is None:
+        return None, False, recent
+    return row.id, bool(row.in_scope), recent
 
 
 def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str = "",
@@ -125,19 +136,20 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
         raise ValueError("profil CDAP inconnu")
     refusal, errors = validate_request(actor.profile, numero, nom, motif, commentaire)
     ref = journal.reference(numero, secret) if is_valid_numero(numero) else None
-    allocataire_id = None
+    now = utcnow()
+    allocataire_id, in_scope, recent = find_in_scope(actor, None if refusal else numero, nom, today,
+                                                     settings=settings, now=now)
     if refusal:
         outcome = refusal
+    elif allocataire_id is None:
+        outcome = "not_found"
+    elif not in_scope:
+        outcome = "out_of_scope"
     else:
-        allocataire_id, in_scope = find_in_scope(actor, numero, nom, today)
-        if allocataire_id is None:
-            outcome = "not_found"
-        elif not in_scope:
-            outcome = "out_of_scope"
-        else:
-            outcome = "found"
+        outcome = "found"
     alerts = atypical.check(user_id=actor.user_id, api_token_id=actor.api_token_id,
-                            organisation_id=actor.organisation_id, settings=settings, pending=outcome)
+                            organisation_id=actor.organisation_id, settings=settings, now=now,
+                            pending=outcome, recent=recent)
     suspended = any(a.suspended_until for a in alerts)
     view = None
     if suspended:
