@@ -22,7 +22,9 @@ def _engine_options(database_url: str, env) -> dict:
     """Pool options; on PostgreSQL, local buffers for temporary tables sized for the largest EDI
     file (edi.intake.record_ids keeps a file's record identifiers in one: ~100 MB for a million).
     They are allocated only by the sessions that use temporary tables, as they use them."""
-    options: dict = {"pool_pre_ping": True}
+    # no `pool_pre_ping`: a connection idle for a while is tested at checkout instead
+    # (portal.database._ping_when_idle)
+    options: dict = {}
     if database_url.startswith("postgresql"):
         temp_buffers = env.get("PG_TEMP_BUFFERS", "256MB")
         if not re.fullmatch(r"[0-9]{1,6}(kB|MB|GB)", temp_buffers):

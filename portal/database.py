@@ -1,5 +1,6 @@
 """Engine tuning per backend, and bulk loading within a transaction."""
 import sqlite3
+import time
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Callable, Iterator, TypeVar
@@ -8,7 +9,7 @@ import psycopg
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
 T = TypeVar("T")
 
@@ -19,6 +20,9 @@ SQLITE_BUSY_TIMEOUT_MS = 25_000
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# A pooled connection idle for longer than this is tested before it is lent (`_ping_when_idle`).
+PING_AFTER_IDLE_SECONDS = 1.0
 
 # SQLite: databases ATTACHed for the work of one transaction carry this prefix; they are
 # detached when their connection goes back to the pool (edi.intake.sqlite_lot).
@@ -39,6 +43,34 @@ def main_database_read_only() -> Iterator[None]:
         _main_database_read_only.reset(token)
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection before lending it only when it has been idle for more than
+    PING_AFTER_IDLE_SECONDS; a dead one is replaced (the pool tries a new connection when the
+    checkout raises DisconnectionError: SQLAlchemy's documented pessimistic recipe).
+
+    `pool_pre_ping` did the same at every checkout: one more round trip to PostgreSQL on every
+    request, page or API, that the bare anchor of #22 does not make. A connection lent again
+    within the second is the busy case, where that round trip costs most and the connection
+    was just seen working; after a PostgreSQL restart (seconds) the connections have been idle
+    longer than that and are tested. A request already in flight when PostgreSQL stops fails
+    either way, and its disconnect error makes the pool drop its other connections."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")  # none: a connection just opened
+        if idle_since is None or time.monotonic() - idle_since <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"connexion inutilisable après {time.monotonic() - idle_since:.0f} s") from exc
+
+
 def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
     """SQLite: WAL, foreign keys, busy timeout (25 s), on every connection of the engine.
 
@@ -55,6 +87,7 @@ def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
       the worker's claim starved past its time limit (tests/edi/test_reliability_hosts.py, the
       reverted merge 8637ce9). Their only writes are best-effort bookkeeping
       (`best_effort`), which may be dropped."""
+    _ping_when_idle(engine)
     if engine.dialect.name == "postgresql":
         _keep_prepared_statements(engine)
     if engine.dialect.name != "sqlite":
