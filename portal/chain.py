@@ -64,8 +64,13 @@ def canonical_payload(payload: dict) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def hash_of(seq: int, prev_hash: str, canonical: str) -> str:
+    """SHA-256 of « seq|prev_hash|canonical » (the PostgreSQL append computes the same in SQL)."""
+    return hashlib.sha256(f"{seq}|{prev_hash}|{canonical}".encode()).hexdigest()
+
+
 def compute_hash(seq: int, prev_hash: str, payload: dict) -> str:
-    return hashlib.sha256(f"{seq}|{prev_hash}|{canonical_payload(payload)}".encode()).hexdigest()
+    return hash_of(seq, prev_hash, canonical_payload(payload))
 
 
 HEADS = ChainHead.__table__
@@ -114,7 +119,7 @@ def _append_statements(model: type[ChainedMixin], dialect: str) -> tuple:
     PostgreSQL: one statement (data-modifying CTEs) that locks the head row (``FOR UPDATE``:
     after waiting for a concurrent append, it reads the head that append left), inserts the
     row with the next sequence, the head's hash and its own hash computed by PostgreSQL
-    (``sha256`` of the same text as `compute_hash`, the payload's canonical JSON bound from
+    (``sha256`` of the same text as `hash_of`, the payload's canonical JSON bound from
     Python), and moves the head; it returns the row's id, or nothing when the chain has no head
     yet. The chain's lock is then held for that statement and the commit only (#22).
     Elsewhere: (lock, insert, move), three statements."""
@@ -171,7 +176,7 @@ def append_values(model: type[ChainedMixin], values: dict) -> int:
         found = _lock_head_row(model.CHAIN_NAME)
     seq, last_hash = found[0], found[1]
     row.update(seq=seq + 1, prev_hash=last_hash)
-    row["row_hash"] = hashlib.sha256(f"{row['seq']}|{last_hash}|{canonical}".encode()).hexdigest()
+    row["row_hash"] = hash_of(row["seq"], last_hash, canonical)
     row_id = conn.execute(insert, row).scalar_one()
     conn.execute(move, row)
     return row_id
