@@ -5,12 +5,13 @@ from portal.access import user_may_open
 from portal.extensions import db
 
 from .models import Allocataire, ImpayeQueueItem
+from .policy import QUEUE_PROFILES
 from .services import in_territory
 
 
 def panel(user):
     hab = user.habilitation("CDAP")
-    if hab is None or hab.profil not in ("travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"):
+    if hab is None or hab.profil not in QUEUE_PROFILES:
         return None
     if not user_may_open(user, "cdap.queue"):  # the panel's only link (a Caf admin may not)
         return None

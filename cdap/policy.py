@@ -203,6 +203,11 @@ def categories(profile_name: str) -> list[str]:
     return [s for s in SECTIONS if s in p.sections]
 
 
+# The profiles that work the impayé queue (its page, its home panel, a consultation opened from
+# one of its items).
+QUEUE_PROFILES = frozenset({"travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"})
+
+
 def motifs_for(profile_name: str) -> dict[str, str]:
     p = POLICY.get(profile_name)
     return {code: MOTIFS[code] for code in (p.motifs if p else ())}
@@ -219,6 +224,7 @@ def _check() -> None:
                 assert f in FIELDS[section], (name, section, f)
     for name, fields in SUIVI.items():
         assert name in POLICY and set(fields) <= set(SUIVI_FIELDS), name
+    assert set(POLICY) >= QUEUE_PROFILES
 
 
 _check()

@@ -25,13 +25,12 @@ from .journal import CHANNELS, OUTCOMES, PARTNER_OUTCOMES
 from .models import Allocataire, AtypicalAlert, ImpayeQueueItem, SignalementImpaye, PRESTATIONS, QUEUE_STATUTS, SITUATIONS, BENEFICIAIRES, DROIT_STATUTS
 from .labels import PRESTATIONS_ANNUELLES, VERSE_A
 from .normalize import is_valid_numero
-from .policy import FIELDS, MOTIFS, POLICY, SECTIONS, SUIVI_CATEGORIES, motifs_for
+from .policy import FIELDS, MOTIFS, POLICY, QUEUE_PROFILES, SECTIONS, SUIVI_CATEGORIES, motifs_for
 
 bp = Blueprint("cdap", __name__, url_prefix="/cdap", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
 CDAP_ROLES = ALL_ROLES  # the CDAP habilitation (service="CDAP") is what actually grants access
-QUEUE_PROFILES = {"travailleur_social", "responsable_equipe", "prevention_expulsions", "agent_caf"}
 
 
 class ConsultationForm(FlaskForm):
