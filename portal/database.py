@@ -72,7 +72,10 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 def configure_engine_events(engine: Engine, *, immediate: bool = False) -> None:
-    """SQLite: WAL, foreign keys, busy timeout (25 s), on every connection of the engine.
+    """Every backend: a pooled connection idle for a while is tested before use
+    (`_ping_when_idle`). PostgreSQL: read-only pages keep their prepared statements
+    (`_keep_prepared_statements`). SQLite: WAL, foreign keys, busy timeout (25 s), on every
+    connection of the engine.
 
     Which transactions open with BEGIN IMMEDIATE (issue #18, docs/operations.md):
     - the Celery worker's (`immediate`) and those of a web request that may write (POST, PUT,
