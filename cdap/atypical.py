@@ -16,6 +16,10 @@ past a second threshold gets the alert but no suspension.
 `check` runs *before* the attempt's journal row is written (`pending`: the attempt's outcome,
 counted with the rows already there), so that the row records what the actor really got: when
 this attempt triggers the suspension, a refusal with no data shown (outcome "suspended").
+
+The counts are running counters (`UsageCounter`, one row per actor), updated with each journal
+row in the statement that appends it, so a consultation reads one row whatever the thresholds
+(#22); an actor without a counter is counted once from the journal, and its counter created.
 """
 from __future__ import annotations
 
@@ -24,7 +28,10 @@ from zoneinfo import ZoneInfo
 
 from functools import lru_cache
 
-from sqlalchemy import JSON, bindparam, func, null, select, type_coerce
+from typing import NamedTuple
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, String, bindparam, case, exists, func, literal, null,
+                        select, type_coerce, update)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from portal.accounts.sessions import revoke_all_sessions
@@ -33,7 +40,7 @@ from portal.extensions import db
 from portal.formatting import date_heure
 from portal.models import Habilitation, User, utcnow
 
-from .models import AtypicalAlert, ConsultationJournal, TokenSuspension
+from .models import AtypicalAlert, ConsultationJournal, TokenSuspension, UsageCounter
 
 PARIS = ZoneInfo("Europe/Paris")
 KINDS = {"volume": "Volume journalier", "nuit": "Consultations de nuit",
@@ -55,15 +62,108 @@ def night_start(now_utc: datetime, start_hour: int, end_hour: int) -> datetime |
     return start_local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+_COUNTER_FIELDS = ("day", "day_count", "night_start", "night_count", "miss_streak")
+
+
+def actor_key(user_id, api_token_id) -> str:
+    """The actor's key in `UsageCounter`: a user, or an API token (which has no user)."""
+    return f"user:{user_id}" if user_id is not None else f"token:{api_token_id}"
+
+
 @lru_cache(maxsize=None)
-def recent_columns(by_user: bool, at_night: bool, dialect: str) -> tuple:
-    """What the rules read of the actor's journal, as three scalar columns that any select can
-    carry (the consultation reads them with its scope lookup, `cdap.services.find_in_scope`:
-    one round trip for both, #22): `volume` (rows today), `night` (rows this night, NULL by day)
-    and `last` (the latest outcomes, newest first, a JSON array). Built once per (user or token,
-    night or day, dialect); bound parameters: actor, day and night starts, limits
-    (`recent_params`). The counts stop at their suspension threshold: an index range of at most
-    that many entries, whatever the actor's history."""
+def counter_columns() -> tuple:
+    """The actor's `UsageCounter` row as labelled columns, for a select that outer-joins it on
+    `counter_join` (bound parameter `counter_actor`): the consultation reads them with its scope
+    lookup (`cdap.services.find_in_scope`, one round trip for both, #22). All NULL when the
+    actor has no counter yet."""
+    C = UsageCounter.__table__.c
+    return tuple(C[name].label(f"counter_{name}") for name in _COUNTER_FIELDS)
+
+
+def counter_join():
+    """(table, ON clause) of the outer join that carries `counter_columns`."""
+    table = UsageCounter.__table__
+    return table, table.c.actor == bindparam("counter_actor")
+
+
+class Counts(NamedTuple):
+    """An actor's attempts before the one being made: today (UTC day), this night (None by
+    day) and misses in a row. `stored`: read from its counter; else counted in its journal, and
+    the counter is to be created (`counter_params`)."""
+    volume: int
+    night: int | None
+    streak: int
+    stored: bool = True
+
+
+def counts_of(row, user_id, api_token_id, now: datetime, settings: dict) -> Counts:
+    """The actor's `Counts` at `now`, from a row carrying `counter_columns`; counted from the
+    journal when the actor has no counter yet (its first attempt since cdap_0008)."""
+    if row.counter_day is None:
+        return counted_in_journal(user_id, api_token_id, now, settings)
+    start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
+    volume = row.counter_day_count if row.counter_day == now.date() else 0
+    night = None if start is None else (row.counter_night_count if row.counter_night_start == start else 0)
+    return Counts(volume, night, row.counter_miss_streak)
+
+
+def counts(user_id, api_token_id, now: datetime, settings: dict) -> Counts:
+    """`counts_of` the actor at `now`, its counter read on its own."""
+    table, on = counter_join()
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    row = db.session.connection().execute(
+        select(*counter_columns()).select_from(one_row.outerjoin(table, on)),
+        {"counter_actor": actor_key(user_id, api_token_id)}).one()
+    return counts_of(row, user_id, api_token_id, now, settings)
+
+
+def counter_params(user_id, api_token_id, now: datetime, settings: dict, before: Counts,
+                   outcome: str) -> dict:
+    """Bound parameters of `counter_update` for the actor's attempt at `now`, of `outcome`;
+    with `counter_seed`, the row to create first when `before` was counted in the journal."""
+    start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
+    key = actor_key(user_id, api_token_id)
+    params = {"counter_actor": key, "counter_day": now.date(), "counter_night_start": start,
+              "counter_miss": outcome in MISS}
+    if not before.stored:
+        params["counter_seed"] = {"actor": key, "day": now.date(), "day_count": before.volume,
+                                  "night_start": start, "night_count": before.night or 0,
+                                  "miss_streak": before.streak}
+    return params
+
+
+def create_counter(seed: dict) -> None:
+    """The actor's counter, with its counts before its first attempt since cdap_0008 (an
+    INSERT that ignores an existing row: two first attempts of an actor may race)."""
+    from .interface_edi import _insert_ignore
+    db.session.connection().execute(_insert_ignore(UsageCounter).values(**seed))
+
+
+def counter_update(source, dialect: str):
+    """The write of the actor's counter that goes with its journal row (`portal.chain.append_values`
+    `also`, only if `source` has a row): +1 to the day's count (1 on a new UTC day), to the
+    night's (1 in a new night, 0 by day), to the misses in a row (0 after any other outcome).
+    An UPDATE of a plain Core statement, compiled once: the dialects' ``ON CONFLICT`` constructs
+    are not cached by SQLAlchemy 2.0, and the row is created beforehand (`create_counter`)."""
+    C = UsageCounter.__table__
+    day = bindparam("counter_day", type_=Date)
+    start = bindparam("counter_night_start", type_=DateTime)
+    miss = bindparam("counter_miss", type_=Boolean)
+    return (update(C)
+            .where(C.c.actor == bindparam("counter_actor", type_=String),
+                   exists(select(literal(1)).select_from(source)))
+            .values(day=day, day_count=case((C.c.day == day, C.c.day_count + 1), else_=1),
+                    night_start=start,
+                    night_count=case((start.is_(None), 0), (C.c.night_start == start, C.c.night_count + 1),
+                                     else_=1),
+                    miss_streak=case((miss, C.c.miss_streak + 1), else_=0)))
+
+
+@lru_cache(maxsize=None)
+def _journal_columns(by_user: bool, at_night: bool, dialect: str) -> tuple:
+    """What the rules read of an actor's journal, counted (an actor without a counter yet):
+    `volume` (rows today), `night` (rows this night, NULL by day) and `last` (the latest
+    outcomes, newest first, a JSON array). The counts stop at their suspension threshold."""
     J = ConsultationJournal.__table__.c
     actor = (J.user_id if by_user else J.api_token_id) == bindparam("actor")
 
@@ -81,50 +181,44 @@ def recent_columns(by_user: bool, at_night: bool, dialect: str) -> tuple:
             type_coerce(select(outcomes).scalar_subquery(), JSON).label("last"))
 
 
-def recent_params(user_id, api_token_id, now: datetime, settings: dict) -> tuple[bool, bool, dict]:
-    """(by user, at night, bound parameters) of `recent_columns` for this actor at `now`."""
+def counted_in_journal(user_id, api_token_id, now: datetime, settings: dict) -> Counts:
+    """`counts_of` read from the actor's journal rows (what its counter starts from)."""
     day_start = datetime.combine(now.date(), time())
     start = night_start(now, settings["CDAP_NIGHT_START_HOUR"], settings["CDAP_NIGHT_END_HOUR"])
     params = {"actor": user_id if user_id is not None else api_token_id, "day_start": day_start,
               "day_limit": settings["CDAP_DAILY_SUSPEND"], "last_limit": settings["CDAP_NOTFOUND_SUSPEND"] + 1,
               "night_start": start, "night_limit": settings["CDAP_NIGHT_SUSPEND"]}
-    return user_id is not None, start is not None, params
-
-
-def recent_of(row) -> tuple[int, int | None, list[str]]:
-    """(rows today, rows this night or None by day, latest outcomes newest first) from a row
-    carrying `recent_columns`."""
-    return row.volume, row.night, list(row.last or ())
-
-
-def _recent(user_id, api_token_id, now: datetime, settings: dict) -> tuple[int, int | None, list[str]]:
-    """`recent_of` the actor's journal at `now`, read on its own."""
-    by_user, at_night, params = recent_params(user_id, api_token_id, now, settings)
     conn = db.session.connection()
-    columns = recent_columns(by_user, at_night, conn.dialect.name)
-    return recent_of(conn.execute(select(*columns), params).one())
+    columns = _journal_columns(user_id is not None, start is not None, conn.dialect.name)
+    row = conn.execute(select(*columns), params).one()
+    return Counts(row.volume, row.night, miss_streak(row.last or ()), stored=False)
+
+
+def miss_streak(outcomes) -> int:
+    """Misses in a row at the start of `outcomes` (newest first)."""
+    streak = 0
+    for outcome in outcomes:
+        if outcome not in MISS:
+            break
+        streak += 1
+    return streak
 
 
 def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None,
-          pending: str | None = None, recent: tuple | None = None) -> list[AtypicalAlert]:
+          pending: str | None = None, before: tuple | None = None) -> list[AtypicalAlert]:
     """Evaluate the rules for this actor; return new alerts. `pending`: the outcome of the
     attempt being made, not journaled yet (counted as the latest row); None: the rules are
-    evaluated on the journal as it is (after the actor's latest row). `recent`: what `recent_of`
-    gives at `now`, when the caller read it already (else it is read here)."""
+    evaluated on the counts as they are (after the actor's latest row). `before`: what
+    `counts_of` gives at `now`, when the caller read it already (else it is read here)."""
     now = now or utcnow()
     extra = 1 if pending is not None else 0
     found: list[tuple[str, int, int, int]] = []  # kind, count, alert, suspend
-    volume, night, last = recent if recent is not None else _recent(user_id, api_token_id, now, settings)
+    volume, night, streak, _stored = before if before is not None else counts(user_id, api_token_id, now, settings)
     found.append(("volume", volume + extra, settings["CDAP_DAILY_ALERT"], settings["CDAP_DAILY_SUSPEND"]))
     if night is not None:
         found.append(("nuit", night + extra, settings["CDAP_NIGHT_ALERT"], settings["CDAP_NIGHT_SUSPEND"]))
     if pending is not None:
-        last = [pending, *last]
-    streak = 0
-    for outcome in last:
-        if outcome not in MISS:
-            break
-        streak += 1
+        streak = streak + 1 if pending in MISS else 0
     found.append(("introuvables", streak, settings["CDAP_NOTFOUND_ALERT"], settings["CDAP_NOTFOUND_SUSPEND"]))
 
     exempt = user_id is None and settings.get("CDAP_ATYPICAL_EXEMPT_TOKENS", False)

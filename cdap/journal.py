@@ -10,12 +10,14 @@ import hashlib
 import hmac
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal import chain
 from portal.extensions import db
 from portal.models import utcnow
 
+from . import atypical
 from .models import ConsultationJournal
 
 OUTCOMES = {
@@ -39,14 +41,27 @@ def reference(numero: str, secret: str) -> str:
 
 
 def record(*, user_id, api_token_id, organisation_id, profile, reference, categories, motif,
-           commentaire, channel, outcome, request_id) -> int:
+           commentaire, channel, outcome, request_id, at=None, counter: dict | None = None) -> int:
     """Append the attempt's row to the chain (Core statements, `portal.chain.append_values`:
-    this runs on every consultation); return its id. The caller commits."""
+    this runs on every consultation) and count it in the actor's usage counter, in the same
+    statement on PostgreSQL; return its id. The caller commits.
+
+    `counter`: `atypical.counter_params` for this attempt when the caller read the actor's
+    counts already (a consultation); else they are read here."""
+    at = at or utcnow()
+    if counter is None:
+        settings = current_app.config["CDAP_SETTINGS"]
+        before = atypical.counts(user_id, api_token_id, at, settings)
+        counter = atypical.counter_params(user_id, api_token_id, at, settings, before, outcome)
+    counter = dict(counter)
+    seed = counter.pop("counter_seed", None)
+    if seed is not None:
+        atypical.create_counter(seed)
     return chain.append_values(ConsultationJournal, dict(
-        at=utcnow(), user_id=user_id, api_token_id=api_token_id, organisation_id=organisation_id,
+        at=at, user_id=user_id, api_token_id=api_token_id, organisation_id=organisation_id,
         profile=profile, reference=reference, categories=list(categories), motif=motif,
         commentaire=(commentaire or None) and commentaire[:300], channel=channel, outcome=outcome,
-        request_id=request_id))
+        request_id=request_id), also=atypical.counter_update, also_params=counter)
 
 
 def verify() -> chain.ChainReport:

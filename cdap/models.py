@@ -281,6 +281,24 @@ class AtypicalAlert(db.Model):
     user = relationship("User", foreign_keys=[user_id])
 
 
+class UsageCounter(db.Model):
+    """Running counts of one actor's journaled attempts: what the atypical-use rules read
+    (`cdap.atypical`), so that a consultation reads one row instead of counting the actor's
+    journal (#22: up to the suspension threshold, which an admin may set to 100,000).
+
+    Written with each journal row, in the statement that appends it (`cdap.journal.record`):
+    the attempts of the UTC day `day`, of the night that began at `night_start` (NULL by day),
+    and the misses (file not found or out of scope) in a row. An actor without a row yet (before
+    cdap_0008, or never seen) is counted from the journal once, and its row starts there."""
+    __tablename__ = "cdap_compteurs_usage"
+    actor: Mapped[str] = mapped_column(String(40), primary_key=True)  # "user:<id>" | "token:<id>"
+    day: Mapped[date] = mapped_column(Date)
+    day_count: Mapped[int] = mapped_column(Integer)
+    night_start: Mapped[datetime | None] = mapped_column(DateTime)
+    night_count: Mapped[int] = mapped_column(Integer)
+    miss_streak: Mapped[int] = mapped_column(Integer)
+
+
 class TokenSuspension(db.Model):
     """CDAP suspension of an API token by the atypical-use rules (cdap_0004).
 

@@ -74,11 +74,11 @@ def validate_request(profile: str, numero: str, nom: str, motif: str, commentair
 
 
 @lru_cache(maxsize=None)
-def _scope_statement(scope: str, by_user: bool, at_night: bool, dialect: str):
+def _scope_statement(scope: str):
     """The statement of `find_in_scope` for one scope, built once (Core columns, bound parameters
-    `numero`, `nom`, `territoire`, `cb`, `today` and those of `atypical.recent_columns`): each
-    consultation only binds values (#22). One row always: the file, when found, is outer-joined
-    to a one-row select that carries the actor's recent attempts."""
+    `numero`, `nom`, `territoire`, `cb`, `today` and `counter_actor`): each consultation only
+    binds values (#22). One row always: a one-row select, outer-joined to the actor's usage
+    counter (`atypical.counter_columns`) and to the file when found."""
     A, L = Allocataire.__table__.c, Logement.__table__.c
     if scope == "all":
         in_scope = true()
@@ -92,30 +92,30 @@ def _scope_statement(scope: str, by_user: bool, at_night: bool, dialect: str):
         in_scope = false()
     one_row = select(literal(1).label("one")).subquery("one_row")
     the_file = and_(A.numero == bindparam("numero"), A.nom_normalise == bindparam("nom"))
-    return (select(A.id, in_scope.label("in_scope"), *atypical.recent_columns(by_user, at_night, dialect))
-            .select_from(one_row.outerjoin(Allocataire.__table__, the_file)))
+    counter, on_actor = atypical.counter_join()
+    return (select(A.id, in_scope.label("in_scope"), *atypical.counter_columns())
+            .select_from(one_row.outerjoin(counter, on_actor).outerjoin(Allocataire.__table__, the_file)))
 
 
 def find_in_scope(actor: Actor, numero: str | None, nom: str, today: date, *, settings: dict,
                   now: datetime) -> tuple[int | None, bool, tuple]:
-    """(file id or None, in scope, the actor's recent attempts as `atypical.recent_of` gives
-    them): one query for found / out of scope / not found, so both refusals take the same path,
-    which also reads what the atypical-use rules need (one round trip for both, #22). `numero`
-    None: a refused request, the recent attempts only.
+    """(file id or None, in scope, the actor's counts as `atypical.counts_of` gives them): one
+    query for found / out of scope / not found, so both refusals take the same path, which also
+    reads what the atypical-use rules need (one round trip for both, #22). `numero` None: a
+    refused request, the counts only.
     Scopes: all files, the organisation's département (none without a territoire), its current
     tenants (none without a landlord's code)."""
     scope = POLICY[actor.profile].scope
     if (scope == "territoire" and not actor.territoire) or (scope == "locataires" and not actor.code_bailleur):
         scope = "none"
-    by_user, at_night, params = atypical.recent_params(actor.user_id, actor.api_token_id, now, settings)
-    conn = db.session.connection()
-    row = conn.execute(_scope_statement(scope, by_user, at_night, conn.dialect.name), {
-        **params, "numero": numero, "nom": normalize_name(nom), "territoire": actor.territoire,
-        "cb": actor.code_bailleur, "today": today}).one()
-    recent = atypical.recent_of(row)
+    row = db.session.connection().execute(_scope_statement(scope), {
+        "counter_actor": atypical.actor_key(actor.user_id, actor.api_token_id), "numero": numero,
+        "nom": normalize_name(nom), "territoire": actor.territoire, "cb": actor.code_bailleur,
+        "today": today}).one()
+    before = atypical.counts_of(row, actor.user_id, actor.api_token_id, now, settings)
     if row.id is None:
-        return None, False, recent
-    return row.id, bool(row.in_scope), recent
+        return None, False, before
+    return row.id, bool(row.in_scope), before
 
 
 def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str = "",
@@ -137,7 +137,7 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
     refusal, errors = validate_request(actor.profile, numero, nom, motif, commentaire)
     ref = journal.reference(numero, secret) if is_valid_numero(numero) else None
     now = utcnow()
-    allocataire_id, in_scope, recent = find_in_scope(actor, None if refusal else numero, nom, today,
+    allocataire_id, in_scope, before = find_in_scope(actor, None if refusal else numero, nom, today,
                                                      settings=settings, now=now)
     if refusal:
         outcome = refusal
@@ -149,7 +149,7 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
         outcome = "found"
     alerts = atypical.check(user_id=actor.user_id, api_token_id=actor.api_token_id,
                             organisation_id=actor.organisation_id, settings=settings, now=now,
-                            pending=outcome, recent=recent)
+                            pending=outcome, before=before)
     suspended = any(a.suspended_until for a in alerts)
     view = None
     if suspended:
@@ -166,7 +166,8 @@ def consult(actor: Actor, *, numero: str, nom: str, motif: str, commentaire: str
         user_id=actor.user_id, api_token_id=actor.api_token_id, organisation_id=actor.organisation_id,
         profile=actor.profile, reference=ref, categories=categories(actor.profile) if view else [],
         motif=motif if motif in MOTIFS else None, commentaire=commentaire if not refusal else None,
-        channel=channel, outcome=outcome, request_id=request_id)
+        channel=channel, outcome=outcome, request_id=request_id, at=now,
+        counter=atypical.counter_params(actor.user_id, actor.api_token_id, now, settings, before, outcome))
     return result
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from functools import lru_cache
 
-from sqlalchemy import DateTime, Integer, String, Text, bindparam, cast, func, select, update
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, cast, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -113,7 +113,7 @@ def append(row: ChainedMixin) -> ChainedMixin:
 
 
 @lru_cache(maxsize=None)
-def _append_statements(model: type[ChainedMixin], dialect: str) -> tuple:
+def _append_statements(model: type[ChainedMixin], dialect: str, also=None) -> tuple:
     """The statements of `append_values`, built once per chained table and dialect.
 
     PostgreSQL: one statement (data-modifying CTEs) that locks the head row (``FOR UPDATE``:
@@ -122,7 +122,11 @@ def _append_statements(model: type[ChainedMixin], dialect: str) -> tuple:
     (``sha256`` of the same text as `hash_of`, the payload's canonical JSON bound from
     Python), and moves the head; it returns the row's id, or nothing when the chain has no head
     yet. The chain's lock is then held for that statement and the commit only (#22).
-    Elsewhere: (lock, insert, move), three statements."""
+    Elsewhere: (lock, insert, move), three statements.
+
+    `also` (see `append_values`): on PostgreSQL its statement is one more data-modifying CTE of
+    the same statement, whose source is the inserted row (so it writes nothing when no row was
+    appended); elsewhere it is returned fourth, its source a one-row select."""
     table = model.__table__
     columns = [c for c in table.columns if c.name not in ("id", "seq", "prev_hash", "row_hash")]
     if dialect == "postgresql":
@@ -145,32 +149,42 @@ def _append_statements(model: type[ChainedMixin], dialect: str) -> tuple:
         # which only the latest meets (the head would not move, the next append reuse the seq).
         move = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME, HEADS.c.seq < inserted.c.seq)
                 .values(seq=inserted.c.seq, last_hash=inserted.c.row_hash).returning(inserted.c.id))
-        return None, None, move
+        if also is not None:
+            move = move.add_cte(also(inserted, dialect).cte("also"))
+        return None, None, move, None
     lock = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME).values(seq=HEADS.c.seq)
             .returning(HEADS.c.seq, HEADS.c.last_hash))
     insert = (table.insert().values({c.name: bindparam(c.name) for c in table.columns if c.name != "id"})
               .returning(table.c.id))
     move = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME)
             .values(seq=bindparam("seq"), last_hash=bindparam("row_hash")))
-    return lock, insert, move
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    return lock, insert, move, also(one_row, dialect) if also is not None else None
 
 
-def append_values(model: type[ChainedMixin], values: dict) -> int:
+def append_values(model: type[ChainedMixin], values: dict, *, also=None, also_params: dict | None = None) -> int:
     """`append` for a row given as column values, with prebuilt Core statements (no ORM object,
     no unit of work: for the hot paths, e.g. each CDAP consultation). Same lock, same hash: one
     statement on PostgreSQL, three elsewhere (`_append_statements`). Returns the new row's id;
-    the caller commits."""
+    the caller commits.
+
+    `also`: a write that goes with the row (e.g. the CDAP usage counters), given as a function
+    of (source, dialect name) that returns a DML statement writing only if `source` has a row,
+    with bound parameters `also_params` (named apart from the row's columns); it is called once
+    per dialect, its statement kept (so it must be one SQLAlchemy caches). On PostgreSQL it runs in the append's own statement, so it
+    costs no round trip (#22) and writes only if the row is appended."""
     conn = db.session.connection()
-    lock, insert, move = _append_statements(model, conn.dialect.name)
+    lock, insert, move, companion = _append_statements(model, conn.dialect.name, also)
+    extra = also_params or {}
     row = {c.name: None for c in model.__table__.columns if c.name != "id"}
     row.update(values)
     canonical = canonical_payload(payload_of(model.CHAIN_FIELDS, row))
     if insert is None:
-        row_id = conn.execute(move, {**row, "canonical": canonical}).scalar()
+        row_id = conn.execute(move, {**row, **extra, "canonical": canonical}).scalar()
         if row_id is not None:
             return row_id
         _lock_head_row(model.CHAIN_NAME)  # first row of the chain: create its head (race handled there)
-        return conn.execute(move, {**row, "canonical": canonical}).scalar_one()
+        return conn.execute(move, {**row, **extra, "canonical": canonical}).scalar_one()
     found = conn.execute(lock).first()
     if found is None:
         found = _lock_head_row(model.CHAIN_NAME)
@@ -179,6 +193,8 @@ def append_values(model: type[ChainedMixin], values: dict) -> int:
     row["row_hash"] = hash_of(row["seq"], last_hash, canonical)
     row_id = conn.execute(insert, row).scalar_one()
     conn.execute(move, row)
+    if companion is not None:
+        conn.execute(companion, extra)
     return row_id
 
 

@@ -27,3 +27,24 @@ def counted():
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+
+
+@contextmanager
+def compiled_anew():
+    """The statements a block had SQLAlchemy compile (not taken from its compiled cache:
+    generated for this execution, or not cacheable at all): on a hot path, each one costs its
+    compilation again at every call."""
+    from portal.extensions import db
+    statements: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, _params, context, _many):
+        if context is not None and context.compiled is not None and not HARNESS.match(statement) \
+                and context.cache_hit != context.dialect.CACHE_HIT:
+            statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
