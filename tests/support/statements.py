@@ -13,33 +13,13 @@ HARNESS = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)",
 
 
 @contextmanager
-def counted():
-    from portal.extensions import db
-    statements: list[str] = []
-
-    def on_execute(_conn, _cursor, statement, _params, _context, _many):
-        if not HARNESS.match(statement):
-            statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
-
-
-@contextmanager
-def compiled_anew():
-    """The statements a block had SQLAlchemy compile (not taken from its compiled cache:
-    generated for this execution, or not cacheable at all): on a hot path, each one costs its
-    compilation again at every call."""
+def _statements_where(keep):
+    """The statements of the block (the harness's left out) for which `keep(statement, context)`."""
     from portal.extensions import db
     statements: list[str] = []
 
     def on_execute(_conn, _cursor, statement, _params, context, _many):
-        if context is not None and context.compiled is not None and not HARNESS.match(statement) \
-                and context.cache_hit != context.dialect.CACHE_HIT:
+        if not HARNESS.match(statement) and keep(statement, context):
             statements.append(statement)
 
     engine = db.engine
@@ -48,3 +28,15 @@ def compiled_anew():
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def counted():
+    return _statements_where(lambda _statement, _context: True)
+
+
+def compiled_anew():
+    """The statements a block had SQLAlchemy compile (not taken from its compiled cache:
+    generated for this execution, or not cacheable at all): on a hot path, each one costs its
+    compilation again at every call."""
+    return _statements_where(lambda _statement, context: context is not None and context.compiled is not None
+                             and context.cache_hit != context.dialect.CACHE_HIT)
