@@ -205,7 +205,7 @@ def miss_streak(outcomes) -> int:
 
 
 def check(*, user_id, api_token_id, organisation_id, settings: dict, now: datetime | None = None,
-          pending: str | None = None, before: tuple | None = None) -> list[AtypicalAlert]:
+          pending: str | None = None, before: Counts | None = None) -> list[AtypicalAlert]:
     """Evaluate the rules for this actor; return new alerts. `pending`: the outcome of the
     attempt being made, not journaled yet (counted as the latest row); None: the rules are
     evaluated on the counts as they are (after the actor's latest row). `before`: what
