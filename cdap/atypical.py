@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, String, bindparam, case, exists, func, literal, null,
-                        select, type_coerce, update)
+                        or_, select, type_coerce, update)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from portal.accounts.sessions import revoke_all_sessions
@@ -142,7 +142,10 @@ def create_counter(seed: dict) -> None:
 def counter_update(source, dialect: str):
     """The write of the actor's counter that goes with its journal row (`portal.chain.append_values`
     `also`, only if `source` has a row): +1 to the day's count (1 on a new UTC day), to the
-    night's (1 in a new night, 0 by day), to the misses in a row (0 after any other outcome).
+    night's (1 in a new night; by day the night's are kept), to the misses in a row (0 after any
+    other outcome). An attempt whose day or night is older than the counter's (its time was
+    taken before a concurrent attempt's, which committed first) counts for neither, as the
+    journal's count by time would not count it today.
     An UPDATE of a plain Core statement, compiled once: the dialects' ``ON CONFLICT`` constructs
     are not cached by SQLAlchemy 2.0, and the row is created beforehand (`create_counter`)."""
     C = UsageCounter.__table__
@@ -152,10 +155,12 @@ def counter_update(source, dialect: str):
     return (update(C)
             .where(C.c.actor == bindparam("counter_actor", type_=String),
                    exists(select(literal(1)).select_from(source)))
-            .values(day=day, day_count=case((C.c.day == day, C.c.day_count + 1), else_=1),
-                    night_start=start,
-                    night_count=case((start.is_(None), 0), (C.c.night_start == start, C.c.night_count + 1),
-                                     else_=1),
+            .values(day=case((C.c.day > day, C.c.day), else_=day),
+                    day_count=case((C.c.day == day, C.c.day_count + 1), (C.c.day > day, C.c.day_count), else_=1),
+                    night_start=case((or_(start.is_(None), C.c.night_start > start), C.c.night_start), else_=start),
+                    night_count=case((start.is_(None), C.c.night_count),
+                                     (C.c.night_start == start, C.c.night_count + 1),
+                                     (C.c.night_start > start, C.c.night_count), else_=1),
                     miss_streak=case((miss, C.c.miss_streak + 1), else_=0)))
 
 

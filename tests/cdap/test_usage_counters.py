@@ -48,6 +48,24 @@ def test_counters_give_what_the_journal_gives(world, app):
     assert at.date() >= datetime(2026, 1, 12).date()  # the sequence crossed days and nights
 
 
+def test_an_attempt_timed_before_a_concurrent_one_counts_as_the_journal_does(world, app):
+    """Two attempts may append in the other order than their times (each takes its time before
+    waiting for the chain's lock): the later-appended older one, by day or the day before, must
+    not reset the night's or the new day's count (the journal counts by time)."""
+    user = world.users["agent_caf"]
+    settings = _unbounded(app)
+    night = datetime(2026, 1, 10, 21, 0)  # 22:00 Paris: the night begins
+    for at, outcome in [(night + timedelta(seconds=1), "found"),      # appended first…
+                        (night - timedelta(seconds=1), "not_found"),  # …then this one, by day
+                        (datetime(2026, 1, 11, 0, 0, 1), "found"),    # the next UTC day…
+                        (datetime(2026, 1, 10, 23, 59, 59), "not_found")]:  # …then the day before
+        _record(user, at, outcome)
+    later = datetime(2026, 1, 11, 0, 5)
+    journal_counts = atypical.counted_in_journal(user.id, None, later, settings)
+    assert journal_counts[:3] == (1, 3, 1)
+    assert atypical.counts(user.id, None, later, settings)[:3] == journal_counts[:3]
+
+
 def test_counter_of_each_rule():
     """What each count means, on the counter alone (`counts_of` a row)."""
     settings = {"CDAP_NIGHT_START_HOUR": 22, "CDAP_NIGHT_END_HOUR": 6}
