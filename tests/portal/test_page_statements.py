@@ -14,7 +14,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import utcnow
-from tests.support.statements import counted
+from tests.support.statements import compiled_anew, counted
 
 _seq = itertools.count(1)
 
@@ -188,3 +188,22 @@ def test_impaye_queue_statements_do_not_grow_with_rows(who, portfolio, client, l
     login(portfolio.users[who])
     _few_html, many_html = _same_count("/cdap/impayes", client, portfolio, IMPAYES_BUDGET)
     assert many_html.count('data-testid="impaye-item-') == 6
+
+
+@pytest.mark.parametrize("who", list(HOME_BUDGETS))
+def test_pages_compile_no_statement_once_warm(who, portfolio, client, login):
+    """Each statement of a page is compiled once per process, then taken from SQLAlchemy's
+    compiled cache: one that cannot be cached (a dialect's ``ON CONFLICT`` construct, a statement
+    built with literal values) would be compiled at every request (#22: ≈ 2.5 ms for the
+    consultation's journal statement)."""
+    portfolio.grow(2)
+    login(portfolio.users[who])
+    paths = ["/accueil", "/aide", "/notifications"]
+    paths += {"partner_manager": ["/afas/"], "partner_admin": ["/afas/consultation"],
+              "travailleur_social": ["/cdap/impayes"], "caf_agent": ["/cdap/impayes"]}.get(who, [])
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    with compiled_anew() as statements:
+        for path in paths:
+            client.get(path)
+    assert statements == [], "\n---\n".join(statements)
