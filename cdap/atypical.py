@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from portal.accounts.sessions import revoke_all_sessions
 from portal.audit import record_event
+from portal.database import one_row
 from portal.extensions import db
 from portal.formatting import date_heure
 from portal.models import Habilitation, User, utcnow
@@ -107,13 +108,16 @@ def counts_of(row, user_id, api_token_id, now: datetime, settings: dict) -> Coun
     return Counts(volume, night, row.counter_miss_streak)
 
 
+@lru_cache(maxsize=None)
+def _counter_statement():
+    table, on = counter_join()
+    return select(*counter_columns()).select_from(one_row().outerjoin(table, on))
+
+
 def counts(user_id, api_token_id, now: datetime, settings: dict) -> Counts:
     """`counts_of` the actor at `now`, its counter read on its own."""
-    table, on = counter_join()
-    one_row = select(literal(1).label("one")).subquery("one_row")
     row = db.session.connection().execute(
-        select(*counter_columns()).select_from(one_row.outerjoin(table, on)),
-        {"counter_actor": actor_key(user_id, api_token_id)}).one()
+        _counter_statement(), {"counter_actor": actor_key(user_id, api_token_id)}).one()
     return counts_of(row, user_id, api_token_id, now, settings)
 
 

@@ -8,10 +8,11 @@ from typing import Any, Callable
 from datetime import date, datetime
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, exists, false, literal, or_, select, true
+from sqlalchemy import and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from portal.audit import record_event
+from portal.database import one_row
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -90,11 +91,10 @@ def _scope_statement(scope: str):
             or_(L.date_sortie.is_(None), L.date_sortie >= bindparam("today")))
     else:  # "none": an organisation without the territoire or landlord's code its scope needs
         in_scope = false()
-    one_row = select(literal(1).label("one")).subquery("one_row")
     the_file = and_(A.numero == bindparam("numero"), A.nom_normalise == bindparam("nom"))
     counter, on_actor = atypical.counter_join()
     return (select(A.id, in_scope.label("in_scope"), *atypical.counter_columns())
-            .select_from(one_row.outerjoin(counter, on_actor).outerjoin(Allocataire.__table__, the_file)))
+            .select_from(one_row().outerjoin(counter, on_actor).outerjoin(Allocataire.__table__, the_file)))
 
 
 def find_in_scope(actor: Actor, numero: str | None, nom: str, today: date, *, settings: dict,

@@ -15,10 +15,11 @@ from datetime import datetime
 
 from functools import lru_cache
 
-from sqlalchemy import DateTime, Integer, String, Text, bindparam, cast, func, literal, select, update
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .database import one_row
 from .extensions import db
 
 GENESIS = "0" * 64
@@ -158,8 +159,7 @@ def _append_statements(model: type[ChainedMixin], dialect: str, also=None) -> tu
               .returning(table.c.id))
     move = (update(HEADS).where(HEADS.c.name == model.CHAIN_NAME)
             .values(seq=bindparam("seq"), last_hash=bindparam("row_hash")))
-    one_row = select(literal(1).label("one")).subquery("one_row")
-    return lock, insert, move, also(one_row, dialect) if also is not None else None
+    return lock, insert, move, also(one_row(), dialect) if also is not None else None
 
 
 def append_values(model: type[ChainedMixin], values: dict, *, also=None, also_params: dict | None = None) -> int:
@@ -171,8 +171,9 @@ def append_values(model: type[ChainedMixin], values: dict, *, also=None, also_pa
     `also`: a write that goes with the row (e.g. the CDAP usage counters), given as a function
     of (source, dialect name) that returns a DML statement writing only if `source` has a row,
     with bound parameters `also_params` (named apart from the row's columns); it is called once
-    per dialect, its statement kept (so it must be one SQLAlchemy caches). On PostgreSQL it runs in the append's own statement, so it
-    costs no round trip (#22) and writes only if the row is appended."""
+    per dialect, its statement kept (so it must be one SQLAlchemy caches). On PostgreSQL it runs
+    in the append's own statement, so it costs no round trip (#22) and writes only if the row is
+    appended."""
     conn = db.session.connection()
     lock, insert, move, companion = _append_statements(model, conn.dialect.name, also)
     extra = also_params or {}

@@ -7,7 +7,7 @@ from typing import Callable, Iterator, TypeVar
 
 import psycopg
 from flask import current_app, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, literal, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
@@ -211,3 +211,9 @@ def unless_unique_violation(attempt: Callable[[], T]) -> tuple[bool, T | None]:
         if isinstance(exc.orig, psycopg.errors.UniqueViolation):
             return False, None
         raise
+
+
+def one_row():
+    """A select of exactly one row, to outer-join what may be missing (a file, a counter) or
+    to condition a write on: its columns say nothing, only its row counts."""
+    return select(literal(1).label("one")).subquery("one_row")
