@@ -45,7 +45,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import proc_cpu  # bench/, next to this script
+import host  # bench/, next to this script
+import proc_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST, PORT, BARE_PORT = "127.0.0.1", 8099, 8098
@@ -456,6 +457,8 @@ def main() -> None:
         print(json.dumps(result), file=sys.stderr)
         return
     bare = not args.no_bare and not args.rate
+    host_before = host.check()  # before the servers start: is the host quiet? (bench/host.py)
+    print(f"hôte avant : {host.describe(host_before)}", file=sys.stderr)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     servers = []
     if not args.no_server:
@@ -512,8 +515,11 @@ def main() -> None:
                     results.append(run_load(kind, args.requests, int(concurrency), files, actors[kind],
                                             server_pids=pids["portal"]))
                     print(json.dumps(results[-1]), file=sys.stderr)
+        host_after = host.check()
+        print(f"hôte après : {host.describe(host_after)}", file=sys.stderr)
         print(json.dumps({"workers": args.workers, "files_sampled": len(files),
-                          "loadavg": os.getloadavg(), "ratios": ratios, "results": results}, indent=2))
+                          "loadavg": os.getloadavg(), "host": {"before": host_before, "after": host_after},
+                          "ratios": ratios, "results": results}, indent=2))
     finally:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)

@@ -24,7 +24,8 @@ import time
 from datetime import UTC, date, datetime, timezone
 from pathlib import Path
 
-import proc_cpu  # bench/, next to this script
+import host  # bench/, next to this script
+import proc_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -420,6 +421,8 @@ def run_bench(options, workdir: Path) -> None:
     print(f"Préparation : {n} locataires, fichiers LOYERS de {n} enregistrements, mise en page "
           f"{options.layout} ({workdir})", flush=True)
     print(f"Charge de la machine avant : {load_average()}", flush=True)
+    host_before = host.check()
+    print(f"Hôte avant : {host.describe(host_before)}", flush=True)
     info = setup(workdir, options.database_url, n, options.history)
     runs = []
     for run in range(1, options.repeat + 1):
@@ -448,12 +451,15 @@ def run_bench(options, workdir: Path) -> None:
               f"rapport {runs[-1]['ratio']:.2f} (CPU lecture / lxml {e2e['reader_cpu_s'] / lxml['cpu_s']:.2f}), "
               f"pic {e2e['peak_mb']:.0f} Mo", flush=True)
     print(f"Charge de la machine après : {load_average()}", flush=True)
+    host_after = host.check()
+    print(f"Hôte après : {host.describe(host_after)}", flush=True)
     median = statistics.median
     lxml_s = median(r["lxml"]["seconds"] for r in runs)
     e2e_s = median(r["e2e"]["seconds"] for r in runs)
     ratio = median(r["ratio"] for r in runs)
     peak = max(r["e2e"]["peak_mb"] for r in runs)
-    print(json.dumps({"records": n, "layout": options.layout, "file_mb": round(size_mb, 1), "runs": runs},
+    print(json.dumps({"records": n, "layout": options.layout, "file_mb": round(size_mb, 1), "runs": runs,
+                      "host": {"before": host_before, "after": host_after}},
                      indent=1))
     ratios = sorted(r["ratio"] for r in runs)
     print(f"\n| {n:,} enregistrements ({size_mb:.0f} Mo, {options.layout}) | lxml seul : {lxml_s:.2f} s, "
