@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.inputs import int_arg
 from portal.listing import SortKey, paginate, read_args
 from portal.dates import today as paris_today
-from portal.formatting import date_heure, euros
+from portal.formatting import MOIS, MOIS_ABREGES, date_heure, euros
 from portal.models import ALL_ROLES, Organisation, User, utcnow
 
 from . import journal, presentation, services
@@ -346,10 +346,6 @@ def iso_fr(value):
         return value
 
 
-MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-             "octobre", "novembre", "décembre"]
-
-
 @bp.app_template_filter("centimes")
 def centimes(value):
     """An amount in cents, « 1 234,50 € » (as `(value / 100)|euros`)."""
@@ -357,18 +353,25 @@ def centimes(value):
 
 
 @bp.app_template_filter("mois_fr")
-def mois_fr(value):
+def mois_fr(value, abrege: bool = False):
+    """« 2025-12 » → « décembre 2025 » (`abrege`: « déc. 2025 »); anything else as it is."""
     try:
         y, m = str(value).split("-")[:2]
-        return f"{MONTHS_FR[int(m) - 1]} {y}"
+        month = int(m)
     except (ValueError, IndexError):
         return value
+    if not 1 <= month <= 12:
+        return value
+    return f"{(MOIS_ABREGES if abrege else MOIS)[month - 1]} {y}"
 
 
 @bp.app_template_filter("qf_points")
 def qf_points(rows):
-    """The QF chart's points, each month labelled « décembre 2025 » (never « 2025-12 »)."""
-    return [{**row, "libelle": mois_fr(row.get("mois"))} for row in rows or []]
+    """The QF chart's points, each month labelled « décembre 2025 » (never « 2025-12 ») for the
+    tooltip, and « déc. 2025 » under the axis: short enough to stay level on a phone, where the
+    full names were turned and the first one cut at the chart's left edge."""
+    return [{**row, "libelle": mois_fr(row.get("mois")), "court": mois_fr(row.get("mois"), abrege=True)}
+            for row in rows or []]
 
 
 @bp.app_template_filter("periode_fr")

@@ -55,6 +55,9 @@ def decimal_centimes(cents: int) -> str:
 
 MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
         "octobre", "novembre", "décembre")
+# The usual French abbreviations (« déc. 2025 »), where a full name does not fit: a chart's axis.
+MOIS_ABREGES = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+                "déc.")
 PARIS_LABEL = "heure de Paris"
 
 

@@ -5,6 +5,9 @@
   var canvas = document.getElementById("qf-chart");
   function drawQf() {
     var data = JSON.parse(canvas.getAttribute("data-qf") || "[]");
+    // Under the axis « déc. 2025 », level (some skipped when they do not fit); the tooltip
+    // keeps « décembre 2025 ». Turned full names were cut at the chart's left edge.
+    var short = data.map(function (d) { return d.court || d.libelle || d.mois; });
     new window.Chart(canvas, {
       type: "line",
       data: {
@@ -12,8 +15,14 @@
         datasets: [{ label: "Quotient familial (€)", data: data.map(function (d) { return d.qf; }),
                      borderColor: "#000091", backgroundColor: "#e3e3fd", tension: 0.2, fill: true }]
       },
-      options: { animation: false, responsive: true, maintainAspectRatio: false,
-                 plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } }
+      options: { animation: false, responsive: true, maintainAspectRatio: false, locale: "fr-FR",
+                 // « Quotient familial : 1 234 € » in the tooltip, French spacing and grouping
+                 plugins: { legend: { display: false },
+                            tooltip: { callbacks: { label: function (item) {
+                              return "Quotient familial\u00a0: " + item.formattedValue + "\u00a0€"; } } } },
+                 scales: { x: { ticks: { maxRotation: 0, autoSkipPadding: 12,
+                                         callback: function (value) { return short[value]; } } },
+                           y: { beginAtZero: true } } }
     });
   }
   if (canvas && window.Chart) {

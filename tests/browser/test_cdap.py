@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cdap.policy import SECTIONS, categories
+from portal.formatting import MOIS_ABREGES
 from tests.support.browser import assert_fits_width, assert_page_basics, check_a11y, screenshot, sign_in, text
 
 pytestmark = pytest.mark.browser
@@ -152,3 +153,12 @@ def test_cdap_pages_fit_a_phone(new_page):
     page.wait_for_function("() => { const c = window.Chart && Chart.getChart(document.getElementById('qf-chart'));"
                            " return c && c.width > 0; }")
     assert_fits_width(page)
+    # The months under the chart stay level and short (« déc. 2025 »): turned full names had the
+    # first one cut at the chart's left edge.
+    rotation, labels = page.evaluate("() => { const x = Chart.getChart(document.getElementById('qf-chart')).scales.x;"
+                                     " return [x.labelRotation, x.ticks.map(t => t.label)]; }")
+    assert rotation == 0
+    assert labels and all(label.split(" ")[0] in MOIS_ABREGES for label in labels)
+    tooltip = page.evaluate("() => Chart.getChart(document.getElementById('qf-chart'))"
+                            ".options.plugins.tooltip.callbacks.label({formattedValue: '1 234'})")
+    assert tooltip == "Quotient familial\u00a0: 1 234\u00a0€"

@@ -62,3 +62,12 @@ def test_qf_table_is_newest_first_with_the_current_month_marked(world, login, cl
     assert f"{view['quotient_familial'][-1]['qf']} €" in re.search(
         r'data-testid="qf-actuel-valeur">([^<]+)', html).group(1).replace("\u202f", "")
     assert re.findall(r'data-testid="onglet-([a-z_]+)"', html)[0] == "quotient_familial"
+
+
+def test_qf_chart_points_carry_a_full_and_a_short_month_label():
+    from cdap.views import mois_fr, qf_points
+    points = qf_points([{"mois": "2025-12", "qf": 812}, {"mois": "2026-02", "qf": 790}])
+    assert [(p["libelle"], p["court"], p["qf"]) for p in points] == [
+        ("décembre 2025", "déc. 2025", 812), ("février 2026", "févr. 2026", 790)]
+    # anything that is not a month stays as it is, month 0 and 13 included (0 once gave « décembre »)
+    assert [mois_fr(v) for v in ("2025-00", "2025-13", "n/a", None)] == ["2025-00", "2025-13", "n/a", None]
