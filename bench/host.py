@@ -5,7 +5,7 @@ The benches' ratios compare two runs of the same minutes, but both sides use the
 two virtual cores can slow each other down, or the whole host can slow down for a while: the
 load average does not show it, since it only counts this machine's own processes. On 07/12/2026
 (tenth session) the same loop took 0.27-0.54 s alone and up to 0.51 s when two ran at once,
-within minutes, and the EDI ratio of the code measured at 1.47 that morning rose to 1.8-2.2.
+within minutes, and the EDI ratio of the code measured at 1.47 that morning rose to 1.84-2.40.
 
     python bench/host.py          # prints the check; the benches print it before and after
 """
