@@ -4,8 +4,9 @@ The benches' ratios compare two runs of the same minutes, but both sides use the
 (web workers and PostgreSQL, or the EDI reading thread and PostgreSQL). On a shared host the
 two virtual cores can slow each other down, or the whole host can slow down for a while: the
 load average does not show it, since it only counts this machine's own processes. On 07/12/2026
-(tenth session) the same loop took 0.27-0.54 s alone and up to 0.51 s when two ran at once,
-within minutes, and the EDI ratio of the code measured at 1.47 that morning rose to 1.84-2.40.
+(tenth session) this loop took 0.13 to 0.27 s alone from one check to the next, two copies at
+once ran up to 1.54 times slower than one, and the EDI ratio of the code measured at 1.47 that
+morning rose to 1.84-2.40.
 
     python bench/host.py          # prints the check; the benches print it before and after
 """
