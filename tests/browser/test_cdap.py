@@ -138,6 +138,12 @@ def test_social_worker_consults_and_the_agent_exports_the_journal(new_page):
 def test_cdap_pages_fit_a_phone(new_page):
     page = new_page(width=375, height=812)
     sign_in(page, "ts@somme.example")
+    # The phone menu repeats the header's links: the signed-in user's long line (« Claire Petit —
+    # Conseil départemental de la Somme ») wraps instead of running off the screen.
+    page.get_by_role("button", name="Menu").click()
+    links = page.locator(".fr-header__menu-links .fr-btn")
+    expect(links.first).to_be_visible()
+    assert links.evaluate_all("els => els.filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent.trim())") == []
     page.goto("/cdap/impayes")
     assert_fits_width(page)
     page.goto("/cdap/consultation")
