@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from portal.accounts.sessions import revoke_all_sessions
 from portal.audit import record_event
-from portal.database import one_row
+from portal.database import insert_ignore, one_row
 from portal.extensions import db
 from portal.formatting import date_heure
 from portal.models import Habilitation, User, utcnow
@@ -139,8 +139,7 @@ def counter_params(user_id, api_token_id, now: datetime, settings: dict, before:
 def create_counter(seed: dict) -> None:
     """The actor's counter, with its counts before its first attempt since cdap_0008 (an
     INSERT that ignores an existing row: two first attempts of an actor may race)."""
-    from .interface_edi import _insert_ignore
-    db.session.connection().execute(_insert_ignore(UsageCounter).values(**seed))
+    db.session.connection().execute(insert_ignore(UsageCounter).values(**seed))
 
 
 def counter_update(source, dialect: str):
@@ -280,8 +279,7 @@ def suspend_token(api_token_id: int, organisation_id: int | None, kind: str, hou
     # Two consultations of one token may cross the threshold at once: the row is created by an
     # INSERT that ignores an existing one (it waits for a concurrent insert to commit), then
     # read back and extended, so the second never breaks the primary key (a 500 under load).
-    from .interface_edi import _insert_ignore
-    db.session.execute(_insert_ignore(TokenSuspension).values(
+    db.session.execute(insert_ignore(TokenSuspension).values(
         api_token_id=api_token_id, organisation_id=organisation_id, suspended_until=until,
         motif="", updated_at=now))
     row = db.session.get(TokenSuspension, api_token_id, populate_existing=True)

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import IO, Iterable, Iterator
 
 
+from portal.database import insert_ignore
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -364,7 +365,7 @@ def write_batch(records: list[dict]) -> None:
         return
     from sqlalchemy import select
     from .models import Logement, SignalementImpaye
-    from .interface_edi import _insert_ignore, echeance_plan_apurement, open_queue_items
+    from .interface_edi import echeance_plan_apurement, open_queue_items
     w = _Writer()
     w.create_staging()
     now = utcnow()
@@ -413,7 +414,7 @@ def write_batch(records: list[dict]) -> None:
                 "source": "extrait Caf", "created_at": now,
             })
             by_bailleur.setdefault(im["code_bailleur"], []).append(key)
-        db.session.execute(_insert_ignore(SignalementImpaye), rows)
+        db.session.execute(insert_ignore(SignalementImpaye), rows)
         for cb, keys in by_bailleur.items():
             open_queue_items(cb, keys)
 

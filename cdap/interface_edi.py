@@ -44,11 +44,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Iterable
 
-from sqlalchemy import (any_, bindparam, func, insert, or_, select, text,
+from sqlalchemy import (any_, bindparam, func, or_, select, text,
                         update)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
-from portal.database import copy_rows, unless_unique_violation
+from portal.database import copy_rows, insert_ignore, unless_unique_violation
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -86,17 +86,6 @@ def _one_of(column, values):
     if _is_postgresql():
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
-
-
-def _insert_ignore(model):
-    """INSERT ... ON CONFLICT DO NOTHING on both backends (a concurrent replay cannot fail)."""
-    dialect = db.session.get_bind().dialect.name
-    table = model.__table__
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table)
 
 
 def echeance_plan_apurement(date_constitution: date) -> date:
@@ -532,14 +521,14 @@ def apply_mouvements(code_bailleur: str, rows: list[dict], source: str) -> int:
             moved_with_rent.append((movements[-1], r))
     if not movements:
         return 0
-    db.session.execute(_insert_ignore(Mouvement), movements)
+    db.session.execute(insert_ignore(Mouvement), movements)
     rents = [{"logement_id": m["logement_id"], "code_bailleur": code_bailleur,
               "idempotency_key": m["idempotency_key"], "loyer_cents": int(r["loyer_cents"]),
               "charges_cents": int(r.get("charges_cents") or 0), "nb_colocataires": 0,
               "date_effet": m["date_mouvement"], "source": source[:120], "created_at": now}
              for m, r in moved_with_rent]
     if rents:  # the rent an ENTREE states becomes the current rent (cdap.loyers)
-        db.session.execute(_insert_ignore(LoyerHistorique), rents)
+        db.session.execute(insert_ignore(LoyerHistorique), rents)
     table = Logement.__table__
     db.session.execute(
         update(table).where(table.c.id == bindparam("b_id"))
@@ -580,7 +569,7 @@ def record_impayes(code_bailleur: str, rows: list[dict], source: str) -> int:
             "statut": "plan" if r.get("plan_apurement") else "signale", "source": source[:120],
             "created_at": now,
         })
-    db.session.execute(_insert_ignore(SignalementImpaye), records)
+    db.session.execute(insert_ignore(SignalementImpaye), records)
     open_queue_items(code_bailleur, [r["idempotency_key"] for r in records])
     return len(records)
 
@@ -602,7 +591,7 @@ def open_queue_items(code_bailleur: str, keys: list[str]) -> int:
                           "statut": "plan_apurement" if plan else "nouveau", "echeance": limite,
                           "created_at": now, "updated_at": now})
     if items:
-        db.session.execute(_insert_ignore(ImpayeQueueItem), items)
+        db.session.execute(insert_ignore(ImpayeQueueItem), items)
     return len(items)
 
 

@@ -217,3 +217,20 @@ def one_row():
     """A select of exactly one row, to outer-join what may be missing (a file, a counter) or
     to condition a write on: its columns say nothing, only its row counts."""
     return select(literal(1).label("one")).subquery("one_row")
+
+
+def insert_ignore(model):
+    """INSERT … ON CONFLICT DO NOTHING on both backends: a concurrent or replayed insert of a
+    row that exists already is skipped instead of failing (EDI records, import, the CDAP usage
+    counter's creation, token suspensions)."""
+    from sqlalchemy import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from .extensions import db
+    table = model.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
